@@ -1,0 +1,83 @@
+// Every setting in one table: flag, environment variable, default, parser.
+// loadConfig() builds one frozen, typed object from flags > env > defaults.
+import { parseArgs } from "node:util";
+
+type Parser<T> = (raw: string) => T | undefined; // undefined = invalid
+
+const int = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : undefined;
+};
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) =>
+  (values as string[]).includes(raw) ? (raw as T) : undefined;
+const text: Parser<string> = (raw) => (raw.length > 0 ? raw : undefined);
+const bool: Parser<boolean> = (raw) =>
+  ["on", "true", "1", "yes"].includes(raw) ? true : ["off", "false", "0", "no"].includes(raw) ? false : undefined;
+const list: Parser<string[]> = (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean);
+
+function setting<T>(flag: string, env: string, def: T, parse: Parser<T>, help: string) {
+  return { flag, env, def, parse, help };
+}
+
+export const SETTINGS = {
+  port: setting("port", "PORT", 8080, int(0, 65535), "TCP port to listen on (0 picks a free one)"),
+  host: setting("host", "HOST", "0.0.0.0", text, "address to bind"),
+  db: setting("db", "ECHAT_DB", "./echat.db", text, "SQLite database file"),
+  logLevel: setting("log-level", "ECHAT_LOG_LEVEL", "info" as "debug" | "info" | "warn" | "error" | "silent",
+    oneOf("debug", "info", "warn", "error", "silent"), "debug, info, warn, error or silent"),
+  logFormat: setting("log-format", "ECHAT_LOG_FORMAT", "text" as "text" | "json", oneOf("text", "json"),
+    "text (human) or json (one object per line)"),
+  synchronous: setting("synchronous", "ECHAT_SYNCHRONOUS", "full" as "full" | "normal", oneOf("full", "normal"),
+    "full: an ack survives power loss; normal: survives crashes, not power loss"),
+  passwordMemoryKiB: setting("password-memory", "ECHAT_PASSWORD_MEMORY", 65536, int(8, 4194304),
+    "argon2id memory cost in KiB"),
+  passwordTime: setting("password-time", "ECHAT_PASSWORD_TIME", 2, int(1, 100), "argon2id iterations"),
+  maxMessageLength: setting("max-message-length", "ECHAT_MAX_MESSAGE_LENGTH", 4000, int(1, 16000),
+    "longest message text, in Unicode code points"),
+  corsOrigins: setting("cors-origins", "ECHAT_CORS_ORIGINS", [] as string[], list,
+    "comma-separated origins allowed by CORS (empty: CORS off)"),
+  trustProxy: setting("trust-proxy", "ECHAT_TRUST_PROXY", false, bool, "take the client address from X-Forwarded-For"),
+};
+
+type Settings = typeof SETTINGS;
+export type Config = Readonly<{ [K in keyof Settings]: Settings[K]["def"] }>;
+
+export class ConfigError extends Error {}
+
+// Flags for parseArgs, derived from the table.
+export const SETTING_FLAGS = Object.fromEntries(
+  Object.values(SETTINGS).map((s) => [s.flag, { type: "string" as const }]),
+);
+
+export function buildConfig(
+  flags: Record<string, string | boolean | undefined>,
+  env: Record<string, string | undefined> = process.env,
+): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    const fromFlag = flags[s.flag];
+    const raw = typeof fromFlag === "string" ? fromFlag : env[s.env];
+    if (raw === undefined) {
+      out[key] = s.def;
+      continue;
+    }
+    const value = (s.parse as Parser<unknown>)(raw);
+    if (value === undefined) {
+      const where = typeof fromFlag === "string" ? `--${s.flag}` : s.env;
+      throw new ConfigError(`invalid value for ${where}: ${JSON.stringify(raw)} (${s.help})`);
+    }
+    out[key] = value;
+  }
+  return Object.freeze(out) as Config;
+}
+
+// Config for `echat serve`-style argv (no subcommand handling here).
+export function loadConfig(argv: string[], env: Record<string, string | undefined> = process.env): Config {
+  const { values } = parseArgs({ args: argv, options: SETTING_FLAGS, strict: true, allowPositionals: false });
+  return buildConfig(values, env);
+}
+
+export function configFor(overrides: Partial<Config>): Config {
+  return Object.freeze({ ...buildConfig({}, {}), ...overrides });
+}

@@ -1,0 +1,47 @@
+// The one catalogue of error codes: code -> HTTP status and default message.
+// Codes are part of the API contract: never rename one.
+export const ERRORS = {
+  invalid_json: [422, "Body is not a JSON object with the required fields"],
+  invalid_login: [422, "Login must be 1-64 characters, without control characters or surrounding spaces"],
+  invalid_password: [422, "Password must be 8-1024 characters"],
+  invalid_query: [422, "Query parameters are invalid"],
+  invalid_text: [422, "Text must have a visible character and at most 4000 characters"],
+  user_already_exists: [422, "This login is taken"],
+  user_not_found: [422, "No such user"],
+  wrong_credentials: [422, "Wrong password"],
+  room_not_found: [422, "No such room"],
+  too_many_users: [422, "A room has at most 100 members"],
+  unknown_type: [422, "Unknown frame type"],
+  unauthorized: [401, "Session is missing, unknown or expired"],
+  not_found: [404, "No such endpoint"],
+  method_not_allowed: [405, "Method not allowed on this endpoint"],
+  payload_too_large: [413, "Body is larger than 64 KiB"],
+  upgrade_required: [426, "This endpoint is a WebSocket: connect with an Upgrade request"],
+  rate_limited: [429, "Too many requests, try again later"],
+  internal_error: [500, "Internal server error"],
+  unavailable: [503, "Service temporarily unavailable"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  constructor(readonly code: ErrorCode, message?: string, readonly headers?: Record<string, string>) {
+    super(message ?? ERRORS[code][1]);
+  }
+  get status(): number {
+    return ERRORS[this.code][0];
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string = ERRORS[code][1]) {
+  return { error: { code, message } };
+}
+
+// WebSocket close codes. 1000-1015 are the protocol's; 4000-4999 are ours.
+// "reconnect" says whether a client should reconnect (with ?after=) after it.
+export const CLOSE = {
+  shutdown: { code: 1001, reason: "server shutting down", reconnect: true },
+  tooBig: { code: 1009, reason: "frame too large", reconnect: true },
+  slowConsumer: { code: 1013, reason: "try again later", reconnect: true },
+  loggedOut: { code: 4001, reason: "logged out", reconnect: false },
+} as const;

@@ -1,0 +1,209 @@
+// The embedded default: bun:sqlite, WAL, one connection, group commit for messages.
+import { Database } from "bun:sqlite";
+import schema from "../schema.sql" with { type: "text" };
+import type { Config } from "./config.ts";
+import type { Message, NewMessage, Page, Room, RoomSummary, Session, Store, Stored, User, UserWithHash } from "./store.ts";
+
+const SCHEMA_VERSION = 1;
+
+type Pending = { input: NewMessage; resolve: (s: Stored) => void; reject: (e: unknown) => void };
+
+export function openSqliteStore(config: Config): Store {
+  const db = new Database(config.db, { create: true, strict: true });
+  db.run("PRAGMA journal_mode = WAL");
+  // FULL: a commit is fsynced before it returns, so an ack survives power loss.
+  db.run(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
+  db.run("PRAGMA foreign_keys = ON");
+  db.run("PRAGMA busy_timeout = 5000");
+  migrate(db);
+
+  const q = {
+    insertUser: db.query<User, [string, string, string, number]>(
+      "INSERT INTO users (login, login_folded, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (login_folded) DO NOTHING RETURNING id, login"),
+    userByLogin: db.query<UserWithHash, [string]>(
+      "SELECT id, login, password_hash AS passwordHash FROM users WHERE login_folded = ?"),
+    userById: db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?"),
+    // instr(), not LIKE: % and _ in the query are literal.
+    searchUsers: db.query<User, [string, string, string, number]>(
+      `SELECT id, login FROM users WHERE instr(login_folded, ?1) > 0
+       ORDER BY login_folded = ?2 DESC, substr(login_folded, 1, length(?3)) = ?3 DESC, login_folded, id LIMIT ?4`),
+
+    insertSession: db.query<never, [Uint8Array, number, number, number]>(
+      "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)"),
+    sessionByHash: db.query<Session, [Uint8Array]>(
+      `SELECT s.user_id AS userId, u.login, s.created_at AS createdAt, s.last_used_at AS lastUsedAt
+       FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`),
+    deleteSession: db.query<never, [Uint8Array]>("DELETE FROM sessions WHERE token_hash = ?"),
+
+    roomByKey: db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?"),
+    insertRoom: db.query<{ id: number }, [string, number, number]>(
+      "INSERT INTO rooms (member_key, created_at, last_activity) VALUES (?, ?, ?) RETURNING id"),
+    insertMember: db.query<never, [number, number, number]>(
+      "INSERT INTO room_members (room_id, user_id, position) VALUES (?, ?, ?)"),
+    isMember: db.query<{ one: number }, [number, number]>(
+      "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?"),
+    roomUsers: db.query<User, [number]>(
+      `SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
+       WHERE m.room_id = ? ORDER BY m.position`),
+    userRooms: db.query<{ id: number; lastMessageId: number | null; unread: number }, [number]>(
+      `SELECT r.id, r.last_message_id AS lastMessageId,
+         (SELECT count(*) FROM messages x WHERE x.room_id = r.id AND x.id > m.last_read_id AND x.user_id != m.user_id) AS unread
+       FROM room_members m JOIN rooms r ON r.id = m.room_id
+       WHERE m.user_id = ? ORDER BY r.last_activity DESC, r.id DESC`),
+    userRoomsMembers: db.query<User & { roomId: number }, [number]>(
+      `SELECT m.room_id AS roomId, u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
+       WHERE m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?) ORDER BY m.room_id, m.position`),
+
+    insertMessage: db.query<{ id: number }, [number, number, string, string | null, number]>(
+      "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id"),
+    messageByClientId: db.query<Message, [number, number, string]>(
+      "SELECT * FROM messages WHERE room_id = ? AND user_id = ? AND client_id = ?"),
+    messageById: db.query<Message, [number]>("SELECT * FROM messages WHERE id = ?"),
+    touchRoom: db.query<never, [number, number, number]>(
+      "UPDATE rooms SET last_message_id = ?, last_activity = ? WHERE id = ?"),
+    latest: db.query<Message, [number, number]>(
+      "SELECT * FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT ?"),
+    before: db.query<Message, [number, number, number]>(
+      "SELECT * FROM messages WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+    after: db.query<Message, [number, number, number]>(
+      "SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?"),
+    markRead: db.query<{ last_read_id: number }, [number, number, number]>(
+      `UPDATE room_members SET last_read_id = max(last_read_id, ?) WHERE room_id = ? AND user_id = ?
+       RETURNING last_read_id`),
+  };
+
+  const createRoom = db.transaction((memberIds: number[], now: number): number => {
+    const key = [...memberIds].sort((a, b) => a - b).join(",");
+    const existing = q.roomByKey.get(key);
+    if (existing) return existing.id;
+    const { id } = q.insertRoom.get(key, now, now)!;
+    memberIds.forEach((userId, position) => q.insertMember.run(id, userId, position));
+    return id;
+  });
+
+  // Group commit: messages that arrive while the loop is busy are written in one transaction,
+  // so one fsync covers many acks. Resolution order = id order = publish order.
+  let queue: Pending[] = [];
+  const writeBatch = db.transaction((batch: Pending[]): Stored[] => {
+    const out: Stored[] = [];
+    const touched = new Map<number, Message>();
+    for (const { input } of batch) {
+      if (input.clientId !== null) {
+        const earlier = q.messageByClientId.get(input.roomId, input.userId, input.clientId);
+        if (earlier) {
+          out.push({ message: earlier, duplicate: true });
+          continue;
+        }
+      }
+      const { id } = q.insertMessage.get(input.roomId, input.userId, input.text, input.clientId, input.now)!;
+      const message: Message = {
+        id, room_id: input.roomId, user_id: input.userId, text: input.text, client_id: input.clientId, created_at: input.now,
+      };
+      touched.set(input.roomId, message);
+      out.push({ message, duplicate: false });
+    }
+    for (const [roomId, m] of touched) q.touchRoom.run(m.id, m.created_at, roomId);
+    return out;
+  });
+  function flush() {
+    const batch = queue;
+    queue = [];
+    try {
+      const results = writeBatch.immediate(batch);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    }
+  }
+
+  const store: Store = {
+    async createUser(login, folded, passwordHash, now) {
+      return q.insertUser.get(login, folded, passwordHash, now);
+    },
+    async findUserByLogin(folded) {
+      return q.userByLogin.get(folded);
+    },
+    async findUsersByIds(ids) {
+      return ids.map((id) => q.userById.get(id)).filter((u): u is User => u !== null);
+    },
+    async searchUsers(folded, limit) {
+      return q.searchUsers.all(folded, folded, folded, limit);
+    },
+
+    async createSession(tokenHash, userId, now) {
+      q.insertSession.run(tokenHash, userId, now, now);
+    },
+    async findSession(tokenHash) {
+      return q.sessionByHash.get(tokenHash);
+    },
+    async deleteSession(tokenHash) {
+      q.deleteSession.run(tokenHash);
+    },
+
+    async createRoom(memberIds, now) {
+      const id = createRoom.immediate(memberIds, now);
+      return { id, users: q.roomUsers.all(id) };
+    },
+    async findRoomForMember(roomId, userId) {
+      if (!q.isMember.get(roomId, userId)) return null;
+      return { id: roomId, users: q.roomUsers.all(roomId) };
+    },
+    async isMember(roomId, userId) {
+      return q.isMember.get(roomId, userId) !== null;
+    },
+    async listRooms(userId) {
+      const members = new Map<number, User[]>();
+      for (const { roomId, id, login } of q.userRoomsMembers.all(userId)) {
+        let list = members.get(roomId);
+        if (!list) members.set(roomId, (list = []));
+        list.push({ id, login });
+      }
+      return q.userRooms.all(userId).map((r): RoomSummary => ({
+        id: r.id,
+        users: members.get(r.id) ?? [],
+        last_message: r.lastMessageId === null ? null : q.messageById.get(r.lastMessageId),
+        unread: r.unread,
+      }));
+    },
+
+    createMessage(input) {
+      return new Promise((resolve, reject) => {
+        if (queue.length === 0) setImmediate(flush);
+        queue.push({ input, resolve, reject });
+      });
+    },
+    async listMessages(roomId, page) {
+      if (page.after !== undefined) return q.after.all(roomId, page.after, page.limit);
+      const rows = page.before !== undefined
+        ? q.before.all(roomId, page.before, page.limit)
+        : q.latest.all(roomId, page.limit);
+      return rows.reverse();
+    },
+    async markRead(roomId, userId, messageId) {
+      return q.markRead.get(messageId, roomId, userId)?.last_read_id ?? 0;
+    },
+
+    async ping() {
+      db.query("SELECT 1").get();
+    },
+    async close() {
+      if (queue.length) flush();
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      db.close();
+    },
+  };
+  return store;
+}
+
+function migrate(db: Database) {
+  const { user_version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
+  if (user_version === SCHEMA_VERSION) return;
+  if (user_version > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${user_version} is newer than this echat (${SCHEMA_VERSION})`);
+  }
+  db.transaction(() => {
+    if (user_version === 0) db.run(schema);
+    // Later versions: if (user_version < 2) migrateFrom1(db); ...
+    db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

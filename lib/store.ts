@@ -1,0 +1,86 @@
+// The storage interface. Handlers and the hub see only this; SQL lives in store-*.ts.
+// Every method is async so that a networked database can sit behind the same interface.
+import type { Config } from "./config.ts";
+
+export type User = { id: number; login: string };
+export type UserWithHash = User & { passwordHash: string };
+export type Session = { userId: number; login: string; createdAt: number; lastUsedAt: number };
+
+export type Message = {
+  id: number;
+  room_id: number;
+  user_id: number;
+  text: string;
+  client_id: string | null;
+  created_at: number; // ms since epoch
+};
+
+export type Room = { id: number; users: User[] }; // users in join order
+export type RoomSummary = Room & { last_message: Message | null; unread: number };
+
+export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
+// duplicate: the client_id was already stored; message is that earlier one.
+export type Stored = { message: Message; duplicate: boolean };
+
+export type Page = { limit: number; before?: number; after?: number };
+
+export interface Store {
+  createUser(login: string, folded: string, passwordHash: string, now: number): Promise<User | null>; // null: taken
+  findUserByLogin(folded: string): Promise<UserWithHash | null>;
+  findUsersByIds(ids: number[]): Promise<User[]>;
+  searchUsers(folded: string, limit: number): Promise<User[]>;
+
+  createSession(tokenHash: Uint8Array, userId: number, now: number): Promise<void>;
+  findSession(tokenHash: Uint8Array): Promise<Session | null>;
+  deleteSession(tokenHash: Uint8Array): Promise<void>;
+
+  // Returns the existing room when one has exactly this member set.
+  createRoom(memberIds: number[], now: number): Promise<Room>;
+  findRoomForMember(roomId: number, userId: number): Promise<Room | null>;
+  isMember(roomId: number, userId: number): Promise<boolean>;
+  listRooms(userId: number): Promise<RoomSummary[]>;
+
+  createMessage(input: NewMessage): Promise<Stored>;
+  listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
+  markRead(roomId: number, userId: number, messageId: number): Promise<number>; // the marker after the call
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openStore(config: Config): Promise<Store> {
+  const { openSqliteStore } = await import("./store-sqlite.ts");
+  return openSqliteStore(config);
+}
+
+// Rows become API shapes here and only here.
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
+}
+
+export function messageJson(m: Message) {
+  const out: Record<string, unknown> = {
+    id: m.id,
+    text: m.text,
+    user_id: m.user_id,
+    room_id: m.room_id,
+    created_at: formatTime(m.created_at),
+  };
+  if (m.client_id !== null) out.client_id = m.client_id;
+  return out;
+}
+
+// The viewer is listed first, the others in join order.
+export function roomJson(room: Room, viewerId: number) {
+  const me = room.users.filter((u) => u.id === viewerId);
+  const others = room.users.filter((u) => u.id !== viewerId);
+  return { id: room.id, users: [...me, ...others].map((u) => ({ id: u.id, login: u.login })) };
+}
+
+export function roomSummaryJson(room: RoomSummary, viewerId: number) {
+  return {
+    ...roomJson(room, viewerId),
+    last_message: room.last_message && messageJson(room.last_message),
+    unread: room.unread,
+  };
+}

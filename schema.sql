@@ -1,0 +1,48 @@
+-- echat SQLite schema, version 1. Applied at start when PRAGMA user_version is 0.
+-- Timestamps are integers: milliseconds since the Unix epoch, UTC.
+
+CREATE TABLE users (
+  id            INTEGER PRIMARY KEY,
+  login         TEXT    NOT NULL,          -- as registered, NFC
+  login_folded  TEXT    NOT NULL UNIQUE,   -- case-folded, for lookup and search
+  password_hash TEXT    NOT NULL,          -- argon2id, PHC string
+  created_at    INTEGER NOT NULL
+);
+
+-- Only a SHA-256 of the session id is stored: a stolen database holds no live session.
+CREATE TABLE sessions (
+  token_hash   BLOB    PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE rooms (
+  id              INTEGER PRIMARY KEY,
+  member_key      TEXT    NOT NULL UNIQUE,  -- sorted member ids, "1,2,5": one room per member set
+  created_at      INTEGER NOT NULL,
+  last_message_id INTEGER,                  -- newest message, for room lists
+  last_activity   INTEGER NOT NULL          -- last message time, else creation time
+);
+
+CREATE TABLE room_members (
+  room_id      INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  position     INTEGER NOT NULL,            -- join order, creator first
+  last_read_id INTEGER NOT NULL DEFAULT 0,  -- read marker, never moves backwards
+  PRIMARY KEY (room_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX room_members_user ON room_members(user_id, room_id);
+
+-- Ids increase in the order messages are stored: a client resumes with "after the last id I saw".
+CREATE TABLE messages (
+  id         INTEGER PRIMARY KEY,
+  room_id    INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  text       TEXT    NOT NULL,
+  client_id  TEXT,                          -- sender's idempotency key, optional
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX messages_room ON messages(room_id, id);
+CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
