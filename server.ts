@@ -3,6 +3,7 @@ import pkg from "./package.json" with { type: "json" };
 import { type Config, loadConfig, ConfigError } from "./lib/config.ts";
 import { ApiError, errorBody } from "./lib/errors.ts";
 import { createHandlers } from "./lib/http.ts";
+import { createHub } from "./lib/hub.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
 import { openStore } from "./lib/store.ts";
@@ -15,7 +16,8 @@ export async function startServer(config: Config, opts: { now?: () => number } =
   const log = createLogger(config);
   const now = opts.now ?? Date.now;
   const store = await openStore(config);
-  const h = createHandlers({ store, config, now });
+  const hub = createHub({ store, config, now, log });
+  const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
 
   const server = Bun.serve({
     port: config.port,
@@ -31,7 +33,9 @@ export async function startServer(config: Config, opts: { now?: () => number } =
       "/v1/rooms": methods({ GET: h.handleListRooms, POST: h.handleCreateRoom }),
       "/v1/rooms/:id": methods({ GET: h.handleGetRoom }),
       "/v1/rooms/:id/messages": methods({ GET: h.handleListMessages }),
+      "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
     },
+    websocket: hub.websocket,
     fetch: () => errorResponse("not_found"),
     error(e) {
       if (e instanceof ApiError) return json(errorBody(e.code, e.message), e.status, e.headers);
@@ -40,12 +44,14 @@ export async function startServer(config: Config, opts: { now?: () => number } =
     },
   });
 
+  hub.bind(server);
   const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
   return {
     url,
     wsUrl: url.replace(/^http/, "ws"),
     port: server.port!,
     async stop() {
+      hub.closeAll();
       await server.stop(true);
       await store.close();
     },

@@ -1,4 +1,5 @@
 // HTTP plumbing shared by all handlers: JSON responses, bounded body reading, method tables.
+import type { Server } from "bun";
 import { ApiError, type ErrorCode, errorBody } from "./errors.ts";
 import { isObject, type Json } from "./validate.ts";
 
@@ -42,7 +43,8 @@ export async function readJson(req: Request): Promise<Json> {
   return body;
 }
 
-type Handler = (req: Request & { params: Record<string, string> }) => Response | Promise<Response>;
+type Handler = (req: Request & { params: Record<string, string> }, server: Server<any>) =>
+  Response | undefined | Promise<Response | undefined>;
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
 

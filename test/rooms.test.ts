@@ -5,7 +5,9 @@ let s: TestServer;
 let vasya: Account, petr: Account, masha: Account, outsider: Account;
 beforeAll(async () => {
   s = await startServer();
-  [vasya, petr, masha, outsider] = await Promise.all(["Василий", "Петр", "Маша", "outsider"].map((l) => register(s.url, l)));
+  [vasya, petr, masha, outsider] = (await Promise.all(["Василий", "Петр", "Маша", "outsider"].map((l) => register(s.url, l)))) as [
+    Account, Account, Account, Account,
+  ];
 });
 afterAll(() => s.stop());
 
