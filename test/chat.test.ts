@@ -253,7 +253,7 @@ describe("slow consumers", () => {
     // A raw client that pauses reading right after the handshake.
     const raw = net.connect(s.port, "127.0.0.1");
     const chunks: Buffer[] = [];
-    raw.on("data", (d) => chunks.push(d));
+    raw.on("data", (d) => chunks.push(Buffer.from(d)));
     const path = new URL(chatUrl(s, r, carol)).pathname + new URL(chatUrl(s, r, carol)).search;
     raw.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     await new Promise<void>((resolve) => raw.once("data", () => resolve()));
