@@ -20,7 +20,9 @@ export type RoomSummary = Room & { last_message: Message | null; unread: number 
 
 export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
 // duplicate: the client_id was already stored; message is that earlier one.
-export type Stored = { message: Message; duplicate: boolean };
+// prev: the room's message before this one (null: the first), for stores shared by several instances,
+// so that fan-out can tell a gap from a message that is merely late.
+export type Stored = { message: Message; duplicate: boolean; prev?: number | null };
 
 export type Page = { limit: number; before?: number; after?: number };
 
@@ -48,7 +50,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
+// PostgreSQL when a database URL is set (several instances), else the embedded SQLite file.
 export async function openStore(config: Config): Promise<Store> {
+  if (config.databaseUrl) {
+    const { openPostgresStore } = await import("./store-postgres.ts");
+    return openPostgresStore(config);
+  }
   const { openSqliteStore } = await import("./store-sqlite.ts");
   return openSqliteStore(config);
 }

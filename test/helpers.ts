@@ -1,6 +1,7 @@
 // Shared by every test file: a real server on an ephemeral port with a fresh temporary database,
 // a small typed HTTP client, and WebSocket helpers that await events instead of sleeping.
 import { expect } from "bun:test";
+import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,12 +20,20 @@ export const TEST_CONFIG: Partial<Config> = {
   passwordTime: 1,
 };
 
+// ECHAT_TEST_STORE=postgres runs every server on a fresh PostgreSQL database (made from
+// ECHAT_TEST_DATABASE_URL, dropped at stop), so the same test files cover both stores.
+export const STORE = process.env.ECHAT_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+export const TEST_DATABASE_URL = process.env.ECHAT_TEST_DATABASE_URL ?? "";
+export const TEST_REDIS_URL = process.env.ECHAT_TEST_REDIS_URL ?? "";
+
 export async function startServer(overrides: Partial<Config> = {}, dir?: string): Promise<TestServer> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
   const db = join(folder, "echat.db");
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now });
+  // A restart passes the same folder; with PostgreSQL it also keeps the same database.
+  const databaseUrl = overrides.databaseUrl ?? (STORE === "postgres" ? await freshDatabase(folder) : "");
+  const running = await start(configFor({ ...TEST_CONFIG, db, databaseUrl, ...overrides }), { now: clock.now });
   const server: TestServer = {
     ...running,
     dir: folder,
@@ -32,14 +41,45 @@ export async function startServer(overrides: Partial<Config> = {}, dir?: string)
     clock,
     async stop() {
       await running.stop();
-      if (!dir) rmSync(folder, { recursive: true, force: true });
+      if (dir) return;
+      rmSync(folder, { recursive: true, force: true });
+      if (STORE === "postgres" && !overrides.databaseUrl) await dropDatabase(databaseUrl);
     },
     async restart() {
       await running.stop();
-      return startServer(overrides, folder);
+      return startServer({ ...overrides, databaseUrl }, folder);
     },
   };
   return server;
+}
+
+const databases = new Map<string, string>(); // test folder -> database URL
+
+// An empty PostgreSQL database named for the test folder.
+export async function freshDatabase(folder = mkdtempSync(join(tmpdir(), "echat-test-"))): Promise<string> {
+  const known = databases.get(folder);
+  if (known) return known;
+  if (!TEST_DATABASE_URL) throw new Error("ECHAT_TEST_STORE=postgres needs ECHAT_TEST_DATABASE_URL");
+  const name = `echat_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  databases.set(folder, url.href);
+  return url.href;
+}
+
+export async function dropDatabase(databaseUrl: string) {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  if (/^echat_test_[0-9a-f]+$/.test(name)) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+async function adminQuery(text: string) {
+  const admin = new SQL({ url: TEST_DATABASE_URL, max: 1 });
+  try {
+    await admin.unsafe(text);
+  } finally {
+    await admin.close();
+  }
 }
 
 export type Reply<T = any> = { status: number; body: T; headers: Headers };

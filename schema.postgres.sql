@@ -1,0 +1,59 @@
+-- echat PostgreSQL schema, version 1: the same tables as schema.sql, for instances sharing one database.
+-- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
+
+CREATE TABLE users (
+  id            bigserial PRIMARY KEY,
+  login         text   NOT NULL,         -- as registered, NFC
+  login_folded  text   NOT NULL UNIQUE,  -- folded in JS (validate.ts foldLogin), for lookup and search
+  password_hash text   NOT NULL,
+  created_at    bigint NOT NULL
+);
+
+CREATE TABLE sessions (
+  token_hash   bytea  PRIMARY KEY,      -- SHA-256 of the session id
+  user_id      bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at   bigint NOT NULL,
+  last_used_at bigint NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE rooms (
+  id              bigserial PRIMARY KEY,
+  member_key      text   NOT NULL UNIQUE,  -- sorted member ids: one room per member set, across instances
+  created_at      bigint NOT NULL,
+  last_message_id bigint,                  -- newest message; read under the row lock as the next one's predecessor
+  last_activity   bigint NOT NULL
+);
+
+CREATE TABLE room_members (
+  room_id      bigint  NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  user_id      bigint  NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  position     integer NOT NULL,
+  last_read_id bigint  NOT NULL DEFAULT 0,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX room_members_user ON room_members(user_id, room_id);
+
+-- Ids come from one sequence, but a message is inserted while its room row is locked, so within a room
+-- ids commit in increasing order and "after <id>" never skips a late commit.
+-- text and client_id are bytea: the API accepts any string, and PostgreSQL text cannot hold U+0000.
+CREATE TABLE messages (
+  id         bigserial PRIMARY KEY,
+  room_id    bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  user_id    bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  text       bytea  NOT NULL,
+  client_id  bytea,
+  created_at bigint NOT NULL
+);
+CREATE INDEX messages_room ON messages(room_id, id);
+CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
+
+-- Who is online where, for presence across instances when there is no Redis. Rows of a crashed
+-- instance stop being refreshed and fall out by expires_at.
+CREATE TABLE presence (
+  room_id    bigint NOT NULL,
+  user_id    bigint NOT NULL,
+  instance   text   NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (room_id, user_id, instance)
+);
