@@ -34,6 +34,12 @@ export async function startServer(overrides: Partial<Config> = {}, dir?: string)
   // A restart passes the same folder; with PostgreSQL it also keeps the same database.
   const databaseUrl = overrides.databaseUrl ?? (STORE === "postgres" ? await freshDatabase(folder) : "");
   const running = await start(configFor({ ...TEST_CONFIG, db, databaseUrl, ...overrides }), { now: clock.now });
+  // Only the server that made the folder (and database) removes them, also after restarts.
+  const cleanup = async () => {
+    if (dir) return;
+    rmSync(folder, { recursive: true, force: true });
+    if (STORE === "postgres" && !overrides.databaseUrl) await dropDatabase(databaseUrl);
+  };
   const server: TestServer = {
     ...running,
     dir: folder,
@@ -41,13 +47,13 @@ export async function startServer(overrides: Partial<Config> = {}, dir?: string)
     clock,
     async stop() {
       await running.stop();
-      if (dir) return;
-      rmSync(folder, { recursive: true, force: true });
-      if (STORE === "postgres" && !overrides.databaseUrl) await dropDatabase(databaseUrl);
+      await cleanup();
     },
     async restart() {
       await running.stop();
-      return startServer({ ...overrides, databaseUrl }, folder);
+      const next = await startServer({ ...overrides, databaseUrl }, folder);
+      const stopNext = next.stop;
+      return Object.assign(next, { stop: async () => (await stopNext(), await cleanup()) });
     },
   };
   return server;
