@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
+import type { Store } from "../lib/store.ts";
 import { startServer as start, type Running } from "../server.ts";
 
 export type TestServer = Running & { dir: string; db: string; restart: () => Promise<TestServer>; clock: Clock };
@@ -26,14 +27,18 @@ export const STORE = process.env.ECHAT_TEST_STORE === "postgres" ? "postgres" : 
 export const TEST_DATABASE_URL = process.env.ECHAT_TEST_DATABASE_URL ?? "";
 export const TEST_REDIS_URL = process.env.ECHAT_TEST_REDIS_URL ?? "";
 
-export async function startServer(overrides: Partial<Config> = {}, dir?: string): Promise<TestServer> {
+export async function startServer(
+  overrides: Partial<Config> = {},
+  dir?: string,
+  wrapStore?: (s: Store) => Store,
+): Promise<TestServer> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
   const db = join(folder, "echat.db");
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
   // A restart passes the same folder; with PostgreSQL it also keeps the same database.
   const databaseUrl = overrides.databaseUrl ?? (STORE === "postgres" ? await freshDatabase(folder) : "");
-  const running = await start(configFor({ ...TEST_CONFIG, db, databaseUrl, ...overrides }), { now: clock.now });
+  const running = await start(configFor({ ...TEST_CONFIG, db, databaseUrl, ...overrides }), { now: clock.now, wrapStore });
   // Only the server that made the folder (and database) removes them, also after restarts.
   const cleanup = async () => {
     if (dir) return;
@@ -51,7 +56,7 @@ export async function startServer(overrides: Partial<Config> = {}, dir?: string)
     },
     async restart() {
       await running.stop();
-      const next = await startServer({ ...overrides, databaseUrl }, folder);
+      const next = await startServer({ ...overrides, databaseUrl }, folder, wrapStore);
       const stopNext = next.stop;
       return Object.assign(next, { stop: async () => (await stopNext(), await cleanup()) });
     },
