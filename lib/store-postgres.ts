@@ -27,6 +27,7 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
   // Group commit: messages that arrive while a batch is being written go into the next one.
   let queue: Pending[] = [];
   let writing = false;
+  const readChains = new Map<string, Promise<unknown>>();
   async function flush() {
     writing = true;
     while (queue.length) {
@@ -147,10 +148,19 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
         : await sql`SELECT * FROM messages WHERE room_id = ${roomId} ORDER BY id DESC LIMIT ${page.limit}`;
       return rows.map(message).reverse();
     },
-    async markRead(roomId, userId, messageId) {
-      const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id, ${messageId})
-        WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING last_read_id`;
-      return row ? Number(row.last_read_id) : 0;
+    markRead(roomId, userId, messageId) {
+      // One user's markers in one room are applied in call order, as SQLite's single connection does,
+      // so the read events that report them come out in that order too.
+      const key = `${roomId}:${userId}`;
+      const run = (readChains.get(key) ?? Promise.resolve()).then(async () => {
+        const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id, ${messageId})
+          WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING last_read_id`;
+        return row ? Number(row.last_read_id) : 0;
+      });
+      const tail = run.catch(() => {});
+      readChains.set(key, tail);
+      void tail.then(() => readChains.get(key) === tail && readChains.delete(key));
+      return run;
     },
 
     async ping() {
