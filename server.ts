@@ -1,6 +1,7 @@
 // Wiring only: config -> store -> handlers -> Bun.serve -> shutdown.
 import pkg from "./package.json" with { type: "json" };
 import { type Config, loadConfig, ConfigError } from "./lib/config.ts";
+import { openBroker } from "./lib/broker.ts";
 import { ApiError, errorBody } from "./lib/errors.ts";
 import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
@@ -21,7 +22,9 @@ export async function startServer(
   const now = opts.now ?? Date.now;
   const opened = await openStore(config);
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
-  const hub = createHub({ store, config, now, log });
+  const broker = await openBroker(config, store, log);
+  const hub = createHub({ store, config, now, log, broker });
+  await broker.start(hub.local);
   const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
 
   const server = Bun.serve({
@@ -58,6 +61,7 @@ export async function startServer(
     async stop() {
       hub.closeAll();
       await server.stop(true);
+      await broker.close();
       await store.close();
     },
   };

@@ -2,6 +2,7 @@
 // gap-free resume, opt-in events, and kicking a session's sockets.
 import type { Server, ServerWebSocket } from "bun";
 import { type Caller, requireUser } from "./auth.ts";
+import type { Broker, Local } from "./broker.ts";
 import type { Config } from "./config.ts";
 import { ApiError, CLOSE, type ErrorCode, errorBody } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -36,8 +37,10 @@ const topic = {
 
 export type Hub = ReturnType<typeof createHub>;
 
-export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger }) {
-  const { store, config, now, log } = deps;
+// The broker carries messages and events to other instances (and orders what comes back); the hub
+// delivers to this instance's sockets. One instance: createMemoryBroker() hands everything straight back.
+export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger; broker: Broker }) {
+  const { store, config, now, log, broker } = deps;
   let server: Server<SocketData> | undefined;
   const bySession = new Map<string, Set<WS>>();
   const joining = new Map<number, Set<WS>>(); // room -> sockets reading their backlog
@@ -49,20 +52,38 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
     send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
 
-  function publishMessage(m: Message) {
+  // Delivery to this instance's sockets; the broker calls it in id order per room.
+  function deliverMessage(m: Message) {
     const body = messageJson(m);
     for (const ws of joining.get(m.room_id) ?? []) ws.data.joining!.push(m);
-    server!.publish(topic.plain(m.room_id), JSON.stringify(body), false);
-    server!.publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }), false);
+    server?.publish(topic.plain(m.room_id), JSON.stringify(body), false);
+    server?.publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }), false);
   }
 
   function publishEvent(room: number, e: Event, body: object) {
-    server!.publish(topic.event(room, e), JSON.stringify({ type: e, room_id: room, ...body }), false);
+    server?.publish(topic.event(room, e), JSON.stringify({ type: e, room_id: room, ...body }), false);
   }
 
   function onlineList(room: number) {
     return [...(online.get(room)?.keys() ?? [])];
   }
+
+  // The room's online list (from every instance) to one socket, or to the room's presence topic.
+  function announcePresence(room: number, only?: WS) {
+    const out = (list: number[]) =>
+      only ? send(only, { type: "presence", room_id: room, online: list }) : publishEvent(room, "presence", { online: list });
+    const list = broker.online(room, onlineList(room));
+    if (Array.isArray(list)) return out(list);
+    list.then(out, (e) => log.warn("presence failed", { room, error: String(e) }));
+  }
+
+  const local: Local = {
+    message: deliverMessage,
+    event: publishEvent,
+    presenceChanged: (room) => announcePresence(room),
+    interested: (room) => online.has(room) || (joining.get(room)?.size ?? 0) > 0,
+    onlinePairs: () => [...online].flatMap(([room, users]) => [...users.keys()].map((u): [number, number] => [room, u])),
+  };
 
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
@@ -72,8 +93,10 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     if (!users) online.set(room, (users = new Map()));
     const before = users.get(ws.data.userId) ?? 0;
     users.set(ws.data.userId, before + 1);
-    if (before === 0) publishEvent(room, "presence", { online: onlineList(room) });
-    else if (events.has("presence")) send(ws, { type: "presence", room_id: room, online: onlineList(room) });
+    if (before === 0) {
+      broker.presence(room, ws.data.userId, true);
+      announcePresence(room);
+    } else if (events.has("presence")) announcePresence(room, ws);
   }
 
   async function resume(ws: WS, after: number) {
@@ -88,6 +111,14 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     } else {
       for (const m of backlog) ws.send(frame(m));
       last = backlog.at(-1)?.id ?? after;
+      // With several instances the first live message may be newer than what the backlog read saw.
+      // It is committed, so everything before it is too: read up to it.
+      const first = ws.data.joining![0];
+      if (first && first.id > last) {
+        const more = await store.listMessages(room, { after: last, limit: BACKLOG_CAP + 1 });
+        if (ws.readyState !== 1) return;
+        for (const m of more) if (m.id < first.id) ws.send(frame(m)), (last = m.id);
+      }
     }
     // Messages published while we read: skip what the backlog already held.
     for (const m of ws.data.joining!) if (m.id > last) ws.send(frame(m));
@@ -123,6 +154,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       try {
         stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now() });
       } catch (e) {
+        if (e instanceof ApiError) return sendError(ws, e.code, clientId); // unavailable: the database is away
         log.error("storing a message failed", { room, error: String(e) });
         return sendError(ws, "internal_error", clientId);
       }
@@ -130,7 +162,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         const body = messageJson(stored.message);
         return send(ws, ws.data.events.size ? { type: "message", ...body } : body);
       }
-      return publishMessage(stored.message);
+      return broker.message(stored.message, stored.prev);
     }
     if (type === "typing") {
       const key = `${room}:${userId}`;
@@ -138,13 +170,15 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       if (t - (lastTyping.get(key) ?? -Infinity) < TYPING_EVERY_MS) return;
       lastTyping.set(key, t);
       // ws.publish skips the sender itself.
-      return ws.publish(topic.event(room, "typing"), JSON.stringify({ type: "typing", room_id: room, user_id: userId }));
+      ws.publish(topic.event(room, "typing"), JSON.stringify({ type: "typing", room_id: room, user_id: userId }));
+      return broker.event(room, "typing", { user_id: userId });
     }
     if (type === "read") {
       const id = frame.message_id;
       if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
       const marker = await store.markRead(room, userId, id);
-      return publishEvent(room, "read", { user_id: userId, message_id: marker });
+      publishEvent(room, "read", { user_id: userId, message_id: marker });
+      return broker.event(room, "read", { user_id: userId, message_id: marker });
     }
     return sendError(ws, typeof type === "string" ? "unknown_type" : "invalid_json");
   }
@@ -162,7 +196,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     bind(s: Server<SocketData>) {
       server = s;
     },
-    publishMessage,
+    local,
 
     // GET /v1/rooms/:id/chat: everything is checked before the upgrade, with normal JSON errors.
     async handleChat(req: Request & { params: Record<string, string> }, s: Server<SocketData>) {
@@ -231,7 +265,8 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         if (n > 1) return void users!.set(userId, n - 1);
         users?.delete(userId);
         if (users?.size === 0) online.delete(room);
-        publishEvent(room, "presence", { online: onlineList(room) });
+        broker.presence(room, userId, false);
+        announcePresence(room);
       },
     },
 

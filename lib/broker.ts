@@ -1,0 +1,283 @@
+// Fan-out between instances. The hub stores a message, then hands it to the broker, which delivers it
+// to this instance's sockets and to every other instance's. One instance: the in-memory broker below.
+// Several: a shared broker over a transport (Redis pub/sub in broker-redis.ts, PostgreSQL
+// LISTEN/NOTIFY in broker-postgres.ts), with a per-room sequencer so sockets see ids in order, no gaps.
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Message, Store } from "./store.ts";
+
+export type EventKind = "typing" | "presence" | "read";
+
+// What the hub offers the broker: delivery to this instance's sockets.
+export type Local = {
+  message(m: Message): void;
+  event(room: number, kind: EventKind, body: object): void; // typing or read from another instance
+  presenceChanged(room: number): void; // someone came or went elsewhere: recompute and announce
+  interested(room: number): boolean; // any socket here in that room
+  onlinePairs(): Array<[room: number, user: number]>; // this instance's online users, for heartbeats
+};
+
+export interface Broker {
+  start(local: Local): Promise<void>;
+  // After storing: deliver everywhere. prev is the room's previous id (from a shared store).
+  message(m: Message, prev: number | null | undefined): void;
+  // Typing and read events go to the OTHER instances; the hub publishes them locally itself.
+  event(room: number, kind: Exclude<EventKind, "presence">, body: object): void;
+  // A user's first socket here opened, or last closed.
+  presence(room: number, user: number, online: boolean): void;
+  // The room's online users, everywhere; `here` are this instance's.
+  online(room: number, here: number[]): number[] | Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export function createMemoryBroker(): Broker {
+  let local: Local;
+  return {
+    async start(l) {
+      local = l;
+    },
+    message: (m) => local.message(m),
+    event() {},
+    presence() {},
+    online: (_room, here) => here,
+    async close() {},
+  };
+}
+
+// REDIS_URL: Redis. Else, with a PostgreSQL store: LISTEN/NOTIFY. Else (SQLite): one instance, in memory.
+export async function openBroker(config: Config, store: Store, log: Logger): Promise<Broker> {
+  if (!config.databaseUrl) {
+    if (config.redisUrl) log.warn("REDIS_URL is ignored without DATABASE_URL: several instances need a shared database");
+    return createMemoryBroker();
+  }
+  if (config.redisUrl) {
+    const { openRedisTransport } = await import("./broker-redis.ts");
+    return createSharedBroker(await openRedisTransport(config.redisUrl, log), store, log);
+  }
+  const { openPostgresTransport } = await import("./broker-postgres.ts");
+  return createSharedBroker(await openPostgresTransport(store, log), store, log);
+}
+
+// What a shared broker needs from Redis or PostgreSQL.
+export type Transport = {
+  name: string;
+  maxPayload: number; // bytes; a larger message travels without its text and is read from the store
+  publish(payload: string): Promise<void>;
+  // onReconnect: payloads may have been lost while disconnected.
+  subscribe(onPayload: (payload: string) => void, onReconnect: () => void): Promise<void>;
+  presence: {
+    set(room: number, key: string, expiresAt: number): Promise<void>;
+    remove(room: number, key: string): Promise<void>;
+    list(room: number, now: number): Promise<string[]>; // keys not expired
+  };
+  close(): Promise<void>;
+};
+
+export const PRESENCE_TTL_MS = 30_000; // a crashed instance's users disappear within this
+const GAP_WAIT_MS = 50; // a missing predecessor usually arrives this soon from another instance
+const FILL_PAGE = 200;
+
+type Wire =
+  | { o: string; t: "m"; r: number; id: number; p: number | null; m?: Message }
+  | { o: string; t: "e"; r: number; k: Exclude<EventKind, "presence">; b: object }
+  | { o: string; t: "p"; r: number };
+
+export function createSharedBroker(transport: Transport, store: Store, log: Logger, ttlMs = PRESENCE_TTL_MS): Broker {
+  const origin = crypto.randomUUID();
+  let local: Local;
+  let seq: Sequencer;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let down = false;
+  let closed = false;
+  const pending = new Map<number, Promise<unknown>>(); // room -> presence writes in flight
+  const lastOnline = new Map<number, string>(); // room -> last announced list, to spot expiries
+
+  function send(w: Wire) {
+    if (closed) return;
+    transport.publish(JSON.stringify(w)).then(
+      () => {
+        if (down) log.info(`${transport.name} is back: fan-out to other instances resumed`);
+        down = false;
+      },
+      (e) => {
+        // Keep serving: local sockets still get everything, other instances fill gaps from the store later.
+        if (!down) log.error(`${transport.name} publish failed: other instances miss live messages until it is back`, { error: String(e) });
+        down = true;
+      },
+    );
+  }
+
+  function receive(payload: string) {
+    let w: Wire;
+    try {
+      w = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (w.o === origin) return; // our own publication, already delivered here
+    if (w.t === "m") seq.push(w.r, w.id, w.p, w.m);
+    else if (w.t === "e") local.event(w.r, w.k, w.b);
+    else if (w.t === "p") local.presenceChanged(w.r);
+  }
+
+  const memberKey = (user: number) => `${user}@${origin}`;
+  function track(room: number, p: Promise<unknown>) {
+    const next = (pending.get(room) ?? Promise.resolve()).then(() => p).catch((e) => {
+      log.warn(`${transport.name} presence update failed`, { room, error: String(e) });
+    });
+    pending.set(room, next);
+    void next.then(() => pending.get(room) === next && pending.delete(room));
+  }
+
+  return {
+    async start(l) {
+      local = l;
+      seq = new Sequencer(store, local, log);
+      await transport.subscribe(receive, () => seq.catchUp());
+      heartbeat = setInterval(async () => {
+        const expiresAt = Date.now() + ttlMs;
+        for (const [room, user] of local.onlinePairs()) track(room, transport.presence.set(room, memberKey(user), expiresAt));
+        // Users of a crashed instance expire without anyone announcing it: look for changes.
+        for (const room of lastOnline.keys()) {
+          if (local.interested(room)) local.presenceChanged(room);
+          else lastOnline.delete(room);
+        }
+      }, ttlMs / 3);
+      heartbeat.unref();
+    },
+    message(m, prev) {
+      seq.push(m.room_id, m.id, prev ?? null, m);
+      const w: Wire = { o: origin, t: "m", r: m.room_id, id: m.id, p: prev ?? null, m };
+      const payload = JSON.stringify(w);
+      if (Buffer.byteLength(payload) <= transport.maxPayload) send(w);
+      else send({ ...w, m: undefined });
+    },
+    event(room, kind, body) {
+      send({ o: origin, t: "e", r: room, k: kind, b: body });
+    },
+    presence(room, user, online) {
+      if (closed) return;
+      track(room, online
+        ? transport.presence.set(room, memberKey(user), Date.now() + ttlMs)
+        : transport.presence.remove(room, memberKey(user)));
+      void (pending.get(room) ?? Promise.resolve()).then(() => send({ o: origin, t: "p", r: room }));
+    },
+    async online(room, here) {
+      await pending.get(room);
+      let elsewhere: string[] = [];
+      try {
+        elsewhere = await transport.presence.list(room, Date.now());
+      } catch (e) {
+        log.warn(`${transport.name} presence read failed: showing this instance's users only`, { error: String(e) });
+      }
+      const users = [...here];
+      for (const key of elsewhere) {
+        const user = Number(key.slice(0, key.indexOf("@")));
+        if (!users.includes(user)) users.push(user);
+      }
+      lastOnline.set(room, users.join(","));
+      return users;
+    },
+    async close() {
+      clearInterval(heartbeat);
+      closed = true;
+      seq?.stop();
+      await Promise.all(pending.values());
+      await Promise.all((local?.onlinePairs() ?? []).map(([room, user]) => transport.presence.remove(room, memberKey(user)).catch(() => {})));
+      await transport.close();
+    },
+  };
+}
+
+// Per room: deliver message `id` only once its predecessor `prev` was delivered. A message whose
+// predecessor has not come is held; if it does not come within GAP_WAIT_MS, the gap is read from the
+// store. That read is complete: ids commit in order within a room, so everything before a committed
+// message is committed too.
+type Held = { id: number; prev: number | null; m?: Message };
+
+class Sequencer {
+  private last = new Map<number, number>(); // room -> last id delivered
+  private held = new Map<number, Held[]>();
+  private timers = new Map<number, ReturnType<typeof setTimeout>>();
+  private filling = new Set<number>();
+  private stopped = false;
+
+  constructor(private store: Store, private local: Local, private log: Logger) {}
+
+  push(room: number, id: number, prev: number | null, m?: Message) {
+    const last = this.last.get(room);
+    if (last !== undefined && id <= last) return; // a duplicate, or already filled from the store
+    if (last === undefined || !this.local.interested(room)) {
+      // Nobody here listens (or this is the first message seen): nothing to order, remember where we are.
+      // The hub's resume reads the store up to the first live message, so a joining socket has no gap.
+      if (!this.local.interested(room)) return void this.last.set(room, id);
+      this.last.set(room, prev ?? 0);
+    }
+    let list = this.held.get(room);
+    if (!list) this.held.set(room, (list = []));
+    list.push({ id, prev, m });
+    this.drain(room);
+    if (this.held.get(room)?.length && !this.timers.has(room)) {
+      this.timers.set(room, setTimeout(() => this.fill(room), GAP_WAIT_MS));
+    }
+  }
+
+  private drain(room: number) {
+    const list = this.held.get(room);
+    if (!list) return;
+    for (;;) {
+      const last = this.last.get(room)!;
+      const i = list.findIndex((h) => (h.prev ?? 0) === last && h.m);
+      if (i < 0) break;
+      const [h] = list.splice(i, 1);
+      this.last.set(room, h!.id);
+      this.local.message(h!.m!);
+    }
+    const last = this.last.get(room)!;
+    const rest = list.filter((h) => h.id > last);
+    if (rest.length) this.held.set(room, rest);
+    else {
+      this.held.delete(room);
+      clearTimeout(this.timers.get(room));
+      this.timers.delete(room);
+    }
+  }
+
+  // Reads the store after the last delivered id: up to the newest held message, or (toEnd) to the end.
+  private async fill(room: number, toEnd = false) {
+    this.timers.delete(room);
+    if (this.filling.has(room) || this.stopped) return;
+    this.filling.add(room);
+    try {
+      const target = toEnd ? Infinity : Math.max(0, ...(this.held.get(room) ?? []).map((h) => h.id));
+      while ((this.last.get(room) ?? 0) < target) {
+        const page = await this.store.listMessages(room, { after: this.last.get(room) ?? 0, limit: FILL_PAGE });
+        for (const m of page) {
+          if (m.id <= (this.last.get(room) ?? 0)) continue;
+          this.last.set(room, m.id);
+          if (this.local.interested(room)) this.local.message(m);
+        }
+        if (page.length < FILL_PAGE) break;
+      }
+      this.drain(room);
+    } catch (e) {
+      this.log.warn("filling a gap from the store failed; retrying", { room, error: String(e) });
+      if (!this.timers.has(room)) this.timers.set(room, setTimeout(() => this.fill(room, toEnd), 1000));
+    } finally {
+      this.filling.delete(room);
+    }
+    if (this.held.get(room)?.length && !this.timers.has(room) && !this.stopped) {
+      this.timers.set(room, setTimeout(() => this.fill(room), GAP_WAIT_MS));
+    }
+  }
+
+  // After a lost connection: whatever was published meanwhile is in the store.
+  catchUp() {
+    for (const room of this.last.keys()) if (this.local.interested(room)) void this.fill(room, true);
+  }
+
+  stop() {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+  }
+}
