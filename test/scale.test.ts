@@ -1,0 +1,94 @@
+// Two instances on one PostgreSQL database, fanning out through Redis or through LISTEN/NOTIFY.
+// Users on different instances chat; every socket sees every message once, in id order, without gaps.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  type Account, type TestServer, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase,
+  isMessage, needs, register, Socket, sendAll, startServer,
+} from "./helpers.ts";
+
+const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
+const haveRedis = needs("redis", TEST_REDIS_URL !== "");
+
+const paths = [
+  { name: "Redis", enabled: havePostgres && haveRedis, redisUrl: TEST_REDIS_URL },
+  { name: "PostgreSQL LISTEN/NOTIFY", enabled: havePostgres, redisUrl: "" },
+];
+
+for (const path of paths) {
+  describe.skipIf(!path.enabled)(`two instances through ${path.name}`, () => {
+    let a: TestServer, b: TestServer, databaseUrl: string;
+    let alice: Account, bob: Account, carol: Account, dave: Account;
+    beforeAll(async () => {
+      databaseUrl = await freshDatabase();
+      [a, b] = await Promise.all([
+        startServer({ databaseUrl, redisUrl: path.redisUrl }),
+        startServer({ databaseUrl, redisUrl: path.redisUrl }),
+      ]);
+      [alice, bob, carol, dave] = await Promise.all(["alice", "bob", "carol", "dave"].map((l, i) => register(i % 2 ? b.url : a.url, l)));
+    });
+    afterAll(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+      if (databaseUrl) await dropDatabase(databaseUrl);
+    });
+
+    test("a message sent on one instance reaches a member on the other, once", async () => {
+      const room = await createRoom(a.url, alice, [bob]);
+      const [sa, sb] = await Promise.all([Socket.open(chatUrl(a, room, alice)), Socket.open(chatUrl(b, room, bob))]);
+      const [sent] = await sendAll(sa, ["hello from A"]);
+      expect(await sb.next(isMessage)).toEqual(sent);
+      const [reply] = await sendAll(sb, ["hello from B"]);
+      expect(await sa.next(isMessage)).toEqual(reply);
+      // Nothing more: no echo of an instance's own publication.
+      await sendAll(sa, ["marker"]);
+      expect((await sb.next(isMessage)).text).toBe("marker");
+      expect(sb.inbox.filter(isMessage)).toEqual([]);
+      await Promise.all([sa.close(), sb.close()]);
+    });
+
+    test("both instances sending at once: every socket gets every message in id order, no gap, no duplicate", async () => {
+      const room = await createRoom(a.url, alice, [bob, carol, dave]);
+      const watchers = await Promise.all([Socket.open(chatUrl(a, room, carol)), Socket.open(chatUrl(b, room, dave))]);
+      const [sa, sb] = await Promise.all([Socket.open(chatUrl(a, room, alice)), Socket.open(chatUrl(b, room, bob))]);
+      const texts = Array.from({ length: 100 }, (_, i) => `n${i}`);
+      const [acksA, acksB] = await Promise.all([sendAll(sa, texts), sendAll(sb, texts)]);
+      const history = await call(a.url, "GET", `/v1/rooms/${room}/messages?limit=200`, { session: alice.session });
+      const ids = history.body.map((m: any) => m.id);
+      expect(ids).toHaveLength(200);
+      for (const w of watchers) expect((await w.take(200, isMessage)).map((m) => m.id)).toEqual(ids);
+      // Each sender's own acks were taken by sendAll; what is left is the other's, in order.
+      const others = (acks: any[]) => ids.filter((id: number) => !acks.some((m) => m.id === id));
+      expect((await sa.take(100, isMessage)).map((m) => m.id)).toEqual(others(acksA));
+      expect((await sb.take(100, isMessage)).map((m) => m.id)).toEqual(others(acksB));
+      await Promise.all([...watchers, sa, sb].map((s) => s.close()));
+    });
+
+    test("resuming on the other instance with after= gets what was sent meanwhile, then live", async () => {
+      const room = await createRoom(b.url, bob, [alice]);
+      const sa = await Socket.open(chatUrl(a, room, alice));
+      const [seen] = await sendAll(sa, ["seen"]);
+      const missed = await sendAll(sa, ["missed 1", "missed 2"]);
+      const sb = await Socket.open(chatUrl(b, room, bob, { after: seen.id }));
+      expect(await sb.take(2, isMessage)).toEqual(missed);
+      const [live] = await sendAll(sa, ["live"]);
+      expect(await sb.next(isMessage)).toEqual(live);
+      await Promise.all([sa.close(), sb.close()]);
+    });
+
+    test("typing, read and presence events cross instances", async () => {
+      const room = await createRoom(a.url, carol, [dave]);
+      const sc = await Socket.open(chatUrl(a, room, carol, { events: "typing,presence,read" }));
+      expect((await sc.next((f) => f.type === "presence")).online).toEqual([carol.id]);
+      const sd = await Socket.open(chatUrl(b, room, dave, { events: "typing,presence,read" }));
+      expect((await sc.next((f) => f.type === "presence")).online.sort()).toEqual([carol.id, dave.id].sort());
+      expect((await sd.next((f) => f.type === "presence")).online.sort()).toEqual([carol.id, dave.id].sort());
+      sd.send({ type: "typing" });
+      expect(await sc.next((f) => f.type === "typing")).toEqual({ type: "typing", room_id: room, user_id: dave.id });
+      const [m] = await sendAll(sc, ["read me"]);
+      sd.send({ type: "read", message_id: m.id });
+      expect(await sc.next((f) => f.type === "read")).toEqual({ type: "read", room_id: room, user_id: dave.id, message_id: m.id });
+      await sd.close();
+      expect((await sc.next((f) => f.type === "presence")).online).toEqual([carol.id]);
+      await sc.close();
+    });
+  });
+}
