@@ -76,6 +76,7 @@ export type Transport = {
 export const PRESENCE_TTL_MS = 30_000; // a crashed instance's users disappear within this
 const GAP_WAIT_MS = 50; // a missing predecessor usually arrives this soon from another instance
 const FILL_PAGE = 200;
+const SWEEP_MS = 1000; // how soon a message stored but never announced (its instance died) is delivered
 
 type Wire =
   | { o: string; t: "m"; r: number; id: number; p: number | null; m?: Message }
@@ -201,8 +202,13 @@ class Sequencer {
   private timers = new Map<number, ReturnType<typeof setTimeout>>();
   private filling = new Set<number>();
   private stopped = false;
+  private sweeper = setInterval(() => {
+    this.sweep().catch((e) => this.log.warn("checking for unannounced messages failed", { error: String(e) }));
+  }, SWEEP_MS);
 
-  constructor(private store: Store, private local: Local, private log: Logger) {}
+  constructor(private store: Store, private local: Local, private log: Logger) {
+    this.sweeper.unref();
+  }
 
   push(room: number, id: number, prev: number | null, m?: Message) {
     const last = this.last.get(room);
@@ -252,6 +258,7 @@ class Sequencer {
       const target = toEnd ? Infinity : Math.max(0, ...(this.held.get(room) ?? []).map((h) => h.id));
       while ((this.last.get(room) ?? 0) < target) {
         const page = await this.store.listMessages(room, { after: this.last.get(room) ?? 0, limit: FILL_PAGE });
+        this.log.debug("reading a gap from the store", { room, after: this.last.get(room) ?? 0, got: page.length });
         for (const m of page) {
           if (m.id <= (this.last.get(room) ?? 0)) continue;
           this.last.set(room, m.id);
@@ -276,8 +283,23 @@ class Sequencer {
     for (const room of this.last.keys()) if (this.local.interested(room)) void this.fill(room, true);
   }
 
+  // An instance that crashed after storing but before publishing leaves a tail nobody announces:
+  // once a second, one query for the newest ids of the rooms watched here. A message that was
+  // already newest a sweep ago and still is not delivered will not come by the broker: read it.
+  private seen = new Map<number, number>();
+  async sweep() {
+    const rooms = [...this.last.keys()].filter((room) => this.local.interested(room));
+    if (rooms.length === 0 || !this.store.latestMessageIds) return;
+    const latest = await this.store.latestMessageIds(rooms);
+    for (const [room, id] of this.seen) {
+      if (id > (this.last.get(room) ?? 0) && !this.timers.has(room)) void this.fill(room, true);
+    }
+    this.seen = latest;
+  }
+
   stop() {
     this.stopped = true;
+    clearInterval(this.sweeper);
     for (const t of this.timers.values()) clearTimeout(t);
   }
 }

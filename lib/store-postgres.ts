@@ -163,6 +163,10 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
       return run;
     },
 
+    async latestMessageIds(roomIds) {
+      const rows = await sql`SELECT id, last_message_id FROM rooms WHERE id = ANY(${roomIds}::bigint[]) AND last_message_id IS NOT NULL`;
+      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.last_message_id)]));
+    },
     async ping() {
       await sql`SELECT 1`;
     },

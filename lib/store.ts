@@ -46,6 +46,10 @@ export interface Store {
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
   markRead(roomId: number, userId: number, messageId: number): Promise<number>; // the marker after the call
 
+  // Stores shared by several instances: each room's newest message id, so fan-out can notice
+  // messages another instance stored but never announced (it crashed, or the broker was away).
+  latestMessageIds?(roomIds: number[]): Promise<Map<number, number>>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -24,7 +24,9 @@ for (const path of paths) {
         startServer({ databaseUrl, redisUrl: path.redisUrl }),
         startServer({ databaseUrl, redisUrl: path.redisUrl }),
       ]);
-      [alice, bob, carol, dave] = await Promise.all(["alice", "bob", "carol", "dave"].map((l, i) => register(i % 2 ? b.url : a.url, l)));
+      [alice, bob, carol, dave] = (await Promise.all(
+        ["alice", "bob", "carol", "dave"].map((l, i) => register(i % 2 ? b.url : a.url, l)),
+      )) as [Account, Account, Account, Account];
     });
     afterAll(async () => {
       await Promise.all([a?.stop(), b?.stop()]);

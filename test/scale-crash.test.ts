@@ -1,0 +1,95 @@
+// Two server processes on one PostgreSQL and one Redis; one is killed with SIGKILL mid-stream.
+// No acknowledged message may be lost: it is in the history, it reaches the member on the surviving
+// instance in order, and the sender's retries with the same client_ids store nothing twice.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type Subprocess } from "bun";
+import {
+  type Account, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, isMessage, needs,
+  register, Socket,
+} from "./helpers.ts";
+
+const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis", TEST_REDIS_URL !== "");
+
+type Instance = { proc: Subprocess; url: string; wsUrl: string };
+
+async function spawnInstance(databaseUrl: string): Promise<Instance> {
+  const proc = Bun.spawn({
+    cmd: [process.execPath, "server.ts", "--port", "0", "--host", "127.0.0.1", "--password-memory", "64", "--password-time", "1"],
+    cwd: `${import.meta.dir}/..`,
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_LOG_LEVEL: process.env.DEBUG_INSTANCES ? "debug" : "info" },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  // The first log line says where it listens; the rest is read on (and dropped) so the pipe never fills.
+  const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+    const m = /listening on (http:\/\/\S+)/.exec(text);
+    if (!m) continue;
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        if (process.env.DEBUG_INSTANCES) process.stderr.write(decoder.decode(value));
+      }
+    })();
+    return { proc, url: m[1]!, wsUrl: m[1]!.replace(/^http/, "ws") };
+  }
+  throw new Error(`instance did not start: ${text}`);
+}
+
+describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
+  let a: Instance, b: Instance, databaseUrl: string;
+  beforeAll(async () => {
+    databaseUrl = await freshDatabase();
+    [a, b] = await Promise.all([spawnInstance(databaseUrl), spawnInstance(databaseUrl)]);
+  });
+  afterAll(async () => {
+    for (const i of [a, b]) i?.proc.kill("SIGKILL");
+    await Promise.all([a?.proc.exited, b?.proc.exited]);
+    if (databaseUrl) await dropDatabase(databaseUrl);
+  });
+
+  test("loses no acknowledged message, and retries on the other instance store nothing twice", async () => {
+    const alice: Account = await register(a.url, "alice");
+    const bob: Account = await register(b.url, "bob");
+    const room = await createRoom(a.url, alice, [bob]);
+    const sb = await Socket.open(chatUrl(b, room, bob));
+    const sa = await Socket.open(chatUrl(a, room, alice));
+
+    const total = 300;
+    for (let i = 0; i < total; i++) sa.send({ text: `m${i}`, client_id: `c${i}` });
+    const c30 = await sa.next((f) => f.client_id === "c30"); // acks arrive in order: 31 are in
+    a.proc.kill("SIGKILL");
+    await sa.closed;
+    const acked = [c30, ...sa.inbox.filter(isMessage)]; // everything acked before the kill
+    expect(acked.length).toBeGreaterThanOrEqual(31);
+
+    // The sender reconnects to the survivor and retries every client_id it has no ack for.
+    const ackedIds = new Set(acked.map((m) => m.client_id));
+    const sa2 = await Socket.open(chatUrl(b, room, alice));
+    const retry = Array.from({ length: total }, (_, i) => `c${i}`).filter((c) => !ackedIds.has(c));
+    for (const c of retry) sa2.send({ text: `m${c.slice(1)}`, client_id: c });
+    for (const c of retry) await sa2.next((f) => f.client_id === c);
+
+    const history: any[] = [];
+    for (let after = 0; ;) {
+      const page = await call(b.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, { session: bob.session });
+      if (page.body.length === 0) break;
+      history.push(...page.body);
+      after = page.body.at(-1).id;
+    }
+    // Every client_id exactly once; every acked message kept its id.
+    expect(history.map((m) => m.client_id).sort()).toEqual(Array.from({ length: total }, (_, i) => `c${i}`).sort());
+    const byClient = new Map(history.map((m) => [m.client_id, m]));
+    for (const m of acked) expect(byClient.get(m.client_id)).toEqual(m);
+    // Bob, on the survivor, saw the whole room in id order: the sequencer filled whatever the dead
+    // instance had stored but not yet published.
+    expect((await sb.take(total, isMessage)).map((m) => m.id)).toEqual(history.map((m) => m.id));
+    await Promise.all([sb.close(), sa2.close()]);
+  }, 30000);
+});
