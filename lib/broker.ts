@@ -52,10 +52,10 @@ export async function openBroker(config: Config, store: Store, log: Logger): Pro
   }
   if (config.redisUrl) {
     const { openRedisTransport } = await import("./broker-redis.ts");
-    return createSharedBroker(await openRedisTransport(config.redisUrl, log), store, log);
+    return createSharedBroker(await openRedisTransport(config.redisUrl, log), store, log, config.presenceTtl * 1000);
   }
   const { openPostgresTransport } = await import("./broker-postgres.ts");
-  return createSharedBroker(await openPostgresTransport(store, log), store, log);
+  return createSharedBroker(await openPostgresTransport(store, log), store, log, config.presenceTtl * 1000);
 }
 
 // What a shared broker needs from Redis or PostgreSQL.
@@ -73,7 +73,6 @@ export type Transport = {
   close(): Promise<void>;
 };
 
-export const PRESENCE_TTL_MS = 30_000; // a crashed instance's users disappear within this
 const GAP_WAIT_MS = 50; // a missing predecessor usually arrives this soon from another instance
 const FILL_PAGE = 200;
 const SWEEP_MS = 1000; // how soon a message stored but never announced (its instance died) is delivered
@@ -83,7 +82,8 @@ type Wire =
   | { o: string; t: "e"; r: number; k: Exclude<EventKind, "presence">; b: object }
   | { o: string; t: "p"; r: number };
 
-export function createSharedBroker(transport: Transport, store: Store, log: Logger, ttlMs = PRESENCE_TTL_MS): Broker {
+// ttlMs: an instance refreshes its users' presence entries three times per ttl; a crashed one's expire.
+export function createSharedBroker(transport: Transport, store: Store, log: Logger, ttlMs: number): Broker {
   const origin = crypto.randomUUID();
   let local: Local;
   let seq: Sequencer;
@@ -130,7 +130,7 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     void next.then(() => pending.get(room) === next && pending.delete(room));
   }
 
-  return {
+  const broker: Broker = {
     async start(l) {
       local = l;
       seq = new Sequencer(store, local, log);
@@ -139,9 +139,14 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
         const expiresAt = Date.now() + ttlMs;
         for (const [room, user] of local.onlinePairs()) track(room, transport.presence.set(room, memberKey(user), expiresAt));
         // Users of a crashed instance expire without anyone announcing it: look for changes.
-        for (const room of lastOnline.keys()) {
-          if (local.interested(room)) local.presenceChanged(room);
-          else lastOnline.delete(room);
+        const pairs = local.onlinePairs();
+        for (const [room, before] of lastOnline) {
+          if (!local.interested(room)) {
+            lastOnline.delete(room);
+            continue;
+          }
+          await broker.online(room, pairs.filter(([r]) => r === room).map(([, u]) => u));
+          if (lastOnline.get(room) !== before) local.presenceChanged(room);
         }
       }, ttlMs / 3);
       heartbeat.unref();
@@ -188,6 +193,7 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
       await transport.close();
     },
   };
+  return broker;
 }
 
 // Per room: deliver message `id` only once its predecessor `prev` was delivered. A message whose

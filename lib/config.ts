@@ -53,6 +53,8 @@ export const SETTINGS = {
     "postgres://... to use PostgreSQL instead of the embedded SQLite"),
   redisUrl: setting("redis-url", "REDIS_URL", "", (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
     "redis://... to fan out across instances through Redis"),
+  presenceTtl: setting("presence-ttl", "ECHAT_PRESENCE_TTL", 30, int(1, 3600),
+    "seconds after which a crashed instance's users drop out of presence (several instances)"),
   corsOrigins: setting("cors-origins", "ECHAT_CORS_ORIGINS", [] as string[], list,
     "comma-separated origins allowed by CORS (empty: CORS off)"),
   trustProxy: setting("trust-proxy", "ECHAT_TRUST_PROXY", false, bool, "take the client address from X-Forwarded-For"),

@@ -16,7 +16,7 @@ async function spawnInstance(databaseUrl: string): Promise<Instance> {
   const proc = Bun.spawn({
     cmd: [process.execPath, "server.ts", "--port", "0", "--host", "127.0.0.1", "--password-memory", "64", "--password-time", "1"],
     cwd: `${import.meta.dir}/..`,
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_LOG_LEVEL: process.env.DEBUG_INSTANCES ? "debug" : "info" },
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_PRESENCE_TTL: "2", ECHAT_LOG_LEVEL: process.env.DEBUG_INSTANCES ? "debug" : "info" },
     stdout: "ignore",
     stderr: "pipe",
   });
@@ -54,12 +54,14 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     if (databaseUrl) await dropDatabase(databaseUrl);
   });
 
-  test("loses no acknowledged message, and retries on the other instance store nothing twice", async () => {
+  test("loses no acknowledged message, retries on the other instance store nothing twice, and its users go offline", async () => {
     const alice: Account = await register(a.url, "alice");
     const bob: Account = await register(b.url, "bob");
     const room = await createRoom(a.url, alice, [bob]);
     const sb = await Socket.open(chatUrl(b, room, bob));
+    const watch = await Socket.open(chatUrl(b, room, bob, { events: "presence" }));
     const sa = await Socket.open(chatUrl(a, room, alice));
+    await watch.next((f) => f.type === "presence" && f.online.includes(alice.id));
 
     const total = 300;
     for (let i = 0; i < total; i++) sa.send({ text: `m${i}`, client_id: `c${i}` });
@@ -68,6 +70,9 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     await sa.closed;
     const acked = [c30, ...sa.inbox.filter(isMessage)]; // everything acked before the kill
     expect(acked.length).toBeGreaterThanOrEqual(31);
+
+    // The dead instance cannot say that alice left: her presence entry expires (ECHAT_PRESENCE_TTL=2).
+    expect((await watch.next((f) => f.type === "presence" && !f.online.includes(alice.id), 10000)).online).toEqual([bob.id]);
 
     // The sender reconnects to the survivor and retries every client_id it has no ack for.
     const ackedIds = new Set(acked.map((m) => m.client_id));
@@ -90,6 +95,6 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     // Bob, on the survivor, saw the whole room in id order: the sequencer filled whatever the dead
     // instance had stored but not yet published.
     expect((await sb.take(total, isMessage)).map((m) => m.id)).toEqual(history.map((m) => m.id));
-    await Promise.all([sb.close(), sa2.close()]);
+    await Promise.all([sb.close(), sa2.close(), watch.close()]);
   }, 30000);
 });

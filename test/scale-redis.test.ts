@@ -1,0 +1,89 @@
+// Redis going away: instances keep serving, deliver locally, catch up from the database, and resume
+// fan-out when Redis is back. Uses a private redis-server on its own port, so nothing else is disturbed.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type Subprocess } from "bun";
+import {
+  type Account, type TestServer, TEST_DATABASE_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, isMessage, needs,
+  register, Socket, sendAll, startServer,
+} from "./helpers.ts";
+
+const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis-server", Bun.which("redis-server") !== null);
+
+function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+
+async function startRedis(port: number): Promise<Subprocess> {
+  const proc = Bun.spawn({
+    cmd: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdout: "pipe",
+    stderr: "ignore",
+  });
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let text = "";
+  while (!/Ready to accept connections/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`redis-server did not start: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return proc;
+}
+
+describe.skipIf(!enabled)("Redis lost and back", () => {
+  let a: TestServer, b: TestServer, redis: Subprocess, port: number, databaseUrl: string;
+  let alice: Account, bob: Account, carol: Account;
+  beforeAll(async () => {
+    port = freePort();
+    redis = await startRedis(port);
+    databaseUrl = await freshDatabase();
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    [a, b] = await Promise.all([startServer({ databaseUrl, redisUrl }), startServer({ databaseUrl, redisUrl })]);
+    [alice, bob, carol] = (await Promise.all([register(a.url, "alice"), register(b.url, "bob"), register(a.url, "carol")])) as [
+      Account, Account, Account,
+    ];
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    redis?.kill("SIGKILL");
+    if (databaseUrl) await dropDatabase(databaseUrl);
+  });
+
+  test("instances keep serving without Redis, miss nothing, and fan out again once it is back", async () => {
+    const room = await createRoom(a.url, alice, [bob, carol]);
+    const sa = await Socket.open(chatUrl(a, room, alice));
+    const sc = await Socket.open(chatUrl(a, room, carol, { events: "typing" }));
+    const sb = await Socket.open(chatUrl(b, room, bob));
+    const [before] = await sendAll(sa, ["before"]);
+    expect(await sb.next(isMessage)).toEqual(before);
+
+    redis.kill("SIGKILL");
+    await redis.exited;
+    const during = await sendAll(sa, ["during 1", "during 2"]);
+    // Same instance: delivered at once. REST on both instances still answers.
+    expect((await sc.take(3, isMessage)).map((m) => m.text)).toEqual(["before", "during 1", "during 2"]);
+    expect((await call(b.url, "GET", "/v1/info", { session: bob.session })).status).toBe(200);
+    // Other instance: read from the database by the sweep, in order.
+    expect(await sb.take(2, isMessage)).toEqual(during);
+
+    redis = await startRedis(port);
+    // Typing travels only through the broker, so it shows that fan-out is back. Each try moves B's
+    // clock past the typing limit; tries made before the reconnect are simply lost.
+    const sbTyping = await Socket.open(chatUrl(b, room, bob, { events: "typing" }));
+    let typed: any;
+    for (let i = 0; i < 40 && !typed; i++) {
+      b.clock.advance(3000);
+      sbTyping.send({ type: "typing" });
+      typed = await sc.next((f) => f.type === "typing", 500).catch(() => undefined);
+    }
+    expect(typed).toEqual({ type: "typing", room_id: room, user_id: bob.id });
+    const [after] = await sendAll(sa, ["after"]);
+    expect(await sb.next(isMessage)).toEqual(after);
+    await Promise.all([sa, sb, sc, sbTyping].map((s) => s.close()));
+  }, 30000);
+});
