@@ -115,8 +115,8 @@ describe.skipIf(!haveChromium)("in a browser", () => {
   test("each sees the other online, and bob typing shows in alice's view", async () => {
     await until(a, `document.querySelector(".room-view").dataset.state === "open"`);
     await until(b, `document.querySelector(".room-view").dataset.state === "open"`);
-    await until(a, `document.querySelector(".presence .who.online")?.firstChild.textContent === "bob"`);
-    await until(b, `document.querySelector(".presence .who.online")?.firstChild.textContent === "alice"`);
+    await until(a, `document.querySelector(".presence .who.online")?.textContent === "online"`);
+    await until(b, `document.querySelector(".presence .who.online")?.textContent === "online"`);
     await b.click("#text");
     await b.type("H");
     expect(await until(a, `document.querySelector(".typing").textContent`)).toBe("bob is typing…");
@@ -138,6 +138,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await a.press("Enter");
     await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.length === 2);
     expect(await storedTexts(b)).toEqual(["Hi alice", "line one\nline two"]);
+    await until(a, `!document.querySelector(".msg.pending")`); // alice's own copy is her ack
     expect(await storedTexts(a)).toEqual(["Hi alice", "line one\nline two"]);
     // Times are the viewer's local time, with the UTC instant in datetime.
     const time = (await a.evaluate(`(() => { const t = document.querySelector(".msg time"); return [t.dateTime, t.textContent] })()`)) as string[];
@@ -153,11 +154,24 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     expect(await b.evaluate("document.title")).not.toBe("pwned");
   });
 
+  test("a message over the limit gets the API's refusal by the composer and its text back to edit", async () => {
+    const long = "x".repeat(4001);
+    await say(a, long);
+    expect(await until(a, `document.querySelector(".room-view > .form-error").textContent`)).toBe(
+      "Text must have a visible character and at most 4000 characters",
+    );
+    expect(await a.evaluate(`document.querySelectorAll(".msg.pending").length`)).toBe(0);
+    expect(await a.evaluate(`document.getElementById("text").value.length`)).toBe(4001);
+    await Bun.write(join(shots, "too-long-desktop.png"), await a.screenshot());
+    await a.evaluate(`document.getElementById("text").value = ""`);
+  });
+
   test("an unread message is counted in bob's list and marked seen for alice once bob opens the room", async () => {
     const evil = `<img src=x onerror="document.title='pwned'"><b>bold</b>`;
     await until(a, `document.querySelectorAll(".msg")[2].querySelector(".seen")?.textContent === "Seen by bob"`);
     await b.evaluate(`location.hash = ""`);
     await until(b, `!document.querySelector(".room-view")`);
+    await until(a, `document.querySelector(".presence .who").textContent === "offline"`); // bob left the room
     await say(a, "are you there?");
     expect(await until(b, `document.querySelector(".room-item .unread")?.textContent`, undefined, 10000)).toBe("1");
     await b.click(`.room-item[data-room="${room}"]`);
@@ -189,6 +203,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await s.stop();
     expect(await until(a, `document.querySelector(".room-view .status").textContent`)).toBe("Reconnecting…");
     expect(await until(b, `document.querySelector(".room-view .status").textContent`)).toBe("Reconnecting…");
+    expect(await text(a, ".presence")).toBe("offline"); // unknown while away
 
     // Sent from the page while the server is down: shown greyed until acknowledged.
     await say(a, "typed while offline");
@@ -215,6 +230,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     expect((await storedTexts(a)).slice(-3)).toEqual(texts.slice(-3));
     expect(await storedTexts(b)).toEqual(texts); // nothing lost, nothing doubled
     expect(await text(b, ".room-view .status")).toBe("");
+    await until(a, `document.querySelector(".presence").textContent === "online"`);
   });
 
   test("on a phone-sized screen the room takes the whole width, and back shows the room list", async () => {

@@ -122,7 +122,8 @@ async function route() {
   document.body.classList.toggle("in-room", id > 0);
   if (!id) {
     roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
-    return renderRooms();
+    renderRooms();
+    return refreshRooms(); // unread counts changed while the room was open
   }
   let room: Room;
   try {

@@ -38,6 +38,7 @@ export class RoomView {
   private exhausted = false;
   private loading = false;
   private lastTypingSent = 0;
+  private stick = true;
   private readSent = 0;
   private readTimer?: ReturnType<typeof setTimeout>;
   private seen: IntersectionObserver;
@@ -49,8 +50,11 @@ export class RoomView {
     this.older.onclick = () => this.loadOlder();
     this.scroller = h("div", { class: "scroller" }, this.older, this.list);
     this.scroller.onscroll = () => {
+      this.stick = this.atEnd();
       if (this.scroller.scrollTop < 150) this.loadOlder();
     };
+    // A resized window (a phone turned, the keyboard shown) keeps the newest message in view.
+    new ResizeObserver(() => this.stick && this.scrollToEnd()).observe(this.scroller);
     const form = h("form", { class: "composer", id: "composer" }, this.input, h("button", { type: "submit", class: "primary" }, "Send"));
     form.onsubmit = (e) => {
       e.preventDefault();
@@ -129,7 +133,15 @@ export class RoomView {
   private setState(s: ConnState) {
     this.el.dataset.state = s;
     this.status.textContent = s === "reconnecting" ? "Reconnecting…" : s === "connecting" ? "Connecting…" : "";
-    if (s === "open") for (const [clientId, p] of this.pending) this.socket!.send({ text: p.text, client_id: clientId });
+    if (s !== "open") {
+      // While away, who is online or typing is unknown; the server sends presence again on connect.
+      this.showPresence([]);
+      for (const id of [...this.typers.keys()]) this.hideTyping(id);
+      return;
+    }
+    // Unacknowledged sends go out again with the same client_id: the server stores each once.
+    for (const [clientId, p] of this.pending) this.socket!.send({ text: p.text, client_id: clientId });
+    this.sendRead();
   }
 
   private onFrame(f: Frame) {
@@ -169,7 +181,10 @@ export class RoomView {
     // Not stored: take it out of the list and give the text back to edit.
     p.el.remove();
     this.pending.delete(f.client_id);
-    if (!this.input.value) this.input.value = p.text;
+    if (!this.input.value) {
+      this.input.value = p.text;
+      this.grow();
+    }
   }
 
   private send() {
@@ -197,9 +212,10 @@ export class RoomView {
     const mine = m.user_id === this.me.id;
     return h(
       "li",
-      { class: mine ? "msg mine" : "msg", "data-id": String(m.id) },
-      h("div", { class: "meta" }, h("span", { class: "author" }, this.names.get(m.user_id) ?? `user ${m.user_id}`), localTime(m.created_at)),
+      { class: mine ? "msg mine" : "msg", "data-id": String(m.id), "data-user": String(m.user_id), title: new Date(m.created_at).toLocaleString() },
+      h("span", { class: "author" }, this.names.get(m.user_id) ?? `user ${m.user_id}`),
       h("div", { class: "text" }, m.text),
+      localTime(m.created_at),
     );
   }
 
@@ -217,7 +233,17 @@ export class RoomView {
       }
     }
     this.list.insertBefore(el, before);
+    this.group(el);
+    if (el.nextElementSibling) this.group(el.nextElementSibling as HTMLElement);
     if (m.user_id !== this.me.id) this.seen.observe(el);
+  }
+
+  // A message right after another by the same person (within 5 minutes) drops the repeated name.
+  private group(el: HTMLElement) {
+    const prev = el.previousElementSibling as HTMLElement | null;
+    const time = (e: HTMLElement) => Date.parse(e.querySelector("time")!.dateTime);
+    const follows = !!prev && prev.dataset.user === el.dataset.user && time(el) - time(prev) < 5 * 60_000;
+    el.classList.toggle("follows", follows);
   }
 
   private addPage(page: Message[]) {
@@ -316,6 +342,10 @@ export class RoomView {
 
   private showPresence(online: number[]) {
     const others = this.room.users.filter((u) => u.id !== this.me.id);
+    if (others.length === 1) {
+      const on = online.includes(others[0]!.id);
+      return this.presence.replaceChildren(h("span", { class: on ? "who online" : "who" }, on ? "online" : "offline"));
+    }
     this.presence.replaceChildren(
       ...others.map((u) => {
         const on = online.includes(u.id);
@@ -330,10 +360,12 @@ export class RoomView {
 
   private scrollToEnd() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.stick = true;
   }
 
   private grow() {
     this.input.style.height = "auto";
-    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+    this.input.style.height = `${Math.min(this.input.scrollHeight + 2, 160)}px`;
+    this.input.style.overflowY = this.input.scrollHeight > 160 ? "auto" : "hidden";
   }
 }
