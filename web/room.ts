@@ -1,11 +1,12 @@
 // An open room: history with scroll-back, live messages, pending sends, typing, presence, read markers.
 import { api, ApiError, type Message, type Room, type User } from "./api.ts";
 import { h, localTime } from "./dom.ts";
+import { People } from "./people.ts";
+import { ReadTracker } from "./read.ts";
 import { type ConnState, type Frame, RoomSocket } from "./socket.ts";
 
 const PAGE = 50;
 const TYPING_EVERY_MS = 2000;
-const TYPING_SHOWN_MS = 4000;
 const MAX_FRAME_BYTES = 60 * 1024; // the server closes the socket on frames over 64 KiB
 
 type Pending = { el: HTMLElement; text: string };
@@ -23,15 +24,11 @@ export class RoomView {
   private scroller: HTMLElement;
   private older = h("button", { type: "button", class: "older" }, "Load earlier messages");
   private status = h("p", { class: "status", role: "status" });
-  private typing = h("p", { class: "typing", "aria-live": "polite" });
-  private presence = h("p", { class: "presence" });
   private input = h("textarea", { id: "text", rows: "1", placeholder: "Write a message", "aria-label": "Message" });
   private error = h("p", { class: "form-error", role: "alert" });
   private byId = new Map<number, HTMLElement>();
   private pending = new Map<string, Pending>();
-  private names = new Map<number, string>();
-  private typers = new Map<number, ReturnType<typeof setTimeout>>();
-  private seenBy = new Map<number, HTMLElement>();
+  private people: People;
   private socket?: RoomSocket;
   private lastId = 0;
   private oldestId = Infinity;
@@ -39,12 +36,10 @@ export class RoomView {
   private loading = false;
   private lastTypingSent = 0;
   private stick = true;
-  private readSent = 0;
-  private readTimer?: ReturnType<typeof setTimeout>;
-  private seen: IntersectionObserver;
+  private read: ReadTracker;
 
   constructor(readonly room: Room, private me: User, private host: RoomHost) {
-    for (const u of room.users) this.names.set(u.id, u.login);
+    this.people = new People(room.users.filter((u) => u.id !== me.id));
     const back = h("button", { type: "button", class: "back", "aria-label": "Back to rooms" }, "←");
     back.onclick = () => host.back();
     this.older.onclick = () => this.loadOlder();
@@ -74,15 +69,13 @@ export class RoomView {
     this.el = h(
       "div",
       { class: "room-view" },
-      h("header", { class: "bar" }, back, h("div", { class: "title" }, h("h2", {}, roomTitle(room, me)), this.presence), this.status),
+      h("header", { class: "bar" }, back, h("div", { class: "title" }, h("h2", {}, roomTitle(room, me)), this.people.presence), this.status),
       this.scroller,
-      this.typing,
+      this.people.typing,
       this.error,
       form,
     );
-    this.seen = new IntersectionObserver((entries) => this.onSeen(entries), { root: this.scroller, threshold: 0.6 });
-    document.addEventListener("visibilitychange", this.recheckSeen);
-    this.showPresence([]);
+    this.read = new ReadTracker(this.scroller, (id) => !!this.socket?.send({ type: "read", message_id: id }));
   }
 
   async start() {
@@ -108,12 +101,9 @@ export class RoomView {
   }
 
   close() {
-    this.sendRead(); // what was seen just before leaving counts
+    this.read.close(); // what was seen just before leaving counts
     this.socket?.close();
-    this.seen.disconnect();
-    document.removeEventListener("visibilitychange", this.recheckSeen);
-    clearTimeout(this.readTimer);
-    for (const t of this.typers.values()) clearTimeout(t);
+    this.people.unknown();
   }
 
   private async mayReconnect() {
@@ -133,15 +123,10 @@ export class RoomView {
   private setState(s: ConnState) {
     this.el.dataset.state = s;
     this.status.textContent = s === "reconnecting" ? "Reconnecting…" : s === "connecting" ? "Connecting…" : "";
-    if (s !== "open") {
-      // While away, who is online or typing is unknown; the server sends presence again on connect.
-      this.showPresence([]);
-      for (const id of [...this.typers.keys()]) this.hideTyping(id);
-      return;
-    }
+    if (s !== "open") return this.people.unknown(); // the server sends presence again on connect
     // Unacknowledged sends go out again with the same client_id: the server stores each once.
     for (const [clientId, p] of this.pending) this.socket!.send({ text: p.text, client_id: clientId });
-    this.sendRead();
+    this.read.flush();
   }
 
   private onFrame(f: Frame) {
@@ -150,9 +135,9 @@ export class RoomView {
       case "message":
         return this.onMessage(f as Message);
       case "typing":
-        return this.showTyping(f.user_id);
+        return this.people.typed(f.user_id);
       case "presence":
-        return this.showPresence(f.online);
+        return this.people.online(f.online);
       case "read":
         return this.onRead(f.user_id, f.message_id);
       case "resync":
@@ -169,7 +154,7 @@ export class RoomView {
     }
     this.insert(m);
     this.lastId = Math.max(this.lastId, m.id);
-    this.hideTyping(m.user_id);
+    this.people.stopped(m.user_id);
     if (wasAtEnd || mine) this.scrollToEnd();
     this.host.activity();
   }
@@ -213,7 +198,7 @@ export class RoomView {
     return h(
       "li",
       { class: mine ? "msg mine" : "msg", "data-id": String(m.id), "data-user": String(m.user_id), title: new Date(m.created_at).toLocaleString() },
-      h("span", { class: "author" }, this.names.get(m.user_id) ?? `user ${m.user_id}`),
+      h("span", { class: "author" }, mine ? this.me.login : this.people.name(m.user_id)),
       h("div", { class: "text" }, m.text),
       localTime(m.created_at),
     );
@@ -235,7 +220,7 @@ export class RoomView {
     this.list.insertBefore(el, before);
     this.group(el);
     if (el.nextElementSibling) this.group(el.nextElementSibling as HTMLElement);
-    if (m.user_id !== this.me.id) this.seen.observe(el);
+    if (m.user_id !== this.me.id) this.read.watch(el);
   }
 
   // A message right after another by the same person (within 5 minutes) drops the repeated name.
@@ -275,7 +260,7 @@ export class RoomView {
   // More than 1000 were missed: start again from the latest page; scroll-back reaches the rest.
   private async resync() {
     for (const el of this.byId.values()) {
-      this.seen.unobserve(el);
+      this.read.forget(el);
       el.remove();
     }
     this.byId.clear();
@@ -285,73 +270,12 @@ export class RoomView {
     this.scrollToEnd();
   }
 
-  private onSeen(entries: IntersectionObserverEntry[]) {
-    if (document.visibilityState !== "visible") return;
-    for (const e of entries) {
-      if (!e.isIntersecting) continue;
-      const id = Number((e.target as HTMLElement).dataset.id);
-      this.seen.unobserve(e.target);
-      if (id > this.readSent) this.readSent = id;
-    }
-    clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => this.sendRead(), 300);
-  }
-
-  // Messages that arrived while the page was hidden count as seen once it is shown again.
-  private recheckSeen = () => {
-    if (document.visibilityState !== "visible") return;
-    for (const [id, el] of this.byId) {
-      if (id <= this.readSent || el.classList.contains("mine")) continue;
-      this.seen.unobserve(el);
-      this.seen.observe(el);
-    }
-  };
-
-  private sent = 0;
-  private sendRead() {
-    if (this.readSent > this.sent && this.socket?.send({ type: "read", message_id: this.readSent })) this.sent = this.readSent;
-  }
-
   private onRead(userId: number, messageId: number) {
     if (userId === this.me.id) {
-      this.sent = Math.max(this.sent, messageId);
+      this.read.movedTo(messageId);
       return this.host.activity();
     }
-    const target = [...this.byId.entries()].filter(([id]) => id <= messageId).at(-1)?.[1];
-    let mark = this.seenBy.get(userId);
-    if (!mark) this.seenBy.set(userId, (mark = h("span", { class: "seen", "data-user": String(userId) })));
-    mark.textContent = `Seen by ${this.names.get(userId) ?? "someone"}`;
-    target?.append(mark);
-  }
-
-  private showTyping(userId: number) {
-    clearTimeout(this.typers.get(userId));
-    this.typers.set(userId, setTimeout(() => this.hideTyping(userId), TYPING_SHOWN_MS));
-    this.renderTyping();
-  }
-
-  private hideTyping(userId: number) {
-    clearTimeout(this.typers.get(userId));
-    if (this.typers.delete(userId)) this.renderTyping();
-  }
-
-  private renderTyping() {
-    const who = [...this.typers.keys()].map((id) => this.names.get(id) ?? "someone");
-    this.typing.textContent = who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "";
-  }
-
-  private showPresence(online: number[]) {
-    const others = this.room.users.filter((u) => u.id !== this.me.id);
-    if (others.length === 1) {
-      const on = online.includes(others[0]!.id);
-      return this.presence.replaceChildren(h("span", { class: on ? "who online" : "who" }, on ? "online" : "offline"));
-    }
-    this.presence.replaceChildren(
-      ...others.map((u) => {
-        const on = online.includes(u.id);
-        return h("span", { class: on ? "who online" : "who", title: on ? "online" : "offline" }, u.login, h("span", { class: "sr" }, on ? " (online)" : " (offline)"));
-      }),
-    );
+    this.people.seen(userId, [...this.byId.entries()].filter(([id]) => id <= messageId).at(-1)?.[1]);
   }
 
   private atEnd() {
