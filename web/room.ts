@@ -36,6 +36,7 @@ export class RoomView {
   private loading = false;
   private lastTypingSent = 0;
   private stick = true;
+  private closed = false;
   private read: ReadTracker;
 
   constructor(readonly room: Room, private me: User, private host: RoomHost) {
@@ -87,6 +88,7 @@ export class RoomView {
       this.error.textContent = (e as Error).message;
     }
     this.scrollToEnd();
+    if (this.closed) return; // left while the history was loading
     this.socket = new RoomSocket(this.room.id, {
       frame: (f) => this.onFrame(f),
       state: (s) => this.setState(s),
@@ -101,6 +103,7 @@ export class RoomView {
   }
 
   close() {
+    this.closed = true;
     this.read.close(); // what was seen just before leaving counts
     this.socket?.close();
     this.people.unknown();
