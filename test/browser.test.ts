@@ -233,6 +233,25 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await until(a, `document.querySelector(".presence").textContent === "online"`);
   });
 
+  test("after missing more than 1000 messages a view starts again from the latest page, and scroll-back still works", async () => {
+    const session = await aliceSession();
+    await s.stop();
+    await until(b, `document.querySelector(".room-view").dataset.state === "reconnecting"`);
+    const elsewhere = await startServer({ port: 0 }, dir);
+    const socket = await Socket.open(`${elsewhere.wsUrl}/v1/rooms/${room}/chat?session_id=${session}`);
+    await sendAll(socket, Array.from({ length: 1001 }, (_, i) => `missed ${i}`));
+    await socket.close();
+    await elsewhere.stop();
+    s = await startServer({ port }, dir);
+
+    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.at(-1) === "missed 1000", 15000);
+    const shown = await storedTexts(b);
+    expect(shown).toEqual(Array.from({ length: 50 }, (_, i) => `missed ${951 + i}`)); // the gap is not replayed
+    await b.evaluate(`document.querySelector(".scroller").scrollTop = 0`);
+    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t[0] === "missed 901");
+    await until(a, `document.querySelector(".room-view").dataset.state === "open"`);
+  });
+
   test("on a phone-sized screen the room takes the whole width, and back shows the room list", async () => {
     await b.resize(390, 780);
     expect(await b.evaluate(`getComputedStyle(document.querySelector(".sidebar")).display`)).toBe("none");
