@@ -8,6 +8,8 @@ import { createHub } from "./lib/hub.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
 import { openStore, type Store } from "./lib/store.ts";
+import { pageRoutes } from "./lib/page.ts";
+import page from "./web/index.html";
 
 export const VERSION = pkg.version;
 
@@ -31,7 +33,9 @@ export async function startServer(
     port: config.port,
     hostname: config.host,
     maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
+    development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
     routes: {
+      ...pageRoutes(page),
       "/v1/register": methods({ POST: h.handleRegister }),
       "/v1/login": methods({ POST: h.handleLogin }),
       "/v1/logout": methods({ POST: h.handleLogout }),
