@@ -1,6 +1,11 @@
 -- echat PostgreSQL schema, version 1: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
+-- One random id per database: Redis channels and keys are named with it, so deployments (or test
+-- databases) that share a Redis never see each other's traffic.
+CREATE TABLE deployment (id text NOT NULL DEFAULT gen_random_uuid()::text);
+INSERT INTO deployment DEFAULT VALUES;
+
 CREATE TABLE users (
   id            bigserial PRIMARY KEY,
   login         text   NOT NULL,         -- as registered, NFC

@@ -5,11 +5,12 @@ import { RedisClient } from "bun";
 import type { Transport } from "./broker.ts";
 import type { Logger } from "./log.ts";
 
-const CHANNEL = "echat:fanout";
-const onlineKey = (room: number) => `echat:online:${room}`;
 const WATCHDOG_MS = 5000;
 
-export async function openRedisTransport(url: string, log: Logger): Promise<Transport> {
+// namespace: the database's deployment id, so deployments sharing a Redis stay apart.
+export async function openRedisTransport(url: string, namespace: string, log: Logger): Promise<Transport> {
+  const CHANNEL = `echat:${namespace}:fanout`;
+  const onlineKey = (room: number) => `echat:${namespace}:online:${room}`;
   // Bun reconnects with backoff (50 ms doubling to 2 s); the watchdog below takes over if it gives up.
   // No offline queue: while Redis is away, publishing fails at once instead of piling up.
   const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1000, connectionTimeout: 5000 };

@@ -5,6 +5,7 @@
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Message, Store } from "./store.ts";
+import type { PostgresStore } from "./store-postgres.ts";
 
 export type EventKind = "typing" | "presence" | "read";
 
@@ -21,6 +22,10 @@ export interface Broker {
   start(local: Local): Promise<void>;
   // After storing: deliver everywhere. prev is the room's previous id (from a shared store).
   message(m: Message, prev: number | null | undefined): void;
+  // Before a socket subscribes to a room: from here on this instance delivers every message of it.
+  watch(room: number): void | Promise<void>;
+  // The last id delivered here for the room (undefined: one instance, no ordering needed).
+  position(room: number): number | undefined;
   // Typing and read events go to the OTHER instances; the hub publishes them locally itself.
   event(room: number, kind: Exclude<EventKind, "presence">, body: object): void;
   // A user's first socket here opened, or last closed.
@@ -37,6 +42,8 @@ export function createMemoryBroker(): Broker {
       local = l;
     },
     message: (m) => local.message(m),
+    watch() {},
+    position: () => undefined,
     event() {},
     presence() {},
     online: (_room, here) => here,
@@ -52,7 +59,8 @@ export async function openBroker(config: Config, store: Store, log: Logger): Pro
   }
   if (config.redisUrl) {
     const { openRedisTransport } = await import("./broker-redis.ts");
-    return createSharedBroker(await openRedisTransport(config.redisUrl, log), store, log, config.presenceTtl * 1000);
+    const { deployment } = store as PostgresStore;
+    return createSharedBroker(await openRedisTransport(config.redisUrl, deployment, log), store, log, config.presenceTtl * 1000);
   }
   const { openPostgresTransport } = await import("./broker-postgres.ts");
   return createSharedBroker(await openPostgresTransport(store, log), store, log, config.presenceTtl * 1000);
@@ -158,6 +166,8 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
       if (Buffer.byteLength(payload) <= transport.maxPayload) send(w);
       else send({ ...w, m: undefined });
     },
+    watch: (room) => seq.watch(room),
+    position: (room) => seq.position(room),
     event(room, kind, body) {
       send({ o: origin, t: "e", r: room, k: kind, b: body });
     },
@@ -174,7 +184,7 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
       try {
         elsewhere = await transport.presence.list(room, Date.now());
       } catch (e) {
-        log.warn(`${transport.name} presence read failed: showing this instance's users only`, { error: String(e) });
+        if (!closed) log.warn(`${transport.name} presence read failed: showing this instance's users only`, { error: String(e) });
       }
       const users = [...here];
       for (const key of elsewhere) {
@@ -216,15 +226,25 @@ class Sequencer {
     this.sweeper.unref();
   }
 
+  // The room's newest id becomes the starting point, unless messages already gave one. Every
+  // message after it is then delivered here, so a socket subscribed after this call misses none.
+  async watch(room: number) {
+    if (this.last.has(room) || !this.store.latestMessageIds) return;
+    const latest = (await this.store.latestMessageIds([room])).get(room) ?? 0;
+    if (!this.last.has(room)) this.last.set(room, latest);
+  }
+
+  position(room: number) {
+    return this.last.get(room);
+  }
+
   push(room: number, id: number, prev: number | null, m?: Message) {
     const last = this.last.get(room);
     if (last !== undefined && id <= last) return; // a duplicate, or already filled from the store
-    if (last === undefined || !this.local.interested(room)) {
-      // Nobody here listens (or this is the first message seen): nothing to order, remember where we are.
-      // The hub's resume reads the store up to the first live message, so a joining socket has no gap.
-      if (!this.local.interested(room)) return void this.last.set(room, id);
-      this.last.set(room, prev ?? 0);
-    }
+    // Nobody here listens: nothing to order, remember where the room is.
+    if (!this.local.interested(room)) return void this.last.set(room, id);
+    // Not watched (a store without latestMessageIds): start from this message.
+    if (last === undefined) this.last.set(room, prev ?? 0);
     let list = this.held.get(room);
     if (!list) this.held.set(room, (list = []));
     list.push({ id, prev, m });

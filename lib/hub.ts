@@ -69,12 +69,24 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   }
 
   // The room's online list (from every instance) to one socket, or to the room's presence topic.
+  // With several instances the list is read from the broker: one read per room at a time, each
+  // taking this instance's users when it starts, so the last frame sent is never an older state.
+  const announcing = new Map<number, Promise<void>>();
   function announcePresence(room: number, only?: WS) {
-    const out = (list: number[]) =>
-      only ? send(only, { type: "presence", room_id: room, online: list }) : publishEvent(room, "presence", { online: list });
-    const list = broker.online(room, onlineList(room));
-    if (Array.isArray(list)) return out(list);
-    list.then(out, (e) => log.warn("presence failed", { room, error: String(e) }));
+    const out = (list: number[]): void => {
+      if (only) send(only, { type: "presence", room_id: room, online: list });
+      else publishEvent(room, "presence", { online: list });
+    };
+    const announce = (): void | Promise<void> => {
+      const list = broker.online(room, onlineList(room));
+      return Array.isArray(list) ? out(list) : list.then(out);
+    };
+    const before = announcing.get(room);
+    const done = before ? before.then(announce) : announce();
+    if (!done) return; // one instance: sent already
+    const tail = done.catch((e) => log.warn("presence failed", { room, error: String(e) }));
+    announcing.set(room, tail);
+    void tail.then(() => announcing.get(room) === tail && announcing.delete(room));
   }
 
   const local: Local = {
@@ -101,7 +113,10 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
 
   async function resume(ws: WS, after: number) {
     const room = ws.data.roomId;
-    const backlog = await store.listMessages(room, { after, limit: BACKLOG_CAP + 1 });
+    // Several instances: the backlog stops where this instance's delivery stands; everything after
+    // that reaches the joining buffer in order, so nothing comes twice and nothing is skipped.
+    const upto = broker.position(room) ?? Infinity;
+    const backlog = (await store.listMessages(room, { after, limit: BACKLOG_CAP + 1 })).filter((m) => m.id <= upto);
     if (ws.readyState !== 1) return;
     const typed = ws.data.events.size > 0;
     const frame = (m: Message) => JSON.stringify(typed ? { type: "message", ...messageJson(m) } : messageJson(m));
@@ -111,14 +126,6 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     } else {
       for (const m of backlog) ws.send(frame(m));
       last = backlog.at(-1)?.id ?? after;
-      // With several instances the first live message may be newer than what the backlog read saw.
-      // It is committed, so everything before it is too: read up to it.
-      const first = ws.data.joining![0];
-      if (first && first.id > last) {
-        const more = await store.listMessages(room, { after: last, limit: BACKLOG_CAP + 1 });
-        if (ws.readyState !== 1) return;
-        for (const m of more) if (m.id < first.id) ws.send(frame(m)), (last = m.id);
-      }
     }
     // Messages published while we read: skip what the backlog already held.
     for (const m of ws.data.joining!) if (m.id > last) ws.send(frame(m));
@@ -211,6 +218,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         events.add(e as Event);
       }
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return errorResponse("upgrade_required");
+      await broker.watch(room); // several instances: learn where the room stands before subscribing
       const data: SocketData = {
         userId: caller.userId,
         roomId: room,

@@ -13,7 +13,7 @@ const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the othe
 type Pending = { input: NewMessage; resolve: (s: Stored) => void; reject: (e: unknown) => void };
 type Row = Record<string, any>;
 
-export type PostgresStore = Store & { sql: SQL };
+export type PostgresStore = Store & { sql: SQL; deployment: string };
 
 export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Promise<PostgresStore> {
   const sql = new SQL({ url: config.databaseUrl, max: 10, connectionTimeout: 5, connection: { idle_session_timeout: 0 } });
@@ -44,8 +44,10 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
     writing = false;
   }
 
+  const [{ id: deployment }] = await sql`SELECT id FROM deployment`;
   const store: PostgresStore = {
     sql,
+    deployment,
     async createUser(login, folded, passwordHash, now) {
       const [row] = await sql`INSERT INTO users (login, login_folded, password_hash, created_at)
         VALUES (${login}, ${folded}, ${passwordHash}, ${now}) ON CONFLICT (login_folded) DO NOTHING RETURNING id, login`;
@@ -249,7 +251,7 @@ function unavailable(e: unknown): unknown {
 
 function guard<T extends object>(store: T): T {
   for (const [name, fn] of Object.entries(store)) {
-    if (typeof fn !== "function" || name === "sql") continue;
+    if (typeof fn !== "function" || name === "sql") continue; // sql is the client itself, not a method
     (store as Record<string, unknown>)[name] = (...args: unknown[]) => {
       try {
         return Promise.resolve(fn(...args)).catch((e) => Promise.reject(unavailable(e)));
