@@ -4,6 +4,7 @@ import { type Config, loadConfig, ConfigError } from "./lib/config.ts";
 import { ApiError, errorBody } from "./lib/errors.ts";
 import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
+import { createLimits } from "./lib/limits.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
 import { openStore } from "./lib/store.ts";
@@ -12,12 +13,21 @@ export const VERSION = pkg.version;
 
 export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void> };
 
-export async function startServer(config: Config, opts: { now?: () => number } = {}): Promise<Running> {
-  const log = createLogger(config);
+// opts.log: where log lines go (default stderr); tests capture them.
+export async function startServer(
+  config: Config,
+  opts: { now?: () => number; log?: (line: string) => void } = {},
+): Promise<Running> {
+  const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const store = await openStore(config);
-  const hub = createHub({ store, config, now, log });
-  const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
+  const limits = createLimits(config, now);
+  const hub = createHub({ store, config, now, log, limits });
+  const h = createHandlers({
+    store, config, now, limits, log,
+    onLogout: (caller) => hub.closeSession(caller.tokenHash),
+    onPasswordChange: (caller) => hub.closeUser(caller.userId, caller.tokenHash),
+  });
 
   const server = Bun.serve({
     port: config.port,
@@ -27,6 +37,7 @@ export async function startServer(config: Config, opts: { now?: () => number } =
       "/v1/register": methods({ POST: h.handleRegister }),
       "/v1/login": methods({ POST: h.handleLogin }),
       "/v1/logout": methods({ POST: h.handleLogout }),
+      "/v1/password": methods({ POST: h.handlePassword }),
       "/v1/info": methods({ GET: h.handleInfo }),
       "/v1/users": methods({ GET: h.handleSearchUsers }),
       "/v1/users/": methods({ GET: h.handleSearchUsers }),

@@ -1,9 +1,10 @@
 // Room WebSockets: authorization before upgrade, topics per room, store-then-publish,
 // gap-free resume, opt-in events, and kicking a session's sockets.
 import type { Server, ServerWebSocket } from "bun";
-import { type Caller, requireUser } from "./auth.ts";
+import { type Caller, requireUser, sessionExpired, expiryCutoffs, TOUCH_EVERY_MS } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { ApiError, CLOSE, type ErrorCode, errorBody } from "./errors.ts";
+import { clientAddress, type Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import { errorResponse } from "./respond.ts";
 import { type Message, type Store, messageJson } from "./store.ts";
@@ -19,12 +20,16 @@ export type SocketData = {
   events: ReadonlySet<Event>;
   after: number | undefined;
   joining: Message[] | null; // while the backlog is read: live messages buffered here
+  release: () => void; // frees the connection slot (limits.openSocket)
 };
 type WS = ServerWebSocket<SocketData>;
 
 const BACKLOG_CAP = 1000;
 const TYPING_EVERY_MS = 2000;
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
+// Sessions can end behind our back (`echat user passwd` in another process, expiry): this often,
+// by the injected clock, the hub checks the sessions of open sockets and purges expired ones.
+export const SESSION_CHECK_MS = 60_000;
 
 // The hub owns topic names. Plain messages go to one topic, typed ones (for clients that opted in
 // to events) to another, and each event kind has its own, so a socket gets exactly what it asked for.
@@ -36,8 +41,8 @@ const topic = {
 
 export type Hub = ReturnType<typeof createHub>;
 
-export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger }) {
-  const { store, config, now, log } = deps;
+export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger; limits: Limits }) {
+  const { store, config, now, log, limits } = deps;
   let server: Server<SocketData> | undefined;
   const bySession = new Map<string, Set<WS>>();
   const joining = new Map<number, Set<WS>>(); // room -> sockets reading their backlog
@@ -119,6 +124,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       } catch {
         return sendError(ws, "invalid_text", clientId);
       }
+      if (!limits.message(userId)) return sendError(ws, "rate_limited", clientId);
       let stored;
       try {
         stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now() });
@@ -158,6 +164,35 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   }, 250);
   sweep.unref();
 
+  // Closes the sockets of sessions that were deleted or expired, keeps the last-use time of
+  // sessions with open sockets fresh (an open socket is use), and purges expired sessions.
+  let lastCheck = now();
+  let checking = false;
+  async function checkSessions() {
+    const t = now();
+    const { idleBefore, createdBefore } = expiryCutoffs(config, t);
+    const purged = await store.purgeSessions(idleBefore, createdBefore);
+    if (purged) log.info("expired sessions purged", { count: purged });
+    for (const [hex, mine] of bySession) {
+      const hash = Uint8Array.fromHex(hex);
+      const session = await store.findSession(hash);
+      if (!session || sessionExpired(config, session, t)) {
+        for (const ws of mine) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+      } else if (t - session.lastUsedAt >= TOUCH_EVERY_MS) {
+        await store.touchSession(hash, t);
+      }
+    }
+  }
+  const sessionTimer = setInterval(() => {
+    if (checking || now() - lastCheck < SESSION_CHECK_MS) return;
+    checking = true;
+    lastCheck = now();
+    checkSessions()
+      .catch((e) => log.error("session check failed", { error: String(e) }))
+      .finally(() => (checking = false));
+  }, 1000);
+  sessionTimer.unref();
+
   return {
     bind(s: Server<SocketData>) {
       server = s;
@@ -167,7 +202,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     // GET /v1/rooms/:id/chat: everything is checked before the upgrade, with normal JSON errors.
     async handleChat(req: Request & { params: Record<string, string> }, s: Server<SocketData>) {
       const url = new URL(req.url);
-      const caller: Caller = await requireUser(store, req, url);
+      const caller: Caller = await requireUser(deps, req, url);
       const room = roomId(req.params.id!);
       if (!(await store.isMember(room, caller.userId))) throw new ApiError("room_not_found");
       const after = cursor(url.searchParams.get("after"), "after");
@@ -177,6 +212,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         events.add(e as Event);
       }
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return errorResponse("upgrade_required");
+      const release = limits.openSocket(caller.userId, clientAddress(req, s, config.trustProxy));
       const data: SocketData = {
         userId: caller.userId,
         roomId: room,
@@ -184,8 +220,10 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         events,
         after,
         joining: after === undefined ? null : [],
+        release,
       };
       if (s.upgrade(req, { data })) return undefined;
+      release();
       return errorResponse("upgrade_required");
     },
 
@@ -218,6 +256,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         });
       },
       close(ws: WS) {
+        ws.data.release();
         sockets.delete(ws);
         const { roomId: room, userId, tokenHash } = ws.data;
         bySession.get(tokenHash)?.delete(ws);
@@ -239,8 +278,17 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       for (const ws of bySession.get(tokenHash.toHex()) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
     },
 
+    // After a password change: every socket of the user but those of the session that changed it.
+    closeUser(userId: number, except: Uint8Array) {
+      const keep = except.toHex();
+      for (const ws of sockets) {
+        if (ws.data.userId === userId && ws.data.tokenHash !== keep) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+      }
+    },
+
     closeAll() {
       clearInterval(sweep);
+      clearInterval(sessionTimer);
       for (const ws of sockets) ws.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     },
 

@@ -11,20 +11,28 @@ export type TestServer = Running & { dir: string; db: string; restart: () => Pro
 export type Clock = { now: () => number; advance: (ms: number) => void };
 
 // Cheap argon2 so a suite can register hundreds of users; production defaults stay safe.
+// Abuse limits are off here (a suite registers more than 30 users a minute from 127.0.0.1);
+// test/limits.test.ts and test/sessions.test.ts turn them on.
 export const TEST_CONFIG: Partial<Config> = {
   port: 0,
   host: "127.0.0.1",
   logLevel: "silent",
   passwordMemoryKiB: 64,
   passwordTime: 1,
+  limits: false,
 };
 
-export async function startServer(overrides: Partial<Config> = {}, dir?: string): Promise<TestServer> {
+// log: receives every log line (set logLevel in overrides to see any).
+export async function startServer(
+  overrides: Partial<Config> = {},
+  dir?: string,
+  log?: (line: string) => void,
+): Promise<TestServer> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
   const db = join(folder, "echat.db");
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now });
+  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now, log });
   const server: TestServer = {
     ...running,
     dir: folder,
@@ -36,7 +44,7 @@ export async function startServer(overrides: Partial<Config> = {}, dir?: string)
     },
     async restart() {
       await running.stop();
-      return startServer(overrides, folder);
+      return startServer(overrides, folder, log);
     },
   };
   return server;
