@@ -161,6 +161,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     for (const ws of sockets) {
       if (ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
     }
+    maybeCheckSessions();
   }, 250);
   sweep.unref();
 
@@ -173,25 +174,27 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     const { idleBefore, createdBefore } = expiryCutoffs(config, t);
     const purged = await store.purgeSessions(idleBefore, createdBefore);
     if (purged) log.info("expired sessions purged", { count: purged });
+    let ended = 0;
     for (const [hex, mine] of bySession) {
       const hash = Uint8Array.fromHex(hex);
       const session = await store.findSession(hash);
       if (!session || sessionExpired(config, session, t)) {
+        ended++;
         for (const ws of mine) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
       } else if (t - session.lastUsedAt >= TOUCH_EVERY_MS) {
         await store.touchSession(hash, t);
       }
     }
+    log.debug("sessions checked", { open: bySession.size, ended });
   }
-  const sessionTimer = setInterval(() => {
+  function maybeCheckSessions() {
     if (checking || now() - lastCheck < SESSION_CHECK_MS) return;
     checking = true;
     lastCheck = now();
     checkSessions()
       .catch((e) => log.error("session check failed", { error: String(e) }))
       .finally(() => (checking = false));
-  }, 1000);
-  sessionTimer.unref();
+  }
 
   return {
     bind(s: Server<SocketData>) {
@@ -288,7 +291,6 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
 
     closeAll() {
       clearInterval(sweep);
-      clearInterval(sessionTimer);
       for (const ws of sockets) ws.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     },
 
