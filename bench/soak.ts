@@ -215,7 +215,7 @@ const dup = (errors.get("duplicate delivery") ?? 0) + dupStored;
 const errorCount = [...errors].filter(([k]) => k !== "duplicate delivery").reduce((n, [, v]) => n + v, 0);
 console.log(`soak: ${CLIENTS} clients, ${ROOMS} rooms, ${SECONDS} s of chat (setup ${setupSeconds.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s); ${reconnects} reconnects with after=, ${relogins} login/logout swaps`);
 console.log(`server: bun server.ts ${Object.entries(env).filter(([k]) => k !== "ECHAT_DB" && k !== "PORT").map(([k, v]) => `${k}=${v}`).join(" ")}`);
-console.log(`messages: sent ${sent}, acked ${acked}, unacked ${unacked}, delivered ${delivered} (each once per member socket owner)`);
+console.log(`messages: sent ${sent}, acked ${acked}, unacked ${unacked}, delivered ${delivered} (message × receiving member)`);
 console.log(`lost: ${lostAcked + notDelivered} (acked but not stored ${lostAcked}; stored but not delivered to a member ${notDelivered})`);
 console.log(`duplicates: ${dup} (delivered twice on one socket ${errors.get("duplicate delivery") ?? 0}; stored twice ${dupStored})`);
 console.log(`errors: ${errorCount} ${JSON.stringify(Object.fromEntries([...errors].filter(([k]) => k !== "duplicate delivery")))}`);

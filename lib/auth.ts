@@ -72,8 +72,9 @@ export function hashPassword(config: Config, password: string): Promise<string> 
 
 const PHC = /^\$(argon2id|argon2i|argon2d)\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
-// Bun.password.verify compares the derived key with a plain memcmp, so the key is derived here
-// with node:crypto's argon2 (off the main thread, like Bun's) and compared in constant time.
+// Bun.password.verify (Zig's argon2 strVerify) compares the derived key with mem.eql, not in constant
+// time, so the key is derived here with node:crypto's argon2 (off the main thread, like Bun's) and
+// compared with timingSafeEqual.
 export async function verifyPassword(password: string, phc: string): Promise<boolean> {
   const m = PHC.exec(phc);
   if (!m) return false;
