@@ -7,20 +7,24 @@ import { createHub } from "./lib/hub.ts";
 import { createLimits } from "./lib/limits.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
-import { openStore } from "./lib/store.ts";
+import { openStore, type Store } from "./lib/store.ts";
+import { pageRoutes } from "./lib/page.ts";
+import page from "./web/index.html";
 
 export const VERSION = pkg.version;
 
 export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void> };
 
-// opts.log: where log lines go (default stderr); tests capture them.
+// wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
+// log: where log lines go (default stderr); tests capture them.
 export async function startServer(
   config: Config,
-  opts: { now?: () => number; log?: (line: string) => void } = {},
+  opts: { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void } = {},
 ): Promise<Running> {
   const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
-  const store = await openStore(config);
+  const opened = await openStore(config);
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const limits = createLimits(config, now);
   const hub = createHub({ store, config, now, log, limits });
   const h = createHandlers({
@@ -33,7 +37,9 @@ export async function startServer(
     port: config.port,
     hostname: config.host,
     maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
+    development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
     routes: {
+      ...pageRoutes(page),
       "/v1/register": methods({ POST: h.handleRegister }),
       "/v1/login": methods({ POST: h.handleLogin }),
       "/v1/logout": methods({ POST: h.handleLogout }),

@@ -133,7 +133,7 @@ export function rawPath(r: Rng, room: number): string {
     case 5: return base.replace(/[a-z]/, (c) => "%" + c.charCodeAt(0).toString(16));
     case 6: return base + "%00";
     case 7: return base + "/%zz";
-    case 8: return "/" + "a/".repeat(r.int(3000));
+    case 8: return "/" + "a/".repeat(1 + r.int(3000));
     case 9: return base + "?q=" + "a".repeat(r.pick([100, 8_000, 100_000]));
     case 10: return "/..%2f..%2fetc%2fpasswd";
     default: return base + query(r);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
+import type { Store } from "../lib/store.ts";
 import { startServer as start, type Running } from "../server.ts";
 
 export type TestServer = Running & { dir: string; db: string; restart: () => Promise<TestServer>; clock: Clock };
@@ -23,10 +24,11 @@ export const TEST_CONFIG: Partial<Config> = {
   limits: false,
 };
 
-// log: receives every log line (set logLevel in overrides to see any).
+// wrapStore: a test's failing store; log: receives every log line (set logLevel in overrides to see any).
 export async function startServer(
   overrides: Partial<Config> = {},
   dir?: string,
+  wrapStore?: (s: Store) => Store,
   log?: (line: string) => void,
 ): Promise<TestServer> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
@@ -38,7 +40,7 @@ export async function startServer(
     advance: (ms) => void (offset += ms),
     freeze: () => void (frozen ??= Date.now()),
   };
-  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now, log });
+  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now, wrapStore, log });
   const server: TestServer = {
     ...running,
     dir: folder,
@@ -50,7 +52,7 @@ export async function startServer(
     },
     async restart() {
       await running.stop();
-      return startServer(overrides, folder, log);
+      return startServer(overrides, folder, wrapStore, log);
     },
   };
   return server;

@@ -18,7 +18,7 @@ afterEach(async () => {
 
 async function server(overrides: Parameters<typeof startServer>[0] = {}) {
   log = new LogSink();
-  running = s = await startServer({ logLevel: "debug", ...overrides }, undefined, log.write);
+  running = s = await startServer({ logLevel: "debug", ...overrides }, undefined, undefined, log.write);
   s.clock.freeze();
   return s;
 }
