@@ -3,6 +3,7 @@
 import { argon2, timingSafeEqual } from "node:crypto";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
+import type { Logger } from "./log.ts";
 import type { Session, Store } from "./store.ts";
 
 export type Caller = { userId: number; login: string; tokenHash: Uint8Array };
@@ -11,7 +12,7 @@ export type SessionDeps = { store: Store; config: Pick<Config, "sessionIdleDays"
 const DAY_MS = 24 * 60 * 60 * 1000;
 // Last use is written at most this often per session, so a request is not a write; idle expiry
 // is therefore exact to within this much.
-export const TOUCH_EVERY_MS = 60 * 60 * 1000;
+const TOUCH_EVERY_MS = 60 * 60 * 1000;
 
 const TOKEN = /^[0-9a-f]{40}$/;
 
@@ -56,9 +57,26 @@ export function sessionExpired(config: SessionDeps["config"], s: Pick<Session, "
   return t - s.lastUsedAt > config.sessionIdleDays * DAY_MS || t - s.createdAt > config.sessionMaxDays * DAY_MS;
 }
 
-// Sessions unused for the idle time or older than the maximum end here (the periodic purge).
-export function expiryCutoffs(config: SessionDeps["config"], t: number) {
-  return { idleBefore: t - config.sessionIdleDays * DAY_MS, createdBefore: t - config.sessionMaxDays * DAY_MS };
+// The hub's periodic check: purges expired sessions, then for each session with open sockets
+// either ends it (deleted by another process, or expired: `end` closes its sockets) or, since an
+// open socket is use, records that use.
+export async function checkSessions(deps: SessionDeps & { log: Logger }, open: string[], end: (hex: string) => void) {
+  const { store, config, log } = deps;
+  const t = deps.now();
+  const purged = await store.purgeSessions(t - config.sessionIdleDays * DAY_MS, t - config.sessionMaxDays * DAY_MS);
+  if (purged) log.info("expired sessions purged", { count: purged });
+  let ended = 0;
+  for (const hex of open) {
+    const hash = Uint8Array.fromHex(hex);
+    const session = await store.findSession(hash);
+    if (!session || sessionExpired(config, session, t)) {
+      ended++;
+      end(hex);
+    } else if (t - session.lastUsedAt >= TOUCH_EVERY_MS) {
+      await store.touchSession(hash, t);
+    }
+  }
+  log.debug("sessions checked", { open: open.length, ended });
 }
 
 export function hashPassword(config: Config, password: string): Promise<string> {

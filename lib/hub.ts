@@ -1,7 +1,7 @@
 // Room WebSockets: authorization before upgrade, topics per room, store-then-publish,
 // gap-free resume, opt-in events, and kicking a session's sockets.
 import type { Server, ServerWebSocket } from "bun";
-import { type Caller, requireUser, sessionExpired, expiryCutoffs, TOUCH_EVERY_MS } from "./auth.ts";
+import { type Caller, checkSessions, requireUser } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { ApiError, CLOSE, type ErrorCode, errorBody } from "./errors.ts";
 import { clientAddress, type Limits } from "./limits.ts";
@@ -27,9 +27,7 @@ type WS = ServerWebSocket<SocketData>;
 const BACKLOG_CAP = 1000;
 const TYPING_EVERY_MS = 2000;
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
-// Sessions can end behind our back (`echat user passwd` in another process, expiry): this often,
-// by the injected clock, the hub checks the sessions of open sockets and purges expired ones.
-export const SESSION_CHECK_MS = 60_000;
+const SESSION_CHECK_MS = 60_000;
 
 // The hub owns topic names. Plain messages go to one topic, typed ones (for clients that opted in
 // to events) to another, and each event kind has its own, so a socket gets exactly what it asked for.
@@ -157,6 +155,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
 
   // Slow consumers: close with 1013 once a socket has more than 1 MiB queued. It still gets
   // everything queued before the close frame, so reconnecting with ?after= loses nothing.
+  // The same tick runs the session check once a minute (by the injected clock).
   const sweep = setInterval(() => {
     for (const ws of sockets) {
       if (ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
@@ -165,33 +164,17 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   }, 250);
   sweep.unref();
 
-  // Closes the sockets of sessions that were deleted or expired, keeps the last-use time of
-  // sessions with open sockets fresh (an open socket is use), and purges expired sessions.
   let lastCheck = now();
   let checking = false;
-  async function checkSessions() {
-    const t = now();
-    const { idleBefore, createdBefore } = expiryCutoffs(config, t);
-    const purged = await store.purgeSessions(idleBefore, createdBefore);
-    if (purged) log.info("expired sessions purged", { count: purged });
-    let ended = 0;
-    for (const [hex, mine] of bySession) {
-      const hash = Uint8Array.fromHex(hex);
-      const session = await store.findSession(hash);
-      if (!session || sessionExpired(config, session, t)) {
-        ended++;
-        for (const ws of mine) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
-      } else if (t - session.lastUsedAt >= TOUCH_EVERY_MS) {
-        await store.touchSession(hash, t);
-      }
-    }
-    log.debug("sessions checked", { open: bySession.size, ended });
-  }
+  // Sessions can end behind our back: expiry, or `echat user passwd` in another process.
   function maybeCheckSessions() {
     if (checking || now() - lastCheck < SESSION_CHECK_MS) return;
     checking = true;
     lastCheck = now();
-    checkSessions()
+    const end = (hex: string) => {
+      for (const ws of bySession.get(hex) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+    };
+    checkSessions({ store, config, now, log }, [...bySession.keys()], end)
       .catch((e) => log.error("session check failed", { error: String(e) }))
       .finally(() => (checking = false));
   }
