@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { loadConfig } from "../lib/config.ts";
+import { addressKey } from "../lib/limits.ts";
 import {
   type Account, call, chatUrl, createRoom, expectError, isMessage, register, Socket, startServer, type TestServer, upgradeRequest,
 } from "./helpers.ts";
@@ -99,6 +100,24 @@ describe("per client address", () => {
     expect((await registerRaw("g3", { "x-forwarded-for": "10.0.0.2" })).status).toBe(200);
     expect((await registerRaw("g4")).status).toBe(200); // no header: the socket's address
   });
+
+  test("one IPv6 /64 is one address", async () => {
+    await limited({ authPerAddress: 2, trustProxy: true });
+    await registerRaw("h1", { "x-forwarded-for": "2001:db8:1:2::1" });
+    await registerRaw("h2", { "x-forwarded-for": "2001:db8:1:2:ffff::9" });
+    expectRateLimited(await registerRaw("h3", { "x-forwarded-for": "2001:db8:1:2::abcd" }));
+    expect((await registerRaw("h3", { "x-forwarded-for": "2001:db8:1:3::1" })).status).toBe(200);
+  });
+});
+
+test("IPv6 addresses share a bucket per /64; IPv4-mapped addresses are IPv4", () => {
+  expect(addressKey("2001:db8::1")).toBe(addressKey("2001:0db8:0:0:ffff:1:2:3"));
+  expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+  expect(addressKey("2001:db8:0:1::1")).not.toBe(addressKey("2001:db8::1"));
+  expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+  expect(addressKey("::1")).toBe("0:0:0:0::/64");
+  expect(addressKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
+  expect(addressKey("10.1.2.3")).toBe("10.1.2.3");
 });
 
 describe("messages", () => {
