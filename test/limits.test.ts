@@ -180,11 +180,14 @@ describe("connections", () => {
   test("an address has its own cap across users", async () => {
     await limited({ socketsPerAddress: 3 });
     const { a, b, room } = await roomOfTwo();
-    const open = [await Socket.open(chatUrl(s, room, a)), await Socket.open(chatUrl(s, room, a)), await Socket.open(chatUrl(s, room, b))];
+    const watcher = await Socket.open(chatUrl(s, room, b, { events: "presence" }));
+    const open = [await Socket.open(chatUrl(s, room, a)), await Socket.open(chatUrl(s, room, b))];
     expectError(await upgradeRequest(chatUrl(s, room, b)), 429, "rate_limited");
-    await open[0]!.close(); // the server answers the close frame after freeing the slot
+    expectError(await upgradeRequest(chatUrl(s, room, a)), 429, "rate_limited");
+    await open[0]!.close();
+    await gone(watcher, a); // the server has let go of alice's socket, and of its slot
     const next = await Socket.open(chatUrl(s, room, b));
-    await Promise.all([next, open[1]!, open[2]!].map((x) => x.close()));
+    await Promise.all([next, open[1]!, watcher].map((x) => x.close()));
   });
 
   test("refusals that come first (session, room) are not counted against the cap", async () => {
