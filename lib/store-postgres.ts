@@ -54,6 +54,7 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
       return row ? user(row) : null;
     },
     async findUserByLogin(folded) {
+      if (folded.includes("\0")) return null; // no login holds U+0000 (validLogin), and PostgreSQL text cannot
       const [row] = await sql`SELECT id, login, password_hash FROM users WHERE login_folded = ${folded}`;
       return row ? { ...user(row), passwordHash: row.password_hash } : null;
     },
@@ -64,7 +65,7 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
       return ids.map((id) => byId.get(id)).filter((u): u is User => u !== undefined);
     },
     async searchUsers(folded, limit) {
-      if (folded.includes("\0")) return []; // no login holds U+0000, and PostgreSQL text cannot
+      if (folded.includes("\0")) return [];
       // strpos, not LIKE: % and _ are literal. COLLATE "C" orders by code point, as SQLite does.
       const rows = await sql`SELECT id, login FROM users WHERE strpos(login_folded, ${folded}) > 0
         ORDER BY login_folded = ${folded} DESC, starts_with(login_folded, ${folded}) DESC, login_folded COLLATE "C", id
@@ -84,6 +85,20 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
     },
     async deleteSession(tokenHash) {
       await sql`DELETE FROM sessions WHERE token_hash = ${tokenHash}`;
+    },
+    async touchSession(tokenHash, now) {
+      await sql`UPDATE sessions SET last_used_at = ${now} WHERE token_hash = ${tokenHash}`;
+    },
+    async purgeSessions(idleBefore, createdBefore) {
+      const rows = await sql`DELETE FROM sessions WHERE last_used_at < ${idleBefore} OR created_at < ${createdBefore} RETURNING 1`;
+      return rows.length;
+    },
+    async changePassword(userId, passwordHash, keep) {
+      await sql.begin(async (tx) => {
+        await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${userId}`;
+        if (keep === null) await tx`DELETE FROM sessions WHERE user_id = ${userId}`;
+        else await tx`DELETE FROM sessions WHERE user_id = ${userId} AND token_hash <> ${keep}`;
+      });
     },
 
     async createRoom(memberIds, now) {

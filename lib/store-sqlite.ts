@@ -34,6 +34,11 @@ export function openSqliteStore(config: Config): Store {
       `SELECT s.user_id AS userId, u.login, s.created_at AS createdAt, s.last_used_at AS lastUsedAt
        FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`),
     deleteSession: db.query<never, [Uint8Array]>("DELETE FROM sessions WHERE token_hash = ?"),
+    touchSession: db.query<never, [number, Uint8Array]>("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?"),
+    purgeSessions: db.query<never, [number, number]>("DELETE FROM sessions WHERE last_used_at < ? OR created_at < ?"),
+    setPassword: db.query<never, [string, number]>("UPDATE users SET password_hash = ? WHERE id = ?"),
+    deleteOtherSessions: db.query<never, [number, Uint8Array | null]>(
+      "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash != ?2)"),
 
     roomByKey: db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?"),
     insertRoom: db.query<{ id: number }, [string, number, number]>(
@@ -79,6 +84,11 @@ export function openSqliteStore(config: Config): Store {
     const { id } = q.insertRoom.get(key, now, now)!;
     memberIds.forEach((userId, position) => q.insertMember.run(id, userId, position));
     return id;
+  });
+
+  const changePassword = db.transaction((userId: number, passwordHash: string, keep: Uint8Array | null) => {
+    q.setPassword.run(passwordHash, userId);
+    q.deleteOtherSessions.run(userId, keep);
   });
 
   // Group commit: messages that arrive while the loop is busy are written in one transaction,
@@ -138,6 +148,15 @@ export function openSqliteStore(config: Config): Store {
     },
     async deleteSession(tokenHash) {
       q.deleteSession.run(tokenHash);
+    },
+    async touchSession(tokenHash, now) {
+      q.touchSession.run(now, tokenHash);
+    },
+    async purgeSessions(idleBefore, createdBefore) {
+      return q.purgeSessions.run(idleBefore, createdBefore).changes;
+    },
+    async changePassword(userId, passwordHash, keep) {
+      changePassword.immediate(userId, passwordHash, keep);
     },
 
     async createRoom(memberIds, now) {

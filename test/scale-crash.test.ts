@@ -16,7 +16,7 @@ async function spawnInstance(databaseUrl: string): Promise<Instance> {
   const proc = Bun.spawn({
     cmd: [process.execPath, "server.ts", "--port", "0", "--host", "127.0.0.1", "--password-memory", "64", "--password-time", "1"],
     cwd: `${import.meta.dir}/..`,
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_PRESENCE_TTL: "2", ECHAT_LOG_LEVEL: process.env.DEBUG_INSTANCES ? "debug" : "info" },
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_PRESENCE_TTL: "2", ECHAT_LIMITS: "off", ECHAT_LOG_LEVEL: process.env.DEBUG_INSTANCES ? "debug" : "info" },
     stdout: "ignore",
     stderr: "pipe",
   });
