@@ -1,0 +1,79 @@
+// Moving a community from the embedded SQLite to PostgreSQL: data made through the API on SQLite,
+// copied with migrateToPostgres, then served from PostgreSQL looks exactly the same from outside.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrateToPostgres } from "../lib/migrate.ts";
+import {
+  type Account, TEST_DATABASE_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, needs, register, Socket, sendAll,
+  startServer,
+} from "./helpers.ts";
+
+const enabled = needs("postgresql", TEST_DATABASE_URL !== "");
+
+describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
+  const dir = mkdtempSync(join(tmpdir(), "echat-migrate-"));
+  let databaseUrl: string;
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (databaseUrl) await dropDatabase(databaseUrl);
+  });
+
+  test("keeps users, sessions, rooms, messages with their ids and read markers; new ids follow the old ones", async () => {
+    // On SQLite: three users, two rooms, messages (one with a NUL and a client_id), read markers.
+    const lite = await startServer({ databaseUrl: "" }, dir);
+    const [alice, bob, carol] = (await Promise.all(["alice", "Bob", "Кэрол"].map((l) => register(lite.url, l)))) as Account[];
+    const r1 = await createRoom(lite.url, alice!, [bob!]);
+    const r2 = await createRoom(lite.url, carol!, [alice!, bob!]);
+    const sa = await Socket.open(chatUrl(lite, r1, alice!));
+    await sendAll(sa, ["hello", "with \u0000 inside", "third"]);
+    const sc = await Socket.open(chatUrl(lite, r2, carol!, { events: "read" }));
+    const [last] = await sendAll(sc, ["in the group"]);
+    sc.send({ type: "read", message_id: last.id });
+    await sc.next((f) => f.type === "read");
+    await Promise.all([sa.close(), sc.close()]);
+    const view = async (base: string) => ({
+      info: await Promise.all([alice, bob, carol].map((u) => call(base, "GET", "/v1/info", { session: u!.session }).then((r) => r.body))),
+      rooms: await Promise.all([alice, bob, carol].map((u) => call(base, "GET", "/v1/rooms", { session: u!.session }).then((r) => r.body))),
+      history: await Promise.all([r1, r2].map((r) => call(base, "GET", `/v1/rooms/${r}/messages`, { session: alice!.session }).then((x) => x.body))),
+      search: (await call(base, "GET", "/v1/users?q=b", { session: carol!.session })).body,
+    });
+    const before = await view(lite.url);
+
+    // Copied while the SQLite server still runs.
+    databaseUrl = await freshDatabase();
+    const counts = await migrateToPostgres(join(dir, "echat.db"), databaseUrl);
+    expect(counts).toEqual({ users: 3, sessions: 3, rooms: 2, room_members: 5, messages: 4 });
+    await lite.stop();
+
+    const pg = await startServer({ databaseUrl }, dir);
+    try {
+      expect(await view(pg.url)).toEqual(before);
+      // Sequences moved past the copied ids: new rows get new ids, and the login index still folds case.
+      const dave = await register(pg.url, "dave");
+      expect(dave.id).toBe(4);
+      expect((await call(pg.url, "POST", "/v1/register", { body: { login: "BOB", password: "password123" } })).body.error.code)
+        .toBe("user_already_exists");
+      const s = await Socket.open(chatUrl(pg, r1, bob!));
+      const [next] = await sendAll(s, ["after the move"]);
+      expect(next.id).toBe(5);
+      expect(await createRoom(pg.url, dave, [alice!])).toBe(3);
+      await s.close();
+    } finally {
+      await pg.stop();
+    }
+  });
+
+  test("refuses a database that already holds data", async () => {
+    const target = await freshDatabase();
+    const s = await startServer({ databaseUrl: target });
+    await register(s.url, "someone");
+    await s.stop();
+    try {
+      await expect(migrateToPostgres(join(dir, "echat.db"), target)).rejects.toThrow("not empty");
+    } finally {
+      await dropDatabase(target);
+    }
+  });
+});
