@@ -62,3 +62,11 @@ CREATE TABLE presence (
   expires_at bigint NOT NULL,
   PRIMARY KEY (room_id, user_id, instance)
 );
+
+-- Login-guessing token buckets shared by the instances when there is no Redis (limits-shared.ts).
+CREATE TABLE limit_buckets (
+  key    text    PRIMARY KEY,  -- bucket name and key, e.g. "login:alice"
+  tokens float8  NOT NULL,
+  at     bigint  NOT NULL,     -- when tokens was computed
+  took   boolean NOT NULL      -- whether the last take got a token
+);

@@ -6,6 +6,7 @@ import { ApiError, errorBody } from "./lib/errors.ts";
 import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
 import { createLimits } from "./lib/limits.ts";
+import { openSharedBuckets } from "./lib/limits-shared.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
 import { openStore, type Store } from "./lib/store.ts";
@@ -26,7 +27,8 @@ export async function startServer(
   const now = opts.now ?? Date.now;
   const opened = await openStore(config);
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
-  const limits = createLimits(config, now);
+  const shared = openSharedBuckets(config, store, now, log);
+  const limits = createLimits(config, now, shared);
   const broker = await openBroker(config, store, log);
   const hub = createHub({ store, config, now, log, limits, broker });
   await broker.start(hub.local);
@@ -74,6 +76,7 @@ export async function startServer(
       hub.closeAll();
       await server.stop(true);
       await broker.close();
+      shared?.close();
       await store.close();
     },
   };

@@ -39,7 +39,7 @@ export function createHandlers(deps: Deps) {
       const body = await readJson(req);
       const login = validLogin(requireString(body, "login"));
       const password = validPassword(requireString(body, "password"));
-      limits.registration(address(req, server));
+      await limits.registration(address(req, server));
       const user = await store.createUser(login, foldLogin(login), await hashPassword(config, password), now());
       if (!user) throw new ApiError("user_already_exists");
       return startSession(user.id);
@@ -55,7 +55,7 @@ export function createHandlers(deps: Deps) {
       const from = address(req, server);
       let refund;
       try {
-        refund = limits.loginAttempt(folded, from);
+        refund = await limits.loginAttempt(folded, from);
       } catch (e) {
         log.warn("login rate limited", { login: folded.slice(0, 64), address: from });
         throw e;
@@ -63,7 +63,7 @@ export function createHandlers(deps: Deps) {
       const user = await store.findUserByLogin(folded);
       if (!user) throw new ApiError("user_not_found");
       if (!(await verifyPassword(password, user.passwordHash))) throw new ApiError("wrong_credentials");
-      refund();
+      await refund();
       return startSession(user.id);
     },
 
@@ -73,10 +73,10 @@ export function createHandlers(deps: Deps) {
       const body = await readJson(req);
       const old = requireString(body, "old_password");
       const password = validPassword(requireString(body, "new_password"));
-      const refund = limits.loginAttempt(foldLogin(caller.login), address(req, server));
+      const refund = await limits.loginAttempt(foldLogin(caller.login), address(req, server));
       const user = await store.findUserByLogin(foldLogin(caller.login));
       if (!user || !(await verifyPassword(old, user.passwordHash))) throw new ApiError("wrong_credentials");
-      refund();
+      await refund();
       await store.changePassword(caller.userId, await hashPassword(config, password), caller.tokenHash);
       onPasswordChange?.(caller);
       log.info("password changed; other sessions ended", { user: caller.userId });

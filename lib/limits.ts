@@ -4,6 +4,7 @@
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
+import type { AsyncBuckets, SharedBuckets } from "./limits-shared.ts";
 
 // Forget full buckets this often, so memory follows the keys active in the last refill period.
 const PRUNE_EVERY_MS = 60_000;
@@ -62,10 +63,16 @@ const rateLimited = (seconds?: number) =>
 
 export type Limits = ReturnType<typeof createLimits>;
 
-export function createLimits(config: Config, now: () => number) {
-  const perMinute = (n: number) => createBuckets(n, n / 60, now);
-  const loginFails = perMinute(config.loginFailsPerLogin);
-  const auth = perMinute(config.authPerAddress);
+// shared: with several instances, the login-guessing buckets live in Redis or PostgreSQL
+// (limits-shared.ts) so that N instances do not allow N times the guesses.
+export function createLimits(config: Config, now: () => number, shared?: SharedBuckets) {
+  const perMinute = (name: string, n: number): AsyncBuckets => {
+    if (shared) return shared(name, n, n / 60);
+    const b = createBuckets(n, n / 60, now);
+    return { take: async (key) => b.take(key), refund: async (key) => b.refund(key) };
+  };
+  const loginFails = perMinute("login", config.loginFailsPerLogin);
+  const auth = perMinute("address", config.authPerAddress);
   const messages = createBuckets(config.messageBurst, config.messageRate, now);
   const userSockets = createCounter(config.socketsPerUser);
   const addressSockets = createCounter(config.socketsPerAddress);
@@ -75,26 +82,25 @@ export function createLimits(config: Config, now: () => number) {
     // A login attempt takes a token from its login's and its address's bucket before the password
     // is checked, so parallel guesses cannot all slip through; the caller refunds on success.
     // Returns the refund.
-    loginAttempt(login: string, address: string): () => void {
-      if (!on) return () => {};
+    async loginAttempt(login: string, address: string): Promise<() => Promise<void>> {
+      if (!on) return async () => {};
       const key = login.slice(0, 256);
-      const wait = loginFails.take(key);
+      const wait = await loginFails.take(key);
       if (wait) throw rateLimited(wait);
-      const waitAddress = auth.take(address);
+      const waitAddress = await auth.take(address);
       if (waitAddress) {
-        loginFails.refund(key);
+        await loginFails.refund(key);
         throw rateLimited(waitAddress);
       }
-      return () => {
-        loginFails.refund(key);
-        auth.refund(address);
+      return async () => {
+        await Promise.all([loginFails.refund(key), auth.refund(address)]);
       };
     },
 
     // Every registration that gets as far as hashing a password counts, successful or not.
-    registration(address: string) {
+    async registration(address: string) {
       if (!on) return;
-      const wait = auth.take(address);
+      const wait = await auth.take(address);
       if (wait) throw rateLimited(wait);
     },
 

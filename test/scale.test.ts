@@ -2,8 +2,8 @@
 // Users on different instances chat; every socket sees every message once, in id order, without gaps.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  type Account, type TestServer, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase,
-  isMessage, needs, register, Socket, sendAll, startServer,
+  type Account, type TestServer, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, expectError,
+  freshDatabase, isMessage, needs, register, Socket, sendAll, startServer,
 } from "./helpers.ts";
 
 const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
@@ -74,6 +74,23 @@ for (const path of paths) {
       const [live] = await sendAll(sa, ["live"]);
       expect(await sb.next(isMessage)).toEqual(live);
       await Promise.all([sa.close(), sb.close()]);
+    });
+
+    test("login guesses are counted across instances, not once per instance", async () => {
+      const limitsDb = await freshDatabase();
+      const options = { databaseUrl: limitsDb, redisUrl: path.redisUrl, limits: true, loginFailsPerLogin: 4 };
+      const [la, lb] = await Promise.all([startServer(options), startServer(options)]);
+      try {
+        await register(la.url, "victim");
+        const guess = (s: TestServer) => call(s.url, "POST", "/v1/login", { body: { login: "VICTIM", password: "wrong-password" } });
+        // 4 failed logins per login per minute for the whole deployment, wherever they land.
+        for (let i = 0; i < 4; i++) expectError(await guess(i % 2 ? la : lb), 422, "wrong_credentials");
+        expectError(await guess(la), 429, "rate_limited");
+        expectError(await guess(lb), 429, "rate_limited");
+      } finally {
+        await Promise.all([la.stop(), lb.stop()]);
+        await dropDatabase(limitsDb);
+      }
     });
 
     test("typing, read and presence events cross instances", async () => {
