@@ -2,17 +2,18 @@
 // gap-free resume, opt-in events, and kicking a session's sockets.
 import type { Server, ServerWebSocket } from "bun";
 import { type Caller, checkSessions, requireUser } from "./auth.ts";
-import type { Broker, Local } from "./broker.ts";
+import type { Broker } from "./broker.ts";
 import type { Config } from "./config.ts";
 import { ApiError, CLOSE, type ErrorCode, errorBody } from "./errors.ts";
 import { clientAddress, type Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
+import { createDelivery, topic } from "./hub-deliver.ts";
 import { errorResponse } from "./respond.ts";
 import { type Message, type Store, messageJson } from "./store.ts";
 import { cursor, isObject, roomId, validClientId, validText } from "./validate.ts";
 
 export const EVENTS = ["typing", "presence", "read"] as const;
-type Event = (typeof EVENTS)[number];
+export type Event = (typeof EVENTS)[number];
 
 export type SocketData = {
   userId: number;
@@ -30,18 +31,9 @@ const TYPING_EVERY_MS = 2000;
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
 const SESSION_CHECK_MS = 60_000;
 
-// The hub owns topic names. Plain messages go to one topic, typed ones (for clients that opted in
-// to events) to another, and each event kind has its own, so a socket gets exactly what it asked for.
-const topic = {
-  plain: (room: number) => `r${room}`,
-  typed: (room: number) => `r${room}:m`,
-  event: (room: number, e: Event) => `r${room}:${e}`,
-};
-
 export type Hub = ReturnType<typeof createHub>;
 
-// The broker carries messages and events to other instances (and orders what comes back); the hub
-// delivers to this instance's sockets. One instance: createMemoryBroker() hands everything straight back.
+// The broker carries messages and events to other instances (and orders what comes back).
 export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger; limits: Limits; broker: Broker }) {
   const { store, config, now, log, limits, broker } = deps;
   let server: Server<SocketData> | undefined;
@@ -54,51 +46,9 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
   const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
     send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
-
-  // Delivery to this instance's sockets; the broker calls it in id order per room.
-  function deliverMessage(m: Message) {
-    const body = messageJson(m);
-    for (const ws of joining.get(m.room_id) ?? []) ws.data.joining!.push(m);
-    server?.publish(topic.plain(m.room_id), JSON.stringify(body), false);
-    server?.publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }), false);
-  }
-
-  function publishEvent(room: number, e: Event, body: object) {
-    server?.publish(topic.event(room, e), JSON.stringify({ type: e, room_id: room, ...body }), false);
-  }
-
-  function onlineList(room: number) {
-    return [...(online.get(room)?.keys() ?? [])];
-  }
-
-  // The room's online list (from every instance) to one socket, or to the room's presence topic.
-  // With several instances the list is read from the broker: one read per room at a time, each
-  // taking this instance's users when it starts, so the last frame sent is never an older state.
-  const announcing = new Map<number, Promise<void>>();
-  function announcePresence(room: number, only?: WS) {
-    const out = (list: number[]): void => {
-      if (only) send(only, { type: "presence", room_id: room, online: list });
-      else publishEvent(room, "presence", { online: list });
-    };
-    const announce = (): void | Promise<void> => {
-      const list = broker.online(room, onlineList(room));
-      return Array.isArray(list) ? out(list) : list.then(out);
-    };
-    const before = announcing.get(room);
-    const done = before ? before.then(announce) : announce();
-    if (!done) return; // one instance: sent already
-    const tail = done.catch((e) => log.warn("presence failed", { room, error: String(e) }));
-    announcing.set(room, tail);
-    void tail.then(() => announcing.get(room) === tail && announcing.delete(room));
-  }
-
-  const local: Local = {
-    message: deliverMessage,
-    event: publishEvent,
-    presenceChanged: (room) => announcePresence(room),
-    interested: (room) => online.has(room) || (joining.get(room)?.size ?? 0) > 0,
-    onlinePairs: () => [...online].flatMap(([room, users]) => [...users.keys()].map((u): [number, number] => [room, u])),
-  };
+  const { publishEvent, onlineList, announcePresence, local } = createDelivery({
+    broker, log, joining, online, publish: (t, data) => void server?.publish(t, data, false),
+  });
 
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
@@ -111,7 +61,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     if (before === 0) {
       broker.presence(room, ws.data.userId, true);
       announcePresence(room);
-    } else if (events.has("presence")) announcePresence(room, ws);
+    } else if (events.has("presence")) announcePresence(room, (list) => send(ws, { type: "presence", room_id: room, online: list }));
   }
 
   async function resume(ws: WS, after: number) {
