@@ -1,29 +1,37 @@
-// Wiring only: config -> store -> handlers -> Bun.serve -> shutdown.
+// Wiring only: config -> store -> handlers -> Bun.serve -> shutdown. The CLI (lib/cli.ts) is the entry point.
 import pkg from "./package.json" with { type: "json" };
-import { type Config, loadConfig, ConfigError } from "./lib/config.ts";
-import { ApiError, errorBody } from "./lib/errors.ts";
+import { main } from "./lib/cli.ts";
+import type { Config } from "./lib/config.ts";
 import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
-import { createLogger } from "./lib/log.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { countStore, createMetrics } from "./lib/metrics.ts";
+import { createObserver, toResponse } from "./lib/observe.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
 import { openStore } from "./lib/store.ts";
 
 export const VERSION = pkg.version;
 
+const GRACE_MS = 5000; // after this, connections still open at shutdown are cut
+
 export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void> };
 
-export async function startServer(config: Config, opts: { now?: () => number } = {}): Promise<Running> {
-  const log = createLogger(config);
+export async function startServer(config: Config, opts: { now?: () => number; log?: Logger } = {}): Promise<Running> {
+  const log = opts.log ?? createLogger(config);
   const now = opts.now ?? Date.now;
-  const store = await openStore(config);
+  const metrics = createMetrics(VERSION);
+  const store = countStore(await openStore(config), metrics);
   const hub = createHub({ store, config, now, log });
+  metrics.readFrom({ sockets: () => hub.stats().sockets, rooms: () => hub.stats().rooms, delivered: () => hub.stats().delivered });
   const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
+  const observe = createObserver({ config, log, metrics });
+  let stopping = false;
 
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
     maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
-    routes: {
+    routes: observe.routes({
       "/v1/register": methods({ POST: h.handleRegister }),
       "/v1/login": methods({ POST: h.handleLogin }),
       "/v1/logout": methods({ POST: h.handleLogout }),
@@ -34,14 +42,26 @@ export async function startServer(config: Config, opts: { now?: () => number } =
       "/v1/rooms/:id": methods({ GET: h.handleGetRoom }),
       "/v1/rooms/:id/messages": methods({ GET: h.handleListMessages }),
       "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
-    },
+      "/healthz": methods({ GET: () => json({ status: "ok" }) }),
+      "/readyz": methods({
+        GET: async () => {
+          if (stopping) return errorResponse("unavailable", "Shutting down");
+          try {
+            await store.ping();
+          } catch (e) {
+            log.error("readiness check: the database did not answer", { error: String(e) });
+            return errorResponse("unavailable", "The database did not answer");
+          }
+          return json({ status: "ok", database: "ok" });
+        },
+      }),
+      "/metrics": methods({
+        GET: () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+      }),
+    }),
     websocket: hub.websocket,
-    fetch: () => errorResponse("not_found"),
-    error(e) {
-      if (e instanceof ApiError) return json(errorBody(e.code, e.message), e.status, e.headers);
-      log.error("unhandled error", { error: String(e), stack: e instanceof Error ? e.stack : undefined });
-      return errorResponse("internal_error");
-    },
+    fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
+    error: (e) => toResponse(e, log),
   });
 
   hub.bind(server);
@@ -50,29 +70,24 @@ export async function startServer(config: Config, opts: { now?: () => number } =
     url,
     wsUrl: url.replace(/^http/, "ws"),
     port: server.port!,
+    // Stop accepting, close every WebSocket with 1001, let in-flight requests finish (at most GRACE_MS),
+    // then write pending messages, checkpoint and close the database.
     async stop() {
+      stopping = true;
+      const drained = server.stop();
       hub.closeAll();
-      await server.stop(true);
+      let timer: Timer | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), GRACE_MS)));
+      if ((await Promise.race([drained, late])) === "late") {
+        log.warn("connections still open after the grace period; closing them");
+        await server.stop(true);
+      }
+      clearTimeout(timer);
       await store.close();
     },
   };
 }
 
 if (import.meta.main) {
-  let config: Config;
-  try {
-    config = loadConfig(Bun.argv.slice(2));
-  } catch (e) {
-    console.error(`echat: ${e instanceof ConfigError || e instanceof TypeError ? e.message : e}`);
-    process.exit(2);
-  }
-  const running = await startServer(config);
-  const log = createLogger(config);
-  log.info(`echat ${VERSION} listening on ${running.url}`, { db: config.db });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, async () => {
-      await running.stop();
-      process.exit(0);
-    });
-  }
+  process.exit(await main(Bun.argv.slice(2), { startServer, version: VERSION }));
 }

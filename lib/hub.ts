@@ -44,6 +44,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   const online = new Map<number, Map<number, number>>(); // room -> user -> open sockets
   const lastTyping = new Map<string, number>();
   const sockets = new Set<WS>();
+  let delivered = 0; // message frames handed to sockets, for /metrics
 
   const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
   const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
@@ -52,6 +53,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   function publishMessage(m: Message) {
     const body = messageJson(m);
     for (const ws of joining.get(m.room_id) ?? []) ws.data.joining!.push(m);
+    delivered += server!.subscriberCount(topic.plain(m.room_id)) + server!.subscriberCount(topic.typed(m.room_id));
     server!.publish(topic.plain(m.room_id), JSON.stringify(body), false);
     server!.publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }), false);
   }
@@ -87,10 +89,15 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       send(ws, { type: "resync", room_id: room });
     } else {
       for (const m of backlog) ws.send(frame(m));
+      delivered += backlog.length;
       last = backlog.at(-1)?.id ?? after;
     }
     // Messages published while we read: skip what the backlog already held.
-    for (const m of ws.data.joining!) if (m.id > last) ws.send(frame(m));
+    for (const m of ws.data.joining!) {
+      if (m.id <= last) continue;
+      ws.send(frame(m));
+      delivered++;
+    }
     ws.data.joining = null;
     joining.get(room)?.delete(ws);
     goLive(ws);
@@ -245,7 +252,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     },
 
     stats() {
-      return { sockets: sockets.size, rooms: online.size };
+      return { sockets: sockets.size, rooms: online.size, delivered };
     },
   };
 }

@@ -2,7 +2,7 @@
 import { Database } from "bun:sqlite";
 import schema from "../schema.sql" with { type: "text" };
 import type { Config } from "./config.ts";
-import type { Message, NewMessage, Page, Room, RoomSummary, Session, Store, Stored, User, UserWithHash } from "./store.ts";
+import type { Message, NewMessage, Page, Room, RoomSummary, Session, Store, Stored, User, UserRow, UserWithHash } from "./store.ts";
 
 const SCHEMA_VERSION = 1;
 
@@ -27,6 +27,10 @@ export function openSqliteStore(config: Config): Store {
     searchUsers: db.query<User, [string, string, string, number]>(
       `SELECT id, login FROM users WHERE instr(login_folded, ?1) > 0
        ORDER BY login_folded = ?2 DESC, substr(login_folded, 1, length(?3)) = ?3 DESC, login_folded, id LIMIT ?4`),
+    allUsers: db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id"),
+    setPassword: db.query<{ id: number }, [string, string]>(
+      "UPDATE users SET password_hash = ? WHERE login_folded = ? RETURNING id"),
+    deleteUserSessions: db.query<never, [number]>("DELETE FROM sessions WHERE user_id = ?"),
 
     insertSession: db.query<never, [Uint8Array, number, number, number]>(
       "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)"),
@@ -81,6 +85,12 @@ export function openSqliteStore(config: Config): Store {
     return id;
   });
 
+  const setPassword = db.transaction((folded: string, hash: string): boolean => {
+    const user = q.setPassword.get(hash, folded);
+    if (user) q.deleteUserSessions.run(user.id);
+    return user !== null;
+  });
+
   // Group commit: messages that arrive while the loop is busy are written in one transaction,
   // so one fsync covers many acks. Resolution order = id order = publish order.
   let queue: Pending[] = [];
@@ -128,6 +138,12 @@ export function openSqliteStore(config: Config): Store {
     },
     async searchUsers(folded, limit) {
       return q.searchUsers.all(folded, folded, folded, limit);
+    },
+    async listUsers() {
+      return q.allUsers.all();
+    },
+    async setPassword(folded, passwordHash) {
+      return setPassword.immediate(folded, passwordHash);
     },
 
     async createSession(tokenHash, userId, now) {
@@ -185,6 +201,10 @@ export function openSqliteStore(config: Config): Store {
 
     async ping() {
       db.query("SELECT 1").get();
+    },
+    async backup(file) {
+      // One read transaction: safe while the server writes, and the copy is a complete database.
+      db.run("VACUUM INTO ?", [file]);
     },
     async close() {
       if (queue.length) flush();
