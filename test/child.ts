@@ -45,8 +45,9 @@ export async function startChild(cmd: string[], args: string[], opts: { env?: Re
   let ended = false;
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
       const parts = buffer.split("\n");
       buffer = parts.pop()!;
       lines.push(...parts);

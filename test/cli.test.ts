@@ -136,9 +136,9 @@ describe("users", () => {
     expect((await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "new password" } })).status).toBe(200);
   });
 
-  test.each([["user", "list"], ["user", "passwd", "x"], ["backup", "out.db"]])(
+  test.each([[["user", "list"]], [["user", "passwd", "x"]], [["backup", "out.db"]]])(
     "echat %j on a missing database fails and creates nothing",
-    async (...args) => {
+    async (args) => {
       const missing = join(dir, "missing.db");
       const r = await echat([...args, "--db", missing], { stdin: "long enough\n" });
       expect(r.code).toBe(1);
