@@ -53,6 +53,7 @@ export function createObserver(deps: { config: Config; log: Logger; metrics: Met
   function wrap(route: string, handler: Handler): Handler {
     return async (req: Request, server: Server<any>) => {
       const start = performance.now();
+      const addr = clientAddress(req, server, config.trustProxy); // before an upgrade takes the socket
       let res: Response | undefined;
       let code: string | undefined;
       try {
@@ -72,7 +73,7 @@ export function createObserver(deps: { config: Config; log: Logger; metrics: Met
         route,
         status,
         ms: Math.round(seconds * 10000) / 10,
-        addr: clientAddress(req, server, config.trustProxy),
+        addr,
       });
       return res;
     };
