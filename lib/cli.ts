@@ -261,3 +261,9 @@ function describeDb(config: Config): string {
     return "postgres";
   }
 }
+
+// README's settings table, generated from lib/config.ts (scripts/settings-table.ts writes it in).
+export function settingsMarkdown(): string {
+  const rows = Object.values(SETTINGS).map((s) => `| \`--${s.flag}\` | \`${s.env}\` | \`${show(s.def)}\` | ${s.help} |`);
+  return ["| Flag | Environment | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}

@@ -54,7 +54,7 @@ export const SETTINGS = {
   redisUrl: setting("redis-url", "REDIS_URL", "", (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
     "redis://... to fan out across instances through Redis"),
   corsOrigins: setting("cors-origins", "ECHAT_CORS_ORIGINS", [] as string[], list,
-    "comma-separated origins allowed by CORS (empty: CORS off)"),
+    "comma-separated origins allowed by CORS, * for any (empty: CORS off)"),
   trustProxy: setting("trust-proxy", "ECHAT_TRUST_PROXY", false, bool, "take the client address from X-Forwarded-For"),
 };
 

@@ -4,7 +4,8 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { COMMANDS } from "../lib/cli.ts";
+import { COMMANDS, settingsMarkdown } from "../lib/cli.ts";
+import { END, START } from "../scripts/settings-table.ts";
 import { call, createRoom, expectError, register, sendAll, Socket, startServer, type TestServer } from "./helpers.ts";
 import { run, SOURCE } from "./child.ts";
 
@@ -40,6 +41,11 @@ describe("help and version", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith(`echat ${pkg.version} `);
   });
+});
+
+test("README's settings table is the one lib/config.ts defines (bun run docs:settings rewrites it)", async () => {
+  const readme = await Bun.file(join(import.meta.dir, "..", "README.md")).text();
+  expect(readme).toContain(`${START}\n${settingsMarkdown()}\n${END}`);
 });
 
 describe("usage errors exit 2 with one line naming the problem", () => {
