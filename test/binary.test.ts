@@ -64,8 +64,8 @@ describe("the linux-arm64 binary", () => {
   const qemu = Bun.which("qemu-aarch64");
   const emulated = qemu !== null && existsSync("/lib/ld-linux-aarch64.so.1");
   if (!emulated) console.warn("skipping the arm64 smoke test: qemu-aarch64 or the arm64 loader not found (see the comment above)");
-  test.skipIf(!emulated)("serves the smoke test under qemu-user", async () => {
-    const child = await startChild([qemu!, "-L", "/", arm], ["--db", join(dir, "arm.db")]);
+  test.skipIf(!emulated)("serves the smoke test under qemu-user on a Raspberry Pi 4 CPU (Cortex-A72)", async () => {
+    const child = await startChild([qemu!, "-cpu", "cortex-a72", "-L", "/", arm], ["--db", join(dir, "arm.db")]);
     try {
       await smoke(child.url);
     } finally {
