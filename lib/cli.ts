@@ -206,9 +206,9 @@ async function readPassword(confirm: boolean): Promise<string> {
 
 function promptHidden(label: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(label);
-  stdin.setRawMode(true);
+  stdin.setRawMode(true); // before the prompt shows: nothing typed after it is echoed
   stdin.resume();
+  process.stderr.write(label);
   return new Promise((resolve, reject) => {
     const chars: string[] = [];
     const done = () => {

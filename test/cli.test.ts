@@ -7,7 +7,7 @@ import pkg from "../package.json" with { type: "json" };
 import { COMMANDS, settingsMarkdown } from "../lib/cli.ts";
 import { END, START } from "../scripts/settings-table.ts";
 import { call, createRoom, expectError, register, sendAll, Socket, startServer, type TestServer } from "./helpers.ts";
-import { run, SOURCE } from "./child.ts";
+import { CHEAP, run, SOURCE } from "./child.ts";
 
 const echat = (args: string[], opts?: Parameters<typeof run>[2]) => run(SOURCE, args, opts);
 const dir = mkdtempSync(join(tmpdir(), "echat-cli-"));
@@ -102,6 +102,48 @@ describe("users", () => {
     expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^created user Админ \(id \d+\)\n$/) });
     const login = await call(s.url, "POST", "/v1/login", { body: { login: "админ", password: "correct horse" } });
     expect(login.status).toBe(200);
+  });
+
+  // On a terminal: a prompt, no echo, and a second prompt to confirm.
+  async function onTerminal(args: string[], answers: string[]) {
+    let screen = "";
+    let changed = () => {};
+    const proc = Bun.spawn([...SOURCE, ...args, ...db()], {
+      env: { ...process.env, ...CHEAP },
+      terminal: {
+        data(_, data) {
+          screen += new TextDecoder().decode(data);
+          changed();
+        },
+      },
+    });
+    const waitFor = async (text: string, from: number) => {
+      while (!screen.includes(text, from)) await new Promise<void>((resolve) => (changed = resolve));
+      return screen.indexOf(text, from) + text.length;
+    };
+    let at = 0;
+    for (const [i, answer] of answers.entries()) {
+      at = await waitFor(i === 0 ? "Password: " : "Repeat password: ", at);
+      proc.terminal!.write(answer + "\r");
+    }
+    const code = await proc.exited;
+    proc.terminal!.close();
+    return { code, screen };
+  }
+
+  test("on a terminal, user add prompts twice without echoing the password", async () => {
+    const { code, screen } = await onTerminal(["user", "add", "tty-user"], ["typed secret", "typed secret"]);
+    expect(code).toBe(0);
+    expect(screen).toContain("created user tty-user");
+    expect(screen).not.toContain("typed secret");
+    expect((await call(s.url, "POST", "/v1/login", { body: { login: "tty-user", password: "typed secret" } })).status).toBe(200);
+  });
+
+  test("on a terminal, two different passwords are refused", async () => {
+    const { code, screen } = await onTerminal(["user", "add", "tty-other"], ["typed secret", "other secret"]);
+    expect(code).toBe(1);
+    expect(screen).toContain("the passwords do not match");
+    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "tty-other", password: "typed secret" } }), 422, "user_not_found");
   });
 
   test.each([
