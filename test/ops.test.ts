@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { countStore, createMetrics } from "../lib/metrics.ts";
 import { startServer as start } from "../server.ts";
 import { call, createRoom, expectError, isMessage, register, sendAll, Socket, TEST_CONFIG } from "./helpers.ts";
 
@@ -117,6 +118,27 @@ describe("metrics", () => {
     expect(after.get(`echat_http_request_duration_seconds_count{${route}}`)).toBe(2);
     expect(after.get(`echat_http_request_duration_seconds_sum{${route}}`)).toBeGreaterThan(0);
     await Promise.all([a!.close(), b!.close()]);
+  });
+
+  test("failed store calls count as store errors and still fail; duplicates are not stored twice", async () => {
+    // The one place a stand-in store is used: a real database will not fail on demand.
+    const metrics = createMetrics("test");
+    let duplicate = false;
+    const store = countStore({
+      async ping(): Promise<void> {
+        throw new Error("disk on fire");
+      },
+      async createMessage() {
+        return { duplicate };
+      },
+    }, metrics);
+    await expect(store.ping()).rejects.toThrow("disk on fire");
+    await store.createMessage();
+    duplicate = true;
+    await store.createMessage();
+    const scraped = parseExposition(metrics.render());
+    expect(scraped.get("echat_store_errors_total")).toBe(1);
+    expect(scraped.get("echat_messages_stored_total")).toBe(1);
   });
 });
 
