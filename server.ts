@@ -4,26 +4,41 @@ import { main } from "./lib/cli.ts";
 import type { Config } from "./lib/config.ts";
 import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
+import { createLimits } from "./lib/limits.ts";
+import { createLogger } from "./lib/log.ts";
 import { countStore, createMetrics } from "./lib/metrics.ts";
 import { createObserver, toResponse } from "./lib/observe.ts";
+import { pageRoutes } from "./lib/page.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
-import { openStore } from "./lib/store.ts";
+import { openStore, type Store } from "./lib/store.ts";
+import page from "./web/index.html";
 
 export const VERSION = pkg.version;
 
 const GRACE_MS = 5000; // after this, connections still open at shutdown are cut
 
-export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void> };
+// stop(): at once, for tests. shutdown(): graceful, for signals (see stop below).
+export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void>; shutdown: () => Promise<void> };
 
-export async function startServer(config: Config, opts: { now?: () => number; log?: Logger } = {}): Promise<Running> {
-  const log = opts.log ?? createLogger(config);
+// wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
+// log: where log lines go (default stderr); tests capture them.
+export async function startServer(
+  config: Config,
+  opts: { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void } = {},
+): Promise<Running> {
+  const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
-  const store = countStore(await openStore(config), metrics);
-  const hub = createHub({ store, config, now, log });
+  const opened = await openStore(config);
+  const store = countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics);
+  const limits = createLimits(config, now);
+  const hub = createHub({ store, config, now, log, limits });
   metrics.readFrom({ sockets: () => hub.stats().sockets, rooms: () => hub.stats().rooms, delivered: () => hub.stats().delivered });
-  const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
+  const h = createHandlers({
+    store, config, now, limits, log,
+    onLogout: (caller) => hub.closeSession(caller.tokenHash),
+    onPasswordChange: (caller) => hub.closeUser(caller.userId, caller.tokenHash),
+  });
   const observe = createObserver({ config, log, metrics });
   let stopping = false;
 
@@ -31,10 +46,16 @@ export async function startServer(config: Config, opts: { now?: () => number; lo
     port: config.port,
     hostname: config.host,
     maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
+    development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
+    // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
+    // same port would silently share its traffic instead of failing to start.
+    reusePort: false,
     routes: observe.routes({
+      ...pageRoutes(page),
       "/v1/register": methods({ POST: h.handleRegister }),
       "/v1/login": methods({ POST: h.handleLogin }),
       "/v1/logout": methods({ POST: h.handleLogout }),
+      "/v1/password": methods({ POST: h.handlePassword }),
       "/v1/info": methods({ GET: h.handleInfo }),
       "/v1/users": methods({ GET: h.handleSearchUsers }),
       "/v1/users/": methods({ GET: h.handleSearchUsers }),
@@ -64,27 +85,30 @@ export async function startServer(config: Config, opts: { now?: () => number; lo
     error: (e) => toResponse(e, log),
   });
 
+  // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
+  // what is left, write pending messages, checkpoint and close the database.
+  async function stop(graceMs: number) {
+    stopping = true;
+    const drained = server.stop(); // idle keep-alive connections close now
+    hub.closeAll();
+    let timer: Timer | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+    if ((await Promise.race([drained, late])) === "late") {
+      if (graceMs > 0) log.warn("connections still open after the grace period; closing them");
+      await server.stop(true);
+    }
+    clearTimeout(timer);
+    await store.close();
+  }
+
   hub.bind(server);
   const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
   return {
     url,
     wsUrl: url.replace(/^http/, "ws"),
     port: server.port!,
-    // Stop accepting, close every WebSocket with 1001, let in-flight requests finish (at most GRACE_MS),
-    // then write pending messages, checkpoint and close the database.
-    async stop() {
-      stopping = true;
-      const drained = server.stop();
-      hub.closeAll();
-      let timer: Timer | undefined;
-      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), GRACE_MS)));
-      if ((await Promise.race([drained, late])) === "late") {
-        log.warn("connections still open after the grace period; closing them");
-        await server.stop(true);
-      }
-      clearTimeout(timer);
-      await store.close();
-    },
+    stop: () => stop(0),
+    shutdown: () => stop(GRACE_MS),
   };
 }
 

@@ -7,13 +7,13 @@ import type { Running } from "../server.ts";
 import { hashPassword } from "./auth.ts";
 import { buildConfig, type Config, ConfigError, SETTING_FLAGS, SETTINGS } from "./config.ts";
 import { ApiError } from "./errors.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger } from "./log.ts";
 import { openStore, type Store } from "./store.ts";
 import { foldLogin, validLogin, validPassword } from "./validate.ts";
 
 export type App = {
   version: string;
-  startServer: (config: Config, opts: { log: Logger }) => Promise<Running>;
+  startServer: (config: Config) => Promise<Running>;
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -57,8 +57,11 @@ export const COMMANDS: Record<string, Command> = {
     async run({ config, args: [login] }) {
       const password = validPassword(await readPassword(true));
       const hash = await hashPassword(config, password);
-      const found = await withStore(config, false, (store) => store.setPassword(foldLogin(login!), hash));
-      if (!found) throw new Failure(`no user ${JSON.stringify(login)}`);
+      await withStore(config, false, async (store) => {
+        const user = await store.findUserByLogin(foldLogin(login!));
+        if (!user) throw new Failure(`no user ${JSON.stringify(login)}`);
+        await store.changePassword(user.id, hash, null);
+      });
       out(`password changed for ${login}; their sessions have ended`);
       return 0;
     },
@@ -183,7 +186,8 @@ function commandHelp(name: string, cmd: Command): string {
   ].join("\n");
 }
 
-export const show = (v: unknown) => (Array.isArray(v) ? (v.length ? v.join(",") : "(none)") : v === "" ? "(none)" : String(v));
+export const show = (v: unknown) =>
+  Array.isArray(v) ? (v.length ? v.join(",") : "(none)") : v === "" ? "(none)" : typeof v === "boolean" ? (v ? "on" : "off") : String(v);
 
 async function withStore<T>(config: Config, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
   if (!config.databaseUrl && !create && !existsSync(config.db)) throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
@@ -235,7 +239,7 @@ async function serve({ app, config }: Context): Promise<number> {
   const log = createLogger(config);
   let running: Running;
   try {
-    running = await app.startServer(config, { log });
+    running = await app.startServer(config);
   } catch (e) {
     throw new Failure(`cannot start on ${config.host}:${config.port} with ${describeDb(config)}: ${e instanceof Error ? e.message : e}`);
   }
@@ -245,7 +249,7 @@ async function serve({ app, config }: Context): Promise<number> {
   });
   log.info("shutting down", { signal });
   for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => process.exit(1)); // a second signal: stop now
-  await running.stop();
+  await running.shutdown();
   log.info("stopped");
   return 0;
 }

@@ -3,9 +3,10 @@
 import type { Server } from "bun";
 import type { Config } from "./config.ts";
 import { ApiError, errorBody } from "./errors.ts";
+import { clientAddress } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { clientAddress, errorResponse, json } from "./respond.ts";
+import { errorResponse, json } from "./respond.ts";
 
 type Handler = (req: any, server: Server<any>) => Response | undefined | Promise<Response | undefined>;
 

@@ -55,13 +55,3 @@ export function methods(handlers: Partial<Record<Method, Handler>>): Record<Meth
   const refuse: Handler = () => errorResponse("method_not_allowed", undefined, { allow: allowed });
   return Object.fromEntries(METHODS.map((m) => [m, handlers[m] ?? refuse])) as Record<Method, Handler>;
 }
-
-// The client's address: the socket's peer, or with trust-proxy the last X-Forwarded-For entry
-// (the one our own proxy appended; earlier entries are whatever the client claimed).
-export function clientAddress(req: Request, server: Server<any>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const last = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (last) return last;
-  }
-  return server.requestIP(req)?.address ?? "";
-}

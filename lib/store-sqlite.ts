@@ -23,14 +23,11 @@ export function openSqliteStore(config: Config): Store {
     userByLogin: db.query<UserWithHash, [string]>(
       "SELECT id, login, password_hash AS passwordHash FROM users WHERE login_folded = ?"),
     userById: db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?"),
+    allUsers: db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id"),
     // instr(), not LIKE: % and _ in the query are literal.
     searchUsers: db.query<User, [string, string, string, number]>(
       `SELECT id, login FROM users WHERE instr(login_folded, ?1) > 0
        ORDER BY login_folded = ?2 DESC, substr(login_folded, 1, length(?3)) = ?3 DESC, login_folded, id LIMIT ?4`),
-    allUsers: db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id"),
-    setPassword: db.query<{ id: number }, [string, string]>(
-      "UPDATE users SET password_hash = ? WHERE login_folded = ? RETURNING id"),
-    deleteUserSessions: db.query<never, [number]>("DELETE FROM sessions WHERE user_id = ?"),
 
     insertSession: db.query<never, [Uint8Array, number, number, number]>(
       "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)"),
@@ -38,6 +35,11 @@ export function openSqliteStore(config: Config): Store {
       `SELECT s.user_id AS userId, u.login, s.created_at AS createdAt, s.last_used_at AS lastUsedAt
        FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`),
     deleteSession: db.query<never, [Uint8Array]>("DELETE FROM sessions WHERE token_hash = ?"),
+    touchSession: db.query<never, [number, Uint8Array]>("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?"),
+    purgeSessions: db.query<never, [number, number]>("DELETE FROM sessions WHERE last_used_at < ? OR created_at < ?"),
+    setPassword: db.query<never, [string, number]>("UPDATE users SET password_hash = ? WHERE id = ?"),
+    deleteOtherSessions: db.query<never, [number, Uint8Array | null]>(
+      "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash != ?2)"),
 
     roomByKey: db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?"),
     insertRoom: db.query<{ id: number }, [string, number, number]>(
@@ -85,10 +87,9 @@ export function openSqliteStore(config: Config): Store {
     return id;
   });
 
-  const setPassword = db.transaction((folded: string, hash: string): boolean => {
-    const user = q.setPassword.get(hash, folded);
-    if (user) q.deleteUserSessions.run(user.id);
-    return user !== null;
+  const changePassword = db.transaction((userId: number, passwordHash: string, keep: Uint8Array | null) => {
+    q.setPassword.run(passwordHash, userId);
+    q.deleteOtherSessions.run(userId, keep);
   });
 
   // Group commit: messages that arrive while the loop is busy are written in one transaction,
@@ -139,12 +140,6 @@ export function openSqliteStore(config: Config): Store {
     async searchUsers(folded, limit) {
       return q.searchUsers.all(folded, folded, folded, limit);
     },
-    async listUsers() {
-      return q.allUsers.all();
-    },
-    async setPassword(folded, passwordHash) {
-      return setPassword.immediate(folded, passwordHash);
-    },
 
     async createSession(tokenHash, userId, now) {
       q.insertSession.run(tokenHash, userId, now, now);
@@ -154,6 +149,18 @@ export function openSqliteStore(config: Config): Store {
     },
     async deleteSession(tokenHash) {
       q.deleteSession.run(tokenHash);
+    },
+    async touchSession(tokenHash, now) {
+      q.touchSession.run(now, tokenHash);
+    },
+    async purgeSessions(idleBefore, createdBefore) {
+      return q.purgeSessions.run(idleBefore, createdBefore).changes;
+    },
+    async listUsers() {
+      return q.allUsers.all();
+    },
+    async changePassword(userId, passwordHash, keep) {
+      changePassword.immediate(userId, passwordHash, keep);
     },
 
     async createRoom(memberIds, now) {

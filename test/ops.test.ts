@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
-import { createLogger } from "../lib/log.ts";
 import { countStore, createMetrics } from "../lib/metrics.ts";
 import { startServer as start } from "../server.ts";
 import { call, createRoom, expectError, isMessage, register, sendAll, Socket, TEST_CONFIG } from "./helpers.ts";
@@ -16,7 +15,7 @@ async function startLogged(overrides: Partial<Config> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "echat-ops-"));
   const config = configFor({ ...TEST_CONFIG, db: join(dir, "echat.db"), logLevel: "info", ...overrides });
   const lines: string[] = [];
-  const running = await start(config, { log: createLogger(config, (line) => lines.push(line)) });
+  const running = await start(config, { log: (line) => lines.push(line) });
   stops.push(async () => {
     await running.stop();
     rmSync(dir, { recursive: true, force: true });
