@@ -9,6 +9,7 @@ import { buildConfig, type Config, ConfigError, SETTING_FLAGS, SETTINGS } from "
 import { ApiError } from "./errors.ts";
 import { createLogger } from "./log.ts";
 import { openStore, type Store } from "./store.ts";
+import { PromptError, readPassword } from "./prompt.ts";
 import { foldLogin, validLogin, validPassword } from "./validate.ts";
 
 export type App = {
@@ -130,7 +131,7 @@ export async function main(argv: string[], app: App): Promise<number> {
     return await cmd.run({ app, config, args: parsed.positionals, values });
   } catch (e) {
     const usageError = e instanceof UsageError || e instanceof ConfigError;
-    const expected = usageError || e instanceof Failure || e instanceof ApiError;
+    const expected = usageError || e instanceof Failure || e instanceof PromptError || e instanceof ApiError;
     err(`echat: ${expected ? (e as Error).message : e instanceof Error ? e.stack : String(e)}`);
     return usageError ? 2 : 1;
   }
@@ -197,42 +198,6 @@ async function withStore<T>(config: Config, create: boolean, fn: (store: Store) 
   } finally {
     await store.close();
   }
-}
-
-// Never from argv (it would show in `ps` and shell history): the first line of stdin, or a
-// prompt without echo when stdin is a terminal.
-async function readPassword(confirm: boolean): Promise<string> {
-  if (!process.stdin.isTTY) return (await Bun.stdin.text()).split(/\r?\n/)[0]!;
-  const first = await promptHidden("Password: ");
-  if (confirm && (await promptHidden("Repeat password: ")) !== first) throw new Failure("the passwords do not match");
-  return first;
-}
-
-function promptHidden(label: string): Promise<string> {
-  const stdin = process.stdin;
-  stdin.setRawMode(true); // before the prompt shows: nothing typed after it is echoed
-  stdin.resume();
-  process.stderr.write(label);
-  return new Promise((resolve, reject) => {
-    const chars: string[] = [];
-    const done = () => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write("\n");
-    };
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n" || ch === "\u0003" || ch === "\u0004") {
-          done();
-          return ch === "\r" || ch === "\n" ? resolve(chars.join("")) : reject(new Failure("cancelled"));
-        }
-        if (ch === "\u007f" || ch === "\b") chars.pop();
-        else chars.push(ch);
-      }
-    };
-    stdin.on("data", onData);
-  });
 }
 
 async function serve({ app, config }: Context): Promise<number> {
