@@ -196,6 +196,12 @@ describe("users", () => {
   );
 });
 
+test("a database that cannot be opened is a one-line failure, exit 1", async () => {
+  const r = await echat(["user", "add", "x", "--db", join(dir, "no", "such", "folder.db")], { stdin: "long enough\n" });
+  expect(r).toMatchObject({ code: 1, stdout: "" });
+  expect(r.stderr).toBe(`echat: cannot open ${join(dir, "no", "such", "folder.db")}: unable to open database file\n`);
+});
+
 describe("backup", () => {
   test("copies a live database while the server is writing; the copy serves the same history", async () => {
     const s = await startServer();
