@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { run, smoke, startChild } from "./child.ts";
+import { needs } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-binary-"));
 const root = join(import.meta.dir, "..");
@@ -62,8 +63,7 @@ describe("the linux-arm64 binary", () => {
   });
 
   const qemu = Bun.which("qemu-aarch64");
-  const emulated = qemu !== null && existsSync("/lib/ld-linux-aarch64.so.1");
-  if (!emulated) console.warn("skipping the arm64 smoke test: qemu-aarch64 or the arm64 loader not found (see the comment above)");
+  const emulated = needs("qemu-user with the arm64 loader (see the comment above)", qemu !== null && existsSync("/lib/ld-linux-aarch64.so.1"));
   test.skipIf(!emulated)("serves the smoke test under qemu-user on a Raspberry Pi 4 CPU (Cortex-A72)", async () => {
     const child = await startChild([qemu!, "-cpu", "cortex-a72", "-L", "/", arm], ["--db", join(dir, "arm.db")]);
     try {
