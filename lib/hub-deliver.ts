@@ -17,14 +17,16 @@ type Deps = {
   broker: Broker;
   log: Logger;
   publish: (topic: string, data: string) => void;
+  onDeliver: (m: Message) => void; // counts frames for /metrics, before they go out
   joining: Map<number, Set<{ data: { joining: Message[] | null } }>>; // room -> sockets reading their backlog
   online: Map<number, Map<number, number>>; // room -> user -> open sockets
 };
 
-export function createDelivery({ broker, log, publish, joining, online }: Deps) {
+export function createDelivery({ broker, log, publish, onDeliver, joining, online }: Deps) {
   function deliverMessage(m: Message) {
     const body = messageJson(m);
     for (const ws of joining.get(m.room_id) ?? []) ws.data.joining!.push(m);
+    onDeliver(m);
     publish(topic.plain(m.room_id), JSON.stringify(body));
     publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }));
   }

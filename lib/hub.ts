@@ -42,12 +42,17 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   const online = new Map<number, Map<number, number>>(); // room -> user -> open sockets
   const lastTyping = new Map<string, number>();
   const sockets = new Set<WS>();
+  let delivered = 0; // message frames handed to sockets, for /metrics
 
   const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
   const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
     send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
   const { publishEvent, onlineList, announcePresence, local } = createDelivery({
-    broker, log, joining, online, publish: (t, data) => void server?.publish(t, data, false),
+    broker, log, joining, online,
+    publish: (t, data) => void server?.publish(t, data, false),
+    onDeliver: (m) => {
+      if (server) delivered += server.subscriberCount(topic.plain(m.room_id)) + server.subscriberCount(topic.typed(m.room_id));
+    },
   });
 
   function goLive(ws: WS) {
@@ -78,10 +83,15 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       send(ws, { type: "resync", room_id: room });
     } else {
       for (const m of backlog) ws.send(frame(m));
+      delivered += backlog.length;
       last = backlog.at(-1)?.id ?? after;
     }
     // Messages published while we read: skip what the backlog already held.
-    for (const m of ws.data.joining!) if (m.id > last) ws.send(frame(m));
+    for (const m of ws.data.joining!) {
+      if (m.id <= last) continue;
+      ws.send(frame(m));
+      delivered++;
+    }
     ws.data.joining = null;
     joining.get(room)?.delete(ws);
     goLive(ws);
@@ -271,7 +281,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     },
 
     stats() {
-      return { sockets: sockets.size, rooms: online.size };
+      return { sockets: sockets.size, rooms: online.size, delivered };
     },
   };
 }

@@ -73,6 +73,11 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
       return rows.map(user);
     },
 
+    async listUsers() {
+      const rows = await sql`SELECT id, login, created_at FROM users ORDER BY id`;
+      return rows.map((r: Row) => ({ ...user(r), createdAt: Number(r.created_at) }));
+    },
+
     async createSession(tokenHash, userId, now) {
       await sql`INSERT INTO sessions (token_hash, user_id, created_at, last_used_at)
         VALUES (${tokenHash}, ${userId}, ${now}, ${now})`;

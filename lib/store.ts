@@ -4,6 +4,7 @@ import type { Config } from "./config.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string };
+export type UserRow = User & { createdAt: number };
 export type Session = { userId: number; login: string; createdAt: number; lastUsedAt: number };
 
 export type Message = {
@@ -31,6 +32,7 @@ export interface Store {
   findUserByLogin(folded: string): Promise<UserWithHash | null>;
   findUsersByIds(ids: number[]): Promise<User[]>;
   searchUsers(folded: string, limit: number): Promise<User[]>;
+  listUsers(): Promise<UserRow[]>; // by id; for the CLI
 
   createSession(tokenHash: Uint8Array, userId: number, now: number): Promise<void>;
   findSession(tokenHash: Uint8Array): Promise<Session | null>;
@@ -56,6 +58,8 @@ export interface Store {
   latestMessageIds?(roomIds: number[]): Promise<Map<number, number>>;
 
   ping(): Promise<void>;
+  // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).
+  backup?(file: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import {
   type Account, TEST_DATABASE_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, needs, register, Socket, sendAll,
   startServer,
 } from "./helpers.ts";
+import { run, SOURCE } from "./child.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "");
 
@@ -41,10 +42,10 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     });
     const before = await view(lite.url);
 
-    // Copied while the SQLite server still runs.
+    // `echat migrate`, while the SQLite server still runs.
     databaseUrl = await freshDatabase();
-    const counts = await migrateToPostgres(join(dir, "echat.db"), databaseUrl);
-    expect(counts).toEqual({ users: 3, sessions: 3, rooms: 2, room_members: 5, messages: 4 });
+    const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db"), "--to", databaseUrl]);
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining("copied 3 users, 3 sessions, 2 rooms, 5 room_members, 4 messages") });
     await lite.stop();
 
     const pg = await startServer({ databaseUrl }, dir);
@@ -63,6 +64,12 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     } finally {
       await pg.stop();
     }
+  });
+
+  test("echat migrate without --to is a usage error", async () => {
+    const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db")]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(r.stderr).toContain("--to postgres://");
   });
 
   test("refuses a database that already holds data", async () => {

@@ -2,48 +2,22 @@
 // No acknowledged message may be lost: it is in the history, it reaches the member on the surviving
 // instance in order, and the sender's retries with the same client_ids store nothing twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Subprocess } from "bun";
 import {
   type Account, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, isMessage, needs,
   register, Socket,
 } from "./helpers.ts";
+import { type Child, SOURCE, startChild } from "./child.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis", TEST_REDIS_URL !== "");
 
-type Instance = { proc: Subprocess; url: string; wsUrl: string };
-
-async function spawnInstance(databaseUrl: string): Promise<Instance> {
-  const proc = Bun.spawn({
-    cmd: [process.execPath, "server.ts", "--port", "0", "--host", "127.0.0.1", "--password-memory", "64", "--password-time", "1"],
-    cwd: `${import.meta.dir}/..`,
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_PRESENCE_TTL: "2", ECHAT_LIMITS: "off", ECHAT_LOG_LEVEL: process.env.DEBUG_INSTANCES ? "debug" : "info" },
-    stdout: "ignore",
-    stderr: "pipe",
+// Each instance is `echat serve` in its own process; presence entries expire after 2 s.
+const spawnInstance = (databaseUrl: string) =>
+  startChild(SOURCE, [], {
+    env: { DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_PRESENCE_TTL: "2", ECHAT_LIMITS: "off" },
   });
-  // The first log line says where it listens; the rest is read on (and dropped) so the pipe never fills.
-  const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-    const m = /listening on (http:\/\/\S+)/.exec(text);
-    if (!m) continue;
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        if (process.env.DEBUG_INSTANCES) process.stderr.write(decoder.decode(value));
-      }
-    })();
-    return { proc, url: m[1]!, wsUrl: m[1]!.replace(/^http/, "ws") };
-  }
-  throw new Error(`instance did not start: ${text}`);
-}
 
 describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
-  let a: Instance, b: Instance, databaseUrl: string;
+  let a: Child, b: Child, databaseUrl: string;
   beforeAll(async () => {
     databaseUrl = await freshDatabase();
     [a, b] = await Promise.all([spawnInstance(databaseUrl), spawnInstance(databaseUrl)]);
