@@ -9,7 +9,8 @@ import { type Config, configFor } from "../lib/config.ts";
 import type { Store } from "../lib/store.ts";
 import { startServer as start, type Running } from "../server.ts";
 
-export type TestServer = Running & { dir: string; db: string; restart: () => Promise<TestServer>; clock: Clock };
+// databaseUrl: the PostgreSQL database under ECHAT_TEST_STORE=postgres, else "" (db is the SQLite file).
+export type TestServer = Running & { dir: string; db: string; databaseUrl: string; restart: () => Promise<TestServer>; clock: Clock };
 // freeze(): time moves only by advance(), so a test of rates does not depend on the machine's speed.
 export type Clock = { now: () => number; advance: (ms: number) => void; freeze: () => void };
 
@@ -60,6 +61,7 @@ export async function startServer(
     ...running,
     dir: folder,
     db,
+    databaseUrl,
     clock,
     async stop() {
       await running.stop();
