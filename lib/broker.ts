@@ -31,8 +31,9 @@ export interface Broker {
   event(room: number, kind: Exclude<EventKind, "presence">, body: object): void;
   // A user's first socket here opened, or last closed.
   presence(room: number, user: number, online: boolean): void;
-  // The room's online users, everywhere; `here` are this instance's.
-  online(room: number, here: number[]): number[] | Promise<number[]>;
+  // The room's online users, everywhere. here() gives this instance's, asked for last so that the
+  // answer is as fresh as possible (this instance's own entries in the shared set may lag).
+  online(room: number, here: () => number[]): number[] | Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export function createMemoryBroker(): Broker {
     position: () => undefined,
     event() {},
     presence() {},
-    online: (_room, here) => here,
+    online: (_room, here) => here(),
     async close() {},
   };
 }
@@ -185,8 +186,9 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
       } catch (e) {
         if (!closed) log.warn(`${transport.name} presence read failed: showing this instance's users only`, { error: String(e) });
       }
-      const users = [...here];
+      const users = here();
       for (const key of elsewhere) {
+        if (key.endsWith(`@${origin}`)) continue; // this instance's users: here() is the truth
         const user = Number(key.slice(0, key.indexOf("@")));
         if (!users.includes(user)) users.push(user);
       }

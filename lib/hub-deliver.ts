@@ -40,13 +40,19 @@ export function createDelivery({ broker, log, publish, onDeliver, joining, onlin
   }
 
   // The room's online list (from every instance) to `only`, or to the room's presence topic. With
-  // several instances the list is read from the broker: one read per room at a time, each taking
-  // this instance's users when it starts, so the last frame sent is never an older state.
+  // several instances the list is read from the broker: one read per room at a time, this instance's
+  // users taken when the read returns, and a list equal to the last one sent is not sent again.
   const announcing = new Map<number, Promise<void>>();
+  const lastSent = new Map<number, string>();
   function announcePresence(room: number, only?: (list: number[]) => void) {
-    const out = only ?? ((list: number[]) => publishEvent(room, "presence", { online: list }));
+    const out = only ?? ((list: number[]) => {
+      if (lastSent.get(room) === list.join(",")) return;
+      if (list.length) lastSent.set(room, list.join(","));
+      else lastSent.delete(room);
+      publishEvent(room, "presence", { online: list });
+    });
     const announce = (): void | Promise<void> => {
-      const list = broker.online(room, onlineList(room));
+      const list = broker.online(room, () => onlineList(room));
       return Array.isArray(list) ? out(list) : list.then(out);
     };
     const before = announcing.get(room);
