@@ -52,7 +52,9 @@ export class Sequencer {
     list.push({ id, prev, m });
     this.drain(room);
     if (this.held.get(room)?.length && !this.timers.has(room)) {
-      this.timers.set(room, setTimeout(() => this.fill(room), GAP_WAIT_MS));
+      // A message that came without its text and is next in line is read at once; a gap waits a little.
+      const next = !m && (prev ?? 0) === this.last.get(room);
+      this.timers.set(room, setTimeout(() => this.fill(room), next ? 0 : GAP_WAIT_MS));
     }
   }
 

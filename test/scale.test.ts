@@ -47,6 +47,15 @@ for (const path of paths) {
       await Promise.all([sa.close(), sb.close()]);
     });
 
+    test("a message of the longest length crosses too (over NOTIFY's 8000 bytes it goes by id and is read back)", async () => {
+      const room = await createRoom(a.url, alice, [dave]);
+      const [sa, sd] = await Promise.all([Socket.open(chatUrl(a, room, alice)), Socket.open(chatUrl(b, room, dave))]);
+      const [long] = await sendAll(sa, ["ж".repeat(4000)]); // 8000 bytes of UTF-8
+      const [short] = await sendAll(sa, ["after it"]);
+      expect(await sd.take(2, isMessage)).toEqual([long, short]);
+      await Promise.all([sa.close(), sd.close()]);
+    });
+
     test("both instances sending at once: every socket gets every message in id order, no gap, no duplicate", async () => {
       const room = await createRoom(a.url, alice, [bob, carol, dave]);
       const watchers = await Promise.all([Socket.open(chatUrl(a, room, carol)), Socket.open(chatUrl(b, room, dave))]);
