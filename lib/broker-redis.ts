@@ -6,6 +6,7 @@ import type { Transport } from "./broker.ts";
 import type { Logger } from "./log.ts";
 
 const WATCHDOG_MS = 5000;
+const START_WAIT_MS = 2000;
 
 // namespace: the database's deployment id, so deployments sharing a Redis stay apart.
 export async function openRedisTransport(url: string, namespace: string, log: Logger): Promise<Transport> {
@@ -25,7 +26,13 @@ export async function openRedisTransport(url: string, namespace: string, log: Lo
       log.error("Redis connection lost: serving this instance's sockets only, reconnecting", { connection: name, error: String(e) });
     };
   }
-  await Promise.all([cmd.connect(), sub.connect()]);
+  // Redis away at start: serve anyway, as when it goes away later (Bun keeps retrying, and a
+  // subscription is made whenever the subscriber connects).
+  const connected = Promise.all([cmd.connect(), sub.connect()]).then(() => true, () => false);
+  if (!(await Promise.race([connected, Bun.sleep(START_WAIT_MS).then(() => false)]))) {
+    lost = true;
+    log.error("Redis unreachable at start: serving this instance's sockets only, retrying");
+  }
 
   const watchdog = setInterval(() => {
     for (const client of [cmd, sub]) if (!client.connected && !closing) client.connect().catch(() => {});
@@ -39,12 +46,14 @@ export async function openRedisTransport(url: string, namespace: string, log: Lo
       await cmd.publish(CHANNEL, payload);
     },
     async subscribe(onPayload, onReconnect) {
-      await sub.subscribe(CHANNEL, onPayload);
       // A new connection has no subscription on the server, while the client still holds the listener:
       // drop it and subscribe again (subscribing on top would deliver everything twice).
       sub.onconnect = () => {
         if (closing) return;
-        sub.unsubscribe(CHANNEL)
+        // (unsubscribe throws when this client never subscribed: Redis was away at start)
+        Promise.resolve()
+          .then(() => sub.unsubscribe(CHANNEL))
+          .catch(() => {})
           .then(() => sub.subscribe(CHANNEL, onPayload))
           .then(() => {
             if (lost) log.info("Redis is back: fan-out resumed");
@@ -53,6 +62,7 @@ export async function openRedisTransport(url: string, namespace: string, log: Lo
           })
           .catch((e) => log.error("Redis resubscribe failed", { error: String(e) }));
       };
+      if (sub.connected) await sub.subscribe(CHANNEL, onPayload);
     },
     presence: {
       async set(room, key, expiresAt) {

@@ -34,7 +34,9 @@ export function openSharedBuckets(config: Config, store: Store, now: () => numbe
   if (!config.databaseUrl || !config.limits) return undefined;
   const { sql, deployment } = store as PostgresStore;
   if (config.redisUrl) {
-    const client = new RedisClient(config.redisUrl, { maxRetries: 1000 });
+    // No offline queue: while Redis is away a take fails at once (and is let through) instead of waiting.
+    const client = new RedisClient(config.redisUrl, { maxRetries: 1000, enableOfflineQueue: false });
+    client.connect().catch(() => {});
     return Object.assign(redisBuckets(client, deployment, now, log), { close: () => client.close() });
   }
   return Object.assign(postgresBuckets(sql, now), { close() {} });
@@ -57,6 +59,7 @@ function redisBuckets(client: RedisClient, namespace: string, now: () => number,
         // Without Redis, let logins through rather than lock everyone out; the other buckets still hold.
         if (!warned) log.error("Redis unavailable for login limits: not counting guesses until it is back", { error: String(e) });
         warned = true;
+        if (!client.connected) client.connect().catch(() => {});
         return 0;
       }),
       refund: (key) => run(key, "refund").then(() => undefined, () => undefined),

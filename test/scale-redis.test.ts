@@ -87,3 +87,34 @@ describe.skipIf(!enabled)("Redis lost and back", () => {
     await Promise.all([sa, sb, sc, sbTyping].map((s) => s.close()));
   }, 30000);
 });
+
+describe.skipIf(!enabled)("Redis away at start", () => {
+  test("instances start and serve without it, and fan out through it once it is up", async () => {
+    const port = freePort();
+    const databaseUrl = await freshDatabase();
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const [a, b] = await Promise.all([startServer({ databaseUrl, redisUrl }), startServer({ databaseUrl, redisUrl })]);
+    let redis: Subprocess | undefined;
+    try {
+      const [alice, bob] = (await Promise.all([register(a.url, "alice"), register(b.url, "bob")])) as [Account, Account];
+      const room = await createRoom(a.url, alice, [bob]);
+      const sa = await Socket.open(chatUrl(a, room, alice, { events: "typing" }));
+      const sb = await Socket.open(chatUrl(b, room, bob, { events: "typing" }));
+      const [away] = await sendAll(sa, ["while Redis is away"]);
+      expect(await sb.next(isMessage)).toEqual({ type: "message", ...away }); // read from the database
+      redis = await startRedis(port);
+      let typed: any;
+      for (let i = 0; i < 40 && !typed; i++) {
+        b.clock.advance(3000);
+        sb.send({ type: "typing" });
+        typed = await sa.next((f) => f.type === "typing", 500).catch(() => undefined);
+      }
+      expect(typed).toEqual({ type: "typing", room_id: room, user_id: bob.id });
+      await Promise.all([sa.close(), sb.close()]);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      redis?.kill("SIGKILL");
+      await dropDatabase(databaseUrl);
+    }
+  }, 30000);
+});
