@@ -26,10 +26,9 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
 
   // Group commit: messages that arrive while a batch is being written go into the next one.
   let queue: Pending[] = [];
-  let writing = false;
+  let writing: Promise<void> | null = null; // the running flush, if any
   const readChains = new Map<string, Promise<unknown>>();
   async function flush() {
-    writing = true;
     while (queue.length) {
       const batch = queue;
       queue = [];
@@ -41,7 +40,7 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
         for (const p of batch) p.reject(mapped);
       }
     }
-    writing = false;
+    writing = null;
   }
 
   const [{ id: deployment }] = await sql`SELECT id FROM deployment`;
@@ -158,7 +157,7 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
     createMessage(input) {
       return new Promise((resolve, reject) => {
         queue.push({ input, resolve, reject });
-        if (!writing) void flush();
+        writing ??= flush();
       });
     },
     async listMessages(roomId, page) {
@@ -193,7 +192,7 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
       await sql`SELECT 1`;
     },
     async close() {
-      while (writing) await Bun.sleep(1);
+      await writing;
       await sql.close({ timeout: 5 });
     },
   };
