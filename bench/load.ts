@@ -1,7 +1,12 @@
 // Load drivers on the raw client: closed loop (a window of messages in flight per sender),
 // open loop (a fixed rate), and idle sockets. Message text is "~" + sender (3 digits) +
 // send time (10 digits, µs since t0), found in a frame with one indexOf, no JSON parsing.
-import { type RawWs, connectRaw } from "./wsclient.ts";
+import { type RawWs, connectBun, connectRaw } from "./wsclient.ts";
+
+// Frames are raw UTF-8 bytes from the raw client, strings from Bun's client (--client=bun).
+type Frame = Uint8Array | string;
+const useBunClient = Bun.argv.includes("--client=bun");
+export const CLIENT = useBunClient ? "bun WebSocket" : "raw RFC 6455 on Bun.connect";
 
 export type ClientSpec = { path: string; sender: boolean };
 
@@ -13,13 +18,16 @@ function text(sender: number) {
   return "~" + String(sender).padStart(3, "0") + String(nowUs()).padStart(10, "0");
 }
 
-function senderOf(p: Uint8Array, i: number) {
-  return (p[i + 1]! - 48) * 100 + (p[i + 2]! - 48) * 10 + (p[i + 3]! - 48);
+const code = (p: Frame, i: number) => (typeof p === "string" ? p.charCodeAt(i) : p[i]!) - 48;
+const tilde = (p: Frame) => (typeof p === "string" ? p.indexOf("~") : p.indexOf(TILDE));
+
+function senderOf(p: Frame, i: number) {
+  return code(p, i + 1) * 100 + code(p, i + 2) * 10 + code(p, i + 3);
 }
 
-function sentAt(p: Uint8Array, i: number) {
+function sentAt(p: Frame, i: number) {
   let t = 0;
-  for (let k = i + 4; k < i + 14; k++) t = t * 10 + (p[k]! - 48);
+  for (let k = i + 4; k < i + 14; k++) t = t * 10 + code(p, k);
   return t;
 }
 
@@ -41,10 +49,11 @@ export class Samples {
 
 export type Counters = { deliveries: number; acks: number; latency: Samples; measuring: boolean };
 
-async function openAll(specs: ClientSpec[], port: number, onFrame: (i: number, p: Uint8Array) => void, batch = 250) {
+async function openAll(specs: ClientSpec[], port: number, onFrame: (i: number, p: Frame) => void, batch = 250) {
   const out: RawWs[] = [];
+  const connect = useBunClient ? connectBun : connectRaw;
   for (let i = 0; i < specs.length; i += batch) {
-    const part = specs.slice(i, i + batch).map((s, k) => connectRaw(port, s.path, (p) => onFrame(i + k, p)));
+    const part = specs.slice(i, i + batch).map((s, k) => connect(port, s.path, (p: Frame) => onFrame(i + k, p)));
     out.push(...(await Promise.all(part)));
   }
   return out;
@@ -71,7 +80,7 @@ export async function closedLoop(port: number, specs: ClientSpec[], window: numb
   };
   let k = 0;
   const socks = await openAll(specs, port, (i, p) => {
-    const at = p.indexOf(TILDE);
+    const at = tilde(p);
     if (at < 0) return;
     const from = senderOf(p, at);
     if (c.measuring) c.deliveries++;
@@ -107,7 +116,7 @@ export async function closedLoop(port: number, specs: ClientSpec[], window: numb
 export async function openLoop(port: number, specs: ClientSpec[], rate: number): Promise<Session> {
   const c: Counters = { deliveries: 0, acks: 0, latency: new Samples(), measuring: false };
   const socks = await openAll(specs, port, (i, p) => {
-    const at = p.indexOf(TILDE);
+    const at = tilde(p);
     if (at < 0 || !c.measuring) return;
     c.deliveries++;
     if (senderOf(p, at) === i) c.acks++;

@@ -56,7 +56,10 @@ export function startEchat(o: ServerOpts) {
   const env: Record<string, string> = { ECHAT_DB: o.db, ECHAT_LOG_LEVEL: "silent", ECHAT_LIMITS: "off" };
   if (o.cheapPasswords) Object.assign(env, { ECHAT_PASSWORD_MEMORY: "8", ECHAT_PASSWORD_TIME: "1" });
   if (o.synchronous) env.ECHAT_SYNCHRONOUS = o.synchronous;
-  return spawnChild("server", ["bun", "server.ts"], env, "/v1/info");
+  // --profile=DIR (bun run bench): a markdown CPU profile of the server, written when it stops.
+  const dir = Bun.argv.find((a) => a.startsWith("--profile="))?.slice(10);
+  const prof = dir ? ["--cpu-prof-md", "--cpu-prof-dir", dir] : [];
+  return spawnChild("server", ["bun", ...prof, "server.ts"], env, "/v1/info");
 }
 
 // utime + stime of the whole process (every thread), in µs.

@@ -3,13 +3,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closedLoop, idleSockets, openLoop, type ClientSpec, type Session } from "./load.ts";
+import { CLIENT, closedLoop, idleSockets, openLoop, type ClientSpec, type Session } from "./load.ts";
 import { type Child, cpuMicros, machine, rssBytes, selfCpuMicros, startBaseline, startEchat } from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
+// --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
+const only = Bun.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const want = (name: string) => !only || only.some((o) => name.startsWith(o));
 const P = quick
   ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3 }
   : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5 };
@@ -91,7 +94,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), "echat-bench-"));
   const db = join(dir, "bench.db");
   const info = await machine();
-  console.log(`echat bench${quick ? " --quick" : ""}: ${info.cores} cores, ${info.cpu}, Bun ${info.bun}, load ${info.loadavg.join(" ")}`);
+  console.log(`echat bench${quick ? " --quick" : ""}: ${info.cores} cores, ${info.cpu}, Bun ${info.bun}, load ${info.loadavg.join(" ")}; client: ${CLIENT}`);
 
   let server = await startEchat({ db, cheapPasswords: true });
   const baseline = await startBaseline();
@@ -103,6 +106,7 @@ async function main() {
   ];
   try {
     for (const [name, make] of Object.entries(chatScenarios)) {
+      if (!want(name)) continue;
       for (let r = 0; r < P.rounds; r++) {
         for (const t of r % 2 ? [...targets].reverse() : targets) record(name, t.kind, await drive(t, await make(t)));
       }
@@ -114,7 +118,7 @@ async function main() {
       ["6b GET /v1/rooms (20 rooms)", "/v1/rooms", world.listUser],
       ["6c GET /v1/rooms/:id/messages", `/v1/rooms/${world.historyRoom}/messages`, world.tokens[0]!],
     ];
-    for (let r = 0; r < P.rounds; r++) {
+    for (let r = 0; r < P.rounds && want("6"); r++) {
       const bare = await httpRate(`http://127.0.0.1:${baseline.port}/json`, undefined, P.httpSecs);
       for (const [name, path, token] of http) {
         record(name, "baseline", { requests_per_s: bare });
@@ -125,20 +129,22 @@ async function main() {
 
     await server.stop();
     await baseline.stop();
-    for (let r = 0; r < P.idleRounds; r++) for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const)) await idleRound(k, db, world);
+    for (let r = 0; r < P.idleRounds && want("5"); r++) for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const)) await idleRound(k, db, world);
     process.stdout.write(".");
 
     // Login at the default argon2id cost: the same database, restarted with production settings.
-    server = await startEchat({ db, cheapPasswords: false });
-    const fanSpecs = (t: Target) => range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }));
-    const t: Target = { kind: "server", child: server, path: serverPath(world) };
-    const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
-      drive(t, await openLoop(server.port, fanSpecs(t), 2000)));
-    record("7 login burst (default argon2id)", "server", login);
-    await server.stop();
+    if (want("7")) {
+      server = await startEchat({ db, cheapPasswords: false });
+      const fanSpecs = (t: Target) => range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }));
+      const t: Target = { kind: "server", child: server, path: serverPath(world) };
+      const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
+        drive(t, await openLoop(server.port, fanSpecs(t), 2000)));
+      record("7 login burst (default argon2id)", "server", login);
+      await server.stop();
+    }
     process.stdout.write(".");
 
-    for (const [kind, result] of Object.entries(await coldStart(P.coldRounds))) {
+    for (const [kind, result] of Object.entries(want("8") ? await coldStart(P.coldRounds) : {})) {
       for (const { ms, healthz } of result) {
         record("8 cold start (compiled)", kind as Kind, healthz ? { ms_to_first_200: ms } : { ms_to_first_answer_no_healthz: ms });
       }
@@ -156,6 +162,7 @@ async function main() {
     mode: quick ? "quick" : "full",
     machine: { ...info, loadavg_after: (await machine()).loadavg },
     params: P,
+    client: CLIENT,
     seconds: (performance.now() - started) / 1000,
     figures,
     rows,

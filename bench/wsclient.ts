@@ -142,3 +142,24 @@ export function connectRaw(port: number, path: string, onFrame: (payload: Uint8A
     }).catch(reject);
   });
 }
+
+// Bun's built-in client, for comparison only (`bun run bench --client=bun`): text frames arrive as strings.
+export function connectBun(port: number, path: string, onFrame: (payload: string) => void): Promise<RawWs> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+    let closed = false;
+    ws.onmessage = (e) => onFrame(e.data as string);
+    ws.onopen = () =>
+      resolve({
+        send: (text) => ws.send(text),
+        close: () => {
+          closed = true;
+          ws.close();
+        },
+        get closed() {
+          return closed;
+        },
+      });
+    ws.onerror = () => reject(new Error(`connecting ${path} failed`));
+  });
+}

@@ -1,0 +1,93 @@
+// Group commit through the writer worker: the messages that arrive while one batch is being
+// committed form the next batch. One batch is in flight at a time, so ids, acks and publishes
+// keep arrival order (and so per-room order); a promise resolves only after its commit.
+import type { Config } from "./config.ts";
+import type { Message, NewMessage, Stored } from "./store.ts";
+
+export type Row = [roomId: number, userId: number, text: string, clientId: string | null, now: number];
+export type Request =
+  | { kind: "open"; path: string; synchronous: "full" | "normal" }
+  | { kind: "write"; rows: Row[] }
+  | { kind: "close" };
+export type Reply =
+  | { kind: "written"; results: (number | Message)[] }
+  | { kind: "failed"; error: string }
+  | { kind: "closed" };
+
+type Pending = { input: NewMessage; resolve: (s: Stored) => void; reject: (e: unknown) => void };
+
+// newest: the highest message id already in the database when the store opens.
+export function startMessageWriter(config: Config, newest: number) {
+  // Listed as a second entrypoint in `bun build --compile` (see docs/performance.md).
+  const worker = new Worker(new URL("./store-sqlite-writer.worker.ts", import.meta.url).href);
+  worker.postMessage({ kind: "open", path: config.db, synchronous: config.synchronous } satisfies Request);
+  let queue: Pending[] = [];
+  let inFlight: Pending[] | null = null;
+  let scheduled = false;
+  let broken: Error | null = null;
+  let onIdle: (() => void) | null = null;
+  let onClosed: (() => void) | null = null;
+  let visible = newest; // highest id whose promise has resolved
+
+  function send() {
+    scheduled = false;
+    if (inFlight || queue.length === 0) return;
+    inFlight = queue;
+    queue = [];
+    const rows = inFlight.map(({ input: m }): Row => [m.roomId, m.userId, m.text, m.clientId, m.now]);
+    worker.postMessage({ kind: "write", rows } satisfies Request);
+  }
+
+  function settle(each: (p: Pending, i: number) => void) {
+    const batch = inFlight!;
+    inFlight = null;
+    batch.forEach(each);
+    if (queue.length) send();
+    else onIdle?.();
+  }
+
+  worker.onmessage = (e: MessageEvent<Reply>) => {
+    const reply = e.data;
+    if (reply.kind === "closed") return onClosed?.();
+    if (reply.kind === "failed") return settle((p) => p.reject(new Error(reply.error)));
+    for (const r of reply.results) if (typeof r === "number" && r > visible) visible = r;
+    settle((p, i) => {
+      const r = reply.results[i]!;
+      if (typeof r !== "number") return p.resolve({ message: r, duplicate: true });
+      const { roomId, userId, text, clientId, now } = p.input;
+      p.resolve({ message: { id: r, room_id: roomId, user_id: userId, text, client_id: clientId, created_at: now }, duplicate: false });
+    });
+  };
+  worker.onerror = (e) => {
+    broken = new Error(`message writer failed: ${e.message}`);
+    if (inFlight) settle((p) => p.reject(broken));
+    for (const p of queue.splice(0)) p.reject(broken);
+  };
+
+  return {
+    visibleUpTo: () => visible,
+    write(input: NewMessage): Promise<Stored> {
+      if (broken) return Promise.reject(broken);
+      return new Promise((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        // Gather what arrives in this turn of the event loop; later arrivals wait for the commit in flight.
+        if (!inFlight && !scheduled) {
+          scheduled = true;
+          setImmediate(send);
+        }
+      });
+    },
+    async close() {
+      if (inFlight || queue.length) {
+        await new Promise<void>((r) => (onIdle = r));
+      }
+      if (!broken) {
+        await new Promise<void>((r) => {
+          onClosed = r;
+          worker.postMessage({ kind: "close" } satisfies Request);
+        });
+      }
+      worker.terminate();
+    },
+  };
+}

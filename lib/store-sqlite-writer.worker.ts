@@ -1,0 +1,55 @@
+// The message writer, on its own thread with its own connection: a commit's fsync never blocks
+// the thread that serves sockets. It writes one batch at a time, in the order given, and
+// answers only after the commit returned, so an ack always means "on disk" (with FULL).
+import { Database } from "bun:sqlite";
+import type { Message } from "./store.ts";
+import type { Reply, Request, Row } from "./store-sqlite-writer.ts";
+
+declare const self: Worker;
+
+let db: Database;
+let writeBatch: (rows: Row[]) => (number | Message)[];
+
+function open(path: string, synchronous: "full" | "normal") {
+  db = new Database(path, { strict: true });
+  db.run(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+  db.run("PRAGMA foreign_keys = ON");
+  db.run("PRAGMA busy_timeout = 5000");
+  const insertMessage = db.query<{ id: number }, [number, number, string, string | null, number]>(
+    "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id");
+  const messageByClientId = db.query<Message, [number, number, string]>(
+    "SELECT * FROM messages WHERE room_id = ? AND user_id = ? AND client_id = ?");
+  const touchRoom = db.query<never, [number, number, number]>("UPDATE rooms SET last_message_id = ?, last_activity = ? WHERE id = ?");
+  // A number is the new message's id; a Message is the earlier one with the same client_id.
+  const write = db.transaction((rows: Row[]) => {
+    const out: (number | Message)[] = [];
+    const touched = new Map<number, [number, number]>();
+    for (const [roomId, userId, text, clientId, now] of rows) {
+      const earlier = clientId === null ? null : messageByClientId.get(roomId, userId, clientId);
+      if (earlier) {
+        out.push(earlier);
+        continue;
+      }
+      const { id } = insertMessage.get(roomId, userId, text, clientId, now)!;
+      touched.set(roomId, [id, now]);
+      out.push(id);
+    }
+    for (const [roomId, [id, now]] of touched) touchRoom.run(id, now, roomId);
+    return out;
+  });
+  writeBatch = (rows) => write.immediate(rows);
+}
+
+self.onmessage = (e: MessageEvent<Request>) => {
+  const req = e.data;
+  if (req.kind === "open") return open(req.path, req.synchronous);
+  if (req.kind === "close") {
+    db.close();
+    return self.postMessage({ kind: "closed" } satisfies Reply);
+  }
+  try {
+    self.postMessage({ kind: "written", results: writeBatch(req.rows) } satisfies Reply);
+  } catch (err) {
+    self.postMessage({ kind: "failed", error: String(err) } satisfies Reply);
+  }
+};
