@@ -62,9 +62,9 @@ export function startEchat(o: ServerOpts) {
   return spawnChild("server", ["bun", ...prof, "server.ts"], env, "/v1/info");
 }
 
-// utime + stime of the whole process (every thread), in µs.
-export async function cpuMicros(pid: number): Promise<number> {
-  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+// utime + stime of the whole process (every thread), or of its main thread alone, in µs.
+export async function cpuMicros(pid: number, mainThread = false): Promise<number> {
+  const stat = await Bun.file(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`).text();
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
 }

@@ -32,11 +32,11 @@ async function drive(t: Target, session: Session) {
   const c = session.counters;
   session.start();
   await Bun.sleep(P.warm * 1000);
-  const [cpu0, self0, t0] = [await cpuMicros(pid), selfCpuMicros(), performance.now()];
+  const [cpu0, main0, self0, t0] = [await cpuMicros(pid), await cpuMicros(pid, true), selfCpuMicros(), performance.now()];
   c.measuring = true;
   await Bun.sleep(P.secs * 1000);
   c.measuring = false;
-  const [cpu1, self1, t1] = [await cpuMicros(pid), selfCpuMicros(), performance.now()];
+  const [cpu1, main1, self1, t1] = [await cpuMicros(pid), await cpuMicros(pid, true), selfCpuMicros(), performance.now()];
   const { deliveries, acks } = c;
   await session.stop();
   const secs = (t1 - t0) / 1000;
@@ -49,6 +49,7 @@ async function drive(t: Target, session: Session) {
     max_ms: lat.max,
     server_cpu_us_per_delivery: (cpu1 - cpu0) / deliveries,
     server_cpu_cores: (cpu1 - cpu0) / 1e6 / secs,
+    server_main_thread_cores: (main1 - main0) / 1e6 / secs,
     loadgen_cpu_cores: (self1 - self0) / 1e6 / secs,
   };
 }

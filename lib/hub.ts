@@ -49,11 +49,15 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
     send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
 
+  // One stringify per message; the typed frame is the same JSON with "type" in front, built only
+  // when some socket in the room asked for events.
   function publishMessage(m: Message) {
-    const body = messageJson(m);
-    for (const ws of joining.get(m.room_id) ?? []) ws.data.joining!.push(m);
-    server!.publish(topic.plain(m.room_id), JSON.stringify(body), false);
-    server!.publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }), false);
+    const plain = JSON.stringify(messageJson(m));
+    const waiting = joining.get(m.room_id);
+    if (waiting) for (const ws of waiting) ws.data.joining!.push(m);
+    server!.publish(topic.plain(m.room_id), plain, false);
+    const typed = topic.typed(m.room_id);
+    if (server!.subscriberCount(typed) > 0) server!.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
   }
 
   function publishEvent(room: number, e: Event, body: object) {
