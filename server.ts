@@ -6,16 +6,21 @@ import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
-import { openStore } from "./lib/store.ts";
+import { openStore, type Store } from "./lib/store.ts";
 
 export const VERSION = pkg.version;
 
 export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void> };
 
-export async function startServer(config: Config, opts: { now?: () => number } = {}): Promise<Running> {
+// wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
+export async function startServer(
+  config: Config,
+  opts: { now?: () => number; wrapStore?: (s: Store) => Store } = {},
+): Promise<Running> {
   const log = createLogger(config);
   const now = opts.now ?? Date.now;
-  const store = await openStore(config);
+  const opened = await openStore(config);
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const hub = createHub({ store, config, now, log });
   const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
+import type { Store } from "../lib/store.ts";
 import { startServer as start, type Running } from "../server.ts";
 
 export type TestServer = Running & { dir: string; db: string; restart: () => Promise<TestServer>; clock: Clock };
@@ -19,12 +20,16 @@ export const TEST_CONFIG: Partial<Config> = {
   passwordTime: 1,
 };
 
-export async function startServer(overrides: Partial<Config> = {}, dir?: string): Promise<TestServer> {
+export async function startServer(
+  overrides: Partial<Config> = {},
+  dir?: string,
+  wrapStore?: (s: Store) => Store,
+): Promise<TestServer> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
   const db = join(folder, "echat.db");
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now });
+  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now, wrapStore });
   const server: TestServer = {
     ...running,
     dir: folder,
@@ -36,7 +41,7 @@ export async function startServer(overrides: Partial<Config> = {}, dir?: string)
     },
     async restart() {
       await running.stop();
-      return startServer(overrides, folder);
+      return startServer(overrides, folder, wrapStore);
     },
   };
   return server;
