@@ -67,16 +67,17 @@ export type Session = {
 
 // Closed loop: each sender keeps `window` of its own messages unacknowledged.
 // sampleEvery: record the latency of one delivery to another member in this many.
-export async function closedLoop(port: number, specs: ClientSpec[], window: number, o: { clientId: boolean; sampleEvery: number }): Promise<Session> {
+// clientId: "v4" random (as docs/api.md advises), "v7" time-ordered, or none.
+export async function closedLoop(port: number, specs: ClientSpec[], window: number, o: { clientId?: "v4" | "v7"; sampleEvery: number }): Promise<Session> {
   const c: Counters = { deliveries: 0, acks: 0, latency: new Samples(), measuring: false };
   let running = false;
   let inFlight = 0;
-  let seq = 0;
   let onIdle: (() => void) | null = null;
   const send = (i: number) => {
     inFlight++;
     const t = text(i);
-    socks[i]!.send(o.clientId ? `{"text":"${t}","client_id":"c${i}-${++seq}"}` : `{"text":"${t}"}`);
+    const id = o.clientId === "v4" ? crypto.randomUUID() : o.clientId === "v7" ? Bun.randomUUIDv7() : null;
+    socks[i]!.send(id ? `{"text":"${t}","client_id":"${id}"}` : `{"text":"${t}"}`);
   };
   let k = 0;
   const socks = await openAll(specs, port, (i, p) => {

@@ -59,16 +59,19 @@ const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + 
 const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
   "1 fan-out 10x10 all sending": (t) =>
     closedLoop(t.child.port, range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true })),
-      8, { clientId: false, sampleEvery: 16 }),
+      8, { sampleEvery: 16 }),
   "2 big room 1x100 (200 sockets), 1 sender": (t) =>
     closedLoop(t.child.port, range(0, 200).map((i): ClientSpec => ({ path: t.path({ kind: "big" }, i % 100), sender: i === 0 })),
-      64, { clientId: false, sampleEvery: 16 }),
+      64, { sampleEvery: 16 }),
   "3a ingest 50 senders, 1 receiver": (t) =>
     closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
-      8, { clientId: false, sampleEvery: 16 }),
+      8, { sampleEvery: 16 }),
   "3b ingest with client_id": (t) =>
     closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
-      8, { clientId: true, sampleEvery: 16 }),
+      8, { clientId: "v4", sampleEvery: 16 }),
+  "3c ingest with time-ordered client_id": (t) =>
+    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8, { clientId: "v7", sampleEvery: 16 }),
   "4 latency 100 clients, 2000 msg/s": (t) =>
     openLoop(t.child.port, range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true })), 2000),
 };
