@@ -14,12 +14,16 @@ export type Reply =
   | { kind: "failed"; error: string }
   | { kind: "closed" };
 
+// A compiled binary embeds the worker as a second entrypoint, found by its path from the build root:
+// bun build --compile --root . server.ts lib/store-sqlite-writer.worker.ts (docs/performance.md).
+const COMPILED = import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
+const WORKER = COMPILED ? "./lib/store-sqlite-writer.worker.ts" : new URL("./store-sqlite-writer.worker.ts", import.meta.url).href;
+
 type Pending = { input: NewMessage; resolve: (s: Stored) => void; reject: (e: unknown) => void };
 
 // newest: the highest message id already in the database when the store opens.
 export function startMessageWriter(config: Config, newest: number) {
-  // Listed as a second entrypoint in `bun build --compile` (see docs/performance.md).
-  const worker = new Worker(new URL("./store-sqlite-writer.worker.ts", import.meta.url).href);
+  const worker = new Worker(WORKER);
   worker.postMessage({ kind: "open", path: config.db, synchronous: config.synchronous } satisfies Request);
   let queue: Pending[] = [];
   let inFlight: Pending[] | null = null;
@@ -59,7 +63,7 @@ export function startMessageWriter(config: Config, newest: number) {
     });
   };
   worker.onerror = (e) => {
-    broken = new Error(`message writer failed: ${e.message}`);
+    broken = new Error(`message writer failed: ${e.message}${COMPILED ? " (was the binary built with the worker entrypoint?)" : ""}`);
     if (inFlight) settle((p) => p.reject(broken));
     for (const p of queue.splice(0)) p.reject(broken);
   };
