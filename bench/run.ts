@@ -51,6 +51,7 @@ async function drive(t: Target, session: Session) {
     server_cpu_cores: (cpu1 - cpu0) / 1e6 / secs,
     server_main_thread_cores: (main1 - main0) / 1e6 / secs,
     loadgen_cpu_cores: (self1 - self0) / 1e6 / secs,
+    loadgen_cpu_us_per_delivery: (self1 - self0) / deliveries,
   };
 }
 

@@ -1,6 +1,8 @@
-// Group commit through the writer worker: the messages that arrive while one batch is being
-// committed form the next batch. One batch is in flight at a time, so ids, acks and publishes
-// keep arrival order (and so per-room order); a promise resolves only after its commit.
+// Group commit through the writer worker: the messages that arrive while earlier batches are being
+// committed form the next batch. Two batches may be in flight, so the worker starts the next
+// commit while this thread still publishes the last one. The worker takes batches in order and
+// answers in order, so ids, acks and publishes keep arrival order (and so per-room order);
+// a promise resolves only after its commit.
 import type { Config } from "./config.ts";
 import type { Message, NewMessage, Stored } from "./store.ts";
 
@@ -19,6 +21,8 @@ export type Reply =
 const COMPILED = import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
 const WORKER = COMPILED ? "./lib/store-sqlite-writer.worker.ts" : new URL("./store-sqlite-writer.worker.ts", import.meta.url).href;
 
+const MAX_IN_FLIGHT = 2;
+
 type Pending = { input: NewMessage; resolve: (s: Stored) => void; reject: (e: unknown) => void };
 
 // newest: the highest message id already in the database when the store opens.
@@ -26,7 +30,7 @@ export function startMessageWriter(config: Config, newest: number) {
   const worker = new Worker(WORKER);
   worker.postMessage({ kind: "open", path: config.db, synchronous: config.synchronous } satisfies Request);
   let queue: Pending[] = [];
-  let inFlight: Pending[] | null = null;
+  const inFlight: Pending[][] = []; // oldest first
   let scheduled = false;
   let broken: Error | null = null;
   let onIdle: (() => void) | null = null;
@@ -35,19 +39,19 @@ export function startMessageWriter(config: Config, newest: number) {
 
   function send() {
     scheduled = false;
-    if (inFlight || queue.length === 0) return;
-    inFlight = queue;
+    if (inFlight.length >= MAX_IN_FLIGHT || queue.length === 0) return;
+    const batch = queue;
     queue = [];
-    const rows = inFlight.map(({ input: m }): Row => [m.roomId, m.userId, m.text, m.clientId, m.now]);
+    inFlight.push(batch);
+    const rows = batch.map(({ input: m }): Row => [m.roomId, m.userId, m.text, m.clientId, m.now]);
     worker.postMessage({ kind: "write", rows } satisfies Request);
   }
 
   function settle(each: (p: Pending, i: number) => void) {
-    const batch = inFlight!;
-    inFlight = null;
+    const batch = inFlight.shift()!;
     batch.forEach(each);
     if (queue.length) send();
-    else onIdle?.();
+    else if (inFlight.length === 0) onIdle?.();
   }
 
   worker.onmessage = (e: MessageEvent<Reply>) => {
@@ -64,8 +68,8 @@ export function startMessageWriter(config: Config, newest: number) {
   };
   worker.onerror = (e) => {
     broken = new Error(`message writer failed: ${e.message}${COMPILED ? " (was the binary built with the worker entrypoint?)" : ""}`);
-    if (inFlight) settle((p) => p.reject(broken));
     for (const p of queue.splice(0)) p.reject(broken);
+    while (inFlight.length) settle((p) => p.reject(broken));
   };
 
   return {
@@ -74,15 +78,15 @@ export function startMessageWriter(config: Config, newest: number) {
       if (broken) return Promise.reject(broken);
       return new Promise((resolve, reject) => {
         queue.push({ input, resolve, reject });
-        // Gather what arrives in this turn of the event loop; later arrivals wait for the commit in flight.
-        if (!inFlight && !scheduled) {
+        // Gather what arrives in this turn of the event loop; with both slots taken, arrivals wait for one.
+        if (inFlight.length < MAX_IN_FLIGHT && !scheduled) {
           scheduled = true;
           setImmediate(send);
         }
       });
     },
     async close() {
-      if (inFlight || queue.length) {
+      if (inFlight.length || queue.length) {
         await new Promise<void>((r) => (onIdle = r));
       }
       if (!broken) {
