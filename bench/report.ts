@@ -59,3 +59,15 @@ export function printTable(figures: Record<string, Record<string, Record<Kind, n
   }
   return rows;
 }
+
+// The same rows as a Markdown table, for docs/performance.md.
+export function markdownTable(rows: Row[]): string {
+  const out = ["| scenario | metric | server | baseline | ratio | target | |", "|---|---|--:|--:|--:|---|---|"];
+  let last = "";
+  for (const r of rows) {
+    const name = r.scenario === last ? "" : r.scenario;
+    last = r.scenario;
+    out.push(`| ${name} | ${r.metric} | ${fmt(r.server)} | ${fmt(r.baseline)} | ${r.ratio === null ? "-" : r.ratio.toFixed(2) + "x"} | ${r.target} | ${r.met === null ? "" : r.met ? "ok" : "**missed**"} |`);
+  }
+  return out.join("\n") + "\n";
+}

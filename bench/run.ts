@@ -7,7 +7,7 @@ import { CLIENT, closedLoop, idleSockets, openLoop, type ClientSpec, type Sessio
 import { type Child, cpuMicros, machine, rssBytes, selfCpuMicros, startBaseline, startEchat } from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
-import { printTable, type Row } from "./report.ts";
+import { markdownTable, printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
 // --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
@@ -172,8 +172,13 @@ async function main() {
     figures,
     rows,
   };
-  await Bun.write(new URL("results/latest.json", import.meta.url), JSON.stringify(out, null, 2) + "\n");
-  console.log(`\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/latest.json written`);
+  // A partial run (--only) does not replace the latest full or quick run.
+  const name = only ? "partial" : "latest";
+  await Bun.write(new URL(`results/${name}.json`, import.meta.url), JSON.stringify(out, null, 2) + "\n");
+  const head = `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
+    `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}.\n\n`;
+  await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows));
+  console.log(`\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`);
 }
 
 await main();
