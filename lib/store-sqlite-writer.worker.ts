@@ -9,6 +9,7 @@ declare const self: Worker;
 
 let db: Database;
 let writeBatch: (rows: Row[]) => (number | Message)[];
+let checkpoints: Timer | undefined;
 
 function open(path: string, synchronous: "full" | "normal") {
   db = new Database(path, { strict: true });
@@ -17,6 +18,17 @@ function open(path: string, synchronous: "full" | "normal") {
   db.run("PRAGMA busy_timeout = 5000");
   // The client_id index takes random-order inserts: a larger page cache keeps more of it in memory.
   db.run("PRAGMA cache_size = -16384");
+  // This connection checkpoints for both (the main one has autocheckpoint off): after a commit
+  // once the WAL passes 4000 pages (16 MiB; fewer, larger checkpoints write a hot page once),
+  // and every second for what the main connection wrote.
+  db.run("PRAGMA wal_autocheckpoint = 4000");
+  checkpoints = setInterval(() => {
+    try {
+      db.run("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch {
+      // busy or failing disk: the next commit or tick tries again; it must not kill the writer
+    }
+  }, 1000);
   // No change means the unique client_id index already holds this one: then fetch the earlier message.
   // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
   const insertMessage = db.query<never, [number, number, string, string | null, number]>(
@@ -48,6 +60,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
   const req = e.data;
   if (req.kind === "open") return open(req.path, req.synchronous);
   if (req.kind === "close") {
+    clearInterval(checkpoints);
     db.close();
     return self.postMessage({ kind: "closed" } satisfies Reply);
   }

@@ -14,6 +14,9 @@ export function openSqliteStore(config: Config): Store {
   db.run(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
+  // Checkpoints copy the WAL into the database file: the message writer runs them on its own
+  // thread, so a login or a read marker never pays for one on the thread that serves sockets.
+  db.run("PRAGMA wal_autocheckpoint = 0");
   migrate(db);
 
   const q = {
