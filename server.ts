@@ -4,34 +4,46 @@ import { type Config, loadConfig, ConfigError } from "./lib/config.ts";
 import { ApiError, errorBody } from "./lib/errors.ts";
 import { createHandlers } from "./lib/http.ts";
 import { createHub } from "./lib/hub.ts";
+import { createLimits } from "./lib/limits.ts";
 import { createLogger } from "./lib/log.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
 import { openStore, type Store } from "./lib/store.ts";
+import { pageRoutes } from "./lib/page.ts";
+import page from "./web/index.html";
 
 export const VERSION = pkg.version;
 
 export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void> };
 
 // wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
+// log: where log lines go (default stderr); tests capture them.
 export async function startServer(
   config: Config,
-  opts: { now?: () => number; wrapStore?: (s: Store) => Store } = {},
+  opts: { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void } = {},
 ): Promise<Running> {
-  const log = createLogger(config);
+  const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const opened = await openStore(config);
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
-  const hub = createHub({ store, config, now, log });
-  const h = createHandlers({ store, config, now, onLogout: (caller) => hub.closeSession(caller.tokenHash) });
+  const limits = createLimits(config, now);
+  const hub = createHub({ store, config, now, log, limits });
+  const h = createHandlers({
+    store, config, now, limits, log,
+    onLogout: (caller) => hub.closeSession(caller.tokenHash),
+    onPasswordChange: (caller) => hub.closeUser(caller.userId, caller.tokenHash),
+  });
 
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
     maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
+    development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
     routes: {
+      ...pageRoutes(page),
       "/v1/register": methods({ POST: h.handleRegister }),
       "/v1/login": methods({ POST: h.handleLogin }),
       "/v1/logout": methods({ POST: h.handleLogout }),
+      "/v1/password": methods({ POST: h.handlePassword }),
       "/v1/info": methods({ GET: h.handleInfo }),
       "/v1/users": methods({ GET: h.handleSearchUsers }),
       "/v1/users/": methods({ GET: h.handleSearchUsers }),

@@ -1,9 +1,10 @@
 // Room WebSockets: authorization before upgrade, topics per room, store-then-publish,
 // gap-free resume, opt-in events, and kicking a session's sockets.
 import type { Server, ServerWebSocket } from "bun";
-import { type Caller, requireUser } from "./auth.ts";
+import { type Caller, checkSessions, requireUser } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { ApiError, CLOSE, type ErrorCode, errorBody } from "./errors.ts";
+import { clientAddress, type Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import { errorResponse } from "./respond.ts";
 import { type Message, type Store, messageJson } from "./store.ts";
@@ -19,12 +20,14 @@ export type SocketData = {
   events: ReadonlySet<Event>;
   after: number | undefined;
   joining: Message[] | null; // while the backlog is read: live messages buffered here
+  release: () => void; // frees the connection slot (limits.openSocket)
 };
 type WS = ServerWebSocket<SocketData>;
 
 const BACKLOG_CAP = 1000;
 const TYPING_EVERY_MS = 2000;
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
+const SESSION_CHECK_MS = 60_000;
 
 // The hub owns topic names. Plain messages go to one topic, typed ones (for clients that opted in
 // to events) to another, and each event kind has its own, so a socket gets exactly what it asked for.
@@ -36,8 +39,8 @@ const topic = {
 
 export type Hub = ReturnType<typeof createHub>;
 
-export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger }) {
-  const { store, config, now, log } = deps;
+export function createHub(deps: { store: Store; config: Config; now: () => number; log: Logger; limits: Limits }) {
+  const { store, config, now, log, limits } = deps;
   let server: Server<SocketData> | undefined;
   const bySession = new Map<string, Set<WS>>();
   const joining = new Map<number, Set<WS>>(); // room -> sockets reading their backlog
@@ -123,6 +126,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       } catch {
         return sendError(ws, "invalid_text", clientId);
       }
+      if (!limits.message(userId)) return sendError(ws, "rate_limited", clientId);
       let stored;
       try {
         stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now() });
@@ -155,12 +159,29 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
 
   // Slow consumers: close with 1013 once a socket has more than 1 MiB queued. It still gets
   // everything queued before the close frame, so reconnecting with ?after= loses nothing.
+  // The same tick runs the session check once a minute (by the injected clock).
   const sweep = setInterval(() => {
     for (const ws of sockets) {
       if (ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
     }
+    maybeCheckSessions();
   }, 250);
   sweep.unref();
+
+  let lastCheck = now();
+  let checking = false;
+  // Sessions can end behind our back: expiry, or `echat user passwd` in another process.
+  function maybeCheckSessions() {
+    if (checking || now() - lastCheck < SESSION_CHECK_MS) return;
+    checking = true;
+    lastCheck = now();
+    const end = (hex: string) => {
+      for (const ws of bySession.get(hex) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+    };
+    checkSessions({ store, config, now, log }, [...bySession.keys()], end)
+      .catch((e) => log.error("session check failed", { error: String(e) }))
+      .finally(() => (checking = false));
+  }
 
   return {
     bind(s: Server<SocketData>) {
@@ -171,7 +192,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     // GET /v1/rooms/:id/chat: everything is checked before the upgrade, with normal JSON errors.
     async handleChat(req: Request & { params: Record<string, string> }, s: Server<SocketData>) {
       const url = new URL(req.url);
-      const caller: Caller = await requireUser(store, req, url);
+      const caller: Caller = await requireUser(deps, req, url);
       const room = roomId(req.params.id!);
       if (!(await store.isMember(room, caller.userId))) throw new ApiError("room_not_found");
       const after = cursor(url.searchParams.get("after"), "after");
@@ -181,6 +202,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         events.add(e as Event);
       }
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return errorResponse("upgrade_required");
+      const release = limits.openSocket(caller.userId, clientAddress(req, s, config.trustProxy));
       const data: SocketData = {
         userId: caller.userId,
         roomId: room,
@@ -188,8 +210,10 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         events,
         after,
         joining: after === undefined ? null : [],
+        release,
       };
       if (s.upgrade(req, { data })) return undefined;
+      release();
       return errorResponse("upgrade_required");
     },
 
@@ -222,6 +246,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
         });
       },
       close(ws: WS) {
+        ws.data.release();
         sockets.delete(ws);
         const { roomId: room, userId, tokenHash } = ws.data;
         bySession.get(tokenHash)?.delete(ws);
@@ -241,6 +266,14 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
 
     closeSession(tokenHash: Uint8Array) {
       for (const ws of bySession.get(tokenHash.toHex()) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+    },
+
+    // After a password change: every socket of the user but those of the session that changed it.
+    closeUser(userId: number, except: Uint8Array) {
+      const keep = except.toHex();
+      for (const ws of sockets) {
+        if (ws.data.userId === userId && ws.data.tokenHash !== keep) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+      }
     },
 
     closeAll() {

@@ -7,7 +7,7 @@ type Level = Exclude<keyof typeof LEVELS, "silent">;
 export type Fields = Record<string, string | number | boolean | null | undefined>;
 export type Logger = Record<Level, (msg: string, fields?: Fields) => void>;
 
-export function createLogger(config: Pick<Config, "logLevel" | "logFormat">, write = (line: string) => process.stderr.write(line + "\n")): Logger {
+export function createLogger(config: Pick<Config, "logLevel" | "logFormat">, write: (line: string) => void = (line) => void process.stderr.write(line + "\n")): Logger {
   const min = LEVELS[config.logLevel];
   const emit = (level: Level) => (msg: string, fields: Fields = {}) => {
     if (LEVELS[level] < min) return;

@@ -1,4 +1,4 @@
-// The embedded default: bun:sqlite, WAL, one connection, group commit for messages.
+// The embedded default: bun:sqlite, WAL; this connection for accounts, rooms and reads, a writer worker for messages.
 import { Database } from "bun:sqlite";
 import schema from "../schema.sql" with { type: "text" };
 import type { Config } from "./config.ts";
@@ -36,6 +36,11 @@ export function openSqliteStore(config: Config): Store {
       `SELECT s.user_id AS userId, u.login, s.created_at AS createdAt, s.last_used_at AS lastUsedAt
        FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`),
     deleteSession: db.query<never, [Uint8Array]>("DELETE FROM sessions WHERE token_hash = ?"),
+    touchSession: db.query<never, [number, Uint8Array]>("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?"),
+    purgeSessions: db.query<never, [number, number]>("DELETE FROM sessions WHERE last_used_at < ? OR created_at < ?"),
+    setPassword: db.query<never, [string, number]>("UPDATE users SET password_hash = ? WHERE id = ?"),
+    deleteOtherSessions: db.query<never, [number, Uint8Array | null]>(
+      "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash != ?2)"),
 
     roomByKey: db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?"),
     insertRoom: db.query<{ id: number }, [string, number, number]>(
@@ -80,6 +85,11 @@ export function openSqliteStore(config: Config): Store {
     return id;
   });
 
+  const changePassword = db.transaction((userId: number, passwordHash: string, keep: Uint8Array | null) => {
+    q.setPassword.run(passwordHash, userId);
+    q.deleteOtherSessions.run(userId, keep);
+  });
+
   // Messages are written by a worker thread with group commit: see store-sqlite-writer.ts.
   const writer = startMessageWriter(config, q.newestMessage.get()!.id ?? 0);
 
@@ -105,6 +115,15 @@ export function openSqliteStore(config: Config): Store {
     },
     async deleteSession(tokenHash) {
       q.deleteSession.run(tokenHash);
+    },
+    async touchSession(tokenHash, now) {
+      q.touchSession.run(now, tokenHash);
+    },
+    async purgeSessions(idleBefore, createdBefore) {
+      return q.purgeSessions.run(idleBefore, createdBefore).changes;
+    },
+    async changePassword(userId, passwordHash, keep) {
+      changePassword.immediate(userId, passwordHash, keep);
     },
 
     async createRoom(memberIds, now) {

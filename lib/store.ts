@@ -33,6 +33,11 @@ export interface Store {
   createSession(tokenHash: Uint8Array, userId: number, now: number): Promise<void>;
   findSession(tokenHash: Uint8Array): Promise<Session | null>;
   deleteSession(tokenHash: Uint8Array): Promise<void>;
+  touchSession(tokenHash: Uint8Array, now: number): Promise<void>; // records last use
+  // Deletes sessions last used before idleBefore or created before createdBefore; returns how many.
+  purgeSessions(idleBefore: number, createdBefore: number): Promise<number>;
+  // Sets the password hash and ends every session of the user but `keep` (null: every session).
+  changePassword(userId: number, passwordHash: string, keep: Uint8Array | null): Promise<void>;
 
   // Returns the existing room when one has exactly this member set.
   createRoom(memberIds: number[], now: number): Promise<Room>;

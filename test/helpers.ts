@@ -9,27 +9,38 @@ import type { Store } from "../lib/store.ts";
 import { startServer as start, type Running } from "../server.ts";
 
 export type TestServer = Running & { dir: string; db: string; restart: () => Promise<TestServer>; clock: Clock };
-export type Clock = { now: () => number; advance: (ms: number) => void };
+// freeze(): time moves only by advance(), so a test of rates does not depend on the machine's speed.
+export type Clock = { now: () => number; advance: (ms: number) => void; freeze: () => void };
 
 // Cheap argon2 so a suite can register hundreds of users; production defaults stay safe.
+// Abuse limits are off here (a suite registers more than 30 users a minute from 127.0.0.1);
+// test/limits.test.ts and test/sessions.test.ts turn them on.
 export const TEST_CONFIG: Partial<Config> = {
   port: 0,
   host: "127.0.0.1",
   logLevel: "silent",
   passwordMemoryKiB: 64,
   passwordTime: 1,
+  limits: false,
 };
 
+// wrapStore: a test's failing store; log: receives every log line (set logLevel in overrides to see any).
 export async function startServer(
   overrides: Partial<Config> = {},
   dir?: string,
   wrapStore?: (s: Store) => Store,
+  log?: (line: string) => void,
 ): Promise<TestServer> {
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
   const db = join(folder, "echat.db");
   let offset = 0;
-  const clock: Clock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now, wrapStore });
+  let frozen: number | null = null;
+  const clock: Clock = {
+    now: () => (frozen ?? Date.now()) + offset,
+    advance: (ms) => void (offset += ms),
+    freeze: () => void (frozen ??= Date.now()),
+  };
+  const running = await start(configFor({ ...TEST_CONFIG, db, ...overrides }), { now: clock.now, wrapStore, log });
   const server: TestServer = {
     ...running,
     dir: folder,
@@ -41,7 +52,7 @@ export async function startServer(
     },
     async restart() {
       await running.stop();
-      return startServer(overrides, folder, wrapStore);
+      return startServer(overrides, folder, wrapStore, log);
     },
   };
   return server;
@@ -192,4 +203,31 @@ export function needs(tool: string, available: boolean): boolean {
   if (process.env.CI === "true") throw new Error(`${tool} is required in CI but was not found`);
   console.warn(`skipping: ${tool} not found (install it, or run .ci/run)`);
   return false;
+}
+
+// Captures a server's log lines (pass `sink.write` as startServer's log) and awaits one by content.
+export class LogSink {
+  readonly lines: string[] = [];
+  private waiters: Array<() => void> = [];
+  write = (line: string) => {
+    this.lines.push(line);
+    for (const w of this.waiters.splice(0)) w();
+  };
+
+  async next(match: (line: string) => boolean, from = 0, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.slice(from).find(match);
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching log line within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
 }

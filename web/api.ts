@@ -1,0 +1,39 @@
+// The public REST API, called exactly as a third-party client would call it.
+export type User = { id: number; login: string };
+export type Message = { id: number; text: string; user_id: number; room_id: number; created_at: string; client_id?: string };
+export type Room = { id: number; users: User[] };
+export type RoomSummary = Room & { last_message: Message | null; unread: number };
+
+const KEY = "echat.session";
+export const session = {
+  get: () => localStorage.getItem(KEY),
+  set: (id: string) => localStorage.setItem(KEY, id),
+  clear: () => localStorage.removeItem(KEY),
+};
+
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+// Any 401 means the session is gone (logged out elsewhere, expired): the app goes back to the login form.
+export const LOGGED_OUT = "echat:logged-out";
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  const id = session.get();
+  if (id) headers["x-session-id"] = id;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError("network", "Cannot reach the server. Check the connection and try again.");
+  }
+  const data = await res.json().catch(() => null);
+  if (res.ok) return data as T;
+  if (res.status === 401 && id) dispatchEvent(new Event(LOGGED_OUT));
+  const e = data?.error;
+  throw new ApiError(e?.code ?? "http", e?.message ?? `The server answered ${res.status}.`);
+}

@@ -1,0 +1,201 @@
+// The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
+import { api, ApiError, LOGGED_OUT, type Room, type RoomSummary, session, type User } from "./api.ts";
+import { byId, h, localTime } from "./dom.ts";
+import { RoomView, roomTitle } from "./room.ts";
+
+const ROOMS_EVERY_MS = 4000; // the API pushes per room only, so the list of rooms is polled
+
+const authForm = byId<HTMLFormElement>("auth-form");
+const authError = byId("auth-error");
+const roomsEl = byId("rooms");
+const roomPane = byId("room");
+const search = byId<HTMLInputElement>("search");
+const results = byId("results");
+const searchError = byId("search-error");
+
+let me: User | null = null;
+let rooms: RoomSummary[] = [];
+let open: RoomView | null = null;
+let poll: ReturnType<typeof setInterval> | undefined;
+
+function show(screen: "auth" | "chat") {
+  byId("auth").hidden = screen !== "auth";
+  byId("chat").hidden = screen !== "chat";
+}
+
+authForm.onsubmit = async (e) => {
+  e.preventDefault();
+  const action = (e.submitter as HTMLButtonElement | null)?.value === "register" ? "register" : "login";
+  const form = new FormData(authForm);
+  authError.textContent = "";
+  try {
+    const { session_id } = await api<{ session_id: string }>("POST", `/v1/${action}`, {
+      login: String(form.get("login") ?? ""),
+      password: String(form.get("password") ?? ""),
+    });
+    session.set(session_id);
+    authForm.reset();
+    await start();
+  } catch (err) {
+    authError.textContent = (err as Error).message;
+  }
+};
+
+async function start() {
+  if (!session.get()) return loggedOut();
+  try {
+    me = await api<User>("GET", "/v1/info");
+  } catch (err) {
+    if ((err as ApiError).code === "unauthorized") return loggedOut();
+    show("auth");
+    authError.textContent = (err as Error).message;
+    return;
+  }
+  byId("me").textContent = me.login;
+  show("chat");
+  await refreshRooms();
+  clearInterval(poll);
+  poll = setInterval(() => document.visibilityState === "visible" && refreshRooms(), ROOMS_EVERY_MS);
+  route();
+}
+
+function loggedOut() {
+  session.clear();
+  clearInterval(poll);
+  open?.close();
+  open = null;
+  me = null;
+  rooms = [];
+  roomsEl.replaceChildren();
+  roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
+  show("auth");
+  byId("login").focus();
+}
+addEventListener(LOGGED_OUT, loggedOut);
+
+byId("logout").onclick = async () => {
+  await api("POST", "/v1/logout").catch(() => {}); // gone already or unreachable: forget it anyway
+  history.replaceState(null, "", location.pathname);
+  loggedOut();
+};
+
+async function refreshRooms() {
+  try {
+    rooms = await api<RoomSummary[]>("GET", "/v1/rooms");
+  } catch {
+    return; // offline for now; the next poll tries again
+  }
+  renderRooms();
+}
+
+function renderRooms() {
+  if (!me) return;
+  const current = open?.room.id;
+  roomsEl.replaceChildren(
+    ...rooms.map((r) => {
+      const last = r.last_message;
+      const unread = r.id === current ? 0 : r.unread;
+      const author = last && (last.user_id === me!.id ? "You" : r.users.find((u) => u.id === last.user_id)?.login);
+      const button = h(
+        "button",
+        { type: "button", class: "room-item", "aria-current": r.id === current ? "true" : false, "data-room": String(r.id) },
+        h("span", { class: "name" }, roomTitle(r, me!)),
+        last ? localTime(last.created_at) : null,
+        h("span", { class: "last" }, last ? `${author}: ${last.text}` : "No messages yet"),
+        unread ? h("span", { class: "unread", "aria-label": `${unread} unread` }, String(unread)) : null,
+      );
+      button.onclick = () => (location.hash = `#room/${r.id}`);
+      return h("li", {}, button);
+    }),
+  );
+  const total = rooms.reduce((n, r) => n + (r.id === current ? 0 : r.unread), 0);
+  document.title = total ? `(${total}) echat` : "echat";
+}
+
+// The open room lives in the URL (#room/12), so reload and the back button keep it.
+async function route() {
+  if (!me) return;
+  const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
+  if (open?.room.id === id) return;
+  open?.close();
+  open = null;
+  document.body.classList.toggle("in-room", id > 0);
+  if (!id) {
+    roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
+    renderRooms();
+    return refreshRooms(); // unread counts changed while the room was open
+  }
+  let room: Room;
+  try {
+    room = rooms.find((r) => r.id === id) ?? (await api<Room>("GET", `/v1/rooms/${id}`));
+  } catch (err) {
+    roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
+    return;
+  }
+  const view = new RoomView(room, me, {
+    loggedOut,
+    activity: () => refreshRooms(),
+    back: () => (location.hash = ""),
+  });
+  open = view;
+  roomPane.replaceChildren(view.el);
+  renderRooms();
+  await view.start();
+  if (open === view) view.focus();
+}
+addEventListener("hashchange", route);
+
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+search.oninput = () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(findPeople, 200);
+};
+search.onkeydown = (e) => {
+  if (e.key === "Escape") clearSearch();
+};
+byId<HTMLFormElement>("search-form").onsubmit = (e) => {
+  e.preventDefault();
+  (results.querySelector("button") as HTMLButtonElement | null)?.click();
+};
+
+function clearSearch() {
+  search.value = "";
+  results.replaceChildren();
+  searchError.textContent = "";
+}
+
+async function findPeople() {
+  const q = search.value.trim();
+  searchError.textContent = "";
+  if (!q) return results.replaceChildren();
+  let users: User[];
+  try {
+    users = await api<User[]>("GET", `/v1/users/?q=${encodeURIComponent(q)}`);
+  } catch (err) {
+    searchError.textContent = (err as Error).message;
+    return;
+  }
+  if (search.value.trim() !== q) return; // a newer search is on its way
+  const others = users.filter((u) => u.id !== me?.id);
+  if (!others.length) searchError.textContent = `Nobody found for “${q}”.`;
+  results.replaceChildren(
+    ...others.map((u) => {
+      const b = h("button", { type: "button" }, `Chat with ${u.login}`);
+      b.onclick = () => startRoom(u);
+      return h("li", {}, b);
+    }),
+  );
+}
+
+async function startRoom(user: User) {
+  try {
+    const room = await api<Room>("POST", "/v1/rooms", { users: [{ id: user.id }] });
+    clearSearch();
+    await refreshRooms();
+    location.hash = `#room/${room.id}`;
+  } catch (err) {
+    searchError.textContent = (err as Error).message;
+  }
+}
+
+start();
