@@ -1,5 +1,8 @@
 // Child processes under test: start on 127.0.0.1, wait until they answer, read their CPU and RSS from /proc.
 import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
@@ -90,4 +93,28 @@ export async function machine() {
     bun: Bun.version,
     loadavg: load,
   };
+}
+
+// What an fsync costs on this disk right now: one-row commits with synchronous=FULL for `ms`.
+// Other processes writing to the same disk show here first; the server's acks wait for this.
+export async function diskCommitMs(ms = 1000) {
+  const { Database } = await import("bun:sqlite");
+  const dir = mkdtempSync(join(tmpdir(), "echat-disk-"));
+  const db = new Database(join(dir, "probe.db"), { create: true });
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = FULL");
+  db.run("CREATE TABLE IF NOT EXISTS t (x)");
+  const insert = db.query("INSERT INTO t VALUES (1)");
+  const lat: number[] = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const t = performance.now();
+    db.transaction(() => insert.run())();
+    lat.push(performance.now() - t);
+  }
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  lat.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(lat[Math.floor(q * (lat.length - 1))]! * 1000) / 1000;
+  return { commits_per_s: lat.length / (ms / 1000), p50_ms: at(0.5), p99_ms: at(0.99), max_ms: at(1) };
 }

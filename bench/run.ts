@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLIENT, closedLoop, idleSockets, openLoop, type ClientSpec, type Session } from "./load.ts";
-import { type Child, cpuMicros, machine, rssBytes, selfCpuMicros, startBaseline, startEchat } from "./procs.ts";
+import { type Child, cpuMicros, diskCommitMs, machine, rssBytes, selfCpuMicros, startBaseline, startEchat } from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
@@ -98,8 +98,9 @@ async function main() {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "echat-bench-"));
   const db = join(dir, "bench.db");
-  const info = await machine();
+  const info = { ...(await machine()), disk_before: await diskCommitMs(quick ? 300 : 1000) };
   console.log(`echat bench${quick ? " --quick" : ""}: ${info.cores} cores, ${info.cpu}, Bun ${info.bun}, load ${info.loadavg.join(" ")}; client: ${CLIENT}`);
+  console.log(`disk: one-row FULL commits ${Math.round(info.disk_before.commits_per_s)}/s, p99 ${info.disk_before.p99_ms} ms`);
 
   let server = await startEchat({ db, cheapPasswords: true });
   const baseline = await startBaseline();
@@ -165,7 +166,7 @@ async function main() {
   const out = {
     when: new Date().toISOString(),
     mode: quick ? "quick" : "full",
-    machine: { ...info, loadavg_after: (await machine()).loadavg },
+    machine: { ...info, loadavg_after: (await machine()).loadavg, disk_after: await diskCommitMs(quick ? 300 : 1000) },
     params: P,
     client: CLIENT,
     seconds: (performance.now() - started) / 1000,
@@ -176,7 +177,8 @@ async function main() {
   const name = only ? "partial" : "latest";
   await Bun.write(new URL(`results/${name}.json`, import.meta.url), JSON.stringify(out, null, 2) + "\n");
   const head = `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
-    `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}.\n\n`;
+    `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}. ` +
+    `Disk, one-row commits with synchronous=FULL: p99 ${info.disk_before.p99_ms} ms before, ${out.machine.disk_after.p99_ms} ms after.\n\n`;
   await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows));
   console.log(`\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`);
 }
