@@ -29,7 +29,7 @@ export const SETTINGS = {
   logFormat: setting("log-format", "ECHAT_LOG_FORMAT", "text" as "text" | "json", oneOf("text", "json"),
     "text (human) or json (one object per line)"),
   synchronous: setting("synchronous", "ECHAT_SYNCHRONOUS", "full" as "full" | "normal", oneOf("full", "normal"),
-    "full: an ack survives power loss; normal: survives crashes, not power loss"),
+    "full: an acknowledged message survives power loss; normal: survives crashes, not power loss"),
   passwordMemoryKiB: setting("password-memory", "ECHAT_PASSWORD_MEMORY", 65536, int(8, 4194304),
     "argon2id memory cost in KiB"),
   passwordTime: setting("password-time", "ECHAT_PASSWORD_TIME", 2, int(1, 100), "argon2id iterations"),
@@ -39,7 +39,7 @@ export const SETTINGS = {
     "a session unused this many days expires"),
   sessionMaxDays: setting("session-max-days", "ECHAT_SESSION_MAX_DAYS", 365, int(1, 36500),
     "a session expires this many days after login, used or not"),
-  limits: setting("limits", "ECHAT_LIMITS", true, bool, "abuse limits (rate limits, connection caps): on or off"),
+  limits: setting("limits", "ECHAT_LIMITS", true, bool, "abuse limits (the login, message and socket limits below): off for benchmarks and trusted deployments"),
   loginFailsPerLogin: setting("login-fails-per-login", "ECHAT_LOGIN_FAILS_PER_LOGIN", 10, int(1, 1000000),
     "failed logins per login per minute"),
   authPerAddress: setting("auth-per-address", "ECHAT_AUTH_PER_ADDRESS", 30, int(1, 1000000),
@@ -54,8 +54,8 @@ export const SETTINGS = {
   redisUrl: setting("redis-url", "REDIS_URL", "", (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
     "redis://... to fan out across instances through Redis"),
   corsOrigins: setting("cors-origins", "ECHAT_CORS_ORIGINS", [] as string[], list,
-    "comma-separated origins allowed by CORS (empty: CORS off)"),
-  trustProxy: setting("trust-proxy", "ECHAT_TRUST_PROXY", false, bool, "take the client address from X-Forwarded-For"),
+    "comma-separated origins allowed by CORS, * for any (empty: CORS off)"),
+  trustProxy: setting("trust-proxy", "ECHAT_TRUST_PROXY", false, bool, "take the client address from the last X-Forwarded-For entry (only behind your own proxy)"),
 };
 
 type Settings = typeof SETTINGS;

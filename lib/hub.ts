@@ -47,6 +47,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
   const online = new Map<number, Map<number, number>>(); // room -> user -> open sockets
   const lastTyping = new Map<string, number>();
   const sockets = new Set<WS>();
+  let delivered = 0; // message frames handed to sockets, for /metrics
 
   const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
   const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
@@ -58,9 +59,11 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     const plain = JSON.stringify(messageJson(m));
     const waiting = joining.get(m.room_id);
     if (waiting) for (const ws of waiting) ws.data.joining!.push(m);
-    server!.publish(topic.plain(m.room_id), plain, false);
     const typed = topic.typed(m.room_id);
-    if (server!.subscriberCount(typed) > 0) server!.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
+    const typedCount = server!.subscriberCount(typed);
+    delivered += server!.subscriberCount(topic.plain(m.room_id)) + typedCount;
+    server!.publish(topic.plain(m.room_id), plain, false);
+    if (typedCount > 0) server!.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
   }
 
   function publishEvent(room: number, e: Event, body: object) {
@@ -94,10 +97,15 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       send(ws, { type: "resync", room_id: room });
     } else {
       for (const m of backlog) ws.send(frame(m));
+      delivered += backlog.length;
       last = backlog.at(-1)?.id ?? after;
     }
     // Messages published while we read: skip what the backlog already held.
-    for (const m of ws.data.joining!) if (m.id > last) ws.send(frame(m));
+    for (const m of ws.data.joining!) {
+      if (m.id <= last) continue;
+      ws.send(frame(m));
+      delivered++;
+    }
     ws.data.joining = null;
     joining.get(room)?.delete(ws);
     goLive(ws);
@@ -282,7 +290,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     },
 
     stats() {
-      return { sockets: sockets.size, rooms: online.size };
+      return { sockets: sockets.size, rooms: online.size, delivered };
     },
   };
 }

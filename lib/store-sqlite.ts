@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import schema from "../schema.sql" with { type: "text" };
 import type { Config } from "./config.ts";
 import { startMessageWriter } from "./store-sqlite-writer.ts";
-import type { Message, Page, Room, RoomSummary, Session, Store, User, UserWithHash } from "./store.ts";
+import type { Message, Page, Room, RoomSummary, Session, Store, User, UserRow, UserWithHash } from "./store.ts";
 
 const SCHEMA_VERSION = 1;
 
@@ -25,6 +25,7 @@ export function openSqliteStore(config: Config): Store {
     userByLogin: db.query<UserWithHash, [string]>(
       "SELECT id, login, password_hash AS passwordHash FROM users WHERE login_folded = ?"),
     userById: db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?"),
+    allUsers: db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id"),
     // instr(), not LIKE: % and _ in the query are literal.
     searchUsers: db.query<User, [string, string, string, number]>(
       `SELECT id, login FROM users WHERE instr(login_folded, ?1) > 0
@@ -122,6 +123,9 @@ export function openSqliteStore(config: Config): Store {
     async purgeSessions(idleBefore, createdBefore) {
       return q.purgeSessions.run(idleBefore, createdBefore).changes;
     },
+    async listUsers() {
+      return q.allUsers.all();
+    },
     async changePassword(userId, passwordHash, keep) {
       changePassword.immediate(userId, passwordHash, keep);
     },
@@ -169,6 +173,10 @@ export function openSqliteStore(config: Config): Store {
 
     async ping() {
       db.query("SELECT 1").get();
+    },
+    async backup(file) {
+      // One read transaction: safe while the server writes, and the copy is a complete database.
+      db.run("VACUUM INTO ?", [file]);
     },
     async close() {
       await writer.close();

@@ -4,6 +4,7 @@ import type { Config } from "./config.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string };
+export type UserRow = User & { createdAt: number };
 export type Session = { userId: number; login: string; createdAt: number; lastUsedAt: number };
 
 export type Message = {
@@ -29,6 +30,7 @@ export interface Store {
   findUserByLogin(folded: string): Promise<UserWithHash | null>;
   findUsersByIds(ids: number[]): Promise<User[]>;
   searchUsers(folded: string, limit: number): Promise<User[]>;
+  listUsers(): Promise<UserRow[]>; // by id; for the CLI
 
   createSession(tokenHash: Uint8Array, userId: number, now: number): Promise<void>;
   findSession(tokenHash: Uint8Array): Promise<Session | null>;
@@ -50,6 +52,8 @@ export interface Store {
   markRead(roomId: number, userId: number, messageId: number): Promise<number>; // the marker after the call
 
   ping(): Promise<void>;
+  // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).
+  backup?(file: string): Promise<void>;
   close(): Promise<void>;
 }
 

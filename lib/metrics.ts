@@ -1,0 +1,130 @@
+// Prometheus text exposition (format 0.0.4) for the few numbers an operator watches. No client
+// library: counters and one histogram kept here, gauges read from their owner at scrape time.
+// Label values are route patterns, methods and status codes only: never anything a client typed.
+
+type Labels = Record<string, string>;
+type Series = { labels: string; value: number };
+
+const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const labelText = (labels: Labels = {}) => {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+};
+const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN");
+
+export class Counter {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels?: Labels, by = 1) {
+    const key = labelText(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+  series(): Series[] {
+    return [...this.values].map(([labels, value]) => ({ labels, value }));
+  }
+}
+
+// Seconds; the buckets span a cached session lookup to a slow argon2 login.
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export class Histogram {
+  private readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets = BUCKETS) {}
+  observe(labels: Labels, value: number) {
+    const key = labelText(labels);
+    let h = this.values.get(key);
+    if (!h) this.values.set(key, (h = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) h.counts[i]!++;
+    h.sum += value;
+    h.count++;
+  }
+  lines(): string[] {
+    const out: string[] = [];
+    for (const h of this.values.values()) {
+      this.buckets.forEach((le, i) => out.push(`${this.name}_bucket${labelText({ ...h.labels, le: num(le) })} ${h.counts[i]}`));
+      out.push(`${this.name}_bucket${labelText({ ...h.labels, le: "+Inf" })} ${h.count}`);
+      out.push(`${this.name}_sum${labelText(h.labels)} ${h.sum}`);
+      out.push(`${this.name}_count${labelText(h.labels)} ${h.count}`);
+    }
+    return out;
+  }
+}
+
+export type Gauges = { sockets: () => number; rooms: () => number; delivered: () => number };
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(version: string) {
+  const startedAt = Date.now() / 1000;
+  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0 };
+  const m = {
+    httpRequests: new Counter("echat_http_requests_total", "HTTP requests by method, route pattern and status"),
+    httpDuration: new Histogram("echat_http_request_duration_seconds", "HTTP request latency by route pattern"),
+    messagesStored: new Counter("echat_messages_stored_total", "Chat messages written to the database"),
+    loginFailures: new Counter("echat_login_failures_total", "Logins refused for an unknown login or a wrong password"),
+    storeErrors: new Counter("echat_store_errors_total", "Database operations that failed"),
+
+    // The hub owns sockets and rooms; it is created after the metrics.
+    readFrom(g: Gauges) {
+      gauges = g;
+    },
+
+    render(): string {
+      const out: string[] = [];
+      const head = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      const one = (name: string, type: string, help: string, value: number, labels?: Labels) => {
+        head(name, type, help);
+        out.push(`${name}${labelText(labels)} ${num(value)}`);
+      };
+      const counter = (c: Counter) => {
+        head(c.name, "counter", c.help);
+        const series = c.series();
+        // A counter without labels is shown from zero, so a scrape before the first event still lists it.
+        if (series.length === 0 && c !== m.httpRequests) out.push(`${c.name} 0`);
+        for (const s of series) out.push(`${c.name}${s.labels} ${num(s.value)}`);
+      };
+      const mem = process.memoryUsage();
+      one("echat_build_info", "gauge", "Always 1; the version is a label", 1, { version });
+      one("echat_websockets_open", "gauge", "Open room WebSockets", gauges.sockets());
+      one("echat_rooms_active", "gauge", "Rooms with at least one subscribed WebSocket", gauges.rooms());
+      counter(m.messagesStored);
+      one("echat_messages_delivered_total", "counter", "Message frames handed to WebSockets (live and backlog)", gauges.delivered());
+      counter(m.httpRequests);
+      head(m.httpDuration.name, "histogram", m.httpDuration.help);
+      out.push(...m.httpDuration.lines());
+      counter(m.loginFailures);
+      counter(m.storeErrors);
+      one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
+      one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
+      one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
+      return out.join("\n") + "\n";
+    },
+  };
+  return m;
+}
+
+// Counts stored messages and failed store calls without the store knowing about metrics.
+export function countStore<S extends object>(store: S, m: Metrics): S {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const fail = (e: unknown) => {
+          m.storeErrors.inc();
+          throw e;
+        };
+        try {
+          const result = value.apply(target, args);
+          if (!(result instanceof Promise)) return result;
+          return result.then((r) => {
+            if (key === "createMessage" && r && !r.duplicate) m.messagesStored.inc();
+            return r;
+          }, fail);
+        } catch (e) {
+          fail(e);
+        }
+      };
+    },
+  });
+}

@@ -1,0 +1,76 @@
+// The compiled executable, built once per run with package.json's own build scripts (into a temp
+// folder), then run as a child process: the same smoke test a user's first minute would be.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { run, smoke, startChild } from "./child.ts";
+import { needs } from "./helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "echat-binary-"));
+const root = join(import.meta.dir, "..");
+
+// Runs `bun run <script>` with its --outfile pointed into the temp folder.
+async function build(script: "build" | "build:arm64", outfile: string) {
+  const args = pkg.scripts[script].split(" ").map((a) => (a.startsWith("dist/") ? outfile : a));
+  const r = await run(args[0] === "bun" ? [process.execPath] : [args[0]!], args.slice(1), { cwd: root });
+  if (r.code !== 0) throw new Error(`${script} failed:\n${r.stdout}${r.stderr}`);
+  return outfile;
+}
+
+let host: string;
+beforeAll(async () => {
+  host = await build("build", join(dir, "echat"));
+}, 60000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("the compiled binary", () => {
+  test("serves the smoke test with nothing beside it but its database", async () => {
+    const child = await startChild([host], ["--db", "smoke.db"], { cwd: dir }); // a folder without the sources
+    try {
+      expect(child.lines.find((l) => l.includes("listening on"))).toContain("db=smoke.db");
+      await smoke(child.url);
+    } finally {
+      child.proc.kill("SIGTERM");
+    }
+    expect(await child.proc.exited).toBe(0);
+  });
+
+  test("prints its version and its help", async () => {
+    const version = await run([host], ["version"]);
+    expect(version).toMatchObject({ code: 0, stdout: expect.stringContaining(`echat ${pkg.version}`) });
+    const help = await run([host], ["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("echat user add <login>");
+  });
+});
+
+// Raspberry Pi 4/5 (64-bit OS). Running it needs qemu-user and the arm64 loader and libc:
+// apt-get install qemu-user; dpkg --add-architecture arm64; apt-get update; apt-get install libc6:arm64
+describe("the linux-arm64 binary", () => {
+  let arm: string;
+  beforeAll(async () => {
+    arm = await build("build:arm64", join(dir, "echat-arm64"));
+  }, 120000);
+
+  test("is an aarch64 ELF executable", async () => {
+    const head = new Uint8Array(await Bun.file(arm).slice(0, 20).arrayBuffer());
+    expect([...head.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // \x7fELF
+    expect(head[4]).toBe(2); // 64-bit
+    expect(head[5]).toBe(1); // little-endian
+    expect(head[18]! | (head[19]! << 8)).toBe(183); // e_machine EM_AARCH64
+  });
+
+  const qemu = Bun.which("qemu-aarch64");
+  const emulated = needs("qemu-user with the arm64 loader (see the comment above)", qemu !== null && existsSync("/lib/ld-linux-aarch64.so.1"));
+  test.skipIf(!emulated)("serves the smoke test under qemu-user on a Raspberry Pi 4 CPU (Cortex-A72)", async () => {
+    const child = await startChild([qemu!, "-cpu", "cortex-a72", "-L", "/", arm], ["--db", join(dir, "arm.db")]);
+    try {
+      await smoke(child.url);
+    } finally {
+      child.proc.kill("SIGTERM");
+    }
+    expect(await child.proc.exited).toBe(0);
+  }, 60000);
+});
