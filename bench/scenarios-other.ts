@@ -80,6 +80,16 @@ async function build(entries: string[], out: string) {
   if ((await p.exited) !== 0) throw new Error(`building ${entries[0]} failed`);
 }
 
+// The binary users get: package.json's build script with its --outfile pointed elsewhere; without one,
+// the server and its message-writer worker (a second entrypoint) with the same flags as the baseline.
+async function buildServer(out: string) {
+  const script: string | undefined = (await Bun.file(join(ROOT, "package.json")).json()).scripts?.build;
+  if (!script) return build(["server.ts", "lib/store-sqlite-writer.worker.ts"], out);
+  const args = script.split(" ").map((a) => (a.startsWith("dist/") ? out : a));
+  const p = Bun.spawn(args, { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
+  if ((await p.exited) !== 0) throw new Error(`bun run build failed`);
+}
+
 // ms from exec to the first 200 from /healthz, with a fresh database each time. A build without
 // /healthz (404) is timed to its first HTTP answer instead, and says so.
 async function firstOk(bin: string, dir: string): Promise<{ ms: number; healthz: boolean }> {
@@ -110,8 +120,7 @@ export async function coldStart(rounds: number) {
   const dir = mkdtempSync(join(tmpdir(), "echat-cold-"));
   try {
     const server = existsSync(join(ROOT, "dist/echat")) ? join(ROOT, "dist/echat") : join(dir, "echat");
-    // The message writer runs in a Worker: its file is a second entrypoint of the binary.
-    if (!server.startsWith(ROOT)) await build(["server.ts", "lib/store-sqlite-writer.worker.ts"], server);
+    if (!server.startsWith(ROOT)) await buildServer(server);
     const baseline = join(dir, "baseline");
     await build(["bench/baseline.ts"], baseline);
     const out = { server: [] as { ms: number; healthz: boolean }[], baseline: [] as { ms: number; healthz: boolean }[] };
