@@ -1,5 +1,6 @@
 // Delivery to this instance's sockets, the side of the hub that the broker calls: topic names,
 // messages (in id order per room), events, and presence lists that may span several instances.
+import type { Server } from "bun";
 import type { Broker, Local } from "./broker.ts";
 import type { Event } from "./hub.ts";
 import type { Logger } from "./log.ts";
@@ -16,23 +17,30 @@ export const topic = {
 type Deps = {
   broker: Broker;
   log: Logger;
-  publish: (topic: string, data: string) => void;
-  onDeliver: (m: Message) => void; // counts frames for /metrics, before they go out
+  server: () => Server<any> | undefined; // undefined until Bun.serve has started
+  onDeliver: (frames: number) => void; // message frames handed to sockets, for /metrics
   joining: Map<number, Set<{ data: { joining: Message[] | null } }>>; // room -> sockets reading their backlog
   online: Map<number, Map<number, number>>; // room -> user -> open sockets
 };
 
-export function createDelivery({ broker, log, publish, onDeliver, joining, online }: Deps) {
+export function createDelivery({ broker, log, server, onDeliver, joining, online }: Deps) {
+  // One stringify per message; the typed frame is the same JSON with "type" in front, built only
+  // when some socket in the room asked for events.
   function deliverMessage(m: Message) {
-    const body = messageJson(m);
-    for (const ws of joining.get(m.room_id) ?? []) ws.data.joining!.push(m);
-    onDeliver(m);
-    publish(topic.plain(m.room_id), JSON.stringify(body));
-    publish(topic.typed(m.room_id), JSON.stringify({ type: "message", ...body }));
+    const s = server();
+    const waiting = joining.get(m.room_id);
+    if (waiting) for (const ws of waiting) ws.data.joining!.push(m);
+    if (!s) return;
+    const plain = JSON.stringify(messageJson(m));
+    const typed = topic.typed(m.room_id);
+    const typedCount = s.subscriberCount(typed);
+    onDeliver(s.subscriberCount(topic.plain(m.room_id)) + typedCount);
+    s.publish(topic.plain(m.room_id), plain, false);
+    if (typedCount > 0) s.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
   }
 
   function publishEvent(room: number, e: Event, body: object) {
-    publish(topic.event(room, e), JSON.stringify({ type: e, room_id: room, ...body }));
+    server()?.publish(topic.event(room, e), JSON.stringify({ type: e, room_id: room, ...body }), false);
   }
 
   function onlineList(room: number) {

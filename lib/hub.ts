@@ -49,10 +49,8 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
   const { publishEvent, onlineList, announcePresence, local } = createDelivery({
     broker, log, joining, online,
-    publish: (t, data) => void server?.publish(t, data, false),
-    onDeliver: (m) => {
-      if (server) delivered += server.subscriberCount(topic.plain(m.room_id)) + server.subscriberCount(topic.typed(m.room_id));
-    },
+    server: () => server,
+    onDeliver: (frames) => void (delivered += frames),
   });
 
   function goLive(ws: WS) {

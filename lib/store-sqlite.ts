@@ -1,12 +1,11 @@
-// The embedded default: bun:sqlite, WAL, one connection, group commit for messages.
+// The embedded default: bun:sqlite, WAL; this connection for accounts, rooms and reads, a writer worker for messages.
 import { Database } from "bun:sqlite";
 import schema from "../schema.sql" with { type: "text" };
 import type { Config } from "./config.ts";
-import type { Message, NewMessage, Page, Room, RoomSummary, Session, Store, Stored, User, UserRow, UserWithHash } from "./store.ts";
+import { startMessageWriter } from "./store-sqlite-writer.ts";
+import type { Message, Page, Room, RoomSummary, Session, Store, User, UserRow, UserWithHash } from "./store.ts";
 
 const SCHEMA_VERSION = 1;
-
-type Pending = { input: NewMessage; resolve: (s: Stored) => void; reject: (e: unknown) => void };
 
 export function openSqliteStore(config: Config): Store {
   const db = new Database(config.db, { create: true, strict: true });
@@ -15,6 +14,9 @@ export function openSqliteStore(config: Config): Store {
   db.run(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
+  // Checkpoints copy the WAL into the database file: the message writer runs them on its own
+  // thread, so a login or a read marker never pays for one on the thread that serves sockets.
+  db.run("PRAGMA wal_autocheckpoint = 0");
   migrate(db);
 
   const q = {
@@ -60,19 +62,16 @@ export function openSqliteStore(config: Config): Store {
       `SELECT m.room_id AS roomId, u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
        WHERE m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?) ORDER BY m.room_id, m.position`),
 
-    insertMessage: db.query<{ id: number }, [number, number, string, string | null, number]>(
-      "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id"),
-    messageByClientId: db.query<Message, [number, number, string]>(
-      "SELECT * FROM messages WHERE room_id = ? AND user_id = ? AND client_id = ?"),
     messageById: db.query<Message, [number]>("SELECT * FROM messages WHERE id = ?"),
-    touchRoom: db.query<never, [number, number, number]>(
-      "UPDATE rooms SET last_message_id = ?, last_activity = ? WHERE id = ?"),
-    latest: db.query<Message, [number, number]>(
-      "SELECT * FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT ?"),
-    before: db.query<Message, [number, number, number]>(
-      "SELECT * FROM messages WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
-    after: db.query<Message, [number, number, number]>(
-      "SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?"),
+    // Reads stop at the newest message handed back to the writer's callers: one committed by the
+    // worker but not yet acked and published must not reach a resuming socket before its publish.
+    latest: db.query<Message, [number, number, number]>(
+      "SELECT * FROM messages WHERE room_id = ? AND id <= ? ORDER BY id DESC LIMIT ?"),
+    before: db.query<Message, [number, number, number, number]>(
+      "SELECT * FROM messages WHERE room_id = ? AND id < ? AND id <= ? ORDER BY id DESC LIMIT ?"),
+    after: db.query<Message, [number, number, number, number]>(
+      "SELECT * FROM messages WHERE room_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?"),
+    newestMessage: db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM messages"),
     markRead: db.query<{ last_read_id: number }, [number, number, number]>(
       `UPDATE room_members SET last_read_id = max(last_read_id, ?) WHERE room_id = ? AND user_id = ?
        RETURNING last_read_id`),
@@ -92,40 +91,8 @@ export function openSqliteStore(config: Config): Store {
     q.deleteOtherSessions.run(userId, keep);
   });
 
-  // Group commit: messages that arrive while the loop is busy are written in one transaction,
-  // so one fsync covers many acks. Resolution order = id order = publish order.
-  let queue: Pending[] = [];
-  const writeBatch = db.transaction((batch: Pending[]): Stored[] => {
-    const out: Stored[] = [];
-    const touched = new Map<number, Message>();
-    for (const { input } of batch) {
-      if (input.clientId !== null) {
-        const earlier = q.messageByClientId.get(input.roomId, input.userId, input.clientId);
-        if (earlier) {
-          out.push({ message: earlier, duplicate: true });
-          continue;
-        }
-      }
-      const { id } = q.insertMessage.get(input.roomId, input.userId, input.text, input.clientId, input.now)!;
-      const message: Message = {
-        id, room_id: input.roomId, user_id: input.userId, text: input.text, client_id: input.clientId, created_at: input.now,
-      };
-      touched.set(input.roomId, message);
-      out.push({ message, duplicate: false });
-    }
-    for (const [roomId, m] of touched) q.touchRoom.run(m.id, m.created_at, roomId);
-    return out;
-  });
-  function flush() {
-    const batch = queue;
-    queue = [];
-    try {
-      const results = writeBatch.immediate(batch);
-      batch.forEach((p, i) => p.resolve(results[i]!));
-    } catch (e) {
-      for (const p of batch) p.reject(e);
-    }
-  }
+  // Messages are written by a worker thread with group commit: see store-sqlite-writer.ts.
+  const writer = startMessageWriter(config, q.newestMessage.get()!.id ?? 0);
 
   const store: Store = {
     async createUser(login, folded, passwordHash, now) {
@@ -190,16 +157,14 @@ export function openSqliteStore(config: Config): Store {
     },
 
     createMessage(input) {
-      return new Promise((resolve, reject) => {
-        if (queue.length === 0) setImmediate(flush);
-        queue.push({ input, resolve, reject });
-      });
+      return writer.write(input);
     },
     async listMessages(roomId, page) {
-      if (page.after !== undefined) return q.after.all(roomId, page.after, page.limit);
+      const upTo = writer.visibleUpTo();
+      if (page.after !== undefined) return q.after.all(roomId, page.after, upTo, page.limit);
       const rows = page.before !== undefined
-        ? q.before.all(roomId, page.before, page.limit)
-        : q.latest.all(roomId, page.limit);
+        ? q.before.all(roomId, page.before, upTo, page.limit)
+        : q.latest.all(roomId, upTo, page.limit);
       return rows.reverse();
     },
     async markRead(roomId, userId, messageId) {
@@ -214,7 +179,7 @@ export function openSqliteStore(config: Config): Store {
       db.run("VACUUM INTO ?", [file]);
     },
     async close() {
-      if (queue.length) flush();
+      await writer.close();
       db.run("PRAGMA wal_checkpoint(TRUNCATE)");
       db.close();
     },

@@ -74,8 +74,16 @@ export async function openStore(config: Config): Promise<Store> {
 }
 
 // Rows become API shapes here and only here.
+// Memoized by the second: every message in a burst shares its timestamp text.
+let lastSecond = NaN;
+let lastText = "";
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19) + "Z";
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastText = new Date(second * 1000).toISOString().slice(0, 19) + "Z";
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 export function messageJson(m: Message) {

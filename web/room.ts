@@ -1,5 +1,5 @@
 // An open room: history with scroll-back, live messages, pending sends, typing, presence, read markers.
-import { api, ApiError, type Message, type Room, type User } from "./api.ts";
+import { api, ApiError, type Message, newClientId, type Room, type User } from "./api.ts";
 import { h, localTime } from "./dom.ts";
 import { People } from "./people.ts";
 import { ReadTracker } from "./read.ts";
@@ -178,7 +178,7 @@ export class RoomView {
   private send() {
     const text = this.input.value;
     if (!text.trim()) return;
-    const clientId = crypto.randomUUID();
+    const clientId = newClientId();
     if (new TextEncoder().encode(JSON.stringify({ text, client_id: clientId })).length > MAX_FRAME_BYTES) {
       this.error.textContent = "This message is too long.";
       return;

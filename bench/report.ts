@@ -1,0 +1,73 @@
+// Medians, ratios and targets as a table.
+type Kind = "server" | "baseline";
+export type Row = {
+  scenario: string; metric: string; server: number | null; baseline: number | null; ratio: number | null;
+  target: string; met: boolean | null;
+};
+
+// Targets from issue 4: on the server/baseline ratio unless `abs` says the server figure itself.
+const TARGETS: Record<string, { min?: number; max?: number; abs?: boolean }> = {
+  "1 fan-out 10x10 all sending/deliveries_per_s": { min: 0.7 },
+  "1 fan-out 10x10 all sending/server_cpu_us_per_delivery": { max: 1.5 },
+  "2 big room 1x100 (200 sockets), 1 sender/deliveries_per_s": { min: 0.85 },
+  "3a ingest 50 senders, 1 receiver/messages_per_s": { min: 0.6 },
+  "3b ingest with client_id/messages_per_s": { min: 0.5 },
+  "4 latency 100 clients, 2000 msg/s/p99_ms": { max: 3, abs: true },
+  "5 idle sockets/rss_kib_per_socket": { max: 6, abs: true },
+  "6a GET /v1/info/requests_per_s": { min: 0.7 },
+  "8 cold start (compiled)/ms_to_first_200": { max: 150, abs: true },
+  "8 cold start (compiled)/ms_to_first_answer_no_healthz": { max: 150, abs: true },
+};
+
+export function median(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const fmt = (v: number | null) =>
+  v === null || Number.isNaN(v) ? "-" : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(3);
+
+export function printTable(figures: Record<string, Record<string, Record<Kind, number[]>>>): Row[] {
+  const rows: Row[] = [];
+  for (const [scenario, metrics] of Object.entries(figures)) {
+    for (const [metric, v] of Object.entries(metrics)) {
+      const server = median(v.server);
+      const baseline = median(v.baseline);
+      const ratio = server !== null && baseline ? server / baseline : null;
+      const t = TARGETS[`${scenario}/${metric}`];
+      let target = "";
+      let met: boolean | null = null;
+      if (t) {
+        const x = t.abs ? server : ratio;
+        target = `${t.min !== undefined ? ">=" + t.min : "<=" + t.max}${t.abs ? "" : "x"}`;
+        met = x === null ? null : t.min !== undefined ? x >= t.min : x <= t.max!;
+      }
+      rows.push({ scenario, metric, server, baseline, ratio, target, met });
+    }
+  }
+  const table = [["scenario", "metric", "server", "baseline", "ratio", "target", ""]].concat(
+    rows.map((r) => [r.scenario, r.metric, fmt(r.server), fmt(r.baseline), r.ratio === null ? "-" : r.ratio.toFixed(2) + "x",
+      r.target, r.met === null ? "" : r.met ? "ok" : "MISSED"]));
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  let last = "";
+  for (const row of table) {
+    const name = row[0] === last ? "" : row[0]!;
+    last = row[0]!;
+    console.log([name, ...row.slice(1)].map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  "));
+  }
+  return rows;
+}
+
+// The same rows as a Markdown table, for docs/performance.md.
+export function markdownTable(rows: Row[]): string {
+  const out = ["| scenario | metric | server | baseline | ratio | target | |", "|---|---|--:|--:|--:|---|---|"];
+  let last = "";
+  for (const r of rows) {
+    const name = r.scenario === last ? "" : r.scenario;
+    last = r.scenario;
+    out.push(`| ${name} | ${r.metric} | ${fmt(r.server)} | ${fmt(r.baseline)} | ${r.ratio === null ? "-" : r.ratio.toFixed(2) + "x"} | ${r.target} | ${r.met === null ? "" : r.met ? "ok" : "**missed**"} |`);
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,186 @@
+// `bun run bench [--quick]`: every scenario against the echat server and the bare-Bun baseline,
+// alternating, several rounds; medians, ratios server/baseline, a table and bench/results/latest.json.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLIENT, closedLoop, idleSockets, openLoop, type ClientSpec, type Session } from "./load.ts";
+import { type Child, cpuMicros, diskCommitMs, machine, rssBytes, selfCpuMicros, startBaseline, startEchat } from "./procs.ts";
+import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
+import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
+import { markdownTable, printTable, type Row } from "./report.ts";
+
+const quick = Bun.argv.includes("--quick");
+// --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
+const only = Bun.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const want = (name: string) => !only || only.some((o) => name.startsWith(o));
+const P = quick
+  ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3 }
+  : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5 };
+
+type Kind = "server" | "baseline";
+type Target = { kind: Kind; child: Child; path: (room: RoomRef, user: number) => string };
+
+// figures[scenario][metric][kind] = one value per round
+const figures: Record<string, Record<string, Record<Kind, number[]>>> = {};
+function record(scenario: string, kind: Kind, values: Record<string, number>) {
+  const s = (figures[scenario] ??= {});
+  for (const [metric, v] of Object.entries(values)) ((s[metric] ??= { server: [], baseline: [] })[kind]).push(v);
+}
+
+async function drive(t: Target, session: Session) {
+  const pid = t.child.proc.pid;
+  const c = session.counters;
+  session.start();
+  await Bun.sleep(P.warm * 1000);
+  const [cpu0, main0, self0, t0] = [await cpuMicros(pid), await cpuMicros(pid, true), selfCpuMicros(), performance.now()];
+  c.measuring = true;
+  await Bun.sleep(P.secs * 1000);
+  c.measuring = false;
+  const [cpu1, main1, self1, t1] = [await cpuMicros(pid), await cpuMicros(pid, true), selfCpuMicros(), performance.now()];
+  const { deliveries, acks } = c;
+  await session.stop();
+  const secs = (t1 - t0) / 1000;
+  const lat = c.latency.percentiles();
+  return {
+    deliveries_per_s: deliveries / secs,
+    messages_per_s: acks / secs,
+    p50_ms: lat.p50,
+    p99_ms: lat.p99,
+    max_ms: lat.max,
+    server_cpu_us_per_delivery: (cpu1 - cpu0) / deliveries,
+    server_cpu_cores: (cpu1 - cpu0) / 1e6 / secs,
+    server_main_thread_cores: (main1 - main0) / 1e6 / secs,
+    loadgen_cpu_cores: (self1 - self0) / 1e6 / secs,
+    loadgen_cpu_us_per_delivery: (self1 - self0) / deliveries,
+  };
+}
+
+const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
+
+const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
+  "1 fan-out 10x10 all sending": (t) =>
+    closedLoop(t.child.port, range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true })),
+      8, { sampleEvery: 16 }),
+  "2 big room 1x100 (200 sockets), 1 sender": (t) =>
+    closedLoop(t.child.port, range(0, 200).map((i): ClientSpec => ({ path: t.path({ kind: "big" }, i % 100), sender: i === 0 })),
+      64, { sampleEvery: 16 }),
+  "3a ingest 50 senders, 1 receiver": (t) =>
+    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8, { sampleEvery: 16 }),
+  "3b ingest with client_id": (t) =>
+    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8, { clientId: "v4", sampleEvery: 16 }),
+  "3c ingest with time-ordered client_id": (t) =>
+    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8, { clientId: "v7", sampleEvery: 16 }),
+  "4 latency 100 clients, 2000 msg/s": (t) =>
+    openLoop(t.child.port, range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true })), 2000),
+};
+
+async function idleRound(kind: Kind, db: string, world: World) {
+  const child = kind === "server" ? await startEchat({ db, cheapPasswords: true }) : await startBaseline();
+  try {
+    const path = kind === "server" ? serverPath(world) : baselinePath;
+    const paths = range(0, 10000).map((i) => path({ kind: "fan", index: Math.floor((i % 100) / 10) }, i % 100));
+    await Bun.sleep(200);
+    const before = await rssBytes(child.proc.pid);
+    const idle = await idleSockets(child.port, paths);
+    await Bun.sleep(500);
+    const after = await rssBytes(child.proc.pid);
+    idle.close();
+    record("5 idle sockets", kind, { sockets: idle.count, rss_before_mib: before / 2 ** 20, rss_kib_per_socket: (after - before) / 1024 / idle.count });
+  } finally {
+    await child.stop();
+  }
+}
+
+async function main() {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), "echat-bench-"));
+  const db = join(dir, "bench.db");
+  const info = { ...(await machine()), disk_before: await diskCommitMs(quick ? 300 : 1000) };
+  console.log(`echat bench${quick ? " --quick" : ""}: ${info.cores} cores, ${info.cpu}, Bun ${info.bun}, load ${info.loadavg.join(" ")}; client: ${CLIENT}`);
+  console.log(`disk: one-row FULL commits ${Math.round(info.disk_before.commits_per_s)}/s, p99 ${info.disk_before.p99_ms} ms`);
+
+  let server = await startEchat({ db, cheapPasswords: true });
+  const baseline = await startBaseline();
+  const base = `http://127.0.0.1:${server.port}`;
+  const world = await setupWorld(base);
+  const targets: Target[] = [
+    { kind: "server", child: server, path: serverPath(world) },
+    { kind: "baseline", child: baseline, path: baselinePath },
+  ];
+  try {
+    for (const [name, make] of Object.entries(chatScenarios)) {
+      if (!want(name)) continue;
+      for (let r = 0; r < P.rounds; r++) {
+        for (const t of r % 2 ? [...targets].reverse() : targets) record(name, t.kind, await drive(t, await make(t)));
+      }
+      process.stdout.write(".");
+    }
+
+    const http: [string, string, string][] = [
+      ["6a GET /v1/info", "/v1/info", world.tokens[0]!],
+      ["6b GET /v1/rooms (20 rooms)", "/v1/rooms", world.listUser],
+      ["6c GET /v1/rooms/:id/messages", `/v1/rooms/${world.historyRoom}/messages`, world.tokens[0]!],
+    ];
+    for (let r = 0; r < P.rounds && want("6"); r++) {
+      const bare = await httpRate(`http://127.0.0.1:${baseline.port}/json`, undefined, P.httpSecs);
+      for (const [name, path, token] of http) {
+        record(name, "baseline", { requests_per_s: bare });
+        record(name, "server", { requests_per_s: await httpRate(base + path, token, P.httpSecs) });
+      }
+    }
+    process.stdout.write(".");
+
+    await server.stop();
+    await baseline.stop();
+    for (let r = 0; r < P.idleRounds && want("5"); r++) for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const)) await idleRound(k, db, world);
+    process.stdout.write(".");
+
+    // Login at the default argon2id cost: the same database, restarted with production settings.
+    if (want("7")) {
+      server = await startEchat({ db, cheapPasswords: false });
+      const fanSpecs = (t: Target) => range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }));
+      const t: Target = { kind: "server", child: server, path: serverPath(world) };
+      const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
+        drive(t, await openLoop(server.port, fanSpecs(t), 2000)));
+      record("7 login burst (default argon2id)", "server", login);
+      await server.stop();
+    }
+    process.stdout.write(".");
+
+    for (const [kind, result] of Object.entries(want("8") ? await coldStart(P.coldRounds) : {})) {
+      for (const { ms, healthz } of result) {
+        record("8 cold start (compiled)", kind as Kind, healthz ? { ms_to_first_200: ms } : { ms_to_first_answer_no_healthz: ms });
+      }
+    }
+    console.log("");
+  } finally {
+    await server.stop().catch(() => {});
+    await baseline.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: Row[] = printTable(figures);
+  const out = {
+    when: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    machine: { ...info, loadavg_after: (await machine()).loadavg, disk_after: await diskCommitMs(quick ? 300 : 1000) },
+    params: P,
+    client: CLIENT,
+    seconds: (performance.now() - started) / 1000,
+    figures,
+    rows,
+  };
+  // A partial run (--only) does not replace the latest full or quick run.
+  const name = only ? "partial" : "latest";
+  await Bun.write(new URL(`results/${name}.json`, import.meta.url), JSON.stringify(out, null, 2) + "\n");
+  const head = `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
+    `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}. ` +
+    `Disk, one-row commits with synchronous=FULL: p99 ${info.disk_before.p99_ms} ms before, ${out.machine.disk_after.p99_ms} ms after.\n\n`;
+  await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows));
+  console.log(`\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`);
+}
+
+await main();
