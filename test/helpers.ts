@@ -85,6 +85,13 @@ export function opensSqliteFile(what: string): boolean {
 }
 
 const databases = new Map<string, string>(); // test folder -> database URL
+// Databases made by this test run and not dropped yet (a server started on a test's own folder keeps
+// its database across stop and start): test/setup.ts drops them after the last file.
+const undropped = new Set<string>();
+export async function dropLeftoverDatabases() {
+  for (const name of undropped) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  undropped.clear();
+}
 
 // An empty PostgreSQL database named for the test folder.
 export async function freshDatabase(folder = mkdtempSync(join(tmpdir(), "echat-test-"))): Promise<string> {
@@ -93,6 +100,7 @@ export async function freshDatabase(folder = mkdtempSync(join(tmpdir(), "echat-t
   if (!TEST_DATABASE_URL) throw new Error("ECHAT_TEST_STORE=postgres needs ECHAT_TEST_DATABASE_URL");
   const name = `echat_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   await adminQuery(`CREATE DATABASE ${name}`);
+  undropped.add(name);
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${name}`;
   databases.set(folder, url.href);
@@ -101,7 +109,9 @@ export async function freshDatabase(folder = mkdtempSync(join(tmpdir(), "echat-t
 
 export async function dropDatabase(databaseUrl: string) {
   const name = new URL(databaseUrl).pathname.slice(1);
-  if (/^echat_test_[0-9a-f]+$/.test(name)) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  if (!/^echat_test_[0-9a-f]+$/.test(name)) return;
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  undropped.delete(name);
 }
 
 async function adminQuery(text: string) {
