@@ -10,6 +10,7 @@ import { countStore, createMetrics } from "./lib/metrics.ts";
 import { createObserver, toResponse } from "./lib/observe.ts";
 import { pageRoutes } from "./lib/page.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
+import { withSessionCache } from "./lib/session-cache.ts";
 import { openStore, type Store } from "./lib/store.ts";
 import page from "./web/index.html";
 
@@ -30,7 +31,7 @@ export async function startServer(
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
   const opened = await openStore(config);
-  const store = countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics);
+  const store = countStore(withSessionCache(opts.wrapStore ? opts.wrapStore(opened) : opened, now), metrics);
   const limits = createLimits(config, now);
   const hub = createHub({ store, config, now, log, limits });
   metrics.readFrom({ sockets: () => hub.stats().sockets, rooms: () => hub.stats().rooms, delivered: () => hub.stats().delivered });
