@@ -31,7 +31,7 @@ export async function startServer(
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
   const opened = await openStore(config);
-  const store = countStore(withSessionCache(opts.wrapStore ? opts.wrapStore(opened) : opened, now), metrics);
+  const store = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
   const limits = createLimits(config, now);
   const hub = createHub({ store, config, now, log, limits });
   metrics.readFrom({ sockets: () => hub.stats().sockets, rooms: () => hub.stats().rooms, delivered: () => hub.stats().delivered });
