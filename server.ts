@@ -12,6 +12,7 @@ import { countStore, createMetrics } from "./lib/metrics.ts";
 import { createObserver, toResponse } from "./lib/observe.ts";
 import { pageRoutes } from "./lib/page.ts";
 import { errorResponse, json, methods } from "./lib/respond.ts";
+import { withSessionCache } from "./lib/session-cache.ts";
 import { openStore, type Store } from "./lib/store.ts";
 import page from "./web/index.html";
 
@@ -32,7 +33,7 @@ export async function startServer(
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
   const opened = await openStore(config);
-  const store = countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics);
+  const store = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
   // The broker and the shared buckets use the PostgreSQL client itself (LISTEN/NOTIFY, upserts).
   const shared = openSharedBuckets(config, opened, now, log);
   const limits = createLimits(config, now, shared);

@@ -9,6 +9,9 @@ import { Sequencer } from "./broker-sequencer.ts";
 import type { PostgresStore } from "./store-postgres.ts";
 
 export type EventKind = "typing" | "presence" | "read";
+// Sockets to close with 4001 everywhere: one session's (logout), or a user's but one session's
+// (password change). Token hashes as hex.
+export type Kick = { session: string } | { user: number; keep: string };
 
 // What the hub offers the broker: delivery to this instance's sockets.
 export type Local = {
@@ -17,6 +20,7 @@ export type Local = {
   presenceChanged(room: number): void; // someone came or went elsewhere: recompute and announce
   interested(room: number): boolean; // any socket here in that room
   onlinePairs(): Array<[room: number, user: number]>; // this instance's online users, for heartbeats
+  kick(k: Kick): void; // a logout or password change on another instance
 };
 
 export interface Broker {
@@ -29,6 +33,8 @@ export interface Broker {
   position(room: number): number | undefined;
   // Typing and read events go to the OTHER instances; the hub publishes them locally itself.
   event(room: number, kind: Exclude<EventKind, "presence">, body: object): void;
+  // Logout or password change here: the OTHER instances close those sockets too.
+  kick(k: Kick): void;
   // A user's first socket here opened, or last closed.
   presence(room: number, user: number, online: boolean): void;
   // The room's online users, everywhere. here() gives this instance's, asked for last so that the
@@ -47,6 +53,7 @@ export function createMemoryBroker(): Broker {
     watch() {},
     position: () => undefined,
     event() {},
+    kick() {},
     presence() {},
     online: (_room, here) => here(),
     async close() {},
@@ -87,7 +94,8 @@ export type Transport = {
 type Wire =
   | { o: string; t: "m"; r: number; id: number; p: number | null; m?: Message }
   | { o: string; t: "e"; r: number; k: Exclude<EventKind, "presence">; b: object }
-  | { o: string; t: "p"; r: number };
+  | { o: string; t: "p"; r: number }
+  | { o: string; t: "k"; k: Kick };
 
 // ttlMs: an instance refreshes its users' presence entries three times per ttl; a crashed one's expire.
 export function createSharedBroker(transport: Transport, store: Store, log: Logger, ttlMs: number): Broker {
@@ -126,6 +134,7 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     if (w.t === "m") seq.push(w.r, w.id, w.p, w.m);
     else if (w.t === "e") local.event(w.r, w.k, w.b);
     else if (w.t === "p") local.presenceChanged(w.r);
+    else if (w.t === "k") local.kick(w.k);
   }
 
   const memberKey = (user: number) => `${user}@${origin}`;
@@ -168,6 +177,9 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     },
     watch: (room) => seq.watch(room),
     position: (room) => seq.position(room),
+    kick(k) {
+      send({ o: origin, t: "k", k });
+    },
     event(room, kind, body) {
       send({ o: origin, t: "e", r: room, k: kind, b: body });
     },

@@ -71,7 +71,7 @@ export function createDelivery({ broker, log, server, onDeliver, joining, online
     void tail.then(() => announcing.get(room) === tail && announcing.delete(room));
   }
 
-  const local: Local = {
+  const local: Omit<Local, "kick"> = {
     message: deliverMessage,
     event: publishEvent,
     presenceChanged: (room) => announcePresence(room),

@@ -2,7 +2,7 @@
 // gap-free resume, opt-in events, and kicking a session's sockets.
 import type { Server, ServerWebSocket } from "bun";
 import { type Caller, checkSessions, requireUser } from "./auth.ts";
-import type { Broker } from "./broker.ts";
+import type { Broker, Kick } from "./broker.ts";
 import type { Config } from "./config.ts";
 import { ApiError, CLOSE, type ErrorCode, errorBody } from "./errors.ts";
 import { clientAddress, type Limits } from "./limits.ts";
@@ -152,6 +152,15 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     return sendError(ws, typeof type === "string" ? "unknown_type" : "invalid_json");
   }
 
+  function closeSession(tokenHash: string) {
+    for (const ws of bySession.get(tokenHash) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+  }
+  function closeUser(userId: number, keep: string) {
+    for (const ws of sockets) {
+      if (ws.data.userId === userId && ws.data.tokenHash !== keep) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+    }
+  }
+
   // Slow consumers: close with 1013 once a socket has more than 1 MiB queued. It still gets
   // everything queued before the close frame, so reconnecting with ?after= loses nothing.
   // The same tick runs the session check once a minute (by the injected clock).
@@ -182,7 +191,11 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     bind(s: Server<SocketData>) {
       server = s;
     },
-    local,
+    // What the broker calls: delivery, and logouts elsewhere closing sockets here.
+    local: {
+      ...local,
+      kick: (k: Kick) => "session" in k ? closeSession(k.session) : closeUser(k.user, k.keep),
+    },
 
     // GET /v1/rooms/:id/chat: everything is checked before the upgrade, with normal JSON errors.
     async handleChat(req: Request & { params: Record<string, string> }, s: Server<SocketData>) {
@@ -261,16 +274,16 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
       },
     },
 
+    // On every instance (through the broker): that session's sockets.
     closeSession(tokenHash: Uint8Array) {
-      for (const ws of bySession.get(tokenHash.toHex()) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
+      closeSession(tokenHash.toHex());
+      broker.kick({ session: tokenHash.toHex() });
     },
 
-    // After a password change: every socket of the user but those of the session that changed it.
+    // After a password change, on every instance: every socket of the user but those of the session that changed it.
     closeUser(userId: number, except: Uint8Array) {
-      const keep = except.toHex();
-      for (const ws of sockets) {
-        if (ws.data.userId === userId && ws.data.tokenHash !== keep) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
-      }
+      closeUser(userId, except.toHex());
+      broker.kick({ user: userId, keep: except.toHex() });
     },
 
     closeAll() {

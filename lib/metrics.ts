@@ -6,9 +6,19 @@ type Labels = Record<string, string>;
 type Series = { labels: string; value: number };
 
 const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-const labelText = (labels: Labels = {}) => {
+const renderLabels = (labels: Labels) => {
   const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
   return parts.length ? `{${parts.join(",")}}` : "";
+};
+// Every request counts under a few labels, and the same few combinations recur: render each once.
+// (Label values are route patterns, methods and statuses, so the cache stays small.)
+const rendered = new Map<string, string>();
+const labelText = (labels: Labels = {}) => {
+  let key = "";
+  for (const k in labels) key += k + "\u0000" + labels[k] + "\u0000";
+  let text = rendered.get(key);
+  if (text === undefined) rendered.set(key, (text = renderLabels(labels)));
+  return text;
 };
 const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN");
 
@@ -105,26 +115,35 @@ export function createMetrics(version: string) {
 
 // Counts stored messages and failed store calls without the store knowing about metrics.
 export function countStore<S extends object>(store: S, m: Metrics): S {
-  return new Proxy(store, {
-    get(target, key) {
-      const value = Reflect.get(target, key);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        const fail = (e: unknown) => {
-          m.storeErrors.inc();
-          throw e;
-        };
-        try {
-          const result = value.apply(target, args);
-          if (!(result instanceof Promise)) return result;
-          return result.then((r) => {
-            if (key === "createMessage" && r && !r.duplicate) m.messagesStored.inc();
-            return r;
-          }, fail);
-        } catch (e) {
-          fail(e);
-        }
-      };
-    },
-  });
+  // Each method is wrapped once here (a Proxy would make a closure on every call of the hot path).
+  const out: Record<string, unknown> = {};
+  const fail = (e: unknown): never => {
+    m.storeErrors.inc();
+    throw e;
+  };
+  for (const key of Object.keys(store) as Array<keyof S & string>) {
+    const value = store[key];
+    if (typeof value !== "function") {
+      out[key] = value;
+      continue;
+    }
+    const method = (value as (...a: unknown[]) => unknown).bind(store);
+    out[key] = (...args: unknown[]) => {
+      let result: unknown;
+      try {
+        result = method(...args);
+      } catch (e) {
+        fail(e);
+      }
+      if (!(result instanceof Promise)) return result;
+      if (key === "createMessage") {
+        return result.then((r: { duplicate: boolean }) => {
+          if (!r.duplicate) m.messagesStored.inc();
+          return r;
+        }, fail);
+      }
+      return result.catch(fail);
+    };
+  }
+  return out as S;
 }

@@ -50,11 +50,13 @@ function corsFor(origins: readonly string[]) {
 export function createObserver(deps: { config: Config; log: Logger; metrics: Metrics }) {
   const { config, log, metrics } = deps;
   const cors = corsFor(config.corsOrigins);
+  const logging = config.logLevel === "debug" || config.logLevel === "info";
 
   function wrap(route: string, handler: Handler): Handler {
     return async (req: Request, server: Server<any>) => {
       const start = performance.now();
-      const addr = clientAddress(req, server, config.trustProxy); // before an upgrade takes the socket
+      // Read before an upgrade takes the socket, and only when the line will be written.
+      const addr = logging ? clientAddress(req, server, config.trustProxy) : undefined;
       let res: Response | undefined;
       let code: string | undefined;
       try {

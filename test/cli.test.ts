@@ -179,6 +179,8 @@ describe("users", () => {
     const second = await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "old password" } });
     const r = await echat(["user", "passwd", "CAROL", ...db()], { stdin: "new password\n" });
     expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining("password changed for CAROL") });
+    // Another process changed the database: the server's session cache sees it within 10 s.
+    s.clock.advance(10_001);
     expectError(await call(s.url, "GET", "/v1/info", { session: carol.session }), 401, "unauthorized");
     expectError(await call(s.url, "GET", "/v1/info", { session: second.body.session_id }), 401, "unauthorized");
     expect((await call(s.url, "GET", "/v1/info", { session: other.session })).status).toBe(200);

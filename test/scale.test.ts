@@ -102,6 +102,24 @@ for (const path of paths) {
       }
     });
 
+    test("a logout or a password change on one instance closes the sockets on the other with 4001", async () => {
+      const room = await createRoom(a.url, alice, [bob]);
+      const other = (await call(b.url, "POST", "/v1/login", { body: { login: "bob", password: "password123" } })).body.session_id;
+      const onB = await Socket.open(chatUrl(b, room, bob));
+      const otherOnB = await Socket.open(chatUrl(b, room, { ...bob, session: other }));
+      expect((await call(a.url, "POST", "/v1/logout", { session: other })).status).toBe(200);
+      expect(await otherOnB.closed).toEqual({ code: 4001, reason: "logged out" });
+      const third = (await call(b.url, "POST", "/v1/login", { body: { login: "bob", password: "password123" } })).body.session_id;
+      const thirdOnB = await Socket.open(chatUrl(b, room, { ...bob, session: third }));
+      const changed = await call(a.url, "POST", "/v1/password", {
+        session: bob.session, body: { old_password: "password123", new_password: "password456" },
+      });
+      expect(changed.status).toBe(200);
+      expect(await thirdOnB.closed).toEqual({ code: 4001, reason: "logged out" });
+      expect(onB.ws.readyState).toBe(WebSocket.OPEN); // the session that changed the password stays
+      await onB.close();
+    });
+
     test("typing, read and presence events cross instances", async () => {
       const room = await createRoom(a.url, carol, [dave]);
       // Presence is eventually consistent across instances: each side ends up showing both.
