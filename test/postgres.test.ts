@@ -89,14 +89,23 @@ describe.skipIf(!canRestart)("a lost database", () => {
     const [version, name] = await cluster();
     try {
       const alice = await register(s.url, "alice");
+      const room = await createRoom(s.url, alice, []);
+      const sock = await Socket.open(chatUrl(s, room, alice));
       await $`pg_ctlcluster ${version} ${name} stop -m fast`.quiet();
-      const down = await call(s.url, "GET", "/v1/info", { session: alice.session });
-      expectError(down, 503, "unavailable");
+      // (the session itself may come from the session cache: the room list needs the database)
+      expectError(await call(s.url, "GET", "/v1/rooms", { session: alice.session }), 503, "unavailable");
       const login = await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } });
       expectError(login, 503, "unavailable");
+      sock.send({ text: "while down", client_id: "down-1" });
+      expect(await sock.next((f) => f.client_id === "down-1")).toEqual({
+        error: { code: "unavailable", message: expect.any(String) }, client_id: "down-1",
+      });
       await $`pg_ctlcluster ${version} ${name} start`.quiet();
-      const up = await call(s.url, "GET", "/v1/info", { session: alice.session });
-      expect(up.body).toEqual({ id: alice.id, login: "alice" });
+      const up = await call(s.url, "GET", "/v1/rooms", { session: alice.session });
+      expect(up.body.map((r: any) => r.id)).toEqual([room]);
+      const [stored] = await sendAll(sock, ["after the restart"]);
+      expect(stored.text).toBe("after the restart");
+      await sock.close();
     } finally {
       await $`pg_ctlcluster ${version} ${name} start`.quiet().nothrow();
       await s.stop();
