@@ -33,3 +33,15 @@ test("a message that cannot be stored is answered internal_error on the socket, 
   expect((await a.next()).error.code).toBe("unknown_type");
   await a.close();
 });
+
+test("/readyz answers 503 unavailable when the database does not answer, while /healthz stays 200", async () => {
+  const t = await startServer({}, undefined, (store) => ({ ...store, ping: () => Promise.reject(new Error("SECRET gone")) }));
+  try {
+    const r = await call(t.url, "GET", "/readyz");
+    expectError(r, 503, "unavailable");
+    expect(JSON.stringify(r.body)).not.toContain("SECRET");
+    expect(await call(t.url, "GET", "/healthz")).toMatchObject({ status: 200, body: { status: "ok" } });
+  } finally {
+    await t.stop();
+  }
+});
