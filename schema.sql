@@ -1,4 +1,5 @@
--- echat SQLite schema, version 1. Applied at start when PRAGMA user_version is 0.
+-- echat SQLite schema, version 2. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- lib/store-sqlite.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
 CREATE TABLE users (
@@ -45,4 +46,6 @@ CREATE TABLE messages (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX messages_room ON messages(room_id, id);
-CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
+-- A sender's recent client_ids, newest last, for idempotent retries (see the message writer):
+-- appended in id order per (room, sender), so it stays cheap even for random client_ids.
+CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL;

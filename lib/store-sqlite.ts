@@ -5,7 +5,7 @@ import type { Config } from "./config.ts";
 import { startMessageWriter } from "./store-sqlite-writer.ts";
 import type { Message, Page, Room, RoomSummary, Session, Store, User, UserRow, UserWithHash } from "./store.ts";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 export function openSqliteStore(config: Config): Store {
   const db = new Database(config.db, { create: true, strict: true });
@@ -195,7 +195,14 @@ function migrate(db: Database) {
   }
   db.transaction(() => {
     if (user_version === 0) db.run(schema);
-    // Later versions: if (user_version < 2) migrateFrom1(db); ...
+    else if (user_version < 2) migrateFrom1(db);
     db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+// 1 -> 2: the unique client_id index took a random page write per message; idempotency now comes
+// from each sender's recent client_ids, read through an index appended in id order.
+function migrateFrom1(db: Database) {
+  db.run("DROP INDEX messages_client");
+  db.run("CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL");
 }
