@@ -53,6 +53,8 @@ export const SETTINGS = {
     "postgres://... to use PostgreSQL instead of the embedded SQLite"),
   redisUrl: setting("redis-url", "REDIS_URL", "", (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
     "redis://... to fan out across instances through Redis"),
+  wsIdleTimeout: setting("ws-idle-timeout", "ECHAT_WS_IDLE_TIMEOUT", 60, int(8, 960),
+    "seconds before a silent WebSocket peer is dropped; the server pings before then, and a live client's pong keeps it"),
   presenceTtl: setting("presence-ttl", "ECHAT_PRESENCE_TTL", 30, int(1, 3600),
     "seconds after which a crashed instance's users drop out of presence (several instances)"),
   corsOrigins: setting("cors-origins", "ECHAT_CORS_ORIGINS", [] as string[], list,

@@ -229,7 +229,7 @@ export function createHub(deps: { store: Store; config: Config; now: () => numbe
     websocket: {
       data: {} as SocketData,
       maxPayloadLength: 64 * 1024,
-      idleTimeout: 60,
+      idleTimeout: config.wsIdleTimeout,
       sendPings: true,
       // A hard stop far above the 1 MiB sweep: past it Bun drops the socket rather than a message.
       backpressureLimit: 16 * 1024 * 1024,

@@ -282,6 +282,32 @@ describe("slow consumers", () => {
   }, 30000);
 });
 
+describe("idle connections", () => {
+  test("the server pings: a client that answers stays, a peer that never answers is dropped", async () => {
+    const t = await startServer({ wsIdleTimeout: 8 }); // Bun's shortest idle timeout
+    try {
+      const [u, v] = [await register(t.url, "pinged"), await register(t.url, "silent")];
+      const r = await createRoom(t.url, u, [v]);
+      const live = await Socket.open(chatUrl(t, r, u)); // Bun's client answers pings by itself
+      const url = new URL(chatUrl(t, r, v));
+      const raw = net.connect(t.port, "127.0.0.1");
+      const chunks: Buffer[] = [];
+      raw.on("data", (d) => chunks.push(Buffer.from(d)));
+      raw.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      await new Promise<void>((resolve) => raw.on("close", () => resolve())); // never answers a ping
+      const bytes = Buffer.concat(chunks);
+      expect(bytes.toString("latin1")).toStartWith("HTTP/1.1 101");
+      const frames = parseFrames(bytes.subarray(bytes.indexOf("\r\n\r\n") + 4));
+      expect(frames.some((f) => f.opcode === 9)).toBe(true); // it was pinged first
+      live.send({ text: "still here after the silent one was dropped" });
+      expect((await live.next(isMessage)).text).toBe("still here after the silent one was dropped");
+      await live.close();
+    } finally {
+      await t.stop();
+    }
+  }, 40000);
+});
+
 function parseFrames(buf: Buffer) {
   const frames: Array<{ opcode: number; payload: Buffer }> = [];
   let i = 0;
