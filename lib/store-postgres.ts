@@ -174,7 +174,8 @@ export async function openPostgresStore(config: Pick<Config, "databaseUrl">): Pr
       // so the read events that report them come out in that order too.
       const key = `${roomId}:${userId}`;
       const run = (readChains.get(key) ?? Promise.resolve()).then(async () => {
-        const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id, ${messageId})
+        const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id,
+          LEAST(${messageId}, COALESCE((SELECT last_message_id FROM rooms WHERE id = ${roomId}), 0)))
           WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING last_read_id`;
         return row ? Number(row.last_read_id) : 0;
       });

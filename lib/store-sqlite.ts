@@ -72,9 +72,11 @@ export function openSqliteStore(config: Config): Store {
     after: db.query<Message, [number, number, number, number]>(
       "SELECT * FROM messages WHERE room_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?"),
     newestMessage: db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM messages"),
+    // Never backwards, and never past the room's newest message (else later messages would arrive read).
     markRead: db.query<{ last_read_id: number }, [number, number, number]>(
-      `UPDATE room_members SET last_read_id = max(last_read_id, ?) WHERE room_id = ? AND user_id = ?
-       RETURNING last_read_id`),
+      `UPDATE room_members SET last_read_id = max(last_read_id,
+         min(?1, coalesce((SELECT last_message_id FROM rooms WHERE id = ?2), 0)))
+       WHERE room_id = ?2 AND user_id = ?3 RETURNING last_read_id`),
   };
 
   const createRoom = db.transaction((memberIds: number[], now: number): number => {
