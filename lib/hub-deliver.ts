@@ -32,10 +32,11 @@ export function createDelivery({ broker, log, server, onDeliver, joining, online
     if (waiting) for (const ws of waiting) ws.data.joining!.push(m);
     if (!s) return;
     const plain = JSON.stringify(messageJson(m));
+    const plainTopic = topic.plain(m.room_id);
     const typed = topic.typed(m.room_id);
     const typedCount = s.subscriberCount(typed);
-    onDeliver(s.subscriberCount(topic.plain(m.room_id)) + typedCount);
-    s.publish(topic.plain(m.room_id), plain, false);
+    onDeliver(s.subscriberCount(plainTopic) + typedCount);
+    s.publish(plainTopic, plain, false);
     if (typedCount > 0) s.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
   }
 
