@@ -1,19 +1,24 @@
-// Wiring only: config -> store -> handlers -> Bun.serve -> shutdown. The CLI (lib/cli.ts) is the entry point.
+// Wiring only: config -> store -> broker -> hub -> handlers -> Bun.serve -> shutdown. main.ts is the entry point.
 import pkg from "./package.json" with { type: "json" };
-import { main } from "./lib/cli.ts";
-import { openBroker } from "./lib/broker.ts";
+import { openBroker } from "./lib/broker/open.ts";
 import type { Config } from "./lib/config.ts";
-import { createHandlers } from "./lib/http.ts";
-import { createHub } from "./lib/hub.ts";
-import { createLimits } from "./lib/limits.ts";
-import { openSharedBuckets } from "./lib/limits-shared.ts";
+import { accountHandlers } from "./lib/http/accounts.ts";
+import { messageHandlers } from "./lib/http/messages.ts";
+import { opsHandlers } from "./lib/http/ops.ts";
+import { roomHandlers } from "./lib/http/rooms.ts";
+import { userHandlers } from "./lib/http/users.ts";
+import type { Notifier } from "./lib/realtime/notifier.ts";
+import { createHub } from "./lib/realtime/hub.ts";
+import { createLimits } from "./lib/limits/limits.ts";
+import { openSharedBuckets } from "./lib/limits/shared.ts";
 import { createLogger } from "./lib/log.ts";
 import { countStore, createMetrics } from "./lib/metrics.ts";
-import { createObserver, toResponse } from "./lib/observe.ts";
-import { pageRoutes } from "./lib/page.ts";
-import { errorResponse, json, methods } from "./lib/respond.ts";
-import { withSessionCache } from "./lib/session-cache.ts";
-import { openStore, type Store } from "./lib/store.ts";
+import { createObserver, toResponse } from "./lib/http/middleware.ts";
+import { pageRoutes } from "./lib/http/page.ts";
+import { errorResponse, methods } from "./lib/http/respond.ts";
+import { withSessionCache } from "./lib/auth/session-cache.ts";
+import { openStore } from "./lib/store/open.ts";
+import type { Store } from "./lib/store/store.ts";
 import page from "./web/index.html";
 
 export const VERSION = pkg.version;
@@ -21,7 +26,13 @@ export const VERSION = pkg.version;
 const GRACE_MS = 5000; // after this, connections still open at shutdown are cut
 
 // stop(): at once, for tests. shutdown(): graceful, for signals (see stop below).
-export type Running = { url: string; wsUrl: string; port: number; stop: () => Promise<void>; shutdown: () => Promise<void> };
+export type Running = {
+  url: string;
+  wsUrl: string;
+  port: number;
+  stop: () => Promise<void>;
+  shutdown: () => Promise<void>;
+};
 
 // wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
 // log: where log lines go (default stderr); tests capture them.
@@ -40,12 +51,18 @@ export async function startServer(
   const broker = await openBroker(config, opened, log);
   const hub = createHub({ store, config, now, log, limits, broker });
   await broker.start(hub.local);
-  metrics.readFrom({ sockets: () => hub.stats().sockets, rooms: () => hub.stats().rooms, delivered: () => hub.stats().delivered });
-  const h = createHandlers({
-    store, config, now, limits, log,
-    onLogout: (caller) => hub.closeSession(caller.tokenHash),
-    onPasswordChange: (caller) => hub.closeUser(caller.userId, caller.tokenHash),
+  metrics.readFrom({
+    sockets: () => hub.stats().sockets,
+    rooms: () => hub.stats().rooms,
+    delivered: () => hub.stats().delivered,
   });
+  const notify: Notifier = { sessionEnded: hub.closeSession, passwordChanged: hub.closeUser };
+  const sessions = { store, config, now };
+  const accounts = accountHandlers({ store, config, now, limits, log, notify });
+  const users = userHandlers(sessions);
+  const rooms = roomHandlers(sessions);
+  const messages = messageHandlers(sessions);
+  const ops = opsHandlers({ store, log, metrics, stopping: () => stopping });
   const observe = createObserver({ config, log, metrics });
   let stopping = false;
 
@@ -59,33 +76,20 @@ export async function startServer(
     reusePort: false,
     routes: observe.routes({
       ...pageRoutes(page),
-      "/v1/register": methods({ POST: h.handleRegister }),
-      "/v1/login": methods({ POST: h.handleLogin }),
-      "/v1/logout": methods({ POST: h.handleLogout }),
-      "/v1/password": methods({ POST: h.handlePassword }),
-      "/v1/info": methods({ GET: h.handleInfo }),
-      "/v1/users": methods({ GET: h.handleSearchUsers }),
-      "/v1/users/": methods({ GET: h.handleSearchUsers }),
-      "/v1/rooms": methods({ GET: h.handleListRooms, POST: h.handleCreateRoom }),
-      "/v1/rooms/:id": methods({ GET: h.handleGetRoom }),
-      "/v1/rooms/:id/messages": methods({ GET: h.handleListMessages }),
+      "/v1/register": methods({ POST: accounts.handleRegister }),
+      "/v1/login": methods({ POST: accounts.handleLogin }),
+      "/v1/logout": methods({ POST: accounts.handleLogout }),
+      "/v1/password": methods({ POST: accounts.handlePassword }),
+      "/v1/info": methods({ GET: accounts.handleInfo }),
+      "/v1/users": methods({ GET: users.handleSearchUsers }),
+      "/v1/users/": methods({ GET: users.handleSearchUsers }),
+      "/v1/rooms": methods({ GET: rooms.handleListRooms, POST: rooms.handleCreateRoom }),
+      "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom }),
+      "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
       "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
-      "/healthz": methods({ GET: () => json({ status: "ok" }) }),
-      "/readyz": methods({
-        GET: async () => {
-          if (stopping) return errorResponse("unavailable", "Shutting down");
-          try {
-            await store.ping();
-          } catch (e) {
-            log.error("readiness check: the database did not answer", { error: String(e) });
-            return errorResponse("unavailable", "The database did not answer");
-          }
-          return json({ status: "ok", database: "ok" });
-        },
-      }),
-      "/metrics": methods({
-        GET: () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
-      }),
+      "/healthz": methods({ GET: ops.handleHealth }),
+      "/readyz": methods({ GET: ops.handleReady }),
+      "/metrics": methods({ GET: ops.handleMetrics }),
     }),
     websocket: hub.websocket,
     fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
@@ -119,8 +123,4 @@ export async function startServer(
     stop: () => stop(0),
     shutdown: () => stop(GRACE_MS),
   };
-}
-
-if (import.meta.main) {
-  process.exit(await main(Bun.argv.slice(2), { startServer, version: VERSION }));
 }

@@ -27,7 +27,11 @@ const server = Bun.serve({
     message(ws, raw) {
       const frame = JSON.parse(String(raw));
       const body: Record<string, unknown> = {
-        id: ++nextId, text: frame.text, user_id: ws.data.user, room_id: ws.data.room, created_at: "2026-01-01T00:00:00Z",
+        id: ++nextId,
+        text: frame.text,
+        user_id: ws.data.user,
+        room_id: ws.data.room,
+        created_at: "2026-01-01T00:00:00Z",
       };
       if (frame.client_id !== undefined) body.client_id = frame.client_id;
       server.publish(ws.data.room, JSON.stringify(body), false);

@@ -68,7 +68,12 @@ export type Session = {
 // Closed loop: each sender keeps `window` of its own messages unacknowledged.
 // sampleEvery: record the latency of one delivery to another member in this many.
 // clientId: "v4" random (as docs/api.md advises), "v7" time-ordered, or none.
-export async function closedLoop(port: number, specs: ClientSpec[], window: number, o: { clientId?: "v4" | "v7"; sampleEvery: number }): Promise<Session> {
+export async function closedLoop(
+  port: number,
+  specs: ClientSpec[],
+  window: number,
+  o: { clientId?: "v4" | "v7"; sampleEvery: number },
+): Promise<Session> {
   const c: Counters = { deliveries: 0, acks: 0, latency: new Samples(), measuring: false };
   let running = false;
   let inFlight = 0;
@@ -148,6 +153,11 @@ export async function openLoop(port: number, specs: ClientSpec[], rate: number):
 }
 
 export async function idleSockets(port: number, paths: string[]) {
-  const socks = await openAll(paths.map((path) => ({ path, sender: false })), port, () => {}, 500);
+  const socks = await openAll(
+    paths.map((path) => ({ path, sender: false })),
+    port,
+    () => {},
+    500,
+  );
   return { count: socks.length, close: () => socks.forEach((s) => s.close()) };
 }

@@ -17,7 +17,13 @@ export async function freePort(): Promise<number> {
 }
 
 // ulimit -n is raised through sh: the idle scenario holds 10,000 sockets.
-export async function spawnChild(name: string, cmd: string[], env: Record<string, string>, probe = "/healthz", cwd = ROOT): Promise<Child> {
+export async function spawnChild(
+  name: string,
+  cmd: string[],
+  env: Record<string, string>,
+  probe = "/healthz",
+  cwd = ROOT,
+): Promise<Child> {
   const port = await freePort();
   const quoted = cmd.map((a) => `'${a}'`).join(" ");
   const proc = Bun.spawn(["sh", "-c", `ulimit -n 20000 2>/dev/null; exec ${quoted}`], {
@@ -62,9 +68,9 @@ export function startEchat(o: ServerOpts) {
   // --profile=DIR (bun run bench): a markdown CPU profile of the server, written when it stops.
   const dir = Bun.argv.find((a) => a.startsWith("--profile="))?.slice(10);
   const prof = dir ? ["--cpu-prof-md", "--cpu-prof-dir", dir] : [];
-  // --server-dir=DIR: run another checkout's server.ts (to compare two versions against one baseline).
+  // --server-dir=DIR: run another checkout's main.ts (to compare two versions against one baseline).
   const cwd = Bun.argv.find((a) => a.startsWith("--server-dir="))?.slice(13) ?? ROOT;
-  return spawnChild("server", ["bun", ...prof, "server.ts"], env, "/v1/info", cwd);
+  return spawnChild("server", ["bun", ...prof, "main.ts"], env, "/v1/info", cwd);
 }
 
 // utime + stime of the whole process (every thread), or of its main thread alone, in µs.

@@ -1,8 +1,13 @@
 // Medians, ratios and targets as a table.
 type Kind = "server" | "baseline";
 export type Row = {
-  scenario: string; metric: string; server: number | null; baseline: number | null; ratio: number | null;
-  target: string; met: boolean | null;
+  scenario: string;
+  metric: string;
+  server: number | null;
+  baseline: number | null;
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
 };
 
 // Targets from issue 4: on the server/baseline ratio unless `abs` says the server figure itself.
@@ -27,7 +32,13 @@ export function median(xs: number[]): number | null {
 }
 
 const fmt = (v: number | null) =>
-  v === null || Number.isNaN(v) ? "-" : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(3);
+  v === null || Number.isNaN(v)
+    ? "-"
+    : Math.abs(v) >= 1000
+      ? Math.round(v).toLocaleString("en-US")
+      : v >= 10
+        ? v.toFixed(1)
+        : v.toFixed(3);
 
 export function printTable(figures: Record<string, Record<string, Record<Kind, number[]>>>): Row[] {
   const rows: Row[] = [];
@@ -48,14 +59,26 @@ export function printTable(figures: Record<string, Record<string, Record<Kind, n
     }
   }
   const table = [["scenario", "metric", "server", "baseline", "ratio", "target", ""]].concat(
-    rows.map((r) => [r.scenario, r.metric, fmt(r.server), fmt(r.baseline), r.ratio === null ? "-" : r.ratio.toFixed(2) + "x",
-      r.target, r.met === null ? "" : r.met ? "ok" : "MISSED"]));
+    rows.map((r) => [
+      r.scenario,
+      r.metric,
+      fmt(r.server),
+      fmt(r.baseline),
+      r.ratio === null ? "-" : r.ratio.toFixed(2) + "x",
+      r.target,
+      r.met === null ? "" : r.met ? "ok" : "MISSED",
+    ]),
+  );
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   let last = "";
   for (const row of table) {
     const name = row[0] === last ? "" : row[0]!;
     last = row[0]!;
-    console.log([name, ...row.slice(1)].map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  "));
+    console.log(
+      [name, ...row.slice(1)]
+        .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join("  "),
+    );
   }
   return rows;
 }
@@ -67,7 +90,9 @@ export function markdownTable(rows: Row[]): string {
   for (const r of rows) {
     const name = r.scenario === last ? "" : r.scenario;
     last = r.scenario;
-    out.push(`| ${name} | ${r.metric} | ${fmt(r.server)} | ${fmt(r.baseline)} | ${r.ratio === null ? "-" : r.ratio.toFixed(2) + "x"} | ${r.target} | ${r.met === null ? "" : r.met ? "ok" : "**missed**"} |`);
+    out.push(
+      `| ${name} | ${r.metric} | ${fmt(r.server)} | ${fmt(r.baseline)} | ${r.ratio === null ? "-" : r.ratio.toFixed(2) + "x"} | ${r.target} | ${r.met === null ? "" : r.met ? "ok" : "**missed**"} |`,
+    );
   }
   return out.join("\n") + "\n";
 }

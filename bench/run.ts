@@ -4,14 +4,26 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLIENT, closedLoop, idleSockets, openLoop, type ClientSpec, type Session } from "./load.ts";
-import { type Child, cpuMicros, diskCommitMs, machine, rssBytes, selfCpuMicros, startBaseline, startEchat } from "./procs.ts";
+import {
+  type Child,
+  cpuMicros,
+  diskCommitMs,
+  machine,
+  rssBytes,
+  selfCpuMicros,
+  startBaseline,
+  startEchat,
+} from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
 // --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
-const only = Bun.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const only = Bun.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
 const want = (name: string) => !only || only.some((o) => name.startsWith(o));
 const P = quick
   ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3 }
@@ -24,7 +36,7 @@ type Target = { kind: Kind; child: Child; path: (room: RoomRef, user: number) =>
 const figures: Record<string, Record<string, Record<Kind, number[]>>> = {};
 function record(scenario: string, kind: Kind, values: Record<string, number>) {
   const s = (figures[scenario] ??= {});
-  for (const [metric, v] of Object.entries(values)) ((s[metric] ??= { server: [], baseline: [] })[kind]).push(v);
+  for (const [metric, v] of Object.entries(values)) (s[metric] ??= { server: [], baseline: [] })[kind].push(v);
 }
 
 async function drive(t: Target, session: Session) {
@@ -32,11 +44,21 @@ async function drive(t: Target, session: Session) {
   const c = session.counters;
   session.start();
   await Bun.sleep(P.warm * 1000);
-  const [cpu0, main0, self0, t0] = [await cpuMicros(pid), await cpuMicros(pid, true), selfCpuMicros(), performance.now()];
+  const [cpu0, main0, self0, t0] = [
+    await cpuMicros(pid),
+    await cpuMicros(pid, true),
+    selfCpuMicros(),
+    performance.now(),
+  ];
   c.measuring = true;
   await Bun.sleep(P.secs * 1000);
   c.measuring = false;
-  const [cpu1, main1, self1, t1] = [await cpuMicros(pid), await cpuMicros(pid, true), selfCpuMicros(), performance.now()];
+  const [cpu1, main1, self1, t1] = [
+    await cpuMicros(pid),
+    await cpuMicros(pid, true),
+    selfCpuMicros(),
+    performance.now(),
+  ];
   const { deliveries, acks } = c;
   await session.stop();
   const secs = (t1 - t0) / 1000;
@@ -59,22 +81,50 @@ const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + 
 
 const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
   "1 fan-out 10x10 all sending": (t) =>
-    closedLoop(t.child.port, range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true })),
-      8, { sampleEvery: 16 }),
+    closedLoop(
+      t.child.port,
+      range(0, 100).map(
+        (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
+      ),
+      8,
+      { sampleEvery: 16 },
+    ),
   "2 big room 1x100 (200 sockets), 1 sender": (t) =>
-    closedLoop(t.child.port, range(0, 200).map((i): ClientSpec => ({ path: t.path({ kind: "big" }, i % 100), sender: i === 0 })),
-      64, { sampleEvery: 16 }),
+    closedLoop(
+      t.child.port,
+      range(0, 200).map((i): ClientSpec => ({ path: t.path({ kind: "big" }, i % 100), sender: i === 0 })),
+      64,
+      { sampleEvery: 16 },
+    ),
   "3a ingest 50 senders, 1 receiver": (t) =>
-    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
-      8, { sampleEvery: 16 }),
+    closedLoop(
+      t.child.port,
+      range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8,
+      { sampleEvery: 16 },
+    ),
   "3b ingest with client_id": (t) =>
-    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
-      8, { clientId: "v4", sampleEvery: 16 }),
+    closedLoop(
+      t.child.port,
+      range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8,
+      { clientId: "v4", sampleEvery: 16 },
+    ),
   "3c ingest with time-ordered client_id": (t) =>
-    closedLoop(t.child.port, range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
-      8, { clientId: "v7", sampleEvery: 16 }),
+    closedLoop(
+      t.child.port,
+      range(0, 51).map((u): ClientSpec => ({ path: t.path({ kind: "ingest" }, u), sender: u < 50 })),
+      8,
+      { clientId: "v7", sampleEvery: 16 },
+    ),
   "4 latency 100 clients, 2000 msg/s": (t) =>
-    openLoop(t.child.port, range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true })), 2000),
+    openLoop(
+      t.child.port,
+      range(0, 100).map(
+        (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
+      ),
+      2000,
+    ),
 };
 
 async function idleRound(kind: Kind, db: string, world: World) {
@@ -88,7 +138,11 @@ async function idleRound(kind: Kind, db: string, world: World) {
     await Bun.sleep(500);
     const after = await rssBytes(child.proc.pid);
     idle.close();
-    record("5 idle sockets", kind, { sockets: idle.count, rss_before_mib: before / 2 ** 20, rss_kib_per_socket: (after - before) / 1024 / idle.count });
+    record("5 idle sockets", kind, {
+      sockets: idle.count,
+      rss_before_mib: before / 2 ** 20,
+      rss_kib_per_socket: (after - before) / 1024 / idle.count,
+    });
   } finally {
     await child.stop();
   }
@@ -99,8 +153,12 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), "echat-bench-"));
   const db = join(dir, "bench.db");
   const info = { ...(await machine()), disk_before: await diskCommitMs(quick ? 300 : 1000) };
-  console.log(`echat bench${quick ? " --quick" : ""}: ${info.cores} cores, ${info.cpu}, Bun ${info.bun}, load ${info.loadavg.join(" ")}; client: ${CLIENT}`);
-  console.log(`disk: one-row FULL commits ${Math.round(info.disk_before.commits_per_s)}/s, p99 ${info.disk_before.p99_ms} ms`);
+  console.log(
+    `echat bench${quick ? " --quick" : ""}: ${info.cores} cores, ${info.cpu}, Bun ${info.bun}, load ${info.loadavg.join(" ")}; client: ${CLIENT}`,
+  );
+  console.log(
+    `disk: one-row FULL commits ${Math.round(info.disk_before.commits_per_s)}/s, p99 ${info.disk_before.p99_ms} ms`,
+  );
 
   let server = await startEchat({ db, cheapPasswords: true });
   const baseline = await startBaseline();
@@ -135,16 +193,22 @@ async function main() {
 
     await server.stop();
     await baseline.stop();
-    for (let r = 0; r < P.idleRounds && want("5"); r++) for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const)) await idleRound(k, db, world);
+    for (let r = 0; r < P.idleRounds && want("5"); r++)
+      for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const))
+        await idleRound(k, db, world);
     process.stdout.write(".");
 
     // Login at the default argon2id cost: the same database, restarted with production settings.
     if (want("7")) {
       server = await startEchat({ db, cheapPasswords: false });
-      const fanSpecs = (t: Target) => range(0, 100).map((u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }));
+      const fanSpecs = (t: Target) =>
+        range(0, 100).map(
+          (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
+        );
       const t: Target = { kind: "server", child: server, path: serverPath(world) };
       const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
-        drive(t, await openLoop(server.port, fanSpecs(t), 2000)));
+        drive(t, await openLoop(server.port, fanSpecs(t), 2000)),
+      );
       record("7 login burst (default argon2id)", "server", login);
       await server.stop();
     }
@@ -152,7 +216,11 @@ async function main() {
 
     for (const [kind, result] of Object.entries(want("8") ? await coldStart(P.coldRounds) : {})) {
       for (const { ms, healthz } of result) {
-        record("8 cold start (compiled)", kind as Kind, healthz ? { ms_to_first_200: ms } : { ms_to_first_answer_no_healthz: ms });
+        record(
+          "8 cold start (compiled)",
+          kind as Kind,
+          healthz ? { ms_to_first_200: ms } : { ms_to_first_answer_no_healthz: ms },
+        );
       }
     }
     console.log("");
@@ -176,11 +244,14 @@ async function main() {
   // A partial run (--only) does not replace the latest full or quick run.
   const name = only ? "partial" : "latest";
   await Bun.write(new URL(`results/${name}.json`, import.meta.url), JSON.stringify(out, null, 2) + "\n");
-  const head = `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
+  const head =
+    `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
     `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}. ` +
     `Disk, one-row commits with synchronous=FULL: p99 ${info.disk_before.p99_ms} ms before, ${out.machine.disk_after.p99_ms} ms after.\n\n`;
   await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows));
-  console.log(`\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`);
+  console.log(
+    `\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`,
+  );
 }
 
 await main();

@@ -12,7 +12,11 @@ import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { rooms: { type: "string", default: "20" }, messages: { type: "string", default: "200" }, window: { type: "string", default: "20" } },
+  options: {
+    rooms: { type: "string", default: "20" },
+    messages: { type: "string", default: "200" },
+    window: { type: "string", default: "20" },
+  },
 });
 const ROOMS = Number(args.rooms);
 const MESSAGES = Number(args.messages); // per room
@@ -40,7 +44,20 @@ async function admin(text: string) {
 
 async function spawn(env: Record<string, string>): Promise<{ proc: Subprocess; url: string }> {
   const proc = Bun.spawn({
-    cmd: [process.execPath, "server.ts", "--port", "0", "--host", "127.0.0.1", "--limits", "off", "--password-memory", "64", "--password-time", "1"],
+    cmd: [
+      process.execPath,
+      "main.ts",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--limits",
+      "off",
+      "--password-memory",
+      "64",
+      "--password-time",
+      "1",
+    ],
     cwd: `${import.meta.dir}/..`,
     env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", ...env },
     stdout: "ignore",
@@ -80,7 +97,8 @@ function open(url: string, onMessage: (f: any) => void): Promise<WebSocket> {
   });
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 async function run(setup: Setup) {
   const dir = mkdtempSync(join(tmpdir(), "echat-bench-"));
@@ -107,7 +125,9 @@ async function run(setup: Setup) {
     for (let r = 0; r < ROOMS; r++) {
       const a = (await post(A, "/v1/register", { login: `s${r}`, password: "password123" })).session_id;
       const b = (await post(B, "/v1/register", { login: `r${r}`, password: "password123" })).session_id;
-      const rInfo = await fetch(`${B}/v1/info`, { headers: { "x-session-id": b } }).then((x) => x.json() as Promise<any>);
+      const rInfo = await fetch(`${B}/v1/info`, { headers: { "x-session-id": b } }).then(
+        (x) => x.json() as Promise<any>,
+      );
       const room = (await post(A, "/v1/rooms", { users: [{ id: rInfo.id }] }, a)).id;
       await open(`${B.replace("http", "ws")}/v1/rooms/${room}/chat?session_id=${b}`, (f) => {
         const t = sent.get(f.client_id);
@@ -116,28 +136,34 @@ async function run(setup: Setup) {
         if (++received === ROOMS * MESSAGES) allReceived();
       });
       const waiters = new Map<string, () => void>();
-      const ws = await open(`${A.replace("http", "ws")}/v1/rooms/${room}/chat?session_id=${a}`, (f) => waiters.get(f.client_id)?.());
+      const ws = await open(`${A.replace("http", "ws")}/v1/rooms/${room}/chat?session_id=${a}`, (f) =>
+        waiters.get(f.client_id)?.(),
+      );
       senders.push({ ws, waiters });
     }
     const start = performance.now();
-    await Promise.all(senders.map(async ({ ws, waiters }, r) => {
-      const inflight = new Set<Promise<void>>();
-      for (let i = 0; i < MESSAGES; i++) {
-        const id = `${r}-${i}`;
-        const acked = new Promise<void>((resolve) => waiters.set(id, resolve));
-        const p = acked.then(() => void inflight.delete(p));
-        inflight.add(p);
-        sent.set(id, performance.now());
-        ws.send(JSON.stringify({ text: `message ${i} in room ${r}`, client_id: id }));
-        if (inflight.size >= WINDOW) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
-    }));
+    await Promise.all(
+      senders.map(async ({ ws, waiters }, r) => {
+        const inflight = new Set<Promise<void>>();
+        for (let i = 0; i < MESSAGES; i++) {
+          const id = `${r}-${i}`;
+          const acked = new Promise<void>((resolve) => waiters.set(id, resolve));
+          const p = acked.then(() => void inflight.delete(p));
+          inflight.add(p);
+          sent.set(id, performance.now());
+          ws.send(JSON.stringify({ text: `message ${i} in room ${r}`, client_id: id }));
+          if (inflight.size >= WINDOW) await Promise.race(inflight);
+        }
+        await Promise.all(inflight);
+      }),
+    );
     await done;
     const seconds = (performance.now() - start) / 1000;
     latencies.sort((x, y) => x - y);
     const total = ROOMS * MESSAGES;
-    console.log(`| ${setup.name} | ${Math.round(total / seconds)} | ${pct(latencies, 50).toFixed(1)} | ${pct(latencies, 99).toFixed(1)} |`);
+    console.log(
+      `| ${setup.name} | ${Math.round(total / seconds)} | ${pct(latencies, 50).toFixed(1)} | ${pct(latencies, 99).toFixed(1)} |`,
+    );
     for (const s of senders) s.ws.close();
   } finally {
     for (const s of servers) s.proc.kill();

@@ -12,7 +12,14 @@ export async function httpRate(url: string, token: string | undefined, secs: num
   const check = await fetch(url, { headers });
   if (check.status !== 200) throw new Error(`${url}: ${check.status} ${await check.text()}`);
   if (Bun.which("wrk")) {
-    const args = ["wrk", "-t1", `-c${CONCURRENCY}`, `-d${secs}s`, ...(token ? ["-H", `X-Session-Id: ${token}`] : []), url];
+    const args = [
+      "wrk",
+      "-t1",
+      `-c${CONCURRENCY}`,
+      `-d${secs}s`,
+      ...(token ? ["-H", `X-Session-Id: ${token}`] : []),
+      url,
+    ];
     const p = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
     const out = await new Response(p.stdout).text();
     await p.exited;
@@ -22,29 +29,44 @@ export async function httpRate(url: string, token: string | undefined, secs: num
   }
   let done = 0;
   const end = performance.now() + secs * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < end) {
-      const r = await fetch(url, { headers });
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        const r = await fetch(url, { headers });
+        await r.arrayBuffer();
+        if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
+        done++;
+      }
+    }),
+  );
   return done / secs;
 }
 
 // Logins at the server's configured argon2id cost: first alone (rate and CPU per login), then
 // alongside a chat load, whose latency is what a login burst costs everyone else.
-export async function loginBurst(base: string, pid: number, secs: number, chat: () => Promise<{ p50_ms: number; p99_ms: number; max_ms: number }>) {
+export async function loginBurst(
+  base: string,
+  pid: number,
+  secs: number,
+  chat: () => Promise<{ p50_ms: number; p99_ms: number; max_ms: number }>,
+) {
   const login = `blogin${Date.now().toString(36)}`;
   const body = JSON.stringify({ login, password: "bench-password" });
-  const reg = await fetch(`${base}/v1/register`, { method: "POST", body, headers: { "content-type": "application/json" } });
+  const reg = await fetch(`${base}/v1/register`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json" },
+  });
   if (reg.status !== 200) throw new Error(`register: ${reg.status}`);
   let stop = false;
   let done = 0;
   const loop = async () => {
     while (!stop) {
-      const r = await fetch(`${base}/v1/login`, { method: "POST", body, headers: { "content-type": "application/json" } });
+      const r = await fetch(`${base}/v1/login`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+      });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`login: ${r.status}`);
       done++;
@@ -84,7 +106,7 @@ async function build(entries: string[], out: string) {
 // the server and its message-writer worker (a second entrypoint) with the same flags as the baseline.
 async function buildServer(out: string) {
   const script: string | undefined = (await Bun.file(join(ROOT, "package.json")).json()).scripts?.build;
-  if (!script) return build(["server.ts", "lib/store-sqlite-writer.worker.ts"], out);
+  if (!script) return build(["main.ts", "lib/store/sqlite/writer.worker.ts"], out);
   const args = script.split(" ").map((a) => (a.startsWith("dist/") ? out : a));
   const p = Bun.spawn(args, { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
   if ((await p.exited) !== 0) throw new Error(`bun run build failed`);
@@ -94,7 +116,13 @@ async function buildServer(out: string) {
 // /healthz (404) is timed to its first HTTP answer instead, and says so.
 async function firstOk(bin: string, dir: string): Promise<{ ms: number; healthz: boolean }> {
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port), HOST: "127.0.0.1", ECHAT_DB: join(dir, `cold-${port}.db`), ECHAT_LOG_LEVEL: "silent" };
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ECHAT_DB: join(dir, `cold-${port}.db`),
+    ECHAT_LOG_LEVEL: "silent",
+  };
   const t0 = performance.now();
   const proc = Bun.spawn([bin], { env, stdout: "ignore", stderr: "inherit" });
   try {
@@ -123,7 +151,10 @@ export async function coldStart(rounds: number) {
     if (!server.startsWith(ROOT)) await buildServer(server);
     const baseline = join(dir, "baseline");
     await build(["bench/baseline.ts"], baseline);
-    const out = { server: [] as { ms: number; healthz: boolean }[], baseline: [] as { ms: number; healthz: boolean }[] };
+    const out = {
+      server: [] as { ms: number; healthz: boolean }[],
+      baseline: [] as { ms: number; healthz: boolean }[],
+    };
     for (let r = 0; r < rounds; r++) {
       out.server.push(await firstOk(server, dir));
       out.baseline.push(await firstOk(baseline, dir));

@@ -25,12 +25,20 @@ export async function setupWorld(base: string): Promise<World> {
   const logins = Array.from({ length: 101 }, (_, i) => `b${tag}u${i}`);
   const tokens: string[] = [];
   for (let i = 0; i < logins.length; i += 20) {
-    const part = logins.slice(i, i + 20).map((login) => post(base, "/v1/register", { login, password: "bench-password" }));
+    const part = logins
+      .slice(i, i + 20)
+      .map((login) => post(base, "/v1/register", { login, password: "bench-password" }));
     for (const r of await Promise.all(part)) tokens.push(r.session_id);
   }
   const room = async (owner: number, members: number[]) =>
-    (await post(base, "/v1/rooms", { users: members.filter((m) => m !== owner).map((m) => ({ login: logins[m] })) }, tokens[owner]))
-      .id as number;
+    (
+      await post(
+        base,
+        "/v1/rooms",
+        { users: members.filter((m) => m !== owner).map((m) => ({ login: logins[m] })) },
+        tokens[owner],
+      )
+    ).id as number;
   const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
   const fanRooms = await Promise.all(range(0, 10).map((r) => room(10 * r, range(10 * r, 10))));
   const bigRoom = await room(0, range(0, 100));

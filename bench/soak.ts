@@ -12,7 +12,11 @@ import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { seconds: { type: "string", default: "60" }, clients: { type: "string", default: "300" }, rooms: { type: "string", default: "40" } },
+  options: {
+    seconds: { type: "string", default: "60" },
+    clients: { type: "string", default: "300" },
+    rooms: { type: "string", default: "40" },
+  },
 });
 const SECONDS = Number(args.seconds);
 const CLIENTS = Number(args.clients);
@@ -30,13 +34,27 @@ const port = await new Promise<number>((resolve) => {
   });
 });
 const base = `http://127.0.0.1:${port}`;
-const env = { PORT: String(port), HOST: "127.0.0.1", ECHAT_DB: join(dir, "echat.db"), ECHAT_LIMITS: "off", ECHAT_LOG_LEVEL: "warn",
-  ECHAT_PASSWORD_MEMORY: "1024", ECHAT_PASSWORD_TIME: "1" };
-const server = Bun.spawn([process.execPath, join(import.meta.dir, "..", "server.ts")], { env: { ...process.env, ...env }, stdout: "inherit", stderr: "inherit" });
+const env = {
+  PORT: String(port),
+  HOST: "127.0.0.1",
+  ECHAT_DB: join(dir, "echat.db"),
+  ECHAT_LIMITS: "off",
+  ECHAT_LOG_LEVEL: "warn",
+  ECHAT_PASSWORD_MEMORY: "1024",
+  ECHAT_PASSWORD_TIME: "1",
+};
+const server = Bun.spawn([process.execPath, join(import.meta.dir, "..", "main.ts")], {
+  env: { ...process.env, ...env },
+  stdout: "inherit",
+  stderr: "inherit",
+});
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
-for (const deadline = Date.now() + 10_000; ;) {
-  const up = await fetch(`${base}/v1/info`).then(() => true, () => false);
+for (const deadline = Date.now() + 10_000; ; ) {
+  const up = await fetch(`${base}/v1/info`).then(
+    () => true,
+    () => false,
+  );
   if (up) break;
   if (Date.now() > deadline) throw new Error("server did not start");
   await Bun.sleep(50);
@@ -46,7 +64,9 @@ const errors = new Map<string, number>();
 const error = (what: string) => errors.set(what, (errors.get(what) ?? 0) + 1);
 async function post(path: string, body: unknown, session?: string) {
   const res = await fetch(base + path, {
-    method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...(session ? { "x-session-id": session } : {}) },
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...(session ? { "x-session-id": session } : {}) },
   });
   const json: any = await res.json();
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${json?.error?.code}`);
@@ -57,9 +77,21 @@ async function inBatches<T>(items: T[], n: number, fn: (x: T) => Promise<void>) 
 }
 
 type Client = {
-  i: number; userId: number; login: string; session: string; room: number; ws?: WebSocket; lastSeen: number;
-  received: Set<number>; retried: Set<string>; pending: Map<string, string>; acked: Set<string>; sent: number; n: number;
-  timer?: Timer; busy: boolean;
+  i: number;
+  userId: number;
+  login: string;
+  session: string;
+  room: number;
+  ws?: WebSocket;
+  lastSeen: number;
+  received: Set<number>;
+  retried: Set<string>;
+  pending: Map<string, string>;
+  acked: Set<string>;
+  sent: number;
+  n: number;
+  timer?: Timer;
+  busy: boolean;
 };
 
 // Setup: users, rooms (each client's home room plus a few extra members), no messages yet.
@@ -69,21 +101,42 @@ await inBatches([...Array(CLIENTS).keys()], 16, async (i) => {
   const login = `soak${i}`;
   const { session_id } = await post("/v1/register", { login, password: "password123" });
   const info: any = await (await fetch(`${base}/v1/info`, { headers: { "x-session-id": session_id } })).json();
-  clients[i] = { i, userId: info.id, login, session: session_id, room: 0, lastSeen: 0, received: new Set(), retried: new Set(),
-    pending: new Map(), acked: new Set(), sent: 0, n: 0, busy: false };
+  clients[i] = {
+    i,
+    userId: info.id,
+    login,
+    session: session_id,
+    room: 0,
+    lastSeen: 0,
+    received: new Set(),
+    retried: new Set(),
+    pending: new Map(),
+    acked: new Set(),
+    sent: 0,
+    n: 0,
+    busy: false,
+  };
 });
 const roomIds: number[] = [];
 for (let r = 0; r < ROOMS; r++) {
   const members = clients.filter((c) => c.i % ROOMS === r);
-  const extra = Array.from({ length: 3 }, (_, k) => clients[(r * 7 + k * 13) % CLIENTS]!).filter((c) => !members.includes(c));
-  const room = await post("/v1/rooms", { users: [...members.slice(1), ...extra].map((c) => ({ id: c.userId })) }, members[0]!.session);
+  const extra = Array.from({ length: 3 }, (_, k) => clients[(r * 7 + k * 13) % CLIENTS]!).filter(
+    (c) => !members.includes(c),
+  );
+  const room = await post(
+    "/v1/rooms",
+    { users: [...members.slice(1), ...extra].map((c) => ({ id: c.userId })) },
+    members[0]!.session,
+  );
   roomIds.push(room.id);
   for (const c of members) c.room = room.id;
 }
 
 let stopping = false;
 function connect(c: Client) {
-  const ws = new WebSocket(`${base.replace("http", "ws")}/v1/rooms/${c.room}/chat?session_id=${c.session}&after=${c.lastSeen}`);
+  const ws = new WebSocket(
+    `${base.replace("http", "ws")}/v1/rooms/${c.room}/chat?session_id=${c.session}&after=${c.lastSeen}`,
+  );
   c.ws = ws;
   const seen = new Set<number>(); // per socket: a message twice on one socket is a duplicate
   ws.onopen = () => {
@@ -115,17 +168,22 @@ function connect(c: Client) {
 }
 
 // Closes the socket and resumes on a new one once the old one is closed (no overlap).
-let reconnects = 0, relogins = 0;
+let reconnects = 0,
+  relogins = 0;
 function reconnect(c: Client, swap?: () => Promise<void>) {
   c.busy = true;
   if (swap) relogins++;
   else reconnects++;
   const old = c.ws!;
   // Offline for a moment (a train through a tunnel), so the resume has a backlog to replay.
-  old.onclose = () => setTimeout(() => {
-    connect(c);
-    c.busy = false;
-  }, OFFLINE_MS[0]! + Math.random() * (OFFLINE_MS[1]! - OFFLINE_MS[0]!));
+  old.onclose = () =>
+    setTimeout(
+      () => {
+        connect(c);
+        c.busy = false;
+      },
+      OFFLINE_MS[0]! + Math.random() * (OFFLINE_MS[1]! - OFFLINE_MS[0]!),
+    );
   if (swap) swap().catch((e) => (error(`relogin ${e.message}`), old.close()));
   else old.close();
 }
@@ -167,8 +225,12 @@ clearInterval(sampler);
 const lastIds = new Map<number, number>();
 async function history(room: number, session: string) {
   const out: any[] = [];
-  for (let after = 0; ;) {
-    const page: any = await (await fetch(`${base}/v1/rooms/${room}/messages?after=${after}&limit=200`, { headers: { "x-session-id": session } })).json();
+  for (let after = 0; ; ) {
+    const page: any = await (
+      await fetch(`${base}/v1/rooms/${room}/messages?after=${after}&limit=200`, {
+        headers: { "x-session-id": session },
+      })
+    ).json();
     if (page.length === 0) return out;
     out.push(...page);
     after = page.at(-1).id;
@@ -188,7 +250,13 @@ const drainSeconds = (performance.now() - chatStart) / 1000 - SECONDS;
 const rssEnd = rss();
 
 // Verdict.
-let sent = 0, acked = 0, delivered = 0, lostAcked = 0, notDelivered = 0, dupStored = 0, unacked = 0;
+let sent = 0,
+  acked = 0,
+  delivered = 0,
+  lostAcked = 0,
+  notDelivered = 0,
+  dupStored = 0,
+  unacked = 0;
 const storedByCid = new Map<string, number>();
 for (const h of histories.values()) {
   for (const m of h) {
@@ -213,11 +281,28 @@ rmSync(dir, { recursive: true, force: true });
 
 const dup = (errors.get("duplicate delivery") ?? 0) + dupStored;
 const errorCount = [...errors].filter(([k]) => k !== "duplicate delivery").reduce((n, [, v]) => n + v, 0);
-console.log(`soak: ${CLIENTS} clients, ${ROOMS} rooms, ${SECONDS} s of chat (setup ${setupSeconds.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s); ${reconnects} reconnects with after=, ${relogins} login/logout swaps`);
-console.log(`server: bun server.ts ${Object.entries(env).filter(([k]) => k !== "ECHAT_DB" && k !== "PORT").map(([k, v]) => `${k}=${v}`).join(" ")}`);
-console.log(`messages: sent ${sent}, acked ${acked}, unacked ${unacked}, delivered ${delivered} (message × receiving member)`);
-console.log(`lost: ${lostAcked + notDelivered} (acked but not stored ${lostAcked}; stored but not delivered to a member ${notDelivered})`);
-console.log(`duplicates: ${dup} (delivered twice on one socket ${errors.get("duplicate delivery") ?? 0}; stored twice ${dupStored})`);
-console.log(`errors: ${errorCount} ${JSON.stringify(Object.fromEntries([...errors].filter(([k]) => k !== "duplicate delivery")))}`);
-console.log(`server RSS MiB: start ${rssStart.toFixed(1)}, end ${rssEnd.toFixed(1)}, every 10 s: ${samples.map((x) => x.toFixed(0)).join(" ")}`);
+console.log(
+  `soak: ${CLIENTS} clients, ${ROOMS} rooms, ${SECONDS} s of chat (setup ${setupSeconds.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s); ${reconnects} reconnects with after=, ${relogins} login/logout swaps`,
+);
+console.log(
+  `server: bun main.ts ${Object.entries(env)
+    .filter(([k]) => k !== "ECHAT_DB" && k !== "PORT")
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ")}`,
+);
+console.log(
+  `messages: sent ${sent}, acked ${acked}, unacked ${unacked}, delivered ${delivered} (message × receiving member)`,
+);
+console.log(
+  `lost: ${lostAcked + notDelivered} (acked but not stored ${lostAcked}; stored but not delivered to a member ${notDelivered})`,
+);
+console.log(
+  `duplicates: ${dup} (delivered twice on one socket ${errors.get("duplicate delivery") ?? 0}; stored twice ${dupStored})`,
+);
+console.log(
+  `errors: ${errorCount} ${JSON.stringify(Object.fromEntries([...errors].filter(([k]) => k !== "duplicate delivery")))}`,
+);
+console.log(
+  `server RSS MiB: start ${rssStart.toFixed(1)}, end ${rssEnd.toFixed(1)}, every 10 s: ${samples.map((x) => x.toFixed(0)).join(" ")}`,
+);
 process.exit(lostAcked + notDelivered + dup + unacked > 0 ? 1 : 0);

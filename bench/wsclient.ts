@@ -74,7 +74,12 @@ function parse(sock: Socket<State>, st: State) {
   st.buf = i === b.length ? null : b.slice(i);
 }
 
-export function connectRaw(port: number, path: string, onFrame: (payload: Uint8Array) => void, onClose = () => {}): Promise<RawWs> {
+export function connectRaw(
+  port: number,
+  path: string,
+  onFrame: (payload: Uint8Array) => void,
+  onClose = () => {},
+): Promise<RawWs> {
   return new Promise((resolve, reject) => {
     const st: State = { handshake: false, buf: null, out: [], onFrame, onClose, resolve, reject, ws: null };
     Bun.connect<State>({
@@ -84,8 +89,10 @@ export function connectRaw(port: number, path: string, onFrame: (payload: Uint8A
       socket: {
         open(sock) {
           sock.setNoDelay(true);
-          sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+          sock.write(
+            `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+              `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          );
         },
         data(sock, chunk) {
           const st = sock.data;
@@ -96,7 +103,11 @@ export function connectRaw(port: number, path: string, onFrame: (payload: Uint8A
             const head = new TextDecoder().decode(st.buf.subarray(0, end));
             if (!head.startsWith("HTTP/1.1 101")) {
               sock.end();
-              return st.reject(new Error(`upgrade refused: ${head.split("\r\n")[0]} ${new TextDecoder().decode(st.buf.subarray(end + 4))}`));
+              return st.reject(
+                new Error(
+                  `upgrade refused: ${head.split("\r\n")[0]} ${new TextDecoder().decode(st.buf.subarray(end + 4))}`,
+                ),
+              );
             }
             st.handshake = true;
             st.buf = st.buf.length > end + 4 ? st.buf.subarray(end + 4) : null;

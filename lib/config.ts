@@ -4,17 +4,25 @@ import { parseArgs } from "node:util";
 
 type Parser<T> = (raw: string) => T | undefined; // undefined = invalid
 
-const int = (min: number, max: number): Parser<number> => (raw) => {
-  if (!/^\d+$/.test(raw)) return undefined;
-  const n = Number(raw);
-  return n >= min && n <= max ? n : undefined;
-};
-const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) =>
-  (values as string[]).includes(raw) ? (raw as T) : undefined;
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^\d+$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return n >= min && n <= max ? n : undefined;
+  };
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) =>
+    (values as string[]).includes(raw) ? (raw as T) : undefined;
 const text: Parser<string> = (raw) => (raw.length > 0 ? raw : undefined);
 const bool: Parser<boolean> = (raw) =>
   ["on", "true", "1", "yes"].includes(raw) ? true : ["off", "false", "0", "no"].includes(raw) ? false : undefined;
-const list: Parser<string[]> = (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean);
+const list: Parser<string[]> = (raw) =>
+  raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function setting<T>(flag: string, env: string, def: T, parse: Parser<T>, help: string) {
   return { flag, env, def, parse, help };
@@ -24,42 +32,147 @@ export const SETTINGS = {
   port: setting("port", "PORT", 8080, int(0, 65535), "TCP port to listen on (0 picks a free one)"),
   host: setting("host", "HOST", "0.0.0.0", text, "address to bind"),
   db: setting("db", "ECHAT_DB", "./echat.db", text, "SQLite database file"),
-  logLevel: setting("log-level", "ECHAT_LOG_LEVEL", "info" as "debug" | "info" | "warn" | "error" | "silent",
-    oneOf("debug", "info", "warn", "error", "silent"), "debug, info, warn, error or silent"),
-  logFormat: setting("log-format", "ECHAT_LOG_FORMAT", "text" as "text" | "json", oneOf("text", "json"),
-    "text (human) or json (one object per line)"),
-  synchronous: setting("synchronous", "ECHAT_SYNCHRONOUS", "full" as "full" | "normal", oneOf("full", "normal"),
-    "full: an acknowledged message survives power loss; normal: survives crashes, not power loss"),
-  passwordMemoryKiB: setting("password-memory", "ECHAT_PASSWORD_MEMORY", 65536, int(8, 4194304),
-    "argon2id memory cost in KiB"),
+  logLevel: setting(
+    "log-level",
+    "ECHAT_LOG_LEVEL",
+    "info" as "debug" | "info" | "warn" | "error" | "silent",
+    oneOf("debug", "info", "warn", "error", "silent"),
+    "debug, info, warn, error or silent",
+  ),
+  logFormat: setting(
+    "log-format",
+    "ECHAT_LOG_FORMAT",
+    "text" as "text" | "json",
+    oneOf("text", "json"),
+    "text (human) or json (one object per line)",
+  ),
+  synchronous: setting(
+    "synchronous",
+    "ECHAT_SYNCHRONOUS",
+    "full" as "full" | "normal",
+    oneOf("full", "normal"),
+    "full: an acknowledged message survives power loss; normal: survives crashes, not power loss",
+  ),
+  passwordMemoryKiB: setting(
+    "password-memory",
+    "ECHAT_PASSWORD_MEMORY",
+    65536,
+    int(8, 4194304),
+    "argon2id memory cost in KiB",
+  ),
   passwordTime: setting("password-time", "ECHAT_PASSWORD_TIME", 2, int(1, 100), "argon2id iterations"),
-  maxMessageLength: setting("max-message-length", "ECHAT_MAX_MESSAGE_LENGTH", 4000, int(1, 16000),
-    "longest message text, in Unicode code points"),
-  sessionIdleDays: setting("session-idle-days", "ECHAT_SESSION_IDLE_DAYS", 30, int(1, 3650),
-    "a session unused this many days expires"),
-  sessionMaxDays: setting("session-max-days", "ECHAT_SESSION_MAX_DAYS", 365, int(1, 36500),
-    "a session expires this many days after login, used or not"),
-  limits: setting("limits", "ECHAT_LIMITS", true, bool, "abuse limits (the login, message and socket limits below): off for benchmarks and trusted deployments"),
-  loginFailsPerLogin: setting("login-fails-per-login", "ECHAT_LOGIN_FAILS_PER_LOGIN", 10, int(1, 1000000),
-    "failed logins per login per minute"),
-  authPerAddress: setting("auth-per-address", "ECHAT_AUTH_PER_ADDRESS", 30, int(1, 1000000),
-    "failed logins plus registrations per client address per minute"),
-  messageBurst: setting("message-burst", "ECHAT_MESSAGE_BURST", 50, int(1, 1000000), "messages a user may send at once"),
-  messageRate: setting("message-rate", "ECHAT_MESSAGE_RATE", 10, int(1, 1000000), "messages per second a user may sustain"),
-  socketsPerUser: setting("sockets-per-user", "ECHAT_SOCKETS_PER_USER", 20, int(1, 1000000), "open WebSockets per user"),
-  socketsPerAddress: setting("sockets-per-address", "ECHAT_SOCKETS_PER_ADDRESS", 200, int(1, 1000000),
-    "open WebSockets per client address"),
-  databaseUrl: setting("database-url", "DATABASE_URL", "", (raw) => (raw === "" || /^postgres(ql)?:\/\//.test(raw) ? raw : undefined),
-    "postgres://... to use PostgreSQL instead of the embedded SQLite"),
-  redisUrl: setting("redis-url", "REDIS_URL", "", (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
-    "redis://... to fan out across instances through Redis"),
-  wsIdleTimeout: setting("ws-idle-timeout", "ECHAT_WS_IDLE_TIMEOUT", 60, int(8, 960),
-    "seconds before a silent WebSocket peer is dropped; the server pings before then, and a live client's pong keeps it"),
-  presenceTtl: setting("presence-ttl", "ECHAT_PRESENCE_TTL", 30, int(1, 3600),
-    "seconds after which a crashed instance's users drop out of presence (several instances)"),
-  corsOrigins: setting("cors-origins", "ECHAT_CORS_ORIGINS", [] as string[], list,
-    "comma-separated origins allowed by CORS, * for any (empty: CORS off)"),
-  trustProxy: setting("trust-proxy", "ECHAT_TRUST_PROXY", false, bool, "take the client address from the last X-Forwarded-For entry (only behind your own proxy)"),
+  maxMessageLength: setting(
+    "max-message-length",
+    "ECHAT_MAX_MESSAGE_LENGTH",
+    4000,
+    int(1, 16000),
+    "longest message text, in Unicode code points",
+  ),
+  sessionIdleDays: setting(
+    "session-idle-days",
+    "ECHAT_SESSION_IDLE_DAYS",
+    30,
+    int(1, 3650),
+    "a session unused this many days expires",
+  ),
+  sessionMaxDays: setting(
+    "session-max-days",
+    "ECHAT_SESSION_MAX_DAYS",
+    365,
+    int(1, 36500),
+    "a session expires this many days after login, used or not",
+  ),
+  limits: setting(
+    "limits",
+    "ECHAT_LIMITS",
+    true,
+    bool,
+    "abuse limits (the login, message and socket limits below): off for benchmarks and trusted deployments",
+  ),
+  loginFailsPerLogin: setting(
+    "login-fails-per-login",
+    "ECHAT_LOGIN_FAILS_PER_LOGIN",
+    10,
+    int(1, 1000000),
+    "failed logins per login per minute",
+  ),
+  authPerAddress: setting(
+    "auth-per-address",
+    "ECHAT_AUTH_PER_ADDRESS",
+    30,
+    int(1, 1000000),
+    "failed logins plus registrations per client address per minute",
+  ),
+  messageBurst: setting(
+    "message-burst",
+    "ECHAT_MESSAGE_BURST",
+    50,
+    int(1, 1000000),
+    "messages a user may send at once",
+  ),
+  messageRate: setting(
+    "message-rate",
+    "ECHAT_MESSAGE_RATE",
+    10,
+    int(1, 1000000),
+    "messages per second a user may sustain",
+  ),
+  socketsPerUser: setting(
+    "sockets-per-user",
+    "ECHAT_SOCKETS_PER_USER",
+    20,
+    int(1, 1000000),
+    "open WebSockets per user",
+  ),
+  socketsPerAddress: setting(
+    "sockets-per-address",
+    "ECHAT_SOCKETS_PER_ADDRESS",
+    200,
+    int(1, 1000000),
+    "open WebSockets per client address",
+  ),
+  databaseUrl: setting(
+    "database-url",
+    "DATABASE_URL",
+    "",
+    (raw) => (raw === "" || /^postgres(ql)?:\/\//.test(raw) ? raw : undefined),
+    "postgres://... to use PostgreSQL instead of the embedded SQLite",
+  ),
+  redisUrl: setting(
+    "redis-url",
+    "REDIS_URL",
+    "",
+    (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
+    "redis://... to fan out across instances through Redis",
+  ),
+  wsIdleTimeout: setting(
+    "ws-idle-timeout",
+    "ECHAT_WS_IDLE_TIMEOUT",
+    60,
+    int(8, 960),
+    "seconds before a silent WebSocket peer is dropped; the server pings before then, and a live client's pong keeps it",
+  ),
+  presenceTtl: setting(
+    "presence-ttl",
+    "ECHAT_PRESENCE_TTL",
+    30,
+    int(1, 3600),
+    "seconds after which a crashed instance's users drop out of presence (several instances)",
+  ),
+  corsOrigins: setting(
+    "cors-origins",
+    "ECHAT_CORS_ORIGINS",
+    [] as string[],
+    list,
+    "comma-separated origins allowed by CORS, * for any (empty: CORS off)",
+  ),
+  trustProxy: setting(
+    "trust-proxy",
+    "ECHAT_TRUST_PROXY",
+    false,
+    bool,
+    "take the client address from the last X-Forwarded-For entry (only behind your own proxy)",
+  ),
 };
 
 type Settings = typeof SETTINGS;

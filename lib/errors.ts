@@ -25,7 +25,11 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 export class ApiError extends Error {
-  constructor(readonly code: ErrorCode, message?: string, readonly headers?: Record<string, string>) {
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly headers?: Record<string, string>,
+  ) {
     super(message ?? ERRORS[code][1]);
   }
   get status(): number {

@@ -24,7 +24,10 @@ const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n 
 
 export class Counter {
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels?: Labels, by = 1) {
     const key = labelText(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
@@ -39,7 +42,11 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export class Histogram {
   private readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, readonly buckets = BUCKETS) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets = BUCKETS,
+  ) {}
   observe(labels: Labels, value: number) {
     const key = labelText(labels);
     let h = this.values.get(key);
@@ -51,7 +58,9 @@ export class Histogram {
   lines(): string[] {
     const out: string[] = [];
     for (const h of this.values.values()) {
-      this.buckets.forEach((le, i) => out.push(`${this.name}_bucket${labelText({ ...h.labels, le: num(le) })} ${h.counts[i]}`));
+      this.buckets.forEach((le, i) =>
+        out.push(`${this.name}_bucket${labelText({ ...h.labels, le: num(le) })} ${h.counts[i]}`),
+      );
       out.push(`${this.name}_bucket${labelText({ ...h.labels, le: "+Inf" })} ${h.count}`);
       out.push(`${this.name}_sum${labelText(h.labels)} ${h.sum}`);
       out.push(`${this.name}_count${labelText(h.labels)} ${h.count}`);
@@ -81,7 +90,8 @@ export function createMetrics(version: string) {
 
     render(): string {
       const out: string[] = [];
-      const head = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      const head = (name: string, type: string, help: string) =>
+        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       const one = (name: string, type: string, help: string, value: number, labels?: Labels) => {
         head(name, type, help);
         out.push(`${name}${labelText(labels)} ${num(value)}`);
@@ -98,7 +108,12 @@ export function createMetrics(version: string) {
       one("echat_websockets_open", "gauge", "Open room WebSockets", gauges.sockets());
       one("echat_rooms_active", "gauge", "Rooms with at least one subscribed WebSocket", gauges.rooms());
       counter(m.messagesStored);
-      one("echat_messages_delivered_total", "counter", "Message frames handed to WebSockets (live and backlog)", gauges.delivered());
+      one(
+        "echat_messages_delivered_total",
+        "counter",
+        "Message frames handed to WebSockets (live and backlog)",
+        gauges.delivered(),
+      );
       counter(m.httpRequests);
       head(m.httpDuration.name, "histogram", m.httpDuration.help);
       out.push(...m.httpDuration.lines());

@@ -40,13 +40,15 @@ export function validPassword(password: string): string {
 }
 
 export function validText(text: unknown, maxLength: number): string {
-  if (typeof text !== "string" || text.trim() === "" || codePoints(text) > maxLength) throw new ApiError("invalid_text");
+  if (typeof text !== "string" || text.trim() === "" || codePoints(text) > maxLength)
+    throw new ApiError("invalid_text");
   return text;
 }
 
 export function validClientId(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== "string" || v.length > 64) throw new ApiError("invalid_json", "client_id must be a string of at most 64 characters");
+  if (typeof v !== "string" || v.length > 64)
+    throw new ApiError("invalid_json", "client_id must be a string of at most 64 characters");
   return v;
 }
 

@@ -19,13 +19,21 @@ describe("register", () => {
   test("a taken login, in any case and any script, is user_already_exists", async () => {
     await register(s.url, "Вася");
     for (const login of ["Вася", "ВАСЯ", "вася", "alice", "ALICE"]) {
-      expectError(await call(s.url, "POST", "/v1/register", { body: { login, password: "password1" } }), 422, "user_already_exists");
+      expectError(
+        await call(s.url, "POST", "/v1/register", { body: { login, password: "password1" } }),
+        422,
+        "user_already_exists",
+      );
     }
   });
 
   test("logins are NFC-normalized: a decomposed é is the same login as a composed one", async () => {
     await register(s.url, "caf\u00e9");
-    expectError(await call(s.url, "POST", "/v1/register", { body: { login: "cafe\u0301", password: "password1" } }), 422, "user_already_exists");
+    expectError(
+      await call(s.url, "POST", "/v1/register", { body: { login: "cafe\u0301", password: "password1" } }),
+      422,
+      "user_already_exists",
+    );
     const r = await call(s.url, "POST", "/v1/login", { body: { login: "CAFE\u0301", password: "password123" } });
     expect(r.status).toBe(200);
   });
@@ -38,7 +46,11 @@ describe("register", () => {
     ["a NUL", "bo\u0000b"],
     ["65 characters", "x".repeat(65)],
   ])("a login with %s is invalid_login", async (_, login) => {
-    expectError(await call(s.url, "POST", "/v1/register", { body: { login, password: "password1" } }), 422, "invalid_login");
+    expectError(
+      await call(s.url, "POST", "/v1/register", { body: { login, password: "password1" } }),
+      422,
+      "invalid_login",
+    );
   });
 
   test("a login of 64 characters (emoji count as one) is accepted", async () => {
@@ -57,7 +69,11 @@ describe("register", () => {
     ["7 characters", "1234567"],
     ["1025 characters", "p".repeat(1025)],
   ])("a password of %s is invalid_password", async (_, password) => {
-    expectError(await call(s.url, "POST", "/v1/register", { body: { login: "pwtest", password } }), 422, "invalid_password");
+    expectError(
+      await call(s.url, "POST", "/v1/register", { body: { login: "pwtest", password } }),
+      422,
+      "invalid_password",
+    );
   });
 
   test.each([
@@ -74,7 +90,9 @@ describe("register", () => {
   });
 
   test("extra keys and any key order are accepted", async () => {
-    const r = await call(s.url, "POST", "/v1/register", { raw: '{"extra":[1],"password":"password1","login":"keyorder"}' });
+    const r = await call(s.url, "POST", "/v1/register", {
+      raw: '{"extra":[1],"password":"password1","login":"keyorder"}',
+    });
     expect(r.status).toBe(200);
   });
 
@@ -105,8 +123,16 @@ describe("login and logout", () => {
 
   test("an unknown login is user_not_found, a wrong password wrong_credentials", async () => {
     await register(s.url, "carol", "right-password");
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "nobody", password: "whatever1" } }), 422, "user_not_found");
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "wrong-password" } }), 422, "wrong_credentials");
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "nobody", password: "whatever1" } }),
+      422,
+      "user_not_found",
+    );
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "wrong-password" } }),
+      422,
+      "wrong_credentials",
+    );
     expectError(await call(s.url, "POST", "/v1/login", { body: { login: "carol" } }), 422, "invalid_json");
   });
 
@@ -114,7 +140,9 @@ describe("login and logout", () => {
     const a = await register(s.url, "bearer");
     const r = await call(s.url, "GET", "/v1/info", { headers: { authorization: `Bearer ${a.session}` } });
     expect(r.body).toEqual({ id: a.id, login: "bearer" });
-    expect((await call(s.url, "POST", "/v1/logout", { headers: { authorization: `Bearer ${a.session}` } })).status).toBe(200);
+    expect(
+      (await call(s.url, "POST", "/v1/logout", { headers: { authorization: `Bearer ${a.session}` } })).status,
+    ).toBe(200);
     expectError(await call(s.url, "GET", "/v1/info", { session: a.session }), 401, "unauthorized");
   });
 
@@ -125,8 +153,15 @@ describe("login and logout", () => {
     ["an upper-case session", { "x-session-id": "A".repeat(40) }],
     ["a Basic authorization", { authorization: "Basic abc" }],
   ])("%s is unauthorized everywhere", async (_, headers) => {
-    for (const [method, path] of [["GET", "/v1/info"], ["POST", "/v1/logout"], ["GET", "/v1/users?q=a"], ["GET", "/v1/rooms"],
-      ["POST", "/v1/rooms"], ["GET", "/v1/rooms/1"], ["GET", "/v1/rooms/1/messages"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/v1/info"],
+      ["POST", "/v1/logout"],
+      ["GET", "/v1/users?q=a"],
+      ["GET", "/v1/rooms"],
+      ["POST", "/v1/rooms"],
+      ["GET", "/v1/rooms/1"],
+      ["GET", "/v1/rooms/1/messages"],
+    ] as const) {
       expectError(await call(s.url, method, path, { headers: headers as Record<string, string> }), 401, "unauthorized");
     }
   });
@@ -134,7 +169,14 @@ describe("login and logout", () => {
 
 describe("the HTTP surface", () => {
   test("unknown paths are not_found", async () => {
-    for (const path of ["/v1", "/v2/info", "/v1/rooms/1/", "/v1//info", "/v1/rooms/1/messages/x", "/%2e%2e/etc/passwd"]) {
+    for (const path of [
+      "/v1",
+      "/v2/info",
+      "/v1/rooms/1/",
+      "/v1//info",
+      "/v1/rooms/1/messages/x",
+      "/%2e%2e/etc/passwd",
+    ]) {
       expectError(await call(s.url, "GET", path), 404, "not_found");
     }
   });

@@ -63,14 +63,21 @@ describe("the linux-arm64 binary", () => {
   });
 
   const qemu = Bun.which("qemu-aarch64");
-  const emulated = needs("qemu-user with the arm64 loader (see the comment above)", qemu !== null && existsSync("/lib/ld-linux-aarch64.so.1"));
-  test.skipIf(!emulated)("serves the smoke test under qemu-user on a Raspberry Pi 4 CPU (Cortex-A72)", async () => {
-    const child = await startChild([qemu!, "-cpu", "cortex-a72", "-L", "/", arm], ["--db", join(dir, "arm.db")]);
-    try {
-      await smoke(child.url);
-    } finally {
-      child.proc.kill("SIGTERM");
-    }
-    expect(await child.proc.exited).toBe(0);
-  }, 60000);
+  const emulated = needs(
+    "qemu-user with the arm64 loader (see the comment above)",
+    qemu !== null && existsSync("/lib/ld-linux-aarch64.so.1"),
+  );
+  test.skipIf(!emulated)(
+    "serves the smoke test under qemu-user on a Raspberry Pi 4 CPU (Cortex-A72)",
+    async () => {
+      const child = await startChild([qemu!, "-cpu", "cortex-a72", "-L", "/", arm], ["--db", join(dir, "arm.db")]);
+      try {
+        await smoke(child.url);
+      } finally {
+        child.proc.kill("SIGTERM");
+      }
+      expect(await child.proc.exited).toBe(0);
+    },
+    60000,
+  );
 });

@@ -49,7 +49,9 @@ describe.skipIf(!haveChromium)("in a browser", () => {
   const url = (host: string) => `http://${host}:${port}/`;
   const visible = (view: View, id: string) => view.evaluate(`!document.getElementById(${JSON.stringify(id)}).hidden`);
   const aliceSession = () => a.evaluate(`localStorage.getItem("echat.session")`) as Promise<string>;
-  const history = async () => (await call(s.url, "GET", `/v1/rooms/${room}/messages?after=0&limit=200`, { session: await aliceSession() })).body as any[];
+  const history = async () =>
+    (await call(s.url, "GET", `/v1/rooms/${room}/messages?after=0&limit=200`, { session: await aliceSession() }))
+      .body as any[];
 
   async function say(view: View, message: string) {
     await view.click("#text");
@@ -82,7 +84,9 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await fill(a, "#login", "alice");
     await fill(a, "#password", "short");
     await a.click("button[value=register]");
-    expect(await until(a, `document.getElementById("auth-error").textContent`)).toBe("Password must be 8-1024 characters");
+    expect(await until(a, `document.getElementById("auth-error").textContent`)).toBe(
+      "Password must be 8-1024 characters",
+    );
     await fill(a, "#password", "password123");
     await a.click("button[value=register]");
     await until(a, `document.getElementById("me").textContent === "alice"`);
@@ -136,19 +140,28 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await a.press("Enter", { modifiers: ["Shift"] });
     await a.type("line two");
     await a.press("Enter");
-    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.length === 2);
+    await until<string[]>(
+      b,
+      `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`,
+      (t) => t.length === 2,
+    );
     expect(await storedTexts(b)).toEqual(["Hi alice", "line one\nline two"]);
     await until(a, `!document.querySelector(".msg.pending")`); // alice's own copy is her ack
     expect(await storedTexts(a)).toEqual(["Hi alice", "line one\nline two"]);
     // Times are the viewer's local time, with the UTC instant in datetime.
-    const time = (await a.evaluate(`(() => { const t = document.querySelector(".msg time"); return [t.dateTime, t.textContent] })()`)) as string[];
+    const time = (await a.evaluate(
+      `(() => { const t = document.querySelector(".msg time"); return [t.dateTime, t.textContent] })()`,
+    )) as string[];
     expect(time[1]).toBe(new Date(time[0]!).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
   });
 
   test("a message that looks like HTML is shown as text and never runs", async () => {
     const evil = `<img src=x onerror="document.title='pwned'"><b>bold</b>`;
     await say(a, evil);
-    await until(b, `[...document.querySelectorAll(".msg .text")].some((e) => e.textContent === ${JSON.stringify(evil)})`);
+    await until(
+      b,
+      `[...document.querySelectorAll(".msg .text")].some((e) => e.textContent === ${JSON.stringify(evil)})`,
+    );
     await until(b, `document.querySelector(".room-item .last")?.textContent === ${JSON.stringify(`alice: ${evil}`)}`);
     expect(await b.evaluate(`document.querySelectorAll("#chat img, #chat b").length`)).toBe(0);
     expect(await b.evaluate("document.title")).not.toBe("pwned");
@@ -183,16 +196,27 @@ describe.skipIf(!haveChromium)("in a browser", () => {
 
   test("after a reload bob finds the history, and scrolling up loads older pages", async () => {
     const socket = await Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${await aliceSession()}`);
-    await sendAll(socket, Array.from({ length: 60 }, (_, i) => `older ${i}`));
+    await sendAll(
+      socket,
+      Array.from({ length: 60 }, (_, i) => `older ${i}`),
+    );
     await socket.close();
     const all = (await history()).map((m) => m.text);
     expect(all.length).toBe(64);
 
     await b.reload();
-    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.length === 50);
+    await until<string[]>(
+      b,
+      `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`,
+      (t) => t.length === 50,
+    );
     expect(await storedTexts(b)).toEqual(all.slice(-50));
     await b.evaluate(`document.querySelector(".scroller").scrollTop = 0`);
-    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.length === 64);
+    await until<string[]>(
+      b,
+      `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`,
+      (t) => t.length === 64,
+    );
     expect(await storedTexts(b)).toEqual(all);
     expect(await b.evaluate(`document.querySelector(".older").hidden`)).toBe(true);
   });
@@ -208,7 +232,9 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     // Sent from the page while the server is down: shown greyed until acknowledged.
     await say(a, "typed while offline");
     await until(a, `document.querySelector(".msg.pending .text")?.textContent === "typed while offline"`);
-    expect(Number(await a.evaluate(`getComputedStyle(document.querySelector(".msg.pending")).opacity`))).toBeLessThan(1);
+    expect(Number(await a.evaluate(`getComputedStyle(document.querySelector(".msg.pending")).opacity`))).toBeLessThan(
+      1,
+    );
     await Bun.write(join(shots, "reconnecting-desktop.png"), await a.screenshot());
 
     // Written while neither view can connect: the same database served on another port.
@@ -223,7 +249,9 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     for (const view of [a, b]) {
       await until(view, `document.querySelector(".room-view").dataset.state === "open"`, undefined, 15000);
       await until(view, `!document.querySelector(".msg.pending")`);
-      await until<string[]>(view, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.includes("typed while offline"));
+      await until<string[]>(view, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) =>
+        t.includes("typed while offline"),
+      );
     }
     const texts = await all();
     expect(texts.slice(-3)).toEqual(["meanwhile 1", "meanwhile 2", "typed while offline"]);
@@ -239,16 +267,28 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await until(b, `document.querySelector(".room-view").dataset.state === "reconnecting"`);
     const elsewhere = await startServer({ port: 0 }, dir);
     const socket = await Socket.open(`${elsewhere.wsUrl}/v1/rooms/${room}/chat?session_id=${session}`);
-    await sendAll(socket, Array.from({ length: 1001 }, (_, i) => `missed ${i}`));
+    await sendAll(
+      socket,
+      Array.from({ length: 1001 }, (_, i) => `missed ${i}`),
+    );
     await socket.close();
     await elsewhere.stop();
     s = await startServer({ port }, dir);
 
-    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t.at(-1) === "missed 1000", 15000);
+    await until<string[]>(
+      b,
+      `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`,
+      (t) => t.at(-1) === "missed 1000",
+      15000,
+    );
     const shown = await storedTexts(b);
     expect(shown).toEqual(Array.from({ length: 50 }, (_, i) => `missed ${951 + i}`)); // the gap is not replayed
     await b.evaluate(`document.querySelector(".scroller").scrollTop = 0`);
-    await until<string[]>(b, `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`, (t) => t[0] === "missed 901");
+    await until<string[]>(
+      b,
+      `[...document.querySelectorAll(".msg .text")].map((e) => e.textContent)`,
+      (t) => t[0] === "missed 901",
+    );
     await until(a, `document.querySelector(".room-view").dataset.state === "open"`);
   });
 

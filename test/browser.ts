@@ -2,13 +2,23 @@
 // condition (polled with a deadline, never a fixed sleep), typing into fields, screenshots.
 import { existsSync } from "node:fs";
 
-export const CHROMIUM = process.env.BUN_CHROME_PATH ?? Bun.which("chromium") ?? (existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null);
+export const CHROMIUM =
+  process.env.BUN_CHROME_PATH ??
+  Bun.which("chromium") ??
+  (existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null);
 
 const backend = {
   type: "chrome" as const,
   path: CHROMIUM ?? undefined,
   url: false as const,
-  argv: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  argv: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
 };
 
 export function openView(width = 1100, height = 700) {
@@ -18,18 +28,25 @@ export function openView(width = 1100, height = 700) {
 export type View = ReturnType<typeof openView>;
 
 // Evaluates expr in the page until ok(value) holds; returns that value.
-export async function until<T = unknown>(view: View, expr: string, ok: (v: T) => boolean = Boolean, ms = 8000): Promise<T> {
+export async function until<T = unknown>(
+  view: View,
+  expr: string,
+  ok: (v: T) => boolean = Boolean,
+  ms = 8000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: T;
   for (;;) {
     last = (await view.evaluate(expr)) as T;
     if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${expr}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${expr}; last value: ${JSON.stringify(last)}`);
     await Bun.sleep(40); // between polls of a condition, not instead of one
   }
 }
 
-export const text = (view: View, selector: string) => view.evaluate(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`) as Promise<string | null>;
+export const text = (view: View, selector: string) =>
+  view.evaluate(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`) as Promise<string | null>;
 
 export async function fill(view: View, selector: string, value: string) {
   await view.evaluate(`document.querySelector(${JSON.stringify(selector)}).value = ""`);
@@ -39,4 +56,6 @@ export async function fill(view: View, selector: string, value: string) {
 
 // The texts of the stored (acknowledged) messages in the open room, in order.
 export const storedTexts = (view: View) =>
-  view.evaluate(`[...document.querySelectorAll(".msg:not(.pending) .text")].map((e) => e.textContent)`) as Promise<string[]>;
+  view.evaluate(`[...document.querySelectorAll(".msg:not(.pending) .text")].map((e) => e.textContent)`) as Promise<
+    string[]
+  >;

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import {
-  type Account, call, chatUrl, createRoom, expectError, isMessage, register, sendAll, Socket, startServer, type TestServer, upgradeRequest,
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  expectError,
+  isMessage,
+  register,
+  sendAll,
+  Socket,
+  startServer,
+  type TestServer,
+  upgradeRequest,
 } from "./helpers.ts";
 
 let s: TestServer;
@@ -11,7 +22,10 @@ let room: number;
 beforeAll(async () => {
   s = await startServer();
   [alice, bob, carol, eve] = (await Promise.all(["alice", "bob", "carol", "eve"].map((l) => register(s.url, l)))) as [
-    Account, Account, Account, Account,
+    Account,
+    Account,
+    Account,
+    Account,
   ];
   room = await createRoom(s.url, alice, [bob, carol]);
 });
@@ -20,10 +34,18 @@ afterAll(() => s.stop());
 describe("connecting", () => {
   test("refusals come before the upgrade, as JSON errors", async () => {
     expectError(await upgradeRequest(`${s.wsUrl}/v1/rooms/${room}/chat`), 401, "unauthorized");
-    expectError(await upgradeRequest(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${"0".repeat(40)}`), 401, "unauthorized");
+    expectError(
+      await upgradeRequest(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${"0".repeat(40)}`),
+      401,
+      "unauthorized",
+    );
     expectError(await upgradeRequest(chatUrl(s, room, eve)), 422, "room_not_found");
     expectError(await upgradeRequest(chatUrl(s, 987654, alice)), 422, "room_not_found");
-    expectError(await upgradeRequest(`${s.wsUrl}/v1/rooms/abc/chat?session_id=${alice.session}`), 422, "room_not_found");
+    expectError(
+      await upgradeRequest(`${s.wsUrl}/v1/rooms/abc/chat?session_id=${alice.session}`),
+      422,
+      "room_not_found",
+    );
     expectError(await upgradeRequest(chatUrl(s, room, alice, { after: "-1" })), 422, "invalid_query");
     expectError(await upgradeRequest(chatUrl(s, room, alice, { events: "typing,gossip" })), 422, "invalid_query");
   });
@@ -41,7 +63,11 @@ describe("connecting", () => {
   });
 
   test("a plain GET without upgrade headers is upgrade_required", async () => {
-    expectError(await call(s.url, "GET", `/v1/rooms/${room}/chat`, { session: alice.session }), 426, "upgrade_required");
+    expectError(
+      await call(s.url, "GET", `/v1/rooms/${room}/chat`, { session: alice.session }),
+      426,
+      "upgrade_required",
+    );
   });
 
   test("a refused WebSocket client sees the connection fail", async () => {
@@ -55,7 +81,13 @@ describe("sending and receiving", () => {
     a!.send({ text: "Привет" });
     const frames = await Promise.all([a!, b!, c!].map((x) => x.next(isMessage)));
     for (const f of frames) {
-      expect(f).toEqual({ id: expect.any(Number), text: "Привет", user_id: alice.id, room_id: room, created_at: expect.stringMatching(/Z$/) });
+      expect(f).toEqual({
+        id: expect.any(Number),
+        text: "Привет",
+        user_id: alice.id,
+        room_id: room,
+        created_at: expect.stringMatching(/Z$/),
+      });
     }
     expect(new Set(frames.map((f) => f.id)).size).toBe(1);
     await Promise.all([a!, b!, c!].map((x) => x.close()));
@@ -125,7 +157,8 @@ describe("sending and receiving", () => {
     const ids = seen[0]!.map((m) => m.id);
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
     for (const other of seen.slice(1)) expect(other.map((m) => m.id)).toEqual(ids);
-    const history = (await call(s.url, "GET", `/v1/rooms/${burstRoom}/messages?limit=200`, { session: eve.session })).body;
+    const history = (await call(s.url, "GET", `/v1/rooms/${burstRoom}/messages?limit=200`, { session: eve.session }))
+      .body;
     expect(history.map((m: any) => m.id)).toEqual(ids);
     await Promise.all(socks.map((x) => x.close()));
   });
@@ -135,9 +168,15 @@ describe("resume", () => {
   test("?after= replays what was missed, then live, with no gap and no duplicate while others send", async () => {
     const r = await createRoom(s.url, alice, [bob]);
     const a = await Socket.open(chatUrl(s, r, alice));
-    const acked = await sendAll(a, Array.from({ length: 100 }, (_, i) => `before ${i}`));
+    const acked = await sendAll(
+      a,
+      Array.from({ length: 100 }, (_, i) => `before ${i}`),
+    );
     const lastSeen = acked[29].id; // bob saw up to here
-    const sending = sendAll(a, Array.from({ length: 200 }, (_, i) => `during ${i}`)); // goes on while bob resumes
+    const sending = sendAll(
+      a,
+      Array.from({ length: 200 }, (_, i) => `during ${i}`),
+    ); // goes on while bob resumes
     const b = await Socket.open(chatUrl(s, r, bob, { after: lastSeen }));
     const during = await sending;
     const all = await b.take(70 + 200, isMessage);
@@ -151,14 +190,23 @@ describe("resume", () => {
   test("more than 1000 missed gives a resync frame instead of a backlog, then live messages", async () => {
     const r = await createRoom(s.url, alice, [carol]);
     const a = await Socket.open(chatUrl(s, r, alice));
-    await sendAll(a, Array.from({ length: 1001 }, (_, i) => `m${i}`));
+    await sendAll(
+      a,
+      Array.from({ length: 1001 }, (_, i) => `m${i}`),
+    );
     const c = await Socket.open(chatUrl(s, r, carol, { after: 0 }));
     expect(await c.next()).toEqual({ type: "resync", room_id: r });
     a.send({ text: "live" });
     expect((await c.next()).text).toBe("live");
     await Promise.all([a.close(), c.close()]);
     // exactly 1000 missed is still a backlog
-    const c2 = await Socket.open(chatUrl(s, r, carol, { after: 1 + (await call(s.url, "GET", `/v1/rooms/${r}/messages?after=0&limit=1`, { session: carol.session })).body[0].id }));
+    const c2 = await Socket.open(
+      chatUrl(s, r, carol, {
+        after:
+          1 +
+          (await call(s.url, "GET", `/v1/rooms/${r}/messages?after=0&limit=1`, { session: carol.session })).body[0].id,
+      }),
+    );
     const backlog = await c2.take(1000, isMessage);
     expect(backlog.at(-1).text).toBe("live");
     await c2.close();
@@ -255,7 +303,9 @@ describe("slow consumers", () => {
     const chunks: Buffer[] = [];
     raw.on("data", (d) => chunks.push(Buffer.from(d)));
     const path = new URL(chatUrl(s, r, carol)).pathname + new URL(chatUrl(s, r, carol)).search;
-    raw.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    raw.write(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await new Promise<void>((resolve) => raw.once("data", () => resolve()));
     raw.pause();
     const a = await Socket.open(chatUrl(s, r, alice, { events: "presence" }));
@@ -263,7 +313,13 @@ describe("slow consumers", () => {
     const big = "ж".repeat(4000); // 8 KB in UTF-8
     // ~8 MB to a reader that does not read, in batches so that the sender itself reads its acks in time
     const acks: any[] = [];
-    for (let i = 0; i < 50; i++) acks.push(...(await sendAll(a, Array.from({ length: 20 }, () => big))));
+    for (let i = 0; i < 50; i++)
+      acks.push(
+        ...(await sendAll(
+          a,
+          Array.from({ length: 20 }, () => big),
+        )),
+      );
     await a.next((f) => f.type === "presence" && f.online.length === 1); // the server let go of carol
     const later = await sendAll(a, ["after the close"]);
     const ended = new Promise<void>((resolve) => raw.on("close", () => resolve()));
@@ -293,7 +349,9 @@ describe("idle connections", () => {
       const raw = net.connect(t.port, "127.0.0.1");
       const chunks: Buffer[] = [];
       raw.on("data", (d) => chunks.push(Buffer.from(d)));
-      raw.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      raw.write(
+        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
       await new Promise<void>((resolve) => raw.on("close", () => resolve())); // never answers a ping
       const bytes = Buffer.concat(chunks);
       expect(bytes.toString("latin1")).toStartWith("HTTP/1.1 101");

@@ -1,17 +1,21 @@
-// echat as a real child process: the CLI from source (`bun server.ts ...`) or a compiled binary.
+// echat as a real child process: the CLI from source (`bun main.ts ...`) or a compiled binary.
 // Output is collected line by line; waitFor() awaits a line instead of sleeping.
 import { expect } from "bun:test";
 import { join } from "node:path";
 import { call, createRoom, isMessage, register, Socket } from "./helpers.ts";
 
-export const SOURCE = [process.execPath, join(import.meta.dir, "..", "server.ts")];
+export const SOURCE = [process.execPath, join(import.meta.dir, "..", "main.ts")];
 // Cheap argon2 for children, like TEST_CONFIG for in-process servers.
 export const CHEAP = { ECHAT_PASSWORD_MEMORY: "64", ECHAT_PASSWORD_TIME: "1" };
 
 type RunResult = { code: number; stdout: string; stderr: string };
 
 // Runs one CLI command to completion.
-export async function run(cmd: string[], args: string[], opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string[],
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<RunResult> {
   const p = Bun.spawn([...cmd, ...args], {
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: "pipe",
@@ -19,7 +23,11 @@ export async function run(cmd: string[], args: string[], opts: { stdin?: string;
     env: { ...process.env, ...CHEAP, ...opts.env },
     cwd: opts.cwd,
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -32,7 +40,11 @@ export type Child = {
 };
 
 // Starts `serve` on a free port and resolves once the start-up line names the URL.
-export async function startChild(cmd: string[], args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Child> {
+export async function startChild(
+  cmd: string[],
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<Child> {
   const proc = Bun.spawn([...cmd, "serve", "--port", "0", "--host", "127.0.0.1", ...args], {
     stdin: "ignore",
     stdout: "pipe",
@@ -88,7 +100,9 @@ export async function smoke(url: string) {
   const wsUrl = url.replace(/^http/, "ws");
   const [alice, bob] = await Promise.all([register(url, "alice"), register(url, "bob")]);
   const room = await createRoom(url, alice!, [bob!]);
-  const [a, b] = await Promise.all([alice!, bob!].map((u) => Socket.open(`${wsUrl}/v1/rooms/${room}/chat?session_id=${u.session}`)));
+  const [a, b] = await Promise.all(
+    [alice!, bob!].map((u) => Socket.open(`${wsUrl}/v1/rooms/${room}/chat?session_id=${u.session}`)),
+  );
   a!.send({ text: "hello from the binary", client_id: "smoke-1" });
   const ack = await a!.next((f) => f.client_id === "smoke-1");
   const got = await b!.next(isMessage);

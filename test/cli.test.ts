@@ -4,10 +4,18 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { COMMANDS, settingsMarkdown } from "../lib/cli.ts";
+import { COMMANDS, settingsMarkdown } from "../lib/cli/commands.ts";
 import { END, START } from "../scripts/settings-table.ts";
 import {
-  call, createRoom, expectError, opensSqliteFile, register, sendAll, Socket, startServer, type TestServer,
+  call,
+  createRoom,
+  expectError,
+  opensSqliteFile,
+  register,
+  sendAll,
+  Socket,
+  startServer,
+  type TestServer,
 } from "./helpers.ts";
 import { CHEAP, run, SOURCE } from "./child.ts";
 
@@ -18,7 +26,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // A usage error is one line on stderr naming the culprit, nothing on stdout, exit code 2.
 async function expectUsageError(args: string[], names: string, env?: Record<string, string>) {
   const r = await echat(args, { env });
-  expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ code: 2, stdout: "", lines: 1 });
+  expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({
+    code: 2,
+    stdout: "",
+    lines: 1,
+  });
   expect(r.stderr).toStartWith("echat: ");
   expect(r.stderr).toContain(names);
 }
@@ -138,14 +150,20 @@ describe("users", () => {
     expect(code).toBe(0);
     expect(screen).toContain("created user tty-user");
     expect(screen).not.toContain("typed secret");
-    expect((await call(s.url, "POST", "/v1/login", { body: { login: "tty-user", password: "typed secret" } })).status).toBe(200);
+    expect(
+      (await call(s.url, "POST", "/v1/login", { body: { login: "tty-user", password: "typed secret" } })).status,
+    ).toBe(200);
   });
 
   test("on a terminal, two different passwords are refused", async () => {
     const { code, screen } = await onTerminal(["user", "add", "tty-other"], ["typed secret", "other secret"]);
     expect(code).toBe(1);
     expect(screen).toContain("the passwords do not match");
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "tty-other", password: "typed secret" } }), 422, "user_not_found");
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "tty-other", password: "typed secret" } }),
+      422,
+      "user_not_found",
+    );
   });
 
   test.each([
@@ -184,8 +202,14 @@ describe("users", () => {
     expectError(await call(s.url, "GET", "/v1/info", { session: carol.session }), 401, "unauthorized");
     expectError(await call(s.url, "GET", "/v1/info", { session: second.body.session_id }), 401, "unauthorized");
     expect((await call(s.url, "GET", "/v1/info", { session: other.session })).status).toBe(200);
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "old password" } }), 422, "wrong_credentials");
-    expect((await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "new password" } })).status).toBe(200);
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "old password" } }),
+      422,
+      "wrong_credentials",
+    );
+    expect(
+      (await call(s.url, "POST", "/v1/login", { body: { login: "carol", password: "new password" } })).status,
+    ).toBe(200);
   });
 
   test.each([[["user", "list"]], [["user", "passwd", "x"]], [["backup", "out.db"]]])(
@@ -207,35 +231,44 @@ test("a database that cannot be opened is a one-line failure, exit 1", async () 
 });
 
 describe("backup", () => {
-  test.skipIf(!opensSqliteFile("echat backup"))("copies a live database while the server is writing; the copy serves the same history", async () => {
-    const s = await startServer();
-    const [alice, bob] = await Promise.all([register(s.url, "alice"), register(s.url, "bob")]);
-    const room = await createRoom(s.url, alice, [bob]);
-    const sock = await Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${alice.session}`);
-    const before = await sendAll(sock, Array.from({ length: 20 }, (_, i) => `before ${i}`));
-    const file = join(dir, "backup.db");
-    const writing = sendAll(sock, Array.from({ length: 50 }, (_, i) => `during ${i}`)); // still sending while copying
-    const r = await echat(["backup", file, "--db", s.db]);
-    await writing;
-    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining(`to ${file}`) });
-    await sock.close();
-    await s.stop();
+  test.skipIf(!opensSqliteFile("echat backup"))(
+    "copies a live database while the server is writing; the copy serves the same history",
+    async () => {
+      const s = await startServer();
+      const [alice, bob] = await Promise.all([register(s.url, "alice"), register(s.url, "bob")]);
+      const room = await createRoom(s.url, alice, [bob]);
+      const sock = await Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${alice.session}`);
+      const before = await sendAll(
+        sock,
+        Array.from({ length: 20 }, (_, i) => `before ${i}`),
+      );
+      const file = join(dir, "backup.db");
+      const writing = sendAll(
+        sock,
+        Array.from({ length: 50 }, (_, i) => `during ${i}`),
+      ); // still sending while copying
+      const r = await echat(["backup", file, "--db", s.db]);
+      await writing;
+      expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining(`to ${file}`) });
+      await sock.close();
+      await s.stop();
 
-    const restored = mkdtempSync(join(tmpdir(), "echat-restored-"));
-    copyFileSync(file, join(restored, "echat.db"));
-    const copy = await startServer({}, restored);
-    try {
-      const history = await call(copy.url, "GET", `/v1/rooms/${room}/messages?limit=100`, { session: bob.session });
-      expect(history.status).toBe(200);
-      // Everything acknowledged before the backup began is there, in order, with no gap.
-      expect(history.body.slice(0, before.length)).toEqual(before);
-      const ids = history.body.map((m: any) => m.id);
-      expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => before[0].id + i));
-    } finally {
-      await copy.stop();
-      rmSync(restored, { recursive: true, force: true });
-    }
-  });
+      const restored = mkdtempSync(join(tmpdir(), "echat-restored-"));
+      copyFileSync(file, join(restored, "echat.db"));
+      const copy = await startServer({}, restored);
+      try {
+        const history = await call(copy.url, "GET", `/v1/rooms/${room}/messages?limit=100`, { session: bob.session });
+        expect(history.status).toBe(200);
+        // Everything acknowledged before the backup began is there, in order, with no gap.
+        expect(history.body.slice(0, before.length)).toEqual(before);
+        const ids = history.body.map((m: any) => m.id);
+        expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => before[0].id + i));
+      } finally {
+        await copy.stop();
+        rmSync(restored, { recursive: true, force: true });
+      }
+    },
+  );
 
   test.skipIf(!opensSqliteFile("echat backup"))("refuses to overwrite an existing file", async () => {
     const s = await startServer();

@@ -32,14 +32,20 @@ function freePort(): Promise<number> {
   });
 }
 
-// Starts `bun server.ts` on the database and waits until its port accepts connections.
+// Starts `bun main.ts` on the database and waits until its port accepts connections.
 async function spawnServer(): Promise<string> {
   const port = await freePort();
-  child = Bun.spawn([process.execPath, "server.ts"], {
+  child = Bun.spawn([process.execPath, "main.ts"], {
     cwd: root,
     env: {
-      ...process.env, PORT: String(port), HOST: "127.0.0.1", ECHAT_DB: db, ECHAT_LOG_LEVEL: "error", ECHAT_LIMITS: "off",
-      ECHAT_PASSWORD_MEMORY: "64", ECHAT_PASSWORD_TIME: "1",
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ECHAT_DB: db,
+      ECHAT_LOG_LEVEL: "error",
+      ECHAT_LIMITS: "off",
+      ECHAT_PASSWORD_MEMORY: "64",
+      ECHAT_PASSWORD_TIME: "1",
     },
     stdout: "ignore",
     stderr: "inherit",
@@ -51,12 +57,17 @@ async function spawnServer(): Promise<string> {
       sock.on("error", () => resolve(false));
     });
     if (up) return `http://127.0.0.1:${port}`;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start (exit ${child.exitCode})`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`server did not start (exit ${child.exitCode})`);
     await Bun.sleep(25); // a child process has no readiness event to await; probe its port
   }
 }
 
-type Sender = Account & { room: number; sent: Array<{ cid: string; text: string; round: number }>; acked: Map<string, number> };
+type Sender = Account & {
+  room: number;
+  sent: Array<{ cid: string; text: string; round: number }>;
+  acked: Map<string, number>;
+};
 
 // Sends until the socket dies, keeping WINDOW messages in flight; retries first what earlier rounds
 // sent without an ack (same client_id, as a real client would). Calls onAck for every ack.
@@ -96,7 +107,7 @@ function pump(base: string, sender: Sender, round: number, onAck: () => void): P
 
 async function history(base: string, room: number, session: string) {
   const out: any[] = [];
-  for (let after = 0; ;) {
+  for (let after = 0; ; ) {
     const page = (await call(base, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, { session })).body;
     if (page.length === 0) return out;
     out.push(...page);
@@ -122,7 +133,11 @@ test(`${ROUNDS} SIGKILLs at seeded moments lose no acknowledged message, duplica
   const roomA = await createRoom(base, ann, [ben, cid]);
   const roomB = await createRoom(base, dot, [eve, cid]);
   const senders: Sender[] = [
-    { ...ann, room: roomA }, { ...ben, room: roomA }, { ...cid, room: roomA }, { ...dot, room: roomB }, { ...eve, room: roomB },
+    { ...ann, room: roomA },
+    { ...ben, room: roomA },
+    { ...cid, room: roomA },
+    { ...dot, room: roomB },
+    { ...eve, room: roomB },
   ].map((a) => ({ ...a, sent: [], acked: new Map() }));
 
   const report: string[] = [];
@@ -130,9 +145,11 @@ test(`${ROUNDS} SIGKILLs at seeded moments lose no acknowledged message, duplica
     const killAt = 30 + r.int(400); // acks in this round before the kill
     let acks = 0;
     const victim = child!;
-    const pumps = senders.map((sn) => pump(base, sn, round, () => {
-      if (++acks === killAt) victim.kill("SIGKILL");
-    }));
+    const pumps = senders.map((sn) =>
+      pump(base, sn, round, () => {
+        if (++acks === killAt) victim.kill("SIGKILL");
+      }),
+    );
     await victim.exited;
     await Promise.all(pumps);
     expect(victim.signalCode).toBe("SIGKILL");
@@ -162,7 +179,9 @@ test(`${ROUNDS} SIGKILLs at seeded moments lose no acknowledged message, duplica
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
     }
     const total = senders.reduce((n, sn) => n + sn.acked.size, 0);
-    report.push(`round ${round}: killed after ${killAt} acks, ${total} acked in all, ${inFlightStored} stored without an ack`);
+    report.push(
+      `round ${round}: killed after ${killAt} acks, ${total} acked in all, ${inFlightStored} stored without an ack`,
+    );
   }
   console.log(`crash: seed ${SEED}\n  ${report.join("\n  ")}`);
   child!.kill("SIGTERM");

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Account, call, chatUrl, createRoom, expectError, register, Socket, startServer, type TestServer } from "./helpers.ts";
+import {
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  expectError,
+  register,
+  Socket,
+  startServer,
+  type TestServer,
+} from "./helpers.ts";
 
 // A store whose room list and message writes fail, as a full disk or a broken database would.
 let s: TestServer;
@@ -35,7 +45,10 @@ test("a message that cannot be stored is answered internal_error on the socket, 
 });
 
 test("/readyz answers 503 unavailable when the database does not answer, while /healthz stays 200", async () => {
-  const t = await startServer({}, undefined, (store) => ({ ...store, ping: () => Promise.reject(new Error("SECRET gone")) }));
+  const t = await startServer({}, undefined, (store) => ({
+    ...store,
+    ping: () => Promise.reject(new Error("SECRET gone")),
+  }));
   try {
     const r = await call(t.url, "GET", "/readyz");
     expectError(r, 503, "unavailable");

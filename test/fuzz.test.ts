@@ -10,7 +10,16 @@ import { join } from "node:path";
 import { ERRORS } from "../lib/errors.ts";
 import { body, frame, prng, query, randomBytes, rawPath, roomSegment, text } from "./fuzz-cases.ts";
 import {
-  type Account, call, chatUrl, createRoom, isMessage, opensSqliteFile, register, Socket, startServer, type TestServer,
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  isMessage,
+  opensSqliteFile,
+  register,
+  Socket,
+  startServer,
+  type TestServer,
 } from "./helpers.ts";
 
 const SEED = 20261126;
@@ -41,7 +50,8 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) steady.push(await register(s.url, `steady${i}`));
   steadyRoom = await createRoom(s.url, steady[0]!, steady.slice(1));
   const login = async (u: Account) =>
-    (await call(s.url, "POST", "/v1/login", { body: { login: u.login, password: "password123" } })).body.session_id as string;
+    (await call(s.url, "POST", "/v1/login", { body: { login: u.login, password: "password123" } })).body
+      .session_id as string;
   for (const u of users) {
     sessions.push(u.session);
     for (let i = 0; i < 3; i++) sessions.push(await login(u));
@@ -55,7 +65,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // (400/413/431, and 505 for a broken request line, without a body), which is fine for a request that
 // is malformed or oversized as HTTP.
 function judge(label: string, method: string, status: number, text: string, transport = false) {
-  if (transport && text === "" && [400, 413, 431, 505].includes(status)) return void count(`http ${status} from the parser`);
+  if (transport && text === "" && [400, 413, 431, 505].includes(status))
+    return void count(`http ${status} from the parser`);
   count(`http ${status}`);
   if (status >= 500) return void problems.push(`${label}: ${status} ${text.slice(0, 200)}`);
   if (method === "HEAD") return;
@@ -74,9 +85,17 @@ function judge(label: string, method: string, status: number, text: string, tran
 }
 
 const ENDPOINTS = [
-  ["POST", "/v1/register"], ["POST", "/v1/login"], ["POST", "/v1/logout"], ["POST", "/v1/password"], ["GET", "/v1/info"],
-  ["GET", "/v1/users"], ["GET", "/v1/rooms"], ["POST", "/v1/rooms"], ["GET", "/v1/rooms/:id"],
-  ["GET", "/v1/rooms/:id/messages"], ["GET", "/v1/rooms/:id/chat"],
+  ["POST", "/v1/register"],
+  ["POST", "/v1/login"],
+  ["POST", "/v1/logout"],
+  ["POST", "/v1/password"],
+  ["GET", "/v1/info"],
+  ["GET", "/v1/users"],
+  ["GET", "/v1/rooms"],
+  ["POST", "/v1/rooms"],
+  ["GET", "/v1/rooms/:id"],
+  ["GET", "/v1/rooms/:id/messages"],
+  ["GET", "/v1/rooms/:id/chat"],
 ] as const;
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 const ascii = (n: number) => Array.from({ length: n }, () => String.fromCharCode(33 + r.int(94))).join("");
@@ -84,13 +103,31 @@ const ascii = (n: number) => Array.from({ length: n }, () => String.fromCharCode
 function headers(path: string): Record<string, string> {
   const h: Record<string, string> = {};
   const pool = path === "/v1/logout" || path === "/v1/password" ? burnable : sessions;
-  const session = () => r.pick([r.pick(pool), r.pick(pool), r.pick(pool), "nope", "A".repeat(40), "0".repeat(40), "f".repeat(41), ` ${r.pick(pool)} `, ascii(40)]);
+  const session = () =>
+    r.pick([
+      r.pick(pool),
+      r.pick(pool),
+      r.pick(pool),
+      "nope",
+      "A".repeat(40),
+      "0".repeat(40),
+      "f".repeat(41),
+      ` ${r.pick(pool)} `,
+      ascii(40),
+    ]);
   const auth = r.int(10);
   if (auth >= 6) h["x-session-id"] = r.chance(0.9) ? r.pick(pool) : session(); // mostly a live session, to get past auth
   if (auth === 1 || auth === 5) h["x-session-id"] = session();
   if (auth === 2 || auth === 5) h.authorization = r.pick(["Bearer ", "bearer ", "Basic ", "Bearer  ", ""]) + session();
   if (auth === 3) h.authorization = ascii(r.int(100));
-  if (r.chance(0.7)) h["content-type"] = r.pick(["application/json", "text/plain", "multipart/form-data; boundary=x", "application/json; charset=latin1", ascii(20)]);
+  if (r.chance(0.7))
+    h["content-type"] = r.pick([
+      "application/json",
+      "text/plain",
+      "multipart/form-data; boundary=x",
+      "application/json; charset=latin1",
+      ascii(20),
+    ]);
   if (r.chance(0.1)) h["x-forwarded-for"] = r.pick(["1.2.3.4", "::1", ascii(30), "1.1.1.1, 2.2.2.2"]);
   if (r.chance(0.1)) h.origin = r.pick(["http://evil.example", "null", ascii(10)]);
   return h;
@@ -118,7 +155,11 @@ test(`${HTTP_CASES} mutated HTTP requests to every endpoint: no 5xx, only catalo
       });
     }
     try {
-      const res = await fetch(s.url + c.path, { method: c.method, headers: c.headers, body: data as BodyInit | undefined });
+      const res = await fetch(s.url + c.path, {
+        method: c.method,
+        headers: c.headers,
+        body: data as BodyInit | undefined,
+      });
       judge(label, c.method, res.status, await res.text());
     } catch (e) {
       problems.push(`${label}: request failed: ${e}`);
@@ -150,11 +191,20 @@ function rawRequest(payload: Uint8Array | string): Promise<{ status: number; tex
 test(`${RAW_CASES} raw request lines (slashes, dots, percent-encoding, long URLs, broken HTTP): sane answers`, async () => {
   for (let i = 0; i < RAW_CASES; i++) {
     const method = r.chance(0.9) ? r.pick(["GET", "POST", "HEAD"]) : r.pick(["G\u0001T", "", "get", "BREW", "GET /"]);
-    const path = r.chance(0.95) ? rawPath(r, room) : r.pick(["*", "", "noslash", "http://evil/v1/info", "/v1/info HTTP/1.0 x"]);
-    const hdrs = r.chance(0.9) ? `X-Session-Id: ${r.pick(sessions)}\r\n` : r.pick([`X-Long: ${"a".repeat(20_000)}\r\n`, `Bad Header\r\n`, `X-Bin: \u00ff\u00fe\r\n`]);
+    const path = r.chance(0.95)
+      ? rawPath(r, room)
+      : r.pick(["*", "", "noslash", "http://evil/v1/info", "/v1/info HTTP/1.0 x"]);
+    const hdrs = r.chance(0.9)
+      ? `X-Session-Id: ${r.pick(sessions)}\r\n`
+      : r.pick([`X-Long: ${"a".repeat(20_000)}\r\n`, `Bad Header\r\n`, `X-Bin: \u00ff\u00fe\r\n`]);
     const bodyText = method === "POST" ? JSON.stringify({ login: text(r, 10), password: "password123" }) : "";
     const request = `${method} ${path} HTTP/1.1\r\nHost: x\r\n${hdrs}Content-Length: ${Buffer.byteLength(bodyText)}\r\nConnection: close\r\n\r\n${bodyText}`;
-    const wellFormed = /^(GET|POST|HEAD)$/.test(method) && /^\/[\x21-\x7e]*$/.test(path) && request.length < 16_000 && !hdrs.startsWith("Bad") && !hdrs.startsWith("X-Bin");
+    const wellFormed =
+      /^(GET|POST|HEAD)$/.test(method) &&
+      /^\/[\x21-\x7e]*$/.test(path) &&
+      request.length < 16_000 &&
+      !hdrs.startsWith("Bad") &&
+      !hdrs.startsWith("X-Bin");
     const { status, text: answer } = await rawRequest(Buffer.from(request, "latin1"));
     if (status === 0 && wellFormed) problems.push(`raw #${i} ${method} ${path.slice(0, 60)}: no answer`);
     else if (status === 0) count("http connection closed by the parser");
@@ -166,22 +216,38 @@ test(`${RAW_CASES} raw request lines (slashes, dots, percent-encoding, long URLs
 test("odd paths get not_found or the room's own refusal, never a crash", async () => {
   const h = { session: steady[0]!.session };
   const room = steadyRoom;
-  const raw = (path: string) => rawRequest(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Session-Id: ${h.session}\r\nConnection: close\r\n\r\n`);
+  const raw = (path: string) =>
+    rawRequest(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Session-Id: ${h.session}\r\nConnection: close\r\n\r\n`);
   const table: Array<[string, number, string?]> = [
-    ["/v1/info/", 404, "not_found"], ["//v1/info", 404, "not_found"], ["/v1//info", 404, "not_found"],
-    ["/v1/./info", 404, "not_found"], ["/v1/../v1/info", 404, "not_found"], ["/v1/rooms/1/../../info", 404, "not_found"],
-    ["/v1/%69nfo", 404, "not_found"], ["/%zz", 404, "not_found"], ["/..%2f..%2fetc%2fpasswd", 404, "not_found"],
-    [`/v1/rooms/${room}/`, 404, "not_found"], ["/" + "a/".repeat(4000), 404, "not_found"],
+    ["/v1/info/", 404, "not_found"],
+    ["//v1/info", 404, "not_found"],
+    ["/v1//info", 404, "not_found"],
+    ["/v1/./info", 404, "not_found"],
+    ["/v1/../v1/info", 404, "not_found"],
+    ["/v1/rooms/1/../../info", 404, "not_found"],
+    ["/v1/%69nfo", 404, "not_found"],
+    ["/%zz", 404, "not_found"],
+    ["/..%2f..%2fetc%2fpasswd", 404, "not_found"],
+    [`/v1/rooms/${room}/`, 404, "not_found"],
+    ["/" + "a/".repeat(4000), 404, "not_found"],
     [`/v1/rooms/${[...String(room)].map((d) => "%3" + d).join("")}`, 200], // %31 is "1" (RFC 3986): the same room
-    ["/v1/rooms/1%2f", 422, "room_not_found"], ["/v1/rooms/%2e%2e", 422, "room_not_found"], ["/v1/rooms/%2531", 422, "room_not_found"], ["/v1/rooms/%00", 422, "room_not_found"],
-    ["/v1/rooms/１", 422, "room_not_found"], [`/v1/rooms/${"9".repeat(40)}`, 422, "room_not_found"],
-    ["/v1/info?%zz=%", 200], [`/v1/rooms/${room}/messages?limit=%zz`, 422, "invalid_query"],
+    ["/v1/rooms/1%2f", 422, "room_not_found"],
+    ["/v1/rooms/%2e%2e", 422, "room_not_found"],
+    ["/v1/rooms/%2531", 422, "room_not_found"],
+    ["/v1/rooms/%00", 422, "room_not_found"],
+    ["/v1/rooms/１", 422, "room_not_found"],
+    [`/v1/rooms/${"9".repeat(40)}`, 422, "room_not_found"],
+    ["/v1/info?%zz=%", 200],
+    [`/v1/rooms/${room}/messages?limit=%zz`, 422, "invalid_query"],
     [`/v1/users?q=${"a".repeat(8000)}`, 200],
   ];
   for (const [path, status, code] of table) {
     const res = await raw(path);
-    expect({ path: path.slice(0, 40), status: res.status, code: res.status >= 400 ? JSON.parse(res.text).error.code : undefined })
-      .toEqual({ path: path.slice(0, 40), status, code });
+    expect({
+      path: path.slice(0, 40),
+      status: res.status,
+      code: res.status >= 400 ? JSON.parse(res.text).error.code : undefined,
+    }).toEqual({ path: path.slice(0, 40), status, code });
   }
   // Past Bun's 16 KiB request-head limit the parser answers 431 itself, before any route.
   expect((await raw(`/v1/users?q=${"a".repeat(100_000)}`)).status).toBe(431);
@@ -190,7 +256,8 @@ test("odd paths get not_found or the room's own refusal, never a crash", async (
 
 test(`${FRAMES} hostile WebSocket frames: each answered with a message or a catalogued error; oversize closes with 1009`, async () => {
   const room = steadyRoom;
-  const open = (u: number) => Socket.open(chatUrl(s, room, steady[u]!, r.chance(0.5) ? { events: "typing,presence,read" } : {}));
+  const open = (u: number) =>
+    Socket.open(chatUrl(s, room, steady[u]!, r.chance(0.5) ? { events: "typing,presence,read" } : {}));
   const socks = await Promise.all([0, 1, 2].map(open));
   let sent = 0;
   let sentinel = 0;
@@ -215,7 +282,8 @@ test(`${FRAMES} hostile WebSocket frames: each answered with a message or a cata
       sentinels.push((await sock.next((x) => x.client_id === id)).id);
       for (const x of sock.inbox.splice(0)) {
         if (x.error) {
-          if (!(x.error.code in ERRORS) || x.error.code === "internal_error") problems.push(`ws ${u}: error ${JSON.stringify(x).slice(0, 200)}`);
+          if (!(x.error.code in ERRORS) || x.error.code === "internal_error")
+            problems.push(`ws ${u}: error ${JSON.stringify(x).slice(0, 200)}`);
           count(`ws ${x.error.code}`);
         } else if (isMessage(x) || ["presence", "typing", "read", "message"].includes(x.type)) {
           count("ws ok frame");
@@ -228,8 +296,10 @@ test(`${FRAMES} hostile WebSocket frames: each answered with a message or a cata
   await Promise.all(socks.map((x) => x.close()));
   // every acknowledged sentinel is in history, once
   const history: any[] = [];
-  for (let after = 0; ;) {
-    const page = (await call(s.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, { session: steady[0]!.session })).body;
+  for (let after = 0; ; ) {
+    const page = (
+      await call(s.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, { session: steady[0]!.session })
+    ).body;
     if (!Array.isArray(page) || page.length === 0) break;
     history.push(...page);
     after = page.at(-1).id;
@@ -242,7 +312,10 @@ test(`${FRAMES} hostile WebSocket frames: each answered with a message or a cata
 // A masked client frame (RFC 6455 5.2); `mask: false` breaks the protocol on purpose.
 function wsFrame(opcode: number, payload: Uint8Array, mask = true): Uint8Array {
   const len = payload.length;
-  const head = len < 126 ? [0x80 | opcode, (mask ? 0x80 : 0) | len] : [0x80 | opcode, (mask ? 0x80 : 0) | 126, len >> 8, len & 0xff];
+  const head =
+    len < 126
+      ? [0x80 | opcode, (mask ? 0x80 : 0) | len]
+      : [0x80 | opcode, (mask ? 0x80 : 0) | 126, len >> 8, len & 0xff];
   const key = [1, 2, 3, 4];
   const body = mask ? payload.map((b, i) => b ^ key[i % 4]!) : payload;
   return Uint8Array.from([...head, ...(mask ? key : []), ...body]);
@@ -254,7 +327,14 @@ test(`${RAW_WS_CASES} protocol-level WebSocket abuse (invalid UTF-8 text, bad op
   for (let i = 0; i < RAW_WS_CASES; i++) {
     const kind = r.int(4);
     const payload = kind === 0 ? Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d]) : randomBytes(r, r.int(100));
-    const bytes = kind === 0 ? wsFrame(1, payload) : kind === 1 ? wsFrame(3 + r.int(5), payload) : kind === 2 ? wsFrame(1, payload, false) : payload;
+    const bytes =
+      kind === 0
+        ? wsFrame(1, payload)
+        : kind === 1
+          ? wsFrame(3 + r.int(5), payload)
+          : kind === 2
+            ? wsFrame(1, payload, false)
+            : payload;
     const closed = await new Promise<string>((resolve) => {
       const sock = net.connect(s.port, "127.0.0.1");
       let upgraded = false;
@@ -269,7 +349,9 @@ test(`${RAW_WS_CASES} protocol-level WebSocket abuse (invalid UTF-8 text, bad op
         }
       });
       sock.on("close", () => resolve(Buffer.concat(chunks).toString("latin1").split("\r\n")[0]!));
-      sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      sock.write(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
     });
     if (closed !== "HTTP/1.1 101 Switching Protocols") problems.push(`raw ws #${i}: handshake answered ${closed}`);
     count(`raw ws kind ${kind} closed`);

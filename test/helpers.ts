@@ -6,11 +6,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
-import type { Store } from "../lib/store.ts";
+import type { Store } from "../lib/store/store.ts";
 import { startServer as start, type Running } from "../server.ts";
 
 // databaseUrl: the PostgreSQL database under ECHAT_TEST_STORE=postgres, else "" (db is the SQLite file).
-export type TestServer = Running & { dir: string; db: string; databaseUrl: string; restart: () => Promise<TestServer>; clock: Clock };
+export type TestServer = Running & {
+  dir: string;
+  db: string;
+  databaseUrl: string;
+  restart: () => Promise<TestServer>;
+  clock: Clock;
+};
 // freeze(): time moves only by advance(), so a test of rates does not depend on the machine's speed.
 export type Clock = { now: () => number; advance: (ms: number) => void; freeze: () => void };
 
@@ -50,7 +56,11 @@ export async function startServer(
   };
   // A restart passes the same folder; with PostgreSQL it also keeps the same database.
   const databaseUrl = overrides.databaseUrl ?? (STORE === "postgres" ? await freshDatabase(folder) : "");
-  const running = await start(configFor({ ...TEST_CONFIG, db, databaseUrl, ...overrides }), { now: clock.now, wrapStore, log });
+  const running = await start(configFor({ ...TEST_CONFIG, db, databaseUrl, ...overrides }), {
+    now: clock.now,
+    wrapStore,
+    log,
+  });
   // Only the server that made the folder (and database) removes them, also after restarts.
   const cleanup = async () => {
     if (dir) return;
@@ -157,7 +167,10 @@ export async function register(base: string, login: string, password = "password
 }
 
 export async function createRoom(base: string, owner: Account, others: Account[]): Promise<number> {
-  const r = await call(base, "POST", "/v1/rooms", { session: owner.session, body: { users: others.map((u) => ({ id: u.id })) } });
+  const r = await call(base, "POST", "/v1/rooms", {
+    session: owner.session,
+    body: { users: others.map((u) => ({ id: u.id })) },
+  });
   if (r.status !== 200) throw new Error(`create room: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.id;
 }
@@ -208,7 +221,8 @@ export class Socket {
       if (i >= 0) return this.inbox.splice(i, 1)[0];
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error("socket closed while waiting for a frame");
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`);
+      if (left <= 0)
+        throw new Error(`no matching frame within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -233,7 +247,10 @@ export class Socket {
 }
 
 export function chatUrl(s: { wsUrl: string }, room: number, who: Account, query: Record<string, string | number> = {}) {
-  const q = new URLSearchParams({ session_id: who.session, ...Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)])) });
+  const q = new URLSearchParams({
+    session_id: who.session,
+    ...Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)])),
+  });
   return `${s.wsUrl}/v1/rooms/${room}/chat?${q}`;
 }
 

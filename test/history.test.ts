@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, chatUrl, createRoom, expectError, register, sendAll, Socket, startServer, type TestServer } from "./helpers.ts";
+import {
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  expectError,
+  register,
+  sendAll,
+  Socket,
+  startServer,
+  type TestServer,
+} from "./helpers.ts";
 
 let s: TestServer;
 let alice: Account, bob: Account;
@@ -12,12 +23,16 @@ beforeAll(async () => {
   bob = await register(s.url, "bob");
   room = await createRoom(s.url, alice, [bob]);
   const a = await Socket.open(chatUrl(s, room, alice));
-  sent = await sendAll(a, Array.from({ length: 70 }, (_, i) => `message ${i}`));
+  sent = await sendAll(
+    a,
+    Array.from({ length: 70 }, (_, i) => `message ${i}`),
+  );
   await a.close();
 });
 afterAll(() => s.stop());
 
-const page = async (query: string, who = bob) => call(s.url, "GET", `/v1/rooms/${room}/messages${query}`, { session: who.session });
+const page = async (query: string, who = bob) =>
+  call(s.url, "GET", `/v1/rooms/${room}/messages${query}`, { session: who.session });
 const texts = (ms: any[]) => ms.map((m) => m.text);
 
 describe("message history", () => {
@@ -57,7 +72,11 @@ describe("message history", () => {
   test("limit takes 1 to 200", async () => {
     expect((await page("?limit=1")).body.map((m: any) => m.id)).toEqual([sent.at(-1).id]);
     expect((await page("?limit=200")).body.length).toBe(70);
-    expect((await page(`?before=${sent[10].id}&limit=3`)).body.map((m: any) => m.text)).toEqual(["message 7", "message 8", "message 9"]);
+    expect((await page(`?before=${sent[10].id}&limit=3`)).body.map((m: any) => m.text)).toEqual([
+      "message 7",
+      "message 8",
+      "message 9",
+    ]);
   });
 
   test("a cursor is only a position: a missing or foreign id works", async () => {

@@ -5,7 +5,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, chatUrl, createRoom, isMessage, opensSqliteFile, register, sendAll, Socket, startServer, type TestServer } from "./helpers.ts";
+import {
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  isMessage,
+  opensSqliteFile,
+  register,
+  sendAll,
+  Socket,
+  startServer,
+  type TestServer,
+} from "./helpers.ts";
 
 let s: TestServer;
 let alice: Account, bob: Account;
@@ -43,7 +55,10 @@ describe("idempotent sends", () => {
   test("a retry is recognized after 99 later messages from the same sender in the room", async () => {
     const original = await send(s, alice, { text: "original", client_id: "old-one" });
     const a = await Socket.open(chatUrl(s, room, alice));
-    await sendAll(a, Array.from({ length: 99 }, (_, i) => `later ${i}`)); // sendAll gives each a client_id
+    await sendAll(
+      a,
+      Array.from({ length: 99 }, (_, i) => `later ${i}`),
+    ); // sendAll gives each a client_id
     a.send({ text: "original", client_id: "old-one" });
     expect(await a.next((f) => f.client_id === "old-one")).toEqual(original);
     await a.close();
@@ -52,7 +67,10 @@ describe("idempotent sends", () => {
   test("another sender's messages do not push a sender's client_ids out", async () => {
     const original = await send(s, alice, { text: "mine", client_id: "alices" });
     const b = await Socket.open(chatUrl(s, room, bob));
-    await sendAll(b, Array.from({ length: 150 }, (_, i) => `bob ${i}`));
+    await sendAll(
+      b,
+      Array.from({ length: 150 }, (_, i) => `bob ${i}`),
+    );
     await b.close();
     expect(await send(s, alice, { text: "mine", client_id: "alices" })).toEqual(original);
   });
@@ -82,7 +100,9 @@ describe("schema migration", () => {
       // Turn the file back into what version 1 made.
       const db = new Database(`${dir}/echat.db`);
       db.run("DROP INDEX messages_sender");
-      db.run("CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL");
+      db.run(
+        "CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL",
+      );
       db.run("PRAGMA user_version = 1");
       db.close();
       const t2 = await startServer({}, dir);
@@ -98,7 +118,9 @@ describe("schema migration", () => {
       }
       const check = new Database(`${dir}/echat.db`, { readonly: true });
       expect(check.query("PRAGMA user_version").get()).toEqual({ user_version: 2 });
-      const indexes = check.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").all();
+      const indexes = check
+        .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'")
+        .all();
       expect(indexes.map((i: any) => i.name).sort()).toEqual(["messages_room", "messages_sender"]);
       check.close();
       rmSync(dir, { recursive: true, force: true });

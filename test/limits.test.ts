@@ -1,8 +1,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { loadConfig } from "../lib/config.ts";
-import { addressKey } from "../lib/limits.ts";
+import { addressKey } from "../lib/limits/address.ts";
 import {
-  type Account, call, chatUrl, createRoom, expectError, isMessage, register, Socket, startServer, type TestServer, upgradeRequest,
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  expectError,
+  isMessage,
+  register,
+  Socket,
+  startServer,
+  type TestServer,
+  upgradeRequest,
 } from "./helpers.ts";
 
 // Every test here starts its own server with the limits on and a frozen clock.
@@ -160,7 +170,8 @@ describe("connections", () => {
     return { a, b, room: await createRoom(s.url, a, [b]) };
   }
   // bob watches presence: once alice is gone from it, the server has closed all her sockets.
-  const gone = (watcher: Socket, who: Account) => watcher.next((f) => f.type === "presence" && !f.online.includes(who.id));
+  const gone = (watcher: Socket, who: Account) =>
+    watcher.next((f) => f.type === "presence" && !f.online.includes(who.id));
 
   test("a user's 21st WebSocket is refused before the upgrade; closing sockets frees the slots", async () => {
     await limited();
@@ -209,7 +220,13 @@ describe("the switch", () => {
   });
 
   test("with the limits off, failed logins, floods and many sockets all pass", async () => {
-    running = s = await startServer({ limits: false, loginFailsPerLogin: 1, messageBurst: 1, socketsPerUser: 1, authPerAddress: 1 });
+    running = s = await startServer({
+      limits: false,
+      loginFailsPerLogin: 1,
+      messageBurst: 1,
+      socketsPerUser: 1,
+      authPerAddress: 1,
+    });
     s.clock.freeze();
     const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
     for (let i = 0; i < 5; i++) expectError(await login("alice", "wrong-password"), 422, "wrong_credentials");
@@ -229,13 +246,16 @@ describe("size limits (on whatever the switch says)", () => {
     return JSON.stringify({ login: "x", password: "p".repeat(bytes - base.length) });
   };
 
-  test.each([["/v1/register"], ["/v1/login"]])("a body of exactly 64 KiB to %s is read; one byte more is payload_too_large", async (path) => {
-    running = s = await startServer({ limits: false });
-    const exact = await call(s.url, "POST", path, { raw: padded(64 * 1024) });
-    expect(exact.status).toBe(422); // read and judged, not refused for its size
-    expect(exact.body.error.code).not.toBe("payload_too_large");
-    expectError(await call(s.url, "POST", path, { raw: padded(64 * 1024 + 1) }), 413, "payload_too_large");
-  });
+  test.each([["/v1/register"], ["/v1/login"]])(
+    "a body of exactly 64 KiB to %s is read; one byte more is payload_too_large",
+    async (path) => {
+      running = s = await startServer({ limits: false });
+      const exact = await call(s.url, "POST", path, { raw: padded(64 * 1024) });
+      expect(exact.status).toBe(422); // read and judged, not refused for its size
+      expect(exact.body.error.code).not.toBe("payload_too_large");
+      expectError(await call(s.url, "POST", path, { raw: padded(64 * 1024 + 1) }), 413, "payload_too_large");
+    },
+  );
 
   test("a frame of exactly 64 KiB is read; one byte more closes the socket with 1009", async () => {
     running = s = await startServer({ limits: false });

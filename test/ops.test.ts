@@ -86,10 +86,20 @@ describe("metrics", () => {
     expect(before.get("process_resident_memory_bytes")).toBeGreaterThan(0);
 
     const [alice, bob] = await Promise.all([register(s.url, "alice"), register(s.url, "bob")]);
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "not her password" } }), 422, "wrong_credentials");
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "nobody", password: "whatever1" } }), 422, "user_not_found");
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "not her password" } }),
+      422,
+      "wrong_credentials",
+    );
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "nobody", password: "whatever1" } }),
+      422,
+      "user_not_found",
+    );
     const room = await createRoom(s.url, alice, [bob]);
-    const [a, b] = await Promise.all([alice, bob].map((u) => Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${u.session}`)));
+    const [a, b] = await Promise.all(
+      [alice, bob].map((u) => Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${u.session}`)),
+    );
     await sendAll(a!, ["one", "two", "three"]);
     await b!.take(3, isMessage);
 
@@ -123,14 +133,17 @@ describe("metrics", () => {
     // The one place a stand-in store is used: a real database will not fail on demand.
     const metrics = createMetrics("test");
     let duplicate = false;
-    const store = countStore({
-      async ping(): Promise<void> {
-        throw new Error("disk on fire");
+    const store = countStore(
+      {
+        async ping(): Promise<void> {
+          throw new Error("disk on fire");
+        },
+        async createMessage() {
+          return { duplicate };
+        },
       },
-      async createMessage() {
-        return { duplicate };
-      },
-    }, metrics);
+      metrics,
+    );
     await expect(store.ping()).rejects.toThrow("disk on fire");
     await store.createMessage();
     duplicate = true;
@@ -147,12 +160,21 @@ describe("the access log", () => {
     const alice = await register(s.url, "alice", "secret password");
     const room = await createRoom(s.url, alice, []);
     const sock = await Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${alice.session}&after=0`);
-    await call(s.url, "GET", `/v1/rooms/${room}/messages?limit=5&session_id=${alice.session}`, { session: alice.session });
+    await call(s.url, "GET", `/v1/rooms/${room}/messages?limit=5&session_id=${alice.session}`, {
+      session: alice.session,
+    });
     await call(s.url, "GET", "/no/such/thing?token=abc");
     await call(s.url, "GET", "/healthz"); // probes are logged at debug only
     await sock.close();
     const requests = s.lines.filter((l) => / INFO {2}request /.test(l));
-    const fields = requests.map((l) => Object.fromEntries(l.split(" ").slice(3).map((kv) => kv.split("="))));
+    const fields = requests.map((l) =>
+      Object.fromEntries(
+        l
+          .split(" ")
+          .slice(3)
+          .map((kv) => kv.split("=")),
+      ),
+    );
     expect(fields.map((f) => `${f.method} ${f.route} ${f.status}`)).toEqual([
       "POST /v1/register 200",
       "GET /v1/info 200",
@@ -166,7 +188,8 @@ describe("the access log", () => {
       expect(f.addr).toBe("127.0.0.1");
     }
     const all = s.lines.join("\n");
-    for (const secret of [alice.session, "secret password", "session_id", "token=abc", "?"]) expect(all).not.toContain(secret);
+    for (const secret of [alice.session, "secret password", "session_id", "token=abc", "?"])
+      expect(all).not.toContain(secret);
   });
 
   test("--log-format json writes one JSON object per line", async () => {
@@ -175,7 +198,14 @@ describe("the access log", () => {
     expect(s.lines.length).toBeGreaterThan(0);
     const objects = s.lines.map((l) => JSON.parse(l));
     expect(objects.find((o) => o.msg === "request")).toEqual({
-      time: expect.stringMatching(/Z$/), level: "info", msg: "request", method: "GET", route: "/v1/info", status: 401, ms: expect.any(Number), addr: "127.0.0.1",
+      time: expect.stringMatching(/Z$/),
+      level: "info",
+      msg: "request",
+      method: "GET",
+      route: "/v1/info",
+      status: 401,
+      ms: expect.any(Number),
+      addr: "127.0.0.1",
     });
   });
 });
@@ -221,6 +251,10 @@ describe("client address and CORS settings", () => {
     const other = await call(s.url, "GET", "/v1/info", { headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     expect(other.headers.get("vary")).toContain("Origin");
-    expectError(await call(s.url, "OPTIONS", "/v1/rooms", { headers: { ...preflight, origin: "https://evil.example" } }), 405, "method_not_allowed");
+    expectError(
+      await call(s.url, "OPTIONS", "/v1/rooms", { headers: { ...preflight, origin: "https://evil.example" } }),
+      405,
+      "method_not_allowed",
+    );
   });
 });

@@ -4,9 +4,19 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrateToPostgres } from "../lib/migrate.ts";
+import { migrateToPostgres } from "../lib/cli/copy-to-postgres.ts";
 import {
-  type Account, TEST_DATABASE_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, needs, register, Socket, sendAll,
+  type Account,
+  TEST_DATABASE_URL,
+  call,
+  chatUrl,
+  createRoom,
+  dropDatabase,
+  freshDatabase,
+  needs,
+  register,
+  Socket,
+  sendAll,
   startServer,
 } from "./helpers.ts";
 import { run, SOURCE } from "./child.ts";
@@ -24,7 +34,9 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
   test("keeps users, sessions, rooms, messages with their ids and read markers; new ids follow the old ones", async () => {
     // On SQLite: three users, two rooms, messages (one with a NUL and a client_id), read markers.
     const lite = await startServer({ databaseUrl: "" }, dir);
-    const [alice, bob, carol] = (await Promise.all(["alice", "Bob", "Кэрол"].map((l) => register(lite.url, l)))) as Account[];
+    const [alice, bob, carol] = (await Promise.all(
+      ["alice", "Bob", "Кэрол"].map((l) => register(lite.url, l)),
+    )) as Account[];
     const r1 = await createRoom(lite.url, alice!, [bob!]);
     const r2 = await createRoom(lite.url, carol!, [alice!, bob!]);
     const sa = await Socket.open(chatUrl(lite, r1, alice!));
@@ -35,9 +47,17 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     await sc.next((f) => f.type === "read");
     await Promise.all([sa.close(), sc.close()]);
     const view = async (base: string) => ({
-      info: await Promise.all([alice, bob, carol].map((u) => call(base, "GET", "/v1/info", { session: u!.session }).then((r) => r.body))),
-      rooms: await Promise.all([alice, bob, carol].map((u) => call(base, "GET", "/v1/rooms", { session: u!.session }).then((r) => r.body))),
-      history: await Promise.all([r1, r2].map((r) => call(base, "GET", `/v1/rooms/${r}/messages`, { session: alice!.session }).then((x) => x.body))),
+      info: await Promise.all(
+        [alice, bob, carol].map((u) => call(base, "GET", "/v1/info", { session: u!.session }).then((r) => r.body)),
+      ),
+      rooms: await Promise.all(
+        [alice, bob, carol].map((u) => call(base, "GET", "/v1/rooms", { session: u!.session }).then((r) => r.body)),
+      ),
+      history: await Promise.all(
+        [r1, r2].map((r) =>
+          call(base, "GET", `/v1/rooms/${r}/messages`, { session: alice!.session }).then((x) => x.body),
+        ),
+      ),
       search: (await call(base, "GET", "/v1/users?q=b", { session: carol!.session })).body,
     });
     const before = await view(lite.url);
@@ -45,7 +65,10 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     // `echat migrate`, while the SQLite server still runs.
     databaseUrl = await freshDatabase();
     const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db"), "--to", databaseUrl]);
-    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining("copied 3 users, 3 sessions, 2 rooms, 5 room_members, 4 messages") });
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("copied 3 users, 3 sessions, 2 rooms, 5 room_members, 4 messages"),
+    });
     await lite.stop();
 
     const pg = await startServer({ databaseUrl }, dir);
@@ -54,8 +77,10 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
       // Sequences moved past the copied ids: new rows get new ids, and the login index still folds case.
       const dave = await register(pg.url, "dave");
       expect(dave.id).toBe(4);
-      expect((await call(pg.url, "POST", "/v1/register", { body: { login: "BOB", password: "password123" } })).body.error.code)
-        .toBe("user_already_exists");
+      expect(
+        (await call(pg.url, "POST", "/v1/register", { body: { login: "BOB", password: "password123" } })).body.error
+          .code,
+      ).toBe("user_already_exists");
       const s = await Socket.open(chatUrl(pg, r1, bob!));
       const [next] = await sendAll(s, ["after the move"]);
       expect(next.id).toBe(5);

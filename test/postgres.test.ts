@@ -3,8 +3,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { $ } from "bun";
 import {
-  type Account, type TestServer, TEST_DATABASE_URL, call, chatUrl, createRoom, dropDatabase, expectError, freshDatabase,
-  needs, register, Socket, sendAll, startServer,
+  type Account,
+  type TestServer,
+  TEST_DATABASE_URL,
+  call,
+  chatUrl,
+  createRoom,
+  dropDatabase,
+  expectError,
+  freshDatabase,
+  needs,
+  register,
+  Socket,
+  sendAll,
+  startServer,
 } from "./helpers.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "");
@@ -35,7 +47,11 @@ describe.skipIf(!enabled)("two instances on one PostgreSQL database", () => {
     const carol = await register(a.url, "carol");
     const rooms = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        call(i % 2 ? a.url : b.url, "POST", "/v1/rooms", { session: alice.session, body: { users: [{ id: bob.id }, { id: carol.id }] } })),
+        call(i % 2 ? a.url : b.url, "POST", "/v1/rooms", {
+          session: alice.session,
+          body: { users: [{ id: bob.id }, { id: carol.id }] },
+        }),
+      ),
     );
     expect(rooms.map((r) => r.status)).toEqual(Array(6).fill(200));
     expect(new Set(rooms.map((r) => r.body.id)).size).toBe(1);
@@ -46,7 +62,10 @@ describe.skipIf(!enabled)("two instances on one PostgreSQL database", () => {
     const [sa, sb] = await Promise.all([Socket.open(chatUrl(a, room, alice)), Socket.open(chatUrl(b, room, alice))]);
     sa.send({ text: "once", client_id: "same" });
     sb.send({ text: "once", client_id: "same" });
-    const [ackA, ackB] = await Promise.all([sa.next((f) => f.client_id === "same"), sb.next((f) => f.client_id === "same")]);
+    const [ackA, ackB] = await Promise.all([
+      sa.next((f) => f.client_id === "same"),
+      sb.next((f) => f.client_id === "same"),
+    ]);
     expect(ackA.id).toBe(ackB.id);
     const history = await call(a.url, "GET", `/v1/rooms/${room}/messages`, { session: bob.session });
     expect(history.body.filter((m: any) => m.client_id === "same")).toHaveLength(1);
@@ -63,7 +82,9 @@ describe.skipIf(!enabled)("two instances on one PostgreSQL database", () => {
       let after = 0;
       for (;;) {
         const done = !writing;
-        const page = await call(b.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, { session: bob.session });
+        const page = await call(b.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, {
+          session: bob.session,
+        });
         for (const m of page.body) seen.push(m.id);
         after = seen.at(-1) ?? after;
         if (done && page.body.length === 0) return;
@@ -98,7 +119,8 @@ describe.skipIf(!canRestart)("a lost database", () => {
       expectError(login, 503, "unavailable");
       sock.send({ text: "while down", client_id: "down-1" });
       expect(await sock.next((f) => f.client_id === "down-1")).toEqual({
-        error: { code: "unavailable", message: expect.any(String) }, client_id: "down-1",
+        error: { code: "unavailable", message: expect.any(String) },
+        client_id: "down-1",
       });
       await $`pg_ctlcluster ${version} ${name} start`.quiet();
       const up = await call(s.url, "GET", "/v1/rooms", { session: alice.session });

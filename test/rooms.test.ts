@@ -5,9 +5,9 @@ let s: TestServer;
 let vasya: Account, petr: Account, masha: Account, outsider: Account;
 beforeAll(async () => {
   s = await startServer();
-  [vasya, petr, masha, outsider] = (await Promise.all(["Василий", "Петр", "Маша", "outsider"].map((l) => register(s.url, l)))) as [
-    Account, Account, Account, Account,
-  ];
+  [vasya, petr, masha, outsider] = (await Promise.all(
+    ["Василий", "Петр", "Маша", "outsider"].map((l) => register(s.url, l)),
+  )) as [Account, Account, Account, Account];
 });
 afterAll(() => s.stop());
 
@@ -37,7 +37,9 @@ describe("user search", () => {
     expect(pct.body.map((u: any) => u.login)).toEqual(["a_b%c"]);
     const under = await call(s.url, "GET", "/v1/users?q=_", { session: vasya.session });
     expect(under.body.map((u: any) => u.login)).toEqual(["a_b%c"]);
-    const sql = await call(s.url, "GET", "/v1/users?q=" + encodeURIComponent("'); DROP TABLE users;--"), { session: vasya.session });
+    const sql = await call(s.url, "GET", "/v1/users?q=" + encodeURIComponent("'); DROP TABLE users;--"), {
+      session: vasya.session,
+    });
     expect(sql.status).toBe(200);
     expect(sql.body).toEqual([]);
     expect((await call(s.url, "GET", "/v1/info", { session: vasya.session })).status).toBe(200);
@@ -52,13 +54,25 @@ describe("user search", () => {
 
 describe("rooms", () => {
   test("creating a room lists the caller first and answers 200", async () => {
-    const r = await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ id: petr.id, login: "Петр" }] } });
+    const r = await call(s.url, "POST", "/v1/rooms", {
+      session: vasya.session,
+      body: { users: [{ id: petr.id, login: "Петр" }] },
+    });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ id: expect.any(Number), users: [{ id: vasya.id, login: "Василий" }, { id: petr.id, login: "Петр" }] });
+    expect(r.body).toEqual({
+      id: expect.any(Number),
+      users: [
+        { id: vasya.id, login: "Василий" },
+        { id: petr.id, login: "Петр" },
+      ],
+    });
   });
 
   test("the same member set gives the same room, whoever creates it and however it is written", async () => {
-    const a = await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ id: masha.id }, { id: petr.id }] } });
+    const a = await call(s.url, "POST", "/v1/rooms", {
+      session: vasya.session,
+      body: { users: [{ id: masha.id }, { id: petr.id }] },
+    });
     const b = await call(s.url, "POST", "/v1/rooms", {
       session: petr.session,
       body: { users: [{ login: "маша" }, { id: vasya.id }, { id: petr.id }, { id: masha.id }] },
@@ -67,13 +81,24 @@ describe("rooms", () => {
     expect(b.body.id).toBe(a.body.id);
     expect(b.body.users[0]).toEqual({ id: petr.id, login: "Петр" });
     expect(b.body.users.map((u: any) => u.id).sort()).toEqual([vasya.id, petr.id, masha.id].sort());
-    const smaller = await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ id: masha.id }] } });
+    const smaller = await call(s.url, "POST", "/v1/rooms", {
+      session: vasya.session,
+      body: { users: [{ id: masha.id }] },
+    });
     expect(smaller.body.id).not.toBe(a.body.id);
   });
 
   test("an unknown user, by id or by login, is user_not_found", async () => {
-    expectError(await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ id: 999999 }] } }), 422, "user_not_found");
-    expectError(await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ login: "ghost" }] } }), 422, "user_not_found");
+    expectError(
+      await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ id: 999999 }] } }),
+      422,
+      "user_not_found",
+    );
+    expectError(
+      await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: [{ login: "ghost" }] } }),
+      422,
+      "user_not_found",
+    );
   });
 
   test.each([
@@ -89,9 +114,18 @@ describe("rooms", () => {
 
   test("more than 100 members is too_many_users; exactly 100 is fine", async () => {
     const people = await Promise.all(Array.from({ length: 100 }, (_, i) => register(s.url, `member${i}`)));
-    expectError(await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: people.map((p) => ({ id: p.id })) } }),
-      422, "too_many_users");
-    const ok = await call(s.url, "POST", "/v1/rooms", { session: vasya.session, body: { users: people.slice(1).map((p) => ({ id: p.id })) } });
+    expectError(
+      await call(s.url, "POST", "/v1/rooms", {
+        session: vasya.session,
+        body: { users: people.map((p) => ({ id: p.id })) },
+      }),
+      422,
+      "too_many_users",
+    );
+    const ok = await call(s.url, "POST", "/v1/rooms", {
+      session: vasya.session,
+      body: { users: people.slice(1).map((p) => ({ id: p.id })) },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.users.length).toBe(100);
   });
@@ -100,13 +134,23 @@ describe("rooms", () => {
     const id = await createRoom(s.url, vasya, [petr]);
     const r = await call(s.url, "GET", `/v1/rooms/${id}`, { session: petr.session });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ id, users: [{ id: petr.id, login: "Петр" }, { id: vasya.id, login: "Василий" }] });
+    expect(r.body).toEqual({
+      id,
+      users: [
+        { id: petr.id, login: "Петр" },
+        { id: vasya.id, login: "Василий" },
+      ],
+    });
     for (const path of [`/v1/rooms/${id}`, `/v1/rooms/${id}/messages`]) {
       expectError(await call(s.url, "GET", path, { session: outsider.session }), 422, "room_not_found");
     }
     for (const bad of ["0", "-1", "abc", "1.5", "999999", "99999999999999999999", "1e3", "%20"]) {
       expectError(await call(s.url, "GET", `/v1/rooms/${bad}`, { session: vasya.session }), 422, "room_not_found");
-      expectError(await call(s.url, "GET", `/v1/rooms/${bad}/messages`, { session: vasya.session }), 422, "room_not_found");
+      expectError(
+        await call(s.url, "GET", `/v1/rooms/${bad}/messages`, { session: vasya.session }),
+        422,
+        "room_not_found",
+      );
     }
   });
 
@@ -116,7 +160,15 @@ describe("rooms", () => {
     const id = await createRoom(s.url, lonely, [outsider]);
     const r = await call(s.url, "GET", "/v1/rooms", { session: lonely.session });
     expect(r.body).toEqual([
-      { id, users: [{ id: lonely.id, login: "lonely" }, { id: outsider.id, login: "outsider" }], last_message: null, unread: 0 },
+      {
+        id,
+        users: [
+          { id: lonely.id, login: "lonely" },
+          { id: outsider.id, login: "outsider" },
+        ],
+        last_message: null,
+        unread: 0,
+      },
     ]);
     const theirs = await call(s.url, "GET", "/v1/rooms", { session: outsider.session });
     expect(theirs.body.map((x: any) => x.id)).toContain(id);

@@ -3,8 +3,18 @@
 // instance in order, and the sender's retries with the same client_ids store nothing twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  type Account, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, isMessage, needs,
-  register, Socket,
+  type Account,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  call,
+  chatUrl,
+  createRoom,
+  dropDatabase,
+  freshDatabase,
+  isMessage,
+  needs,
+  register,
+  Socket,
 } from "./helpers.ts";
 import { type Child, SOURCE, startChild } from "./child.ts";
 
@@ -46,7 +56,9 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     expect(acked.length).toBeGreaterThanOrEqual(31);
 
     // The dead instance cannot say that alice left: her presence entry expires (ECHAT_PRESENCE_TTL=2).
-    expect((await watch.next((f) => f.type === "presence" && !f.online.includes(alice.id), 10000)).online).toEqual([bob.id]);
+    expect((await watch.next((f) => f.type === "presence" && !f.online.includes(alice.id), 10000)).online).toEqual([
+      bob.id,
+    ]);
 
     // The sender reconnects to the survivor and retries every client_id it has no ack for.
     const ackedIds = new Set(acked.map((m) => m.client_id));
@@ -56,8 +68,10 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     for (const c of retry) await sa2.next((f) => f.client_id === c);
 
     const history: any[] = [];
-    for (let after = 0; ;) {
-      const page = await call(b.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, { session: bob.session });
+    for (let after = 0; ; ) {
+      const page = await call(b.url, "GET", `/v1/rooms/${room}/messages?after=${after}&limit=200`, {
+        session: bob.session,
+      });
       if (page.body.length === 0) break;
       history.push(...page.body);
       after = page.body.at(-1).id;

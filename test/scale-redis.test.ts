@@ -3,11 +3,24 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Subprocess } from "bun";
 import {
-  type Account, type TestServer, TEST_DATABASE_URL, call, chatUrl, createRoom, dropDatabase, freshDatabase, isMessage, needs,
-  register, Socket, sendAll, startServer,
+  type Account,
+  type TestServer,
+  TEST_DATABASE_URL,
+  call,
+  chatUrl,
+  createRoom,
+  dropDatabase,
+  freshDatabase,
+  isMessage,
+  needs,
+  register,
+  Socket,
+  sendAll,
+  startServer,
 } from "./helpers.ts";
 
-const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis-server", Bun.which("redis-server") !== null);
+const enabled =
+  needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis-server", Bun.which("redis-server") !== null);
 
 function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -44,9 +57,11 @@ describe.skipIf(!enabled)("Redis lost and back", () => {
     databaseUrl = await freshDatabase();
     const redisUrl = `redis://127.0.0.1:${port}`;
     [a, b] = await Promise.all([startServer({ databaseUrl, redisUrl }), startServer({ databaseUrl, redisUrl })]);
-    [alice, bob, carol] = (await Promise.all([register(a.url, "alice"), register(b.url, "bob"), register(a.url, "carol")])) as [
-      Account, Account, Account,
-    ];
+    [alice, bob, carol] = (await Promise.all([
+      register(a.url, "alice"),
+      register(b.url, "bob"),
+      register(a.url, "carol"),
+    ])) as [Account, Account, Account];
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -96,7 +111,10 @@ describe.skipIf(!enabled)("Redis away at start", () => {
     const [a, b] = await Promise.all([startServer({ databaseUrl, redisUrl }), startServer({ databaseUrl, redisUrl })]);
     let redis: Subprocess | undefined;
     try {
-      const [alice, bob] = (await Promise.all([register(a.url, "alice"), register(b.url, "bob")])) as [Account, Account];
+      const [alice, bob] = (await Promise.all([register(a.url, "alice"), register(b.url, "bob")])) as [
+        Account,
+        Account,
+      ];
       const room = await createRoom(a.url, alice, [bob]);
       const sa = await Socket.open(chatUrl(a, room, alice, { events: "typing" }));
       const sb = await Socket.open(chatUrl(b, room, bob, { events: "typing" }));

@@ -2,8 +2,22 @@
 // Users on different instances chat; every socket sees every message once, in id order, without gaps.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  type Account, type TestServer, TEST_DATABASE_URL, TEST_REDIS_URL, call, chatUrl, createRoom, dropDatabase, expectError,
-  freshDatabase, isMessage, needs, register, Socket, sendAll, startServer,
+  type Account,
+  type TestServer,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  call,
+  chatUrl,
+  createRoom,
+  dropDatabase,
+  expectError,
+  freshDatabase,
+  isMessage,
+  needs,
+  register,
+  Socket,
+  sendAll,
+  startServer,
 } from "./helpers.ts";
 
 const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
@@ -91,7 +105,8 @@ for (const path of paths) {
       const [la, lb] = await Promise.all([startServer(options), startServer(options)]);
       try {
         await register(la.url, "victim");
-        const guess = (s: TestServer) => call(s.url, "POST", "/v1/login", { body: { login: "VICTIM", password: "wrong-password" } });
+        const guess = (s: TestServer) =>
+          call(s.url, "POST", "/v1/login", { body: { login: "VICTIM", password: "wrong-password" } });
         // 4 failed logins per login per minute for the whole deployment, wherever they land.
         for (let i = 0; i < 4; i++) expectError(await guess(i % 2 ? la : lb), 422, "wrong_credentials");
         expectError(await guess(la), 429, "rate_limited");
@@ -104,15 +119,18 @@ for (const path of paths) {
 
     test("a logout or a password change on one instance closes the sockets on the other with 4001", async () => {
       const room = await createRoom(a.url, alice, [bob]);
-      const other = (await call(b.url, "POST", "/v1/login", { body: { login: "bob", password: "password123" } })).body.session_id;
+      const other = (await call(b.url, "POST", "/v1/login", { body: { login: "bob", password: "password123" } })).body
+        .session_id;
       const onB = await Socket.open(chatUrl(b, room, bob));
       const otherOnB = await Socket.open(chatUrl(b, room, { ...bob, session: other }));
       expect((await call(a.url, "POST", "/v1/logout", { session: other })).status).toBe(200);
       expect(await otherOnB.closed).toEqual({ code: 4001, reason: "logged out" });
-      const third = (await call(b.url, "POST", "/v1/login", { body: { login: "bob", password: "password123" } })).body.session_id;
+      const third = (await call(b.url, "POST", "/v1/login", { body: { login: "bob", password: "password123" } })).body
+        .session_id;
       const thirdOnB = await Socket.open(chatUrl(b, room, { ...bob, session: third }));
       const changed = await call(a.url, "POST", "/v1/password", {
-        session: bob.session, body: { old_password: "password123", new_password: "password456" },
+        session: bob.session,
+        body: { old_password: "password123", new_password: "password456" },
       });
       expect(changed.status).toBe(200);
       expect(await thirdOnB.closed).toEqual({ code: 4001, reason: "logged out" });
@@ -133,7 +151,12 @@ for (const path of paths) {
       expect(await sc.next((f) => f.type === "typing")).toEqual({ type: "typing", room_id: room, user_id: dave.id });
       const [m] = await sendAll(sc, ["read me"]);
       sd.send({ type: "read", message_id: m.id });
-      expect(await sc.next((f) => f.type === "read")).toEqual({ type: "read", room_id: room, user_id: dave.id, message_id: m.id });
+      expect(await sc.next((f) => f.type === "read")).toEqual({
+        type: "read",
+        room_id: room,
+        user_id: dave.id,
+        message_id: m.id,
+      });
       await sd.close();
       expect((await sc.next((f) => f.type === "presence" && f.online.length === 1)).online).toEqual([carol.id]);
       await sc.close();

@@ -1,7 +1,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import {
-  type Account, call, chatUrl, createRoom, expectError, isMessage, LogSink, opensSqliteFile, register, Socket, startServer, type TestServer,
+  type Account,
+  call,
+  chatUrl,
+  createRoom,
+  expectError,
+  isMessage,
+  LogSink,
+  opensSqliteFile,
+  register,
+  Socket,
+  startServer,
+  type TestServer,
 } from "./helpers.ts";
 
 const MINUTE = 60_000;
@@ -91,20 +102,23 @@ describe("expiry", () => {
     expectError(await info(again), 401, "unauthorized");
   });
 
-  test.skipIf(!opensSqliteFile("the purge test"))("expired sessions are purged from the database periodically", async () => {
-    await server();
-    const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
-    s.clock.advance(20 * DAY);
-    const fresh = await login(a);
-    expect(sessionRows()).toBe(3);
-    s.clock.advance(11 * DAY);
-    const from = log.lines.length;
-    await sessionCheck();
-    expect(await log.next((l) => l.includes("expired sessions purged"), from)).toContain("count=2");
-    expect(sessionRows()).toBe(1);
-    expect((await info(fresh)).status).toBe(200);
-    expectError(await info(b.session), 401, "unauthorized");
-  });
+  test.skipIf(!opensSqliteFile("the purge test"))(
+    "expired sessions are purged from the database periodically",
+    async () => {
+      await server();
+      const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
+      s.clock.advance(20 * DAY);
+      const fresh = await login(a);
+      expect(sessionRows()).toBe(3);
+      s.clock.advance(11 * DAY);
+      const from = log.lines.length;
+      await sessionCheck();
+      expect(await log.next((l) => l.includes("expired sessions purged"), from)).toContain("count=2");
+      expect(sessionRows()).toBe(1);
+      expect((await info(fresh)).status).toBe(200);
+      expectError(await info(b.session), 401, "unauthorized");
+    },
+  );
 
   test("an open socket keeps its session alive; past the maximum the socket is closed with 4001", async () => {
     await server();
@@ -122,20 +136,23 @@ describe("expiry", () => {
     expect(await sock.closed).toEqual({ code: 4001, reason: "logged out" });
   });
 
-  test.skipIf(!opensSqliteFile("the other-process test"))("sessions deleted by another process (echat user passwd) lose their sockets at the next check", async () => {
-    await server();
-    const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
-    const room = await createRoom(s.url, a, [b]);
-    const [sa, sb] = [await Socket.open(chatUrl(s, room, a)), await Socket.open(chatUrl(s, room, b))];
-    const db = new Database(s.db);
-    db.run("DELETE FROM sessions WHERE user_id = ?", [a.id]);
-    db.close();
-    await sessionCheck();
-    expect((await sa.closed).code).toBe(4001);
-    sb.send({ text: "still here", client_id: "b" });
-    expect((await sb.next(isMessage)).client_id).toBe("b");
-    await sb.close();
-  });
+  test.skipIf(!opensSqliteFile("the other-process test"))(
+    "sessions deleted by another process (echat user passwd) lose their sockets at the next check",
+    async () => {
+      await server();
+      const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
+      const room = await createRoom(s.url, a, [b]);
+      const [sa, sb] = [await Socket.open(chatUrl(s, room, a)), await Socket.open(chatUrl(s, room, b))];
+      const db = new Database(s.db);
+      db.run("DELETE FROM sessions WHERE user_id = ?", [a.id]);
+      db.close();
+      await sessionCheck();
+      expect((await sa.closed).code).toBe(4001);
+      sb.send({ text: "still here", client_id: "b" });
+      expect((await sb.next(isMessage)).client_id).toBe("b");
+      await sb.close();
+    },
+  );
 });
 
 describe("changing the password", () => {
@@ -145,11 +162,14 @@ describe("changing the password", () => {
     const [second, third] = [await login(a), await login(a)];
     const room = await createRoom(s.url, a, [b]);
     const mine = await Socket.open(chatUrl(s, room, a));
-    const others = await Promise.all([second, third].map((session) => Socket.open(chatUrl(s, room, { ...a, session }))));
+    const others = await Promise.all(
+      [second, third].map((session) => Socket.open(chatUrl(s, room, { ...a, session }))),
+    );
     const bobs = await Socket.open(chatUrl(s, room, b));
 
     const r = await call(s.url, "POST", "/v1/password", {
-      session: a.session, body: { old_password: "password123", new_password: "brand-new-pw" },
+      session: a.session,
+      body: { old_password: "password123", new_password: "brand-new-pw" },
     });
     expect(r).toMatchObject({ status: 200, body: {} });
     for (const o of others) expect(await o.closed).toEqual({ code: 4001, reason: "logged out" });
@@ -160,7 +180,11 @@ describe("changing the password", () => {
     expect((await info(b.session)).status).toBe(200);
     expect(bobs.ws.readyState).toBe(WebSocket.OPEN);
 
-    expectError(await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } }), 422, "wrong_credentials");
+    expectError(
+      await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } }),
+      422,
+      "wrong_credentials",
+    );
     expect(await login(a, "brand-new-pw")).toMatch(/^[0-9a-f]{40}$/);
     await Promise.all([mine.close(), bobs.close()]);
   });
@@ -207,7 +231,10 @@ describe("secrets stay out of the log", () => {
     sock.send({ text: "hi", client_id: "x" });
     await sock.next(isMessage);
     s.clock.advance(MINUTE); // the login's bucket refills
-    await call(s.url, "POST", "/v1/password", { session: a.session, body: { old_password: passwords[1], new_password: passwords[4] } });
+    await call(s.url, "POST", "/v1/password", {
+      session: a.session,
+      body: { old_password: passwords[1], new_password: passwords[4] },
+    });
     await call(s.url, "GET", "/v1/info", { headers: { authorization: `Bearer ${"f".repeat(40)}` } });
     await call(s.url, "POST", "/v1/logout", { session: sessions[2] });
     s.clock.advance(31 * DAY);

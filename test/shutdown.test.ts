@@ -23,7 +23,9 @@ test.each(["SIGTERM", "SIGINT"] as const)(
 
     const [alice, bob] = await Promise.all([register(child.url, "alice"), register(child.url, "bob")]);
     const room = await createRoom(child.url, alice!, [bob!]);
-    const [a, b] = await Promise.all([alice!, bob!].map((u) => Socket.open(`${child.wsUrl}/v1/rooms/${room}/chat?session_id=${u.session}`)));
+    const [a, b] = await Promise.all(
+      [alice!, bob!].map((u) => Socket.open(`${child.wsUrl}/v1/rooms/${room}/chat?session_id=${u.session}`)),
+    );
     const earlier = await sendAll(a!, ["one", "two", "three"]);
 
     // A registration whose body is still arriving when the signal comes.
@@ -33,7 +35,9 @@ test.each(["SIGTERM", "SIGINT"] as const)(
     let response = "";
     raw.on("data", (d) => (response += d));
     const rawClosed = once(raw, "close");
-    raw.write(`POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    raw.write(
+      `POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
     expect((await call(child.url, "GET", "/healthz")).status).toBe(200); // the server has read the headers by now
 
     // A burst in flight: signal as soon as the first of it is acknowledged.
@@ -59,7 +63,9 @@ test.each(["SIGTERM", "SIGINT"] as const)(
       const history = await call(again.url, "GET", `/v1/rooms/${room}/messages?limit=100`, { session: bob!.session });
       expect(history.status).toBe(200);
       for (const m of acked) expect(history.body).toContainEqual(m);
-      expect((await call(again.url, "POST", "/v1/login", { body: { login: "late", password: "late password" } })).status).toBe(200);
+      expect(
+        (await call(again.url, "POST", "/v1/login", { body: { login: "late", password: "late password" } })).status,
+      ).toBe(200);
     } finally {
       again.proc.kill("SIGTERM");
       await again.proc.exited;

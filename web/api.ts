@@ -1,6 +1,13 @@
 // The public REST API, called exactly as a third-party client would call it.
 export type User = { id: number; login: string };
-export type Message = { id: number; text: string; user_id: number; room_id: number; created_at: string; client_id?: string };
+export type Message = {
+  id: number;
+  text: string;
+  user_id: number;
+  room_id: number;
+  created_at: string;
+  client_id?: string;
+};
 export type Room = { id: number; users: User[] };
 export type RoomSummary = Room & { last_message: Message | null; unread: number };
 
@@ -12,7 +19,10 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

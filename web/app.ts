@@ -98,7 +98,12 @@ function renderRooms() {
       const author = last && (last.user_id === me!.id ? "You" : r.users.find((u) => u.id === last.user_id)?.login);
       const button = h(
         "button",
-        { type: "button", class: "room-item", "aria-current": r.id === current ? "true" : false, "data-room": String(r.id) },
+        {
+          type: "button",
+          class: "room-item",
+          "aria-current": r.id === current ? "true" : false,
+          "data-room": String(r.id),
+        },
         h("span", { class: "name" }, roomTitle(r, me!)),
         last ? localTime(last.created_at) : null,
         h("span", { class: "last" }, last ? `${author}: ${last.text}` : "No messages yet"),

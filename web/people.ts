@@ -27,14 +27,22 @@ export class People {
     this.presence.replaceChildren(
       ...this.others.map((u) => {
         const on = ids.includes(u.id);
-        return h("span", { title: on ? "online" : "offline" }, dot(on, u.login), h("span", { class: "sr" }, on ? " (online)" : " (offline)"));
+        return h(
+          "span",
+          { title: on ? "online" : "offline" },
+          dot(on, u.login),
+          h("span", { class: "sr" }, on ? " (online)" : " (offline)"),
+        );
       }),
     );
   }
 
   typed(id: number) {
     clearTimeout(this.typers.get(id));
-    this.typers.set(id, setTimeout(() => this.stopped(id), TYPING_SHOWN_MS));
+    this.typers.set(
+      id,
+      setTimeout(() => this.stopped(id), TYPING_SHOWN_MS),
+    );
     this.renderTyping();
   }
 

@@ -7,7 +7,10 @@ export class ReadTracker {
   private timer?: ReturnType<typeof setTimeout>;
   private observer: IntersectionObserver;
 
-  constructor(root: HTMLElement, private send: (messageId: number) => boolean) {
+  constructor(
+    root: HTMLElement,
+    private send: (messageId: number) => boolean,
+  ) {
     this.observer = new IntersectionObserver((entries) => this.onSeen(entries), { root, threshold: 0.6 });
     document.addEventListener("visibilitychange", this.recheck);
   }

@@ -39,7 +39,11 @@ export class RoomView {
   private closed = false;
   private read: ReadTracker;
 
-  constructor(readonly room: Room, private me: User, private host: RoomHost) {
+  constructor(
+    readonly room: Room,
+    private me: User,
+    private host: RoomHost,
+  ) {
     this.people = new People(room.users.filter((u) => u.id !== me.id));
     const back = h("button", { type: "button", class: "back", "aria-label": "Back to rooms" }, "←");
     back.onclick = () => host.back();
@@ -51,7 +55,12 @@ export class RoomView {
     };
     // A resized window (a phone turned, the keyboard shown) keeps the newest message in view.
     new ResizeObserver(() => this.stick && this.scrollToEnd()).observe(this.scroller);
-    const form = h("form", { class: "composer", id: "composer" }, this.input, h("button", { type: "submit", class: "primary" }, "Send"));
+    const form = h(
+      "form",
+      { class: "composer", id: "composer" },
+      this.input,
+      h("button", { type: "submit", class: "primary" }, "Send"),
+    );
     form.onsubmit = (e) => {
       e.preventDefault();
       this.send();
@@ -65,12 +74,19 @@ export class RoomView {
     this.input.oninput = () => {
       this.grow();
       this.error.textContent = "";
-      if (Date.now() - this.lastTypingSent > TYPING_EVERY_MS && this.socket?.send({ type: "typing" })) this.lastTypingSent = Date.now();
+      if (Date.now() - this.lastTypingSent > TYPING_EVERY_MS && this.socket?.send({ type: "typing" }))
+        this.lastTypingSent = Date.now();
     };
     this.el = h(
       "div",
       { class: "room-view" },
-      h("header", { class: "bar" }, back, h("div", { class: "title" }, h("h2", {}, roomTitle(room, me)), this.people.presence), this.status),
+      h(
+        "header",
+        { class: "bar" },
+        back,
+        h("div", { class: "title" }, h("h2", {}, roomTitle(room, me)), this.people.presence),
+        this.status,
+      ),
       this.scroller,
       this.people.typing,
       this.error,
@@ -183,7 +199,13 @@ export class RoomView {
       this.error.textContent = "This message is too long.";
       return;
     }
-    const el = this.bubble({ id: 0, text, user_id: this.me.id, room_id: this.room.id, created_at: new Date().toISOString() });
+    const el = this.bubble({
+      id: 0,
+      text,
+      user_id: this.me.id,
+      room_id: this.room.id,
+      created_at: new Date().toISOString(),
+    });
     el.classList.add("pending");
     el.title = "Sending…";
     this.list.append(el);
@@ -200,7 +222,12 @@ export class RoomView {
     const mine = m.user_id === this.me.id;
     return h(
       "li",
-      { class: mine ? "msg mine" : "msg", "data-id": String(m.id), "data-user": String(m.user_id), title: new Date(m.created_at).toLocaleString() },
+      {
+        class: mine ? "msg mine" : "msg",
+        "data-id": String(m.id),
+        "data-user": String(m.user_id),
+        title: new Date(m.created_at).toLocaleString(),
+      },
       h("span", { class: "author" }, mine ? this.me.login : this.people.name(m.user_id)),
       h("div", { class: "text" }, m.text),
       localTime(m.created_at),

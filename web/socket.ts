@@ -21,7 +21,10 @@ export class RoomSocket {
   private timer?: ReturnType<typeof setTimeout>;
   private stopped = false;
 
-  constructor(private room: number, private on: Listener) {
+  constructor(
+    private room: number,
+    private on: Listener,
+  ) {
     this.connect();
     addEventListener("online", this.retryNow);
   }

@@ -1,0 +1,149 @@
+// The per-room ordering of the shared broker (broker.ts): a message reaches this instance's sockets
+// only after its predecessor, and gaps are read from the store.
+import type { Local } from "./broker.ts";
+import type { Logger } from "../log.ts";
+import type { Message, Store } from "../store/store.ts";
+
+const GAP_WAIT_MS = 50; // a missing predecessor usually arrives this soon from another instance
+const FILL_PAGE = 200;
+const SWEEP_MS = 1000; // how soon a message stored but never announced (its instance died) is delivered
+
+// Per room: deliver message `id` only once its predecessor `prev` was delivered. A message whose
+// predecessor has not come is held; if it does not come within GAP_WAIT_MS, the gap is read from the
+// store. That read is complete: ids commit in order within a room, so everything before a committed
+// message is committed too.
+type Held = { id: number; prev: number | null; m?: Message };
+
+export class Sequencer {
+  private last = new Map<number, number>(); // room -> last id delivered
+  private held = new Map<number, Held[]>();
+  private timers = new Map<number, ReturnType<typeof setTimeout>>();
+  private filling = new Set<number>();
+  private stopped = false;
+  private sweeper = setInterval(() => {
+    this.sweep().catch((e) => this.log.warn("checking for unannounced messages failed", { error: String(e) }));
+  }, SWEEP_MS);
+
+  constructor(
+    private store: Store,
+    private local: Local,
+    private log: Logger,
+  ) {
+    this.sweeper.unref();
+  }
+
+  // The room's newest id becomes the starting point, unless messages already gave one. Every
+  // message after it is then delivered here, so a socket subscribed after this call misses none.
+  async watch(room: number) {
+    if (this.last.has(room) || !this.store.latestMessageIds) return;
+    const latest = (await this.store.latestMessageIds([room])).get(room) ?? 0;
+    if (!this.last.has(room)) this.last.set(room, latest);
+  }
+
+  position(room: number) {
+    return this.last.get(room);
+  }
+
+  push(room: number, id: number, prev: number | null, m?: Message) {
+    const last = this.last.get(room);
+    if (last !== undefined && id <= last) return; // a duplicate, or already filled from the store
+    // Nobody here listens: nothing to order, remember where the room is.
+    if (!this.local.interested(room)) return void this.last.set(room, id);
+    // Not watched (a store without latestMessageIds): start from this message.
+    if (last === undefined) this.last.set(room, prev ?? 0);
+    let list = this.held.get(room);
+    if (!list) this.held.set(room, (list = []));
+    list.push({ id, prev, m });
+    this.drain(room);
+    if (this.held.get(room)?.length && !this.timers.has(room)) {
+      // A message that came without its text and is next in line is read at once; a gap waits a little.
+      const next = !m && (prev ?? 0) === this.last.get(room);
+      this.timers.set(
+        room,
+        setTimeout(() => this.fill(room), next ? 0 : GAP_WAIT_MS),
+      );
+    }
+  }
+
+  private drain(room: number) {
+    const list = this.held.get(room);
+    if (!list) return;
+    for (;;) {
+      const last = this.last.get(room)!;
+      const i = list.findIndex((h) => (h.prev ?? 0) === last && h.m);
+      if (i < 0) break;
+      const [h] = list.splice(i, 1);
+      this.last.set(room, h!.id);
+      this.local.message(h!.m!);
+    }
+    const last = this.last.get(room)!;
+    const rest = list.filter((h) => h.id > last);
+    if (rest.length) this.held.set(room, rest);
+    else {
+      this.held.delete(room);
+      clearTimeout(this.timers.get(room));
+      this.timers.delete(room);
+    }
+  }
+
+  // Reads the store after the last delivered id: up to the newest held message, or (toEnd) to the end.
+  private async fill(room: number, toEnd = false) {
+    this.timers.delete(room);
+    if (this.filling.has(room) || this.stopped) return;
+    this.filling.add(room);
+    try {
+      const target = toEnd ? Infinity : Math.max(0, ...(this.held.get(room) ?? []).map((h) => h.id));
+      while ((this.last.get(room) ?? 0) < target) {
+        const page = await this.store.listMessages(room, { after: this.last.get(room) ?? 0, limit: FILL_PAGE });
+        this.log.debug("reading a gap from the store", { room, after: this.last.get(room) ?? 0, got: page.length });
+        for (const m of page) {
+          if (m.id <= (this.last.get(room) ?? 0)) continue;
+          this.last.set(room, m.id);
+          if (this.local.interested(room)) this.local.message(m);
+        }
+        if (page.length < FILL_PAGE) break;
+      }
+      this.drain(room);
+    } catch (e) {
+      this.log.warn("filling a gap from the store failed; retrying", { room, error: String(e) });
+      if (!this.timers.has(room))
+        this.timers.set(
+          room,
+          setTimeout(() => this.fill(room, toEnd), 1000),
+        );
+    } finally {
+      this.filling.delete(room);
+    }
+    if (this.held.get(room)?.length && !this.timers.has(room) && !this.stopped) {
+      this.timers.set(
+        room,
+        setTimeout(() => this.fill(room), GAP_WAIT_MS),
+      );
+    }
+  }
+
+  // After a lost connection: whatever was published meanwhile is in the store.
+  catchUp() {
+    for (const room of this.last.keys()) if (this.local.interested(room)) void this.fill(room, true);
+  }
+
+  // An instance that crashed after storing but before publishing leaves a tail nobody announces:
+  // once a second, one query for the newest ids of the rooms watched here. A message that was
+  // already newest a sweep ago and still is not delivered will not come by the broker: read it.
+  private seen = new Map<number, number>();
+  async sweep() {
+    const rooms = [...this.last.keys()].filter((room) => this.local.interested(room));
+    if (rooms.length === 0 || !this.store.latestMessageIds) return;
+    const latest = await this.store.latestMessageIds(rooms);
+    for (const [room, id] of this.seen) {
+      if (id > (this.last.get(room) ?? 0) && !this.timers.has(room)) void this.fill(room, true);
+    }
+    this.seen = latest;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    for (const t of this.timers.values()) clearTimeout(t);
+  }
+}

@@ -1,0 +1,291 @@
+// The command line: `echat [serve]`, `echat user add|passwd|list`, `echat backup`, `echat migrate`, `echat version`.
+// Each command is one entry in COMMANDS; adding a command is adding an entry (its own flags go in
+// `options`, the settings flags from lib/config.ts come with every command).
+import { existsSync, statSync } from "node:fs";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { Running } from "../../server.ts";
+import { hashPassword } from "../auth/passwords.ts";
+import { buildConfig, type Config, ConfigError, SETTING_FLAGS, SETTINGS } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/store.ts";
+import { PromptError, readPassword } from "./prompt.ts";
+import { foldLogin, validLogin, validPassword } from "../validate.ts";
+
+export type App = {
+  version: string;
+  startServer: (config: Config) => Promise<Running>;
+};
+
+type Values = Record<string, string | boolean | undefined>;
+type Context = { app: App; config: Config; args: string[]; values: Values };
+
+type Command = {
+  args: string[]; // positional argument names, all required
+  summary: string;
+  options?: ParseArgsOptionsConfig; // flags of this command only
+  run: (ctx: Context) => Promise<number>;
+};
+
+class UsageError extends Error {} // exit 2
+class Failure extends Error {} // exit 1
+
+const out = (line: string) => process.stdout.write(line + "\n");
+const err = (line: string) => process.stderr.write(line + "\n");
+
+export const COMMANDS: Record<string, Command> = {
+  serve: {
+    args: [],
+    summary: "run the server (the default command)",
+    run: serve,
+  },
+  "user add": {
+    args: ["login"],
+    summary: "create a user; the password comes from stdin, or a prompt on a terminal",
+    async run({ config, args: [raw] }) {
+      const login = validLogin(raw!);
+      const password = validPassword(await readPassword(true));
+      const hash = await hashPassword(config, password);
+      const user = await withStore(config, true, (store) =>
+        store.createUser(login, foldLogin(login), hash, Date.now()),
+      );
+      if (!user) throw new Failure(`user ${JSON.stringify(login)} already exists`);
+      out(`created user ${user.login} (id ${user.id})`);
+      return 0;
+    },
+  },
+  "user passwd": {
+    args: ["login"],
+    summary: "set a user's password (stdin or prompt) and end all their sessions",
+    async run({ config, args: [login] }) {
+      const password = validPassword(await readPassword(true));
+      const hash = await hashPassword(config, password);
+      await withStore(config, false, async (store) => {
+        const user = await store.findUserByLogin(foldLogin(login!));
+        if (!user) throw new Failure(`no user ${JSON.stringify(login)}`);
+        await store.changePassword(user.id, hash, null);
+      });
+      out(`password changed for ${login}; their sessions have ended`);
+      return 0;
+    },
+  },
+  "user list": {
+    args: [],
+    summary: "list users: id, login, creation time",
+    async run({ config }) {
+      const users = await withStore(config, false, (store) => store.listUsers());
+      out("id\tlogin\tcreated_at");
+      for (const u of users) out(`${u.id}\t${u.login}\t${new Date(u.createdAt).toISOString()}`);
+      return 0;
+    },
+  },
+  backup: {
+    args: ["file"],
+    summary: "write a consistent copy of the live SQLite database to a new file (safe while serving)",
+    async run({ config, args: [file] }) {
+      if (existsSync(file!)) throw new Failure(`${file} already exists; give a new file name`);
+      await withStore(config, false, async (store) => {
+        if (!store.backup) throw new Failure("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+        await store.backup(file!);
+      });
+      out(`backed up ${config.db} to ${file} (${statSync(file!).size} bytes)`);
+      return 0;
+    },
+  },
+  migrate: {
+    args: [],
+    summary:
+      "copy the SQLite database (--db) into an empty PostgreSQL database (--to postgres://…) and check the counts",
+    options: { to: { type: "string" } },
+    async run({ config, values }) {
+      const to = values.to;
+      if (typeof to !== "string" || !/^postgres(ql)?:\/\//.test(to))
+        throw new UsageError("migrate needs --to postgres://user:pass@host/database");
+      if (!existsSync(config.db)) throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
+      const { migrateToPostgres, MigrateError } = await import("./copy-to-postgres.ts");
+      const counts = await migrateToPostgres(config.db, to).catch((e) => {
+        throw new Failure(
+          e instanceof MigrateError ? e.message : `migration failed: ${e instanceof Error ? e.message : e}`,
+        );
+      });
+      out(
+        `copied ${Object.entries(counts)
+          .map(([t, n]) => `${n} ${t}`)
+          .join(", ")} from ${config.db}; counts match`,
+      );
+      return 0;
+    },
+  },
+  version: {
+    args: [],
+    summary: "print the version",
+    async run({ app }) {
+      out(`echat ${app.version} (bun ${Bun.version}, ${process.platform}-${process.arch})`);
+      return 0;
+    },
+  },
+};
+
+export async function main(argv: string[], app: App): Promise<number> {
+  try {
+    if (argv.length === 1 && ["--help", "-h", "help"].includes(argv[0]!)) {
+      out(usage(app));
+      return 0;
+    }
+    if (argv.length === 1 && argv[0] === "--version") argv = ["version"];
+    const [name, rest] = pickCommand(argv);
+    const cmd = COMMANDS[name]!;
+    const options: ParseArgsOptionsConfig = { ...SETTING_FLAGS, ...cmd.options, help: { type: "boolean", short: "h" } };
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true });
+    } catch (e) {
+      throw new UsageError(argsMessage(e, name));
+    }
+    if (parsed.values.help) {
+      out(commandHelp(name, cmd));
+      return 0;
+    }
+    if (parsed.positionals.length !== cmd.args.length) {
+      const extra = parsed.positionals[cmd.args.length];
+      throw new UsageError(
+        extra !== undefined
+          ? `unexpected argument ${JSON.stringify(extra)} (usage: echat ${name}${cmd.args.map((a) => ` <${a}>`).join("")})`
+          : `missing <${cmd.args[parsed.positionals.length]}> (usage: echat ${name}${cmd.args.map((a) => ` <${a}>`).join("")})`,
+      );
+    }
+    const values = parsed.values as Values; // no option is `multiple`
+    const config = buildConfig(values, process.env);
+    return await cmd.run({ app, config, args: parsed.positionals, values });
+  } catch (e) {
+    const usageError = e instanceof UsageError || e instanceof ConfigError;
+    const expected = usageError || e instanceof Failure || e instanceof PromptError || e instanceof ApiError;
+    err(`echat: ${expected ? (e as Error).message : e instanceof Error ? e.stack : String(e)}`);
+    return usageError ? 2 : 1;
+  }
+}
+
+// "user add alice" -> ["user add", ["alice"]]; no word, or a flag first, means serve.
+function pickCommand(argv: string[]): [string, string[]] {
+  const [first, second] = argv;
+  if (first === undefined || first.startsWith("-")) return ["serve", argv];
+  if (second !== undefined && COMMANDS[`${first} ${second}`]) return [`${first} ${second}`, argv.slice(2)];
+  if (COMMANDS[first]) return [first, argv.slice(1)];
+  const group = Object.keys(COMMANDS).filter((c) => c.startsWith(first + " "));
+  if (group.length) {
+    if (second === undefined || second.startsWith("-"))
+      throw new UsageError(`${first} needs a command: ${group.join(", ")}`);
+    throw new UsageError(`unknown command "${first} ${second}" (commands: ${group.join(", ")})`);
+  }
+  throw new UsageError(`unknown command "${first}" (see echat --help)`);
+}
+
+function argsMessage(e: unknown, command: string): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const unknown = /^Unknown option '([^']+)'/.exec(m);
+  if (unknown) return `unknown flag ${unknown[1]} for "${command}" (see echat ${command} --help)`;
+  return m.split(". ")[0]!;
+}
+
+function usage(app: App): string {
+  const width = Math.max(...Object.entries(COMMANDS).map(([n, c]) => synopsis(n, c).length));
+  return [
+    `echat ${app.version}: a small self-hosted chat server`,
+    "",
+    "Usage:",
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${synopsis(n, c).padEnd(width)}  ${c.summary}`),
+    "",
+    "Every command takes the settings flags (see echat serve --help); each has an environment variable.",
+    "Run echat <command> --help for details.",
+  ].join("\n");
+}
+
+const synopsis = (name: string, c: Command) => `echat ${name}${c.args.map((a) => ` <${a}>`).join("")}`;
+
+function commandHelp(name: string, cmd: Command): string {
+  const own = Object.entries(cmd.options ?? {}).map(
+    ([flag, o]) => `  --${flag}${o.type === "string" ? " <value>" : ""}`,
+  );
+  const settings = Object.values(SETTINGS).map(
+    (s) => `  --${s.flag} <value>`.padEnd(34) + `${s.env.padEnd(28)} ${s.help} (default: ${show(s.def)})`,
+  );
+  return [
+    `Usage: ${synopsis(name, cmd)} [flags]`,
+    "",
+    cmd.summary,
+    ...(own.length ? ["", "Flags:", ...own] : []),
+    "",
+    "Settings (flag, environment variable; a flag wins over the variable):",
+    ...settings,
+  ].join("\n");
+}
+
+export const show = (v: unknown) =>
+  Array.isArray(v)
+    ? v.length
+      ? v.join(",")
+      : "(none)"
+    : v === ""
+      ? "(none)"
+      : typeof v === "boolean"
+        ? v
+          ? "on"
+          : "off"
+        : String(v);
+
+async function withStore<T>(config: Config, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (!config.databaseUrl && !create && !existsSync(config.db))
+    throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
+  const store = await openStore(config).catch((e) => {
+    throw new Failure(
+      `cannot open ${config.databaseUrl ? "the database" : config.db}: ${e instanceof Error ? e.message : e}`,
+    );
+  });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function serve({ app, config }: Context): Promise<number> {
+  const log = createLogger(config);
+  let running: Running;
+  try {
+    running = await app.startServer(config);
+  } catch (e) {
+    throw new Failure(
+      `cannot start on ${config.host}:${config.port} with ${describeDb(config)}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
+  const signal = await new Promise<string>((resolve) => {
+    for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve(s));
+  });
+  log.info("shutting down", { signal });
+  for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => process.exit(1)); // a second signal: stop now
+  await running.shutdown();
+  log.info("stopped");
+  return 0;
+}
+
+// The database for the start-up line, without a password.
+function describeDb(config: Config): string {
+  if (!config.databaseUrl) return config.db;
+  try {
+    const u = new URL(config.databaseUrl);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres";
+  }
+}
+
+// README's settings table, generated from lib/config.ts (scripts/settings-table.ts writes it in).
+export function settingsMarkdown(): string {
+  const rows = Object.values(SETTINGS).map(
+    (s) => `| \`--${s.flag}\` | \`${s.env}\` | \`${show(s.def)}\` | ${s.help} |`,
+  );
+  return ["| Flag | Environment | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}

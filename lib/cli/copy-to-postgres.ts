@@ -1,0 +1,73 @@
+// Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids,
+// read markers) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
+// in one transaction, so a failed copy leaves it empty.
+import { Database } from "bun:sqlite";
+import { type SQL } from "bun";
+import { openPostgresStore } from "../store/postgres/store.ts";
+
+const TABLES = ["users", "sessions", "rooms", "room_members", "messages"] as const;
+type Table = (typeof TABLES)[number];
+export type Counts = Record<Table, number>;
+
+const BATCH = 1000;
+
+export class MigrateError extends Error {}
+
+export async function migrateToPostgres(sqlitePath: string, databaseUrl: string): Promise<Counts> {
+  const lite = new Database(sqlitePath, { readonly: true, strict: true });
+  const store = await openPostgresStore({ databaseUrl });
+  const { sql } = store;
+  try {
+    const [{ n }] = await sql`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM rooms) AS n`;
+    if (Number(n) !== 0)
+      throw new MigrateError("the PostgreSQL database is not empty: migrate only into a new database");
+
+    lite.run("BEGIN"); // one snapshot of the live file for every table
+    const copied = {} as Counts;
+    try {
+      await sql.begin(async (tx) => {
+        for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
+        // Ids were copied as they were: move each sequence past them.
+        for (const table of ["users", "rooms", "messages"]) {
+          await tx.unsafe(
+            `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
+          );
+        }
+      });
+    } finally {
+      lite.run("COMMIT");
+    }
+
+    for (const table of TABLES) {
+      const [{ n }] = await sql.unsafe(`SELECT count(*) AS n FROM ${table}`);
+      if (Number(n) !== copied[table]) {
+        throw new MigrateError(`${table}: ${copied[table]} rows in SQLite but ${n} in PostgreSQL`);
+      }
+    }
+    return copied;
+  } finally {
+    lite.close();
+    await store.close();
+  }
+}
+
+async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number> {
+  const order = table === "sessions" || table === "room_members" ? "1, 2" : "id"; // WITHOUT ROWID tables: their key
+  const page = lite.query<Record<string, any>, [number, number]>(
+    `SELECT * FROM ${table} ORDER BY ${order} LIMIT ? OFFSET ?`,
+  );
+  let total = 0;
+  for (;;) {
+    const rows = page.all(BATCH, total).map((r) => toPostgres(table, r));
+    if (rows.length === 0) return total;
+    await tx`INSERT INTO ${tx(table)} ${tx(rows)}`;
+    total += rows.length;
+  }
+}
+
+// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text).
+function toPostgres(table: Table, row: Record<string, any>): Record<string, unknown> {
+  if (table !== "messages") return row;
+  return { ...row, text: Buffer.from(row.text), client_id: row.client_id === null ? null : Buffer.from(row.client_id) };
+}

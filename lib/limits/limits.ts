@@ -1,0 +1,93 @@
+// Abuse limits: token buckets for login guesses, registrations and messages, and caps on open
+// WebSockets. `--limits off` (ECHAT_LIMITS=off) turns every one of them off; the 64 KiB body and
+// frame limits are not abuse limits and live elsewhere (respond.ts, hub.ts).
+import type { Config } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { type AsyncBuckets, createBuckets } from "./buckets.ts";
+import type { SharedBuckets } from "./shared.ts";
+
+// Open connections per key, at most `cap`.
+function createCounter(cap: number) {
+  const open = new Map<string, number>();
+  return {
+    full: (key: string) => (open.get(key) ?? 0) >= cap,
+    add: (key: string) => void open.set(key, (open.get(key) ?? 0) + 1),
+    remove(key: string) {
+      const n = (open.get(key) ?? 0) - 1;
+      if (n > 0) open.set(key, n);
+      else open.delete(key);
+    },
+  };
+}
+
+const rateLimited = (seconds?: number) =>
+  new ApiError("rate_limited", undefined, seconds ? { "retry-after": String(seconds) } : undefined);
+
+export type Limits = ReturnType<typeof createLimits>;
+
+// shared: with several instances, the login-guessing buckets live in Redis or PostgreSQL
+// (limits-shared.ts) so that N instances do not allow N times the guesses.
+export function createLimits(config: Config, now: () => number, shared?: SharedBuckets) {
+  const perMinute = (name: string, n: number): AsyncBuckets => {
+    if (shared) return shared(name, n, n / 60);
+    const b = createBuckets(n, n / 60, now);
+    return { take: async (key) => b.take(key), refund: async (key) => b.refund(key) };
+  };
+  const loginFails = perMinute("login", config.loginFailsPerLogin);
+  const auth = perMinute("address", config.authPerAddress);
+  const messages = createBuckets(config.messageBurst, config.messageRate, now);
+  const userSockets = createCounter(config.socketsPerUser);
+  const addressSockets = createCounter(config.socketsPerAddress);
+  const on = config.limits;
+
+  return {
+    // A login attempt takes a token from its login's and its address's bucket before the password
+    // is checked, so parallel guesses cannot all slip through; the caller refunds on success.
+    // Returns the refund.
+    async loginAttempt(login: string, address: string): Promise<() => Promise<void>> {
+      if (!on) return async () => {};
+      const key = login.slice(0, 256);
+      const wait = await loginFails.take(key);
+      if (wait) throw rateLimited(wait);
+      const waitAddress = await auth.take(address);
+      if (waitAddress) {
+        await loginFails.refund(key);
+        throw rateLimited(waitAddress);
+      }
+      return async () => {
+        await Promise.all([loginFails.refund(key), auth.refund(address)]);
+      };
+    },
+
+    // Every registration that gets as far as hashing a password counts, successful or not.
+    async registration(address: string) {
+      if (!on) return;
+      const wait = await auth.take(address);
+      if (wait) throw rateLimited(wait);
+    },
+
+    // false: the user is over the message rate; the message must not be stored.
+    message(userId: number): boolean {
+      return !on || messages.take(String(userId)) === 0;
+    },
+
+    // Reserves a WebSocket slot for the user and the address, or throws rate_limited. The caller
+    // releases it when the socket closes (or when the upgrade fails).
+    openSocket(userId: number, address: string): () => void {
+      if (!on) return () => {};
+      const user = String(userId);
+      if (userSockets.full(user) || addressSockets.full(address)) {
+        throw new ApiError("rate_limited", "Too many open connections: close one first");
+      }
+      userSockets.add(user);
+      addressSockets.add(address);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        userSockets.remove(user);
+        addressSockets.remove(address);
+      };
+    },
+  };
+}

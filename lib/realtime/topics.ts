@@ -1,0 +1,11 @@
+// Opt-in events a socket may ask for (?events=), and the pub/sub topic names, which the hub owns.
+export const EVENTS = ["typing", "presence", "read"] as const;
+export type Event = (typeof EVENTS)[number];
+
+// The hub owns topic names. Plain messages go to one topic, typed ones (for clients that opted in
+// to events) to another, and each event kind has its own, so a socket gets exactly what it asked for.
+export const topic = {
+  plain: (room: number) => `r${room}`,
+  typed: (room: number) => `r${room}:m`,
+  event: (room: number, e: Event) => `r${room}:${e}`,
+};

@@ -1,0 +1,125 @@
+// The message writer, on its own thread with its own connection: a commit's fsync never blocks
+// the thread that serves sockets. It writes one batch at a time, in the order given, and
+// answers only after the commit returned, so an ack always means "on disk" (with FULL).
+import { Database } from "bun:sqlite";
+import type { Message } from "../store.ts";
+import { MESSAGE } from "./columns.ts";
+import type { Reply, Request, Row } from "./writer.ts";
+
+declare const self: Worker;
+
+let db: Database;
+let writeBatch: (rows: Row[]) => (number | Message)[];
+let checkpoints: Timer | undefined;
+
+// Idempotent sends without a unique index on client_id (random ids made it a random page write
+// per message, about 10 µs, docs/performance.md): each sender's last RECENT client_ids per room are
+// kept here, loaded from the database the first time a sender writes to a room after a start or
+// after being evicted. A retry is recognized while its sender has stored fewer than RECENT other
+// messages with a client_id in that room since: a client retries only what it has not seen
+// acknowledged, so far fewer. At most PAIRS (room, sender) pairs are kept: ~20 MB at worst.
+const RECENT = 100;
+const PAIRS = 2000;
+
+type Loader = (roomId: number, userId: number, n: number) => { id: number; client_id: string }[];
+
+function createRecentClientIds(load: Loader) {
+  const pairs = new Map<string, Map<string, number>>(); // least recently used first
+  function pair(roomId: number, userId: number) {
+    const key = `${roomId}:${userId}`;
+    let ids = pairs.get(key);
+    if (ids) pairs.delete(key);
+    else ids = new Map(load(roomId, userId, RECENT).map((r) => [r.client_id, r.id]));
+    pairs.set(key, ids);
+    if (pairs.size > PAIRS) pairs.delete(pairs.keys().next().value!);
+    return ids;
+  }
+  return {
+    find: (roomId: number, userId: number, clientId: string) => pair(roomId, userId).get(clientId),
+    add(roomId: number, userId: number, clientId: string, id: number) {
+      const ids = pair(roomId, userId);
+      ids.set(clientId, id);
+      if (ids.size > RECENT) ids.delete(ids.keys().next().value!);
+    },
+  };
+}
+
+// What a batch stores, by "room:user:client_id": found by later rows of the same batch, and made
+// "recent" only once the batch's commit succeeded.
+type Staged = Map<string, [roomId: number, userId: number, clientId: string, id: number]>;
+const stagedKey = (roomId: number, userId: number, clientId: string) => `${roomId}:${userId}:${clientId}`;
+
+function open(path: string, synchronous: "full" | "normal") {
+  db = new Database(path, { strict: true });
+  db.run(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+  db.run("PRAGMA foreign_keys = ON");
+  db.run("PRAGMA busy_timeout = 5000");
+  // A larger page cache keeps the hot index pages (rooms, senders) in memory between commits.
+  db.run("PRAGMA cache_size = -16384");
+  // This connection checkpoints for both (the main one has autocheckpoint off): after a commit
+  // once the WAL passes 4000 pages (16 MiB; fewer, larger checkpoints write a hot page once),
+  // and every second for what the main connection wrote.
+  db.run("PRAGMA wal_autocheckpoint = 4000");
+  checkpoints = setInterval(() => {
+    try {
+      db.run("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch {
+      // busy or failing disk: the next commit or tick tries again; it must not kill the writer
+    }
+  }, 1000);
+  const insertMessage = db.query<never, [number, number, string, string | null, number]>(
+    "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
+  const recentClientIds = db.query<{ id: number; client_id: string }, [number, number, number]>(
+    `SELECT id, client_id FROM messages WHERE room_id = ? AND user_id = ? AND client_id IS NOT NULL
+     ORDER BY id DESC LIMIT ?`,
+  );
+  const touchRoom = db.query<never, [number, number, number]>(
+    "UPDATE rooms SET last_message_id = ?, last_activity = ? WHERE id = ?",
+  );
+  const recent = createRecentClientIds((roomId, userId, n) => recentClientIds.all(roomId, userId, n).reverse());
+  // A number is the new message's id; a Message is the earlier one with the same client_id.
+  // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
+  const write = db.transaction((rows: Row[], staged: Staged) => {
+    const out: (number | Message)[] = [];
+    const touched = new Map<number, [number, number]>();
+    for (const [roomId, userId, text, clientId, now] of rows) {
+      if (clientId !== null) {
+        const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
+        if (earlier !== undefined) {
+          out.push(messageById.get(earlier)!);
+          continue;
+        }
+      }
+      const id = Number(insertMessage.run(roomId, userId, text, clientId, now).lastInsertRowid);
+      if (clientId !== null) staged.set(stagedKey(roomId, userId, clientId), [roomId, userId, clientId, id]);
+      touched.set(roomId, [id, now]);
+      out.push(id);
+    }
+    for (const [roomId, [id, now]] of touched) touchRoom.run(id, now, roomId);
+    return out;
+  });
+  // What a batch stores becomes "recent" only once its commit succeeded.
+  writeBatch = (rows) => {
+    const staged: Staged = new Map();
+    const out = write.immediate(rows, staged);
+    for (const entry of staged.values()) recent.add(...entry);
+    return out;
+  };
+}
+
+self.onmessage = (e: MessageEvent<Request>) => {
+  const req = e.data;
+  if (req.kind === "open") return open(req.path, req.synchronous);
+  if (req.kind === "close") {
+    clearInterval(checkpoints);
+    db.close();
+    return self.postMessage({ kind: "closed" } satisfies Reply);
+  }
+  try {
+    self.postMessage({ kind: "written", results: writeBatch(req.rows) } satisfies Reply);
+  } catch (err) {
+    self.postMessage({ kind: "failed", error: String(err) } satisfies Reply);
+  }
+};

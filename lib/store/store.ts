@@ -1,0 +1,63 @@
+// The storage interface. Handlers and the hub see only this; SQL lives in store-*.ts.
+// Every method is async so that a networked database can sit behind the same interface.
+
+export type User = { id: number; login: string };
+export type UserWithHash = User & { passwordHash: string };
+export type UserRow = User & { createdAt: number };
+export type Session = { userId: number; login: string; createdAt: number; lastUsedAt: number };
+
+export type Message = {
+  id: number;
+  roomId: number;
+  userId: number;
+  text: string;
+  clientId: string | null;
+  createdAt: number; // ms since epoch
+};
+
+export type Room = { id: number; users: User[] }; // users in join order
+export type RoomSummary = Room & { lastMessage: Message | null; unread: number };
+
+export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
+// duplicate: the client_id was already stored; message is that earlier one.
+// prev: the room's message before this one (null: the first), for stores shared by several instances,
+// so that fan-out can tell a gap from a message that is merely late.
+export type Stored = { message: Message; duplicate: boolean; prev?: number | null };
+
+export type Page = { limit: number; before?: number; after?: number };
+
+export interface Store {
+  createUser(login: string, folded: string, passwordHash: string, now: number): Promise<User | null>; // null: taken
+  findUserByLogin(folded: string): Promise<UserWithHash | null>;
+  findUsersByIds(ids: number[]): Promise<User[]>;
+  searchUsers(folded: string, limit: number): Promise<User[]>;
+  listUsers(): Promise<UserRow[]>; // by id; for the CLI
+
+  createSession(tokenHash: Uint8Array, userId: number, now: number): Promise<void>;
+  findSession(tokenHash: Uint8Array): Promise<Session | null>;
+  deleteSession(tokenHash: Uint8Array): Promise<void>;
+  touchSession(tokenHash: Uint8Array, now: number): Promise<void>; // records last use
+  // Deletes sessions last used before idleBefore or created before createdBefore; returns how many.
+  purgeSessions(idleBefore: number, createdBefore: number): Promise<number>;
+  // Sets the password hash and ends every session of the user but `keep` (null: every session).
+  changePassword(userId: number, passwordHash: string, keep: Uint8Array | null): Promise<void>;
+
+  // Returns the existing room when one has exactly this member set.
+  createRoom(memberIds: number[], now: number): Promise<Room>;
+  findRoomForMember(roomId: number, userId: number): Promise<Room | null>;
+  isMember(roomId: number, userId: number): Promise<boolean>;
+  listRooms(userId: number): Promise<RoomSummary[]>;
+
+  createMessage(input: NewMessage): Promise<Stored>;
+  listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
+  markRead(roomId: number, userId: number, messageId: number): Promise<number>; // the marker after the call
+
+  // Stores shared by several instances: each room's newest message id, so fan-out can notice
+  // messages another instance stored but never announced (it crashed, or the broker was away).
+  latestMessageIds?(roomIds: number[]): Promise<Map<number, number>>;
+
+  ping(): Promise<void>;
+  // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).
+  backup?(file: string): Promise<void>;
+  close(): Promise<void>;
+}
