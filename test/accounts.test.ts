@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { call, expectError, register, startServer, type TestServer } from "./helpers.ts";
+import { call, expectError, register } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
 
 let s: TestServer;
 beforeAll(async () => void (s = await startServer()));

@@ -5,8 +5,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { run, smoke, startChild } from "./child.ts";
-import { needs } from "./helpers.ts";
+import { run, startChild } from "./support/child.ts";
+import { smoke } from "./support/smoke.ts";
+import { needs } from "./support/tools.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-binary-"));
 const root = join(import.meta.dir, "..");

@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { call, needs, sendAll, Socket, startServer, type TestServer } from "./helpers.ts";
-import { CHROMIUM, fill, openView, storedTexts, text, until, type View } from "./browser.ts";
+import { CHROMIUM, fill, openView, storedTexts, text, until, type View } from "./support/browser.ts";
+import { call } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { sendAll, Socket } from "./support/socket.ts";
+import { needs } from "./support/tools.ts";
 
 describe("GET /", () => {
   let s: TestServer;
@@ -63,7 +66,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
     port = probe.port!;
     probe.stop(true);
-    s = await startServer({ port }, dir); // a fixed port, so the restarted server is found at the same address
+    s = await startServer({ config: { port }, dir }); // a fixed port, so the restarted server is found at the same address
     a = openView();
     b = openView();
     await a.navigate(url("127.0.0.1"));
@@ -238,13 +241,13 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await Bun.write(join(shots, "reconnecting-desktop.png"), await a.screenshot());
 
     // Written while neither view can connect: the same database served on another port.
-    const elsewhere = await startServer({ port: 0 }, dir);
+    const elsewhere = await startServer({ config: { port: 0 }, dir });
     const socket = await Socket.open(`${elsewhere.wsUrl}/v1/rooms/${room}/chat?session_id=${session}`);
     await sendAll(socket, ["meanwhile 1", "meanwhile 2"]);
     await socket.close();
     await elsewhere.stop();
 
-    s = await startServer({ port }, dir);
+    s = await startServer({ config: { port }, dir });
     const all = async () => (await history()).map((m) => m.text);
     for (const view of [a, b]) {
       await until(view, `document.querySelector(".room-view").dataset.state === "open"`, undefined, 15000);
@@ -265,7 +268,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     const session = await aliceSession();
     await s.stop();
     await until(b, `document.querySelector(".room-view").dataset.state === "reconnecting"`);
-    const elsewhere = await startServer({ port: 0 }, dir);
+    const elsewhere = await startServer({ config: { port: 0 }, dir });
     const socket = await Socket.open(`${elsewhere.wsUrl}/v1/rooms/${room}/chat?session_id=${session}`);
     await sendAll(
       socket,
@@ -273,7 +276,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     );
     await socket.close();
     await elsewhere.stop();
-    s = await startServer({ port }, dir);
+    s = await startServer({ config: { port }, dir });
 
     await until<string[]>(
       b,

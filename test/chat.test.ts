@@ -1,19 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  expectError,
-  isMessage,
-  register,
-  sendAll,
-  Socket,
-  startServer,
-  type TestServer,
-  upgradeRequest,
-} from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register, upgradeRequest } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
 
 let s: TestServer;
 let alice: Account, bob: Account, carol: Account, eve: Account;
@@ -340,7 +329,7 @@ describe("slow consumers", () => {
 
 describe("idle connections", () => {
   test("the server pings: a client that answers stays, a peer that never answers is dropped", async () => {
-    const t = await startServer({ wsIdleTimeout: 8 }); // Bun's shortest idle timeout
+    const t = await startServer({ config: { wsIdleTimeout: 8 } }); // Bun's shortest idle timeout
     try {
       const [u, v] = [await register(t.url, "pinged"), await register(t.url, "silent")];
       const r = await createRoom(t.url, u, [v]);

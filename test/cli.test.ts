@@ -6,18 +6,12 @@ import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { COMMANDS, settingsMarkdown } from "../lib/cli/commands.ts";
 import { END, START } from "../scripts/settings-table.ts";
-import {
-  call,
-  createRoom,
-  expectError,
-  opensSqliteFile,
-  register,
-  sendAll,
-  Socket,
-  startServer,
-  type TestServer,
-} from "./helpers.ts";
-import { CHEAP, run, SOURCE } from "./child.ts";
+import { CHEAP, run, SOURCE } from "./support/child.ts";
+import { call, createRoom, expectError, register } from "./support/http.ts";
+import { opensSqliteFile } from "./support/postgres.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { sendAll, Socket } from "./support/socket.ts";
+import { Changes, waitFor } from "./support/waiting.ts";
 
 const echat = (args: string[], opts?: Parameters<typeof run>[2]) => run(SOURCE, args, opts);
 const dir = mkdtempSync(join(tmpdir(), "echat-cli-"));
@@ -121,23 +115,23 @@ describe("users", () => {
   // On a terminal: a prompt, no echo, and a second prompt to confirm.
   async function onTerminal(args: string[], answers: string[]) {
     let screen = "";
-    let changed = () => {};
+    const changed = new Changes();
     const proc = Bun.spawn([...SOURCE, ...args, ...db()], {
       env: { ...process.env, ...CHEAP },
       terminal: {
         data(_, data) {
           screen += new TextDecoder().decode(data);
-          changed();
+          changed.notify();
         },
       },
     });
-    const waitFor = async (text: string, from: number) => {
-      while (!screen.includes(text, from)) await new Promise<void>((resolve) => (changed = resolve));
-      return screen.indexOf(text, from) + text.length;
+    const prompt = (text: string, from: number) => {
+      const found = () => (screen.includes(text, from) ? screen.indexOf(text, from) + text.length : undefined);
+      return waitFor(found, 10_000, changed, () => `no "${text}" on the terminal; screen:\n${screen}`);
     };
     let at = 0;
     for (const [i, answer] of answers.entries()) {
-      at = await waitFor(i === 0 ? "Password: " : "Repeat password: ", at);
+      at = await prompt(i === 0 ? "Password: " : "Repeat password: ", at);
       proc.terminal!.write(answer + "\r");
     }
     const code = await proc.exited;
@@ -255,7 +249,7 @@ describe("backup", () => {
 
       const restored = mkdtempSync(join(tmpdir(), "echat-restored-"));
       copyFileSync(file, join(restored, "echat.db"));
-      const copy = await startServer({}, restored);
+      const copy = await startServer({ dir: restored });
       try {
         const history = await call(copy.url, "GET", `/v1/rooms/${room}/messages?limit=100`, { session: bob.session });
         expect(history.status).toBe(200);

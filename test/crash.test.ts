@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { prng } from "./fuzz-cases.ts";
-import { type Account, call, createRoom, register } from "./helpers.ts";
+import { type Account, call, createRoom, register } from "./support/http.ts";
+import { prng } from "./support/prng.ts";
+import { every, waitFor } from "./support/waiting.ts";
 
 const SEED = 424242;
 const ROUNDS = 4;
@@ -50,17 +51,14 @@ async function spawnServer(): Promise<string> {
     stdout: "ignore",
     stderr: "inherit",
   });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const sock = net.connect(port, "127.0.0.1", () => (sock.end(), resolve(true)));
-      sock.on("error", () => resolve(false));
+  const up = () =>
+    new Promise<string | undefined>((resolve, reject) => {
+      if (child!.exitCode !== null) return reject(new Error(`server did not start (exit ${child!.exitCode})`));
+      const sock = net.connect(port, "127.0.0.1", () => (sock.end(), resolve(`http://127.0.0.1:${port}`)));
+      sock.on("error", () => resolve(undefined));
     });
-    if (up) return `http://127.0.0.1:${port}`;
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`server did not start (exit ${child.exitCode})`);
-    await Bun.sleep(25); // a child process has no readiness event to await; probe its port
-  }
+  // A child process has no readiness event to await: its port is probed.
+  return waitFor(up, 10_000, every(25), () => `server did not start (exit ${child!.exitCode})`);
 }
 
 type Sender = Account & {

@@ -1,26 +1,20 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  expectError,
-  register,
-  Socket,
-  startServer,
-  type TestServer,
-} from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, Socket } from "./support/socket.ts";
 
 // A store whose room list and message writes fail, as a full disk or a broken database would.
 let s: TestServer;
 let alice: Account;
 let room: number;
 beforeAll(async () => {
-  s = await startServer({}, undefined, (store) => ({
-    ...store,
-    listRooms: () => Promise.reject(new Error("SECRET disk on fire at /var/lib/echat")),
-    createMessage: () => Promise.reject(new Error("SECRET disk full")),
-  }));
+  s = await startServer({
+    wrapStore: (store) => ({
+      ...store,
+      listRooms: () => Promise.reject(new Error("SECRET disk on fire at /var/lib/echat")),
+      createMessage: () => Promise.reject(new Error("SECRET disk full")),
+    }),
+  });
   alice = await register(s.url, "alice");
   room = await createRoom(s.url, alice, []);
 });
@@ -45,10 +39,12 @@ test("a message that cannot be stored is answered internal_error on the socket, 
 });
 
 test("/readyz answers 503 unavailable when the database does not answer, while /healthz stays 200", async () => {
-  const t = await startServer({}, undefined, (store) => ({
-    ...store,
-    ping: () => Promise.reject(new Error("SECRET gone")),
-  }));
+  const t = await startServer({
+    wrapStore: (store) => ({
+      ...store,
+      ping: () => Promise.reject(new Error("SECRET gone")),
+    }),
+  });
   try {
     const r = await call(t.url, "GET", "/readyz");
     expectError(r, 503, "unavailable");

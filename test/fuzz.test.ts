@@ -8,19 +8,12 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ERRORS } from "../lib/errors.ts";
-import { body, frame, prng, query, randomBytes, rawPath, roomSegment, text } from "./fuzz-cases.ts";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  isMessage,
-  opensSqliteFile,
-  register,
-  Socket,
-  startServer,
-  type TestServer,
-} from "./helpers.ts";
+import { body, frame, query, randomBytes, rawPath, roomSegment, text } from "./support/fuzz-cases.ts";
+import { type Account, call, createRoom, register } from "./support/http.ts";
+import { opensSqliteFile } from "./support/postgres.ts";
+import { prng } from "./support/prng.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, Socket } from "./support/socket.ts";
 
 const SEED = 20261126;
 const HTTP_CASES = 3000;
@@ -42,7 +35,7 @@ const problems: string[] = [];
 const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
 
 beforeAll(async () => {
-  s = await startServer({ limits: false }, dir);
+  s = await startServer({ config: { limits: false }, dir });
   users = [];
   for (let i = 0; i < 3; i++) users.push(await register(s.url, `fuzz${i}`));
   room = await createRoom(s.url, users[0]!, users.slice(1));

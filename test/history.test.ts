@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  expectError,
-  register,
-  sendAll,
-  Socket,
-  startServer,
-  type TestServer,
-} from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, sendAll, Socket } from "./support/socket.ts";
 
 let s: TestServer;
 let alice: Account, bob: Account;

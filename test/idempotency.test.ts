@@ -5,19 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  isMessage,
-  opensSqliteFile,
-  register,
-  sendAll,
-  Socket,
-  startServer,
-  type TestServer,
-} from "./helpers.ts";
+import { type Account, call, createRoom, register } from "./support/http.ts";
+import { opensSqliteFile } from "./support/postgres.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
 
 let s: TestServer;
 let alice: Account, bob: Account;
@@ -88,7 +79,7 @@ describe("schema migration", () => {
     "a version 1 database (unique client_id index) is migrated to version 2 with its data and retries intact",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "echat-v1-"));
-      const t = await startServer({}, dir);
+      const t = await startServer({ dir });
       const u = await register(t.url, "carol");
       const v = await register(t.url, "dave");
       const r = await createRoom(t.url, u, [v]);
@@ -105,7 +96,7 @@ describe("schema migration", () => {
       );
       db.run("PRAGMA user_version = 1");
       db.close();
-      const t2 = await startServer({}, dir);
+      const t2 = await startServer({ dir });
       try {
         const again = await Socket.open(chatUrl(t2, r, u));
         again.send({ text: "from version 1", client_id: "v1-id" });

@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { loadConfig } from "../lib/config.ts";
+import { type Config, loadConfig } from "../lib/config.ts";
 import { addressKey } from "../lib/limits/address.ts";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  expectError,
-  isMessage,
-  register,
-  Socket,
-  startServer,
-  type TestServer,
-  upgradeRequest,
-} from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register, upgradeRequest } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, Socket } from "./support/socket.ts";
 
 // Every test here starts its own server with the limits on and a frozen clock.
 let s: TestServer;
@@ -23,8 +13,8 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function limited(overrides: Parameters<typeof startServer>[0] = {}) {
-  running = s = await startServer({ limits: true, ...overrides });
+async function limited(overrides: Partial<Config> = {}) {
+  running = s = await startServer({ config: { limits: true, ...overrides } });
   s.clock.freeze();
   return s;
 }
@@ -221,11 +211,7 @@ describe("the switch", () => {
 
   test("with the limits off, failed logins, floods and many sockets all pass", async () => {
     running = s = await startServer({
-      limits: false,
-      loginFailsPerLogin: 1,
-      messageBurst: 1,
-      socketsPerUser: 1,
-      authPerAddress: 1,
+      config: { limits: false, loginFailsPerLogin: 1, messageBurst: 1, socketsPerUser: 1, authPerAddress: 1 },
     });
     s.clock.freeze();
     const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
@@ -249,7 +235,7 @@ describe("size limits (on whatever the switch says)", () => {
   test.each([["/v1/register"], ["/v1/login"]])(
     "a body of exactly 64 KiB to %s is read; one byte more is payload_too_large",
     async (path) => {
-      running = s = await startServer({ limits: false });
+      running = s = await startServer({ config: { limits: false } });
       const exact = await call(s.url, "POST", path, { raw: padded(64 * 1024) });
       expect(exact.status).toBe(422); // read and judged, not refused for its size
       expect(exact.body.error.code).not.toBe("payload_too_large");
@@ -258,7 +244,7 @@ describe("size limits (on whatever the switch says)", () => {
   );
 
   test("a frame of exactly 64 KiB is read; one byte more closes the socket with 1009", async () => {
-    running = s = await startServer({ limits: false });
+    running = s = await startServer({ config: { limits: false } });
     const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];
     const room = await createRoom(s.url, a, [b]);
     const sock = await Socket.open(chatUrl(s, room, a));

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { type Config, configFor } from "../lib/config.ts";
 import { countStore, createMetrics } from "../lib/metrics.ts";
 import { startServer as start } from "../server.ts";
-import { call, createRoom, expectError, isMessage, register, sendAll, Socket, TEST_CONFIG } from "./helpers.ts";
+import { call, createRoom, expectError, register } from "./support/http.ts";
+import { TEST_CONFIG } from "./support/server.ts";
+import { isMessage, sendAll, Socket } from "./support/socket.ts";
 
 // A server whose log lines are captured, at info level unless told otherwise.
 const stops: Array<() => Promise<void>> = [];

@@ -5,21 +5,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateToPostgres } from "../lib/cli/copy-to-postgres.ts";
-import {
-  type Account,
-  TEST_DATABASE_URL,
-  call,
-  chatUrl,
-  createRoom,
-  dropDatabase,
-  freshDatabase,
-  needs,
-  register,
-  Socket,
-  sendAll,
-  startServer,
-} from "./helpers.ts";
-import { run, SOURCE } from "./child.ts";
+import { run, SOURCE } from "./support/child.ts";
+import { type Account, call, createRoom, register } from "./support/http.ts";
+import { dropDatabase, freshDatabase, TEST_DATABASE_URL } from "./support/postgres.ts";
+import { startServer } from "./support/server.ts";
+import { chatUrl, sendAll, Socket } from "./support/socket.ts";
+import { needs } from "./support/tools.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "");
 
@@ -33,7 +24,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
 
   test("keeps users, sessions, rooms, messages with their ids and read markers; new ids follow the old ones", async () => {
     // On SQLite: three users, two rooms, messages (one with a NUL and a client_id), read markers.
-    const lite = await startServer({ databaseUrl: "" }, dir);
+    const lite = await startServer({ config: { databaseUrl: "" }, dir });
     const [alice, bob, carol] = (await Promise.all(
       ["alice", "Bob", "Кэрол"].map((l) => register(lite.url, l)),
     )) as Account[];
@@ -71,7 +62,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     });
     await lite.stop();
 
-    const pg = await startServer({ databaseUrl }, dir);
+    const pg = await startServer({ config: { databaseUrl }, dir });
     try {
       expect(await view(pg.url)).toEqual(before);
       // Sequences moved past the copied ids: new rows get new ids, and the login index still folds case.
@@ -99,7 +90,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
 
   test("refuses a database that already holds data", async () => {
     const target = await freshDatabase();
-    const s = await startServer({ databaseUrl: target });
+    const s = await startServer({ config: { databaseUrl: target } });
     await register(s.url, "someone");
     await s.stop();
     try {

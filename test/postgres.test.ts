@@ -2,22 +2,11 @@
 // The rest of the API is covered by running the whole suite with ECHAT_TEST_STORE=postgres.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { $ } from "bun";
-import {
-  type Account,
-  type TestServer,
-  TEST_DATABASE_URL,
-  call,
-  chatUrl,
-  createRoom,
-  dropDatabase,
-  expectError,
-  freshDatabase,
-  needs,
-  register,
-  Socket,
-  sendAll,
-  startServer,
-} from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
+import { dropDatabase, freshDatabase, TEST_DATABASE_URL } from "./support/postgres.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, sendAll, Socket } from "./support/socket.ts";
+import { needs } from "./support/tools.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "");
 
@@ -27,7 +16,7 @@ describe.skipIf(!enabled)("two instances on one PostgreSQL database", () => {
   beforeAll(async () => {
     databaseUrl = await freshDatabase();
     // Started together: the schema is applied once, under the advisory lock.
-    [a, b] = await Promise.all([startServer({ databaseUrl }), startServer({ databaseUrl })]);
+    [a, b] = await Promise.all([startServer({ config: { databaseUrl } }), startServer({ config: { databaseUrl } })]);
     alice = await register(a.url, "alice");
     bob = await register(b.url, "bob");
   });
@@ -106,7 +95,7 @@ const cluster = async () => (await $`pg_lsclusters -h`.text()).trim().split("\n"
 describe.skipIf(!canRestart)("a lost database", () => {
   test("gives 503 unavailable while PostgreSQL is down and recovers by itself", async () => {
     const databaseUrl = await freshDatabase();
-    const s = await startServer({ databaseUrl });
+    const s = await startServer({ config: { databaseUrl } });
     const [version, name] = await cluster();
     try {
       const alice = await register(s.url, "alice");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, createRoom, expectError, register, startServer, type TestServer } from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
+import { startServer, type TestServer } from "./support/server.ts";
 
 let s: TestServer;
 let vasya: Account, petr: Account, masha: Account, outsider: Account;

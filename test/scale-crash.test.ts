@@ -2,21 +2,11 @@
 // No acknowledged message may be lost: it is in the history, it reaches the member on the surviving
 // instance in order, and the sender's retries with the same client_ids store nothing twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  type Account,
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-  call,
-  chatUrl,
-  createRoom,
-  dropDatabase,
-  freshDatabase,
-  isMessage,
-  needs,
-  register,
-  Socket,
-} from "./helpers.ts";
-import { type Child, SOURCE, startChild } from "./child.ts";
+import { type Child, SOURCE, startChild } from "./support/child.ts";
+import { type Account, call, createRoom, register } from "./support/http.ts";
+import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
+import { chatUrl, isMessage, Socket } from "./support/socket.ts";
+import { needs } from "./support/tools.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis", TEST_REDIS_URL !== "");
 

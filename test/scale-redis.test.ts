@@ -2,22 +2,11 @@
 // fan-out when Redis is back. Uses a private redis-server on its own port, so nothing else is disturbed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Subprocess } from "bun";
-import {
-  type Account,
-  type TestServer,
-  TEST_DATABASE_URL,
-  call,
-  chatUrl,
-  createRoom,
-  dropDatabase,
-  freshDatabase,
-  isMessage,
-  needs,
-  register,
-  Socket,
-  sendAll,
-  startServer,
-} from "./helpers.ts";
+import { type Account, call, createRoom, register } from "./support/http.ts";
+import { dropDatabase, freshDatabase, TEST_DATABASE_URL } from "./support/postgres.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
+import { needs } from "./support/tools.ts";
 
 const enabled =
   needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis-server", Bun.which("redis-server") !== null);
@@ -56,7 +45,10 @@ describe.skipIf(!enabled)("Redis lost and back", () => {
     redis = await startRedis(port);
     databaseUrl = await freshDatabase();
     const redisUrl = `redis://127.0.0.1:${port}`;
-    [a, b] = await Promise.all([startServer({ databaseUrl, redisUrl }), startServer({ databaseUrl, redisUrl })]);
+    [a, b] = await Promise.all([
+      startServer({ config: { databaseUrl, redisUrl } }),
+      startServer({ config: { databaseUrl, redisUrl } }),
+    ]);
     [alice, bob, carol] = (await Promise.all([
       register(a.url, "alice"),
       register(b.url, "bob"),
@@ -108,7 +100,10 @@ describe.skipIf(!enabled)("Redis away at start", () => {
     const port = freePort();
     const databaseUrl = await freshDatabase();
     const redisUrl = `redis://127.0.0.1:${port}`;
-    const [a, b] = await Promise.all([startServer({ databaseUrl, redisUrl }), startServer({ databaseUrl, redisUrl })]);
+    const [a, b] = await Promise.all([
+      startServer({ config: { databaseUrl, redisUrl } }),
+      startServer({ config: { databaseUrl, redisUrl } }),
+    ]);
     let redis: Subprocess | undefined;
     try {
       const [alice, bob] = (await Promise.all([register(a.url, "alice"), register(b.url, "bob")])) as [

@@ -1,24 +1,11 @@
 // Two instances on one PostgreSQL database, fanning out through Redis or through LISTEN/NOTIFY.
 // Users on different instances chat; every socket sees every message once, in id order, without gaps.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  type Account,
-  type TestServer,
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-  call,
-  chatUrl,
-  createRoom,
-  dropDatabase,
-  expectError,
-  freshDatabase,
-  isMessage,
-  needs,
-  register,
-  Socket,
-  sendAll,
-  startServer,
-} from "./helpers.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
+import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
+import { needs } from "./support/tools.ts";
 
 const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
 const haveRedis = needs("redis", TEST_REDIS_URL !== "");
@@ -35,8 +22,8 @@ for (const path of paths) {
     beforeAll(async () => {
       databaseUrl = await freshDatabase();
       [a, b] = await Promise.all([
-        startServer({ databaseUrl, redisUrl: path.redisUrl }),
-        startServer({ databaseUrl, redisUrl: path.redisUrl }),
+        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
+        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
       ]);
       [alice, bob, carol, dave] = (await Promise.all(
         ["alice", "bob", "carol", "dave"].map((l, i) => register(i % 2 ? b.url : a.url, l)),
@@ -102,7 +89,7 @@ for (const path of paths) {
     test("login guesses are counted across instances, not once per instance", async () => {
       const limitsDb = await freshDatabase();
       const options = { databaseUrl: limitsDb, redisUrl: path.redisUrl, limits: true, loginFailsPerLogin: 4 };
-      const [la, lb] = await Promise.all([startServer(options), startServer(options)]);
+      const [la, lb] = await Promise.all([startServer({ config: options }), startServer({ config: options })]);
       try {
         await register(la.url, "victim");
         const guess = (s: TestServer) =>

@@ -1,19 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import {
-  type Account,
-  call,
-  chatUrl,
-  createRoom,
-  expectError,
-  isMessage,
-  LogSink,
-  opensSqliteFile,
-  register,
-  Socket,
-  startServer,
-  type TestServer,
-} from "./helpers.ts";
+import type { Config } from "../lib/config.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
+import { LogSink } from "./support/log.ts";
+import { opensSqliteFile } from "./support/postgres.ts";
+import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, isMessage, Socket } from "./support/socket.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -27,9 +19,9 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function server(overrides: Parameters<typeof startServer>[0] = {}) {
+async function server(overrides: Partial<Config> = {}) {
   log = new LogSink();
-  running = s = await startServer({ logLevel: "debug", ...overrides }, undefined, undefined, log.write);
+  running = s = await startServer({ config: { logLevel: "debug", ...overrides }, log: log.write });
   s.clock.freeze();
   return s;
 }

@@ -6,8 +6,9 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { call, createRoom, isMessage, register, sendAll, Socket } from "./helpers.ts";
-import { SOURCE, startChild } from "./child.ts";
+import { SOURCE, startChild } from "./support/child.ts";
+import { call, createRoom, register } from "./support/http.ts";
+import { isMessage, sendAll, Socket } from "./support/socket.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-shutdown-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 // Driving the web client in Chromium through Bun.WebView: a view per person, waiting for a page
 // condition (polled with a deadline, never a fixed sleep), typing into fields, screenshots.
 import { existsSync } from "node:fs";
+import { every, waitFor } from "./waiting.ts";
 
 export const CHROMIUM =
   process.env.BUN_CHROME_PATH ??
@@ -27,22 +28,21 @@ export function openView(width = 1100, height = 700) {
 
 export type View = ReturnType<typeof openView>;
 
-// Evaluates expr in the page until ok(value) holds; returns that value.
+// Evaluates expr in the page until ok(value) holds; returns that value. A page has no change event
+// to await here, so the condition is polled.
 export async function until<T = unknown>(
   view: View,
   expr: string,
   ok: (v: T) => boolean = Boolean,
   ms = 8000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
   let last: T;
-  for (;;) {
+  const check = async () => {
     last = (await view.evaluate(expr)) as T;
-    if (ok(last)) return last;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${ms} ms waiting for ${expr}; last value: ${JSON.stringify(last)}`);
-    await Bun.sleep(40); // between polls of a condition, not instead of one
-  }
+    return ok(last) ? { value: last } : undefined;
+  };
+  const failure = () => `timed out after ${ms} ms waiting for ${expr}; last value: ${JSON.stringify(last)}`;
+  return (await waitFor(check, ms, every(40), failure)).value;
 }
 
 export const text = (view: View, selector: string) =>

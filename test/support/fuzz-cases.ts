@@ -1,21 +1,5 @@
-// Case generators for test/fuzz.test.ts: a seeded PRNG and hostile values, bodies, paths and frames.
-
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    // mulberry32
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
-}
-export type Rng = ReturnType<typeof prng>;
+// Case generators for test/fuzz.test.ts: hostile values, bodies, paths and frames, drawn from a seeded PRNG.
+import type { Rng } from "./prng.ts";
 
 const FIELDS = [
   "login",

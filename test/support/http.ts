@@ -1,0 +1,63 @@
+// The project's typed HTTP client for tests: raw calls, and the few steps most tests start with.
+import { expect } from "bun:test";
+
+export type Reply<T = any> = { status: number; body: T; headers: Headers };
+
+export async function call<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; raw?: BodyInit; session?: string; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.session) headers["x-session-id"] = opts.session;
+  let body: BodyInit | undefined = opts.raw;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers["content-type"] = "application/json";
+  }
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+export type Account = { id: number; login: string; session: string };
+
+export async function register(base: string, login: string, password = "password123"): Promise<Account> {
+  const r = await call(base, "POST", "/v1/register", { body: { login, password } });
+  if (r.status !== 200) throw new Error(`register ${login}: ${r.status} ${JSON.stringify(r.body)}`);
+  const info = await call(base, "GET", "/v1/info", { session: r.body.session_id });
+  return { id: info.body.id, login, session: r.body.session_id };
+}
+
+export async function createRoom(base: string, owner: Account, others: Account[]): Promise<number> {
+  const r = await call(base, "POST", "/v1/rooms", {
+    session: owner.session,
+    body: { users: others.map((u) => ({ id: u.id })) },
+  });
+  if (r.status !== 200) throw new Error(`create room: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.id;
+}
+
+export function expectError(r: Reply, status: number, code: string) {
+  expect({ status: r.status, code: r.body?.error?.code }).toEqual({ status, code });
+  expect(typeof r.body.error.message).toBe("string");
+  expect(r.headers.get("content-type")).toBe("application/json; charset=utf-8");
+}
+
+// The upgrade request a browser would send, made with fetch so the refusal's status and body can be read.
+export function upgradeRequest(url: string, headers: Record<string, string> = {}) {
+  return call(url.replace(/^ws/, "http").replace(/\/v1.*$/, ""), "GET", url.replace(/^wss?:\/\/[^/]+/, ""), {
+    headers: {
+      connection: "Upgrade",
+      upgrade: "websocket",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      ...headers,
+    },
+  });
+}

@@ -1,0 +1,78 @@
+// A WebSocket client for tests: frames queue up in an inbox; next() takes the first one matching
+// a predicate, waiting for it (never sleeping) up to a timeout.
+import type { Account } from "./http.ts";
+import { Changes, waitFor } from "./waiting.ts";
+
+export class Socket {
+  readonly inbox: any[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private changes = new Changes();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (e) => {
+      this.inbox.push(JSON.parse(String(e.data)));
+      this.changes.notify();
+    });
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener("close", (e) => {
+        resolve({ code: e.code, reason: e.reason });
+        this.changes.notify();
+      }),
+    );
+  }
+
+  static open(url: string): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const s = new Socket(ws);
+      ws.addEventListener("open", () => resolve(s), { once: true });
+      ws.addEventListener("error", () => reject(new Error(`cannot connect ${url}`)), { once: true });
+    });
+  }
+
+  send(frame: unknown) {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  next(match: (f: any) => boolean = () => true, timeoutMs = 5000): Promise<any> {
+    const take = () => {
+      const i = this.inbox.findIndex(match);
+      if (i >= 0) return this.inbox.splice(i, 1)[0];
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error("socket closed while waiting for a frame");
+    };
+    const failure = () =>
+      `no matching frame within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`;
+    return waitFor(take, timeoutMs, this.changes, failure);
+  }
+
+  // The next n frames that match, in arrival order.
+  async take(n: number, match: (f: any) => boolean = () => true, timeoutMs = 10000): Promise<any[]> {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(await this.next(match, timeoutMs));
+    return out;
+  }
+
+  close() {
+    this.ws.close();
+    return this.closed;
+  }
+}
+
+export function chatUrl(s: { wsUrl: string }, room: number, who: Account, query: Record<string, string | number> = {}) {
+  const q = new URLSearchParams({
+    session_id: who.session,
+    ...Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)])),
+  });
+  return `${s.wsUrl}/v1/rooms/${room}/chat?${q}`;
+}
+
+export const isMessage = (f: any) => typeof f.id === "number" && typeof f.text === "string";
+
+// Sends texts and waits for each ack (the sender's own copy), returning the stored messages.
+export async function sendAll(sock: Socket, texts: string[]): Promise<any[]> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  texts.forEach((text, i) => sock.send({ text, client_id: `${tag}-${i}` }));
+  const acks = [];
+  for (let i = 0; i < texts.length; i++) acks.push(await sock.next((f) => f.client_id === `${tag}-${i}`));
+  return acks;
+}
