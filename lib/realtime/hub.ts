@@ -12,7 +12,7 @@ import type { Store } from "../store/store.ts";
 import { createDelivery } from "./deliver.ts";
 import { type FrameContext, handleFrame } from "./frames.ts";
 import type { Notifier } from "./notifier.ts";
-import { createPresence } from "./presence.ts";
+import { createPresence, type Presence } from "./presence.ts";
 import { resume } from "./resume.ts";
 import { RoomState } from "./room-state.ts";
 import { type SocketData, sendError, type WS } from "./socket.ts";
@@ -37,15 +37,7 @@ export function createHub(deps: Deps) {
   const registry = createRegistry();
   const delivery = createDelivery({ rooms, server: () => server, onDeliver });
   const presence = createPresence({ broker, rooms, log, publish: delivery.event });
-  const frames: FrameContext = { ...deps, lastTyping: new Map() };
   const sweep = startSweep(deps, registry);
-
-  function goLive(ws: WS) {
-    const { roomId: room, events } = ws.data;
-    ws.subscribe(events.size ? topic.typed(room) : topic.plain(room));
-    for (const e of events) ws.subscribe(topic.event(room, e));
-    presence.arrive(ws);
-  }
 
   // Every delivery to sockets here comes through this, from the broker, whichever instance began it.
   const handler: BrokerEventHandler = {
@@ -56,38 +48,7 @@ export function createHub(deps: Deps) {
     interested: (room) => rooms.interested(room),
     onlinePairs: () => rooms.pairs(),
   };
-
-  const websocket = {
-    data: {} as SocketData,
-    maxPayloadLength: 64 * 1024,
-    idleTimeout: deps.config.wsIdleTimeout,
-    sendPings: true,
-    // A hard stop far above the 1 MiB sweep: past it Bun drops the socket rather than a message.
-    backpressureLimit: 16 * 1024 * 1024,
-    closeOnBackpressureLimit: true,
-    open(ws: WS) {
-      registry.add(ws);
-      if (ws.data.after === undefined) return goLive(ws);
-      rooms.startJoining(ws.data.roomId, ws);
-      resume({ ...deps, rooms, onDeliver, goLive }, ws, ws.data.after).catch((e) => {
-        log.error("resume failed", { room: ws.data.roomId, error: String(e) });
-        ws.close(1011, "resume failed");
-      });
-    },
-    message(ws: WS, raw: string | Buffer) {
-      handleFrame(frames, ws, raw).catch((e) => {
-        log.error("frame failed", { error: String(e) });
-        sendError(ws, "internal_error");
-      });
-    },
-    close(ws: WS) {
-      ws.data.release();
-      registry.remove(ws);
-      const { roomId: room, userId } = ws.data;
-      if (rooms.finishJoining(room, ws)) return; // never went live
-      presence.leave(room, userId);
-    },
-  };
+  const websocket = socketHandlers({ ...deps, registry, rooms, presence, onDeliver });
 
   // What REST handlers call: every instance's broker hands the kick to its hub.
   const notifier: Notifier = {
@@ -110,6 +71,52 @@ export function createHub(deps: Deps) {
     },
     stats() {
       return { sockets: registry.size, rooms: rooms.roomCount, delivered };
+    },
+  };
+}
+
+// Bun's websocket handlers. A socket without ?after= goes live at once; one with it reads its backlog first.
+function socketHandlers(
+  deps: Deps & { registry: Registry; rooms: RoomState; presence: Presence; onDeliver: (frames: number) => void },
+) {
+  const { config, log, registry, rooms, presence } = deps;
+  const frames: FrameContext = { ...deps, lastTyping: new Map() };
+  function goLive(ws: WS) {
+    const { roomId: room, events } = ws.data;
+    ws.subscribe(events.size ? topic.typed(room) : topic.plain(room));
+    for (const e of events) ws.subscribe(topic.event(room, e));
+    presence.arrive(ws);
+  }
+  const resuming = { ...deps, goLive };
+  return {
+    data: {} as SocketData,
+    maxPayloadLength: 64 * 1024,
+    idleTimeout: config.wsIdleTimeout,
+    sendPings: true,
+    // A hard stop far above the 1 MiB sweep: past it Bun drops the socket rather than a message.
+    backpressureLimit: 16 * 1024 * 1024,
+    closeOnBackpressureLimit: true,
+    open(ws: WS) {
+      registry.add(ws);
+      if (ws.data.after === undefined) return goLive(ws);
+      rooms.startJoining(ws.data.roomId, ws);
+      resume(resuming, ws, ws.data.after).catch((e) => {
+        log.error("resume failed", { room: ws.data.roomId, error: String(e) });
+        ws.close(1011, "resume failed");
+      });
+    },
+    message(ws: WS, raw: string | Buffer) {
+      handleFrame(frames, ws, raw).catch((e) => {
+        log.error("frame failed", { error: String(e) });
+        sendError(ws, "internal_error");
+      });
+    },
+    close(ws: WS) {
+      ws.data.release();
+      registry.remove(ws);
+      const { roomId: room, userId } = ws.data;
+      if (rooms.finishJoining(room, ws)) return; // never went live
+      presence.leave(room, userId);
     },
   };
 }

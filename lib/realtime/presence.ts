@@ -11,6 +11,8 @@ type Deps = {
   publish: (room: number, kind: "presence", body: { online: number[] }) => void;
 };
 
+export type Presence = ReturnType<typeof createPresence>;
+
 export function createPresence({ broker, rooms, log, publish }: Deps) {
   // The room's online list (from every instance) to `only`, or to the room's presence topic. With
   // several instances the list is read from the broker: one read per room at a time, this instance's
