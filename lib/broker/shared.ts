@@ -54,7 +54,14 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     },
     message(m, prev) {
       seq.push(m.roomId, m.id, prev, m);
-      const payload = JSON.stringify({ origin, kind: "message", room: m.roomId, id: m.id, prev, message: m });
+      const payload = JSON.stringify({
+        origin,
+        kind: "message",
+        room: m.roomId,
+        id: m.id,
+        prev,
+        message: m,
+      } satisfies Wire);
       if (Buffer.byteLength(payload) <= transport.maxPayload) send(payload);
       else publish({ origin, kind: "message", room: m.roomId, id: m.id, prev });
     },
