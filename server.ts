@@ -50,13 +50,13 @@ export async function startServer(
   const limits = createLimits(config, now, shared);
   const broker = await openBroker(config, opened, log);
   const hub = createHub({ store, config, now, log, limits, broker });
-  await broker.start(hub.local);
+  await broker.start(hub.handler);
   metrics.readFrom({
     sockets: () => hub.stats().sockets,
     rooms: () => hub.stats().rooms,
     delivered: () => hub.stats().delivered,
   });
-  const notify: Notifier = { sessionEnded: hub.closeSession, passwordChanged: hub.closeUser };
+  const notify: Notifier = hub;
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
   const users = userHandlers(sessions);

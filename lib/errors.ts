@@ -48,4 +48,5 @@ export const CLOSE = {
   tooBig: { code: 1009, reason: "frame too large", reconnect: true },
   slowConsumer: { code: 1013, reason: "try again later", reconnect: true },
   loggedOut: { code: 4001, reason: "logged out", reconnect: false },
+  removed: { code: 4003, reason: "removed from room", reconnect: false },
 } as const;

@@ -1,38 +1,54 @@
-// Fan-out between instances. The hub stores a message, then hands it to the broker, which delivers it
-// to this instance's sockets and to every other instance's. One instance: the in-memory broker below.
-// Several: a shared broker over a transport (Redis pub/sub in broker-redis.ts, PostgreSQL
-// LISTEN/NOTIFY in broker-postgres.ts), with a per-room sequencer so sockets see ids in order, no gaps.
+// The broker contract (modelled on centrifuge's Broker + BrokerEventHandler).
+//
+// Every delivery to sockets leaves through the Broker and comes back through the BrokerEventHandler,
+// on every instance, the one it started on included: messages, typing, read markers, presence changes
+// and kicks. The realtime side never publishes to its own sockets behind the broker's back.
+// - One instance: the in-memory broker (memory.ts) calls the handler back at once, synchronously.
+// - Several: a shared broker (shared.ts) over a transport (Redis pub/sub in redis.ts, PostgreSQL
+//   LISTEN/NOTIFY in postgres.ts) calls this instance's handler and publishes to the others, whose
+//   brokers call theirs. A per-room sequencer (sequencer.ts) hands messages to the handler in id
+//   order with no gaps, reading what the transport lost from the store.
+// The handler is called exactly once per delivery per instance. Publishing does not wait for other
+// instances: if the transport is away, this instance's sockets are still served.
 import type { Message } from "../store/store.ts";
 
-export type EventKind = "typing" | "presence" | "read";
-// Sockets to close with 4001 everywhere: one session's (logout), or a user's but one session's
-// (password change). Token hashes as hex.
-export type Kick = { session: string } | { user: number; keep: string };
+export type EventKind = "typing" | "read";
+// typing: { user_id }; read: { user_id, message_id } — the frame's body without type and room_id.
+export type EventBody = { user_id: number; message_id?: number };
 
-// What the hub offers the broker: delivery to this instance's sockets.
-export type Local = {
-  message(m: Message): void;
-  event(room: number, kind: EventKind, body: object): void; // typing or read from another instance
-  presenceChanged(room: number): void; // someone came or went elsewhere: recompute and announce
-  interested(room: number): boolean; // any socket here in that room
+// Sockets to close, on every instance. Token hashes as hex.
+// - session: one session's (logout), with 4001
+// - user + keep: every socket of the user but those of session `keep` (password change), with 4001
+// - room + user: the user's sockets in that room (removed from the room), with 4003
+export type Kick = { session: string } | { user: number; keep: string } | { room: number; user: number };
+
+// What the realtime side implements: delivery to this instance's sockets.
+export interface BrokerEventHandler {
+  message(m: Message): void; // in id order per room, each once
+  // except: the local socket the event came from, handed back as given (typing is not echoed to it);
+  // never leaves this instance, so deliveries from other instances have none.
+  event(room: number, kind: EventKind, body: EventBody, except?: object): void;
+  presenceChanged(room: number): void; // someone came or went (here or elsewhere): recompute and announce
+  kick(k: Kick): void;
+  interested(room: number): boolean; // any socket here in that room (or reading its backlog)
   onlinePairs(): Array<[room: number, user: number]>; // this instance's online users, for heartbeats
-  kick(k: Kick): void; // a logout or password change on another instance
-};
+}
 
 export interface Broker {
-  start(local: Local): Promise<void>;
-  // After storing: deliver everywhere. prev is the room's previous id (from a shared store).
-  message(m: Message, prev: number | null | undefined): void;
+  start(handler: BrokerEventHandler): Promise<void>;
+  // After storing: deliver everywhere. prev: the room's previous id (null: the first, or a store that
+  // does not know it because one instance needs no ordering).
+  message(m: Message, prev: number | null): void;
+  // Typing and read markers, everywhere.
+  event(room: number, kind: EventKind, body: EventBody, except?: object): void;
+  // Close sockets everywhere.
+  kick(k: Kick): void;
+  // A user's first socket here opened (online) or last closed: recorded, then presenceChanged everywhere.
+  presence(room: number, user: number, online: boolean): void;
   // Before a socket subscribes to a room: from here on this instance delivers every message of it.
   watch(room: number): void | Promise<void>;
   // The last id delivered here for the room (undefined: one instance, no ordering needed).
   position(room: number): number | undefined;
-  // Typing and read events go to the OTHER instances; the hub publishes them locally itself.
-  event(room: number, kind: Exclude<EventKind, "presence">, body: object): void;
-  // Logout or password change here: the OTHER instances close those sockets too.
-  kick(k: Kick): void;
-  // A user's first socket here opened, or last closed.
-  presence(room: number, user: number, online: boolean): void;
   // The room's online users, everywhere. here() gives this instance's, asked for last so that the
   // answer is as fresh as possible (this instance's own entries in the shared set may lag).
   online(room: number, here: () => number[]): number[] | Promise<number[]>;

@@ -1,18 +1,18 @@
-// One instance: delivery is local, nothing to order.
-import type { Broker, Local } from "./broker.ts";
+// One instance: every delivery loops straight back to the handler, synchronously; nothing to order.
+import type { Broker, BrokerEventHandler } from "./broker.ts";
 
 export function createMemoryBroker(): Broker {
-  let local: Local;
+  let handler: BrokerEventHandler;
   return {
-    async start(l) {
-      local = l;
+    async start(h) {
+      handler = h;
     },
-    message: (m) => local.message(m),
+    message: (m) => handler.message(m),
+    event: (room, kind, body, except) => handler.event(room, kind, body, except),
+    kick: (k) => handler.kick(k),
+    presence: (room) => handler.presenceChanged(room),
     watch() {},
     position: () => undefined,
-    event() {},
-    kick() {},
-    presence() {},
     online: (_room, here) => here(),
     async close() {},
   };

@@ -1,6 +1,6 @@
-// The per-room ordering of the shared broker (broker.ts): a message reaches this instance's sockets
+// The per-room ordering of the shared broker (shared.ts): a message reaches this instance's sockets
 // only after its predecessor, and gaps are read from the store.
-import type { Local } from "./broker.ts";
+import type { BrokerEventHandler } from "./broker.ts";
 import type { Logger } from "../log.ts";
 import type { Message, Store } from "../store/store.ts";
 
@@ -26,7 +26,7 @@ export class Sequencer {
 
   constructor(
     private store: Store,
-    private local: Local,
+    private handler: BrokerEventHandler,
     private log: Logger,
   ) {
     this.sweeper.unref();
@@ -48,7 +48,7 @@ export class Sequencer {
     const last = this.last.get(room);
     if (last !== undefined && id <= last) return; // a duplicate, or already filled from the store
     // Nobody here listens: nothing to order, remember where the room is.
-    if (!this.local.interested(room)) return void this.last.set(room, id);
+    if (!this.handler.interested(room)) return void this.last.set(room, id);
     // Not watched (a store without latestMessageIds): start from this message.
     if (last === undefined) this.last.set(room, prev ?? 0);
     let list = this.held.get(room);
@@ -74,7 +74,7 @@ export class Sequencer {
       if (i < 0) break;
       const [h] = list.splice(i, 1);
       this.last.set(room, h!.id);
-      this.local.message(h!.m!);
+      this.handler.message(h!.m!);
     }
     const last = this.last.get(room)!;
     const rest = list.filter((h) => h.id > last);
@@ -99,7 +99,7 @@ export class Sequencer {
         for (const m of page) {
           if (m.id <= (this.last.get(room) ?? 0)) continue;
           this.last.set(room, m.id);
-          if (this.local.interested(room)) this.local.message(m);
+          if (this.handler.interested(room)) this.handler.message(m);
         }
         if (page.length < FILL_PAGE) break;
       }
@@ -124,7 +124,7 @@ export class Sequencer {
 
   // After a lost connection: whatever was published meanwhile is in the store.
   catchUp() {
-    for (const room of this.last.keys()) if (this.local.interested(room)) void this.fill(room, true);
+    for (const room of this.last.keys()) if (this.handler.interested(room)) void this.fill(room, true);
   }
 
   // An instance that crashed after storing but before publishing leaves a tail nobody announces:
@@ -132,7 +132,7 @@ export class Sequencer {
   // already newest a sweep ago and still is not delivered will not come by the broker: read it.
   private seen = new Map<number, number>();
   async sweep() {
-    const rooms = [...this.last.keys()].filter((room) => this.local.interested(room));
+    const rooms = [...this.last.keys()].filter((room) => this.handler.interested(room));
     if (rooms.length === 0 || !this.store.latestMessageIds) return;
     const latest = await this.store.latestMessageIds(rooms);
     for (const [room, id] of this.seen) {

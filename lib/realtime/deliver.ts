@@ -1,28 +1,25 @@
-// Delivery to this instance's sockets, the side of the hub that the broker calls: topic names,
-// messages (in id order per room), events, and presence lists that may span several instances.
+// Delivery to this instance's sockets, what the broker's handler does with messages and events:
+// one server.publish per topic, with the topic names of topics.ts.
 import type { Server } from "bun";
-import type { Broker, Local } from "../broker/broker.ts";
-import { type Event, topic } from "./topics.ts";
-import type { Logger } from "../log.ts";
+import type { EventBody } from "../broker/broker.ts";
 import { messageJson } from "../http/shapes.ts";
 import type { Message } from "../store/store.ts";
+import type { RoomState } from "./room-state.ts";
+import type { WS } from "./socket.ts";
+import { type Event, topic } from "./topics.ts";
 
 type Deps = {
-  broker: Broker;
-  log: Logger;
+  rooms: RoomState;
   server: () => Server<any> | undefined; // undefined until Bun.serve has started
   onDeliver: (frames: number) => void; // message frames handed to sockets, for /metrics
-  joining: Map<number, Set<{ data: { joining: Message[] | null } }>>; // room -> sockets reading their backlog
-  online: Map<number, Map<number, number>>; // room -> user -> open sockets
 };
 
-export function createDelivery({ broker, log, server, onDeliver, joining, online }: Deps) {
+export function createDelivery({ rooms, server, onDeliver }: Deps) {
   // One stringify per message; the typed frame is the same JSON with "type" in front, built only
-  // when some socket in the room asked for events.
-  function deliverMessage(m: Message) {
+  // when some socket in the room asked for events. Sockets reading their backlog get it buffered.
+  function message(m: Message) {
+    rooms.buffer(m);
     const s = server();
-    const waiting = joining.get(m.roomId);
-    if (waiting) for (const ws of waiting) ws.data.joining!.push(m);
     if (!s) return;
     const plain = JSON.stringify(messageJson(m));
     const plainTopic = topic.plain(m.roomId);
@@ -33,48 +30,13 @@ export function createDelivery({ broker, log, server, onDeliver, joining, online
     if (typedCount > 0) s.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
   }
 
-  function publishEvent(room: number, e: Event, body: object) {
-    server()?.publish(topic.event(room, e), JSON.stringify({ type: e, room_id: room, ...body }), false);
+  // except: the socket the event came from (the broker hands back what the hub gave it): its own
+  // publish skips it, so a typing client does not hear itself.
+  function event(room: number, kind: Event, body: EventBody | { online: number[] }, except?: object) {
+    const json = JSON.stringify({ type: kind, room_id: room, ...body });
+    if (except) (except as WS).publish(topic.event(room, kind), json);
+    else server()?.publish(topic.event(room, kind), json, false);
   }
 
-  function onlineList(room: number) {
-    return [...(online.get(room)?.keys() ?? [])];
-  }
-
-  // The room's online list (from every instance) to `only`, or to the room's presence topic. With
-  // several instances the list is read from the broker: one read per room at a time, this instance's
-  // users taken when the read returns, and a list equal to the last one sent is not sent again.
-  const announcing = new Map<number, Promise<void>>();
-  const lastSent = new Map<number, string>();
-  function announcePresence(room: number, only?: (list: number[]) => void) {
-    const out =
-      only ??
-      ((list: number[]) => {
-        if (lastSent.get(room) === list.join(",")) return;
-        if (list.length) lastSent.set(room, list.join(","));
-        else lastSent.delete(room);
-        publishEvent(room, "presence", { online: list });
-      });
-    const announce = (): void | Promise<void> => {
-      const list = broker.online(room, () => onlineList(room));
-      return Array.isArray(list) ? out(list) : list.then(out);
-    };
-    const before = announcing.get(room);
-    const done = before ? before.then(announce) : announce();
-    if (!done) return; // one instance: sent already
-    const tail = done.catch((e) => log.warn("presence failed", { room, error: String(e) }));
-    announcing.set(room, tail);
-    void tail.then(() => announcing.get(room) === tail && announcing.delete(room));
-  }
-
-  const local: Omit<Local, "kick"> = {
-    message: deliverMessage,
-    event: publishEvent,
-    presenceChanged: (room) => announcePresence(room),
-    interested: (room) => online.has(room) || (joining.get(room)?.size ?? 0) > 0,
-    onlinePairs: () =>
-      [...online].flatMap(([room, users]) => [...users.keys()].map((u): [number, number] => [room, u])),
-  };
-
-  return { publishEvent, onlineList, announcePresence, local };
+  return { message, event };
 }

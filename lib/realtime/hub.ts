@@ -1,311 +1,186 @@
-// Room WebSockets: authorization before upgrade, topics per room, store-then-publish,
-// gap-free resume, opt-in events, and kicking a session's sockets.
-import type { Server, ServerWebSocket } from "bun";
-import { type Caller, checkSessions, requireUser } from "../auth/sessions.ts";
-import type { Broker, Kick } from "../broker/broker.ts";
+// The hub: this instance's room sockets. It keeps the socket registry, closes sockets (kicks, slow
+// consumers, ended sessions, shutdown), counts for /metrics, runs the WebSocket open/message/close
+// handlers, and implements the broker's handler and the Notifier that REST handlers call.
+import type { Server } from "bun";
+import { checkSessions } from "../auth/sessions.ts";
+import type { Broker, BrokerEventHandler, Kick } from "../broker/broker.ts";
 import type { Config } from "../config.ts";
-import { ApiError, CLOSE, type ErrorCode, errorBody } from "../errors.ts";
-import { clientAddress } from "../limits/address.ts";
+import { CLOSE } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
+import type { Store } from "../store/store.ts";
 import { createDelivery } from "./deliver.ts";
-import { EVENTS, type Event, topic } from "./topics.ts";
-import { errorResponse } from "../http/respond.ts";
-import { messageJson } from "../http/shapes.ts";
-import type { Message, Store } from "../store/store.ts";
-import { cursor, isObject, roomId, validClientId, validText } from "../validate.ts";
+import { type FrameContext, handleFrame } from "./frames.ts";
+import type { Notifier } from "./notifier.ts";
+import { createPresence, type Presence } from "./presence.ts";
+import { resume } from "./resume.ts";
+import { RoomState } from "./room-state.ts";
+import { type SocketData, sendError, type WS } from "./socket.ts";
+import { topic } from "./topics.ts";
+import { createUpgrade } from "./upgrade.ts";
 
-export type SocketData = {
-  userId: number;
-  roomId: number;
-  tokenHash: string;
-  events: ReadonlySet<Event>;
-  after: number | undefined;
-  joining: Message[] | null; // while the backlog is read: live messages buffered here
-  release: () => void; // frees the connection slot (limits.openSocket)
-};
-type WS = ServerWebSocket<SocketData>;
-
-const BACKLOG_CAP = 1000;
-const TYPING_EVERY_MS = 2000;
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
+const SWEEP_MS = 250;
 const SESSION_CHECK_MS = 60_000;
+
+type Deps = { store: Store; config: Config; now: () => number; log: Logger; limits: Limits; broker: Broker };
+type Close = { code: number; reason: string };
 
 export type Hub = ReturnType<typeof createHub>;
 
-// The broker carries messages and events to other instances (and orders what comes back).
-export function createHub(deps: {
-  store: Store;
-  config: Config;
-  now: () => number;
-  log: Logger;
-  limits: Limits;
-  broker: Broker;
-}) {
-  const { store, config, now, log, limits, broker } = deps;
+export function createHub(deps: Deps) {
+  const { log, broker } = deps;
   let server: Server<SocketData> | undefined;
-  const bySession = new Map<string, Set<WS>>();
-  const joining = new Map<number, Set<WS>>(); // room -> sockets reading their backlog
-  const online = new Map<number, Map<number, number>>(); // room -> user -> open sockets
-  const lastTyping = new Map<string, number>();
-  const sockets = new Set<WS>();
   let delivered = 0; // message frames handed to sockets, for /metrics
+  const onDeliver = (frames: number) => void (delivered += frames);
+  const rooms = new RoomState();
+  const registry = createRegistry();
+  const delivery = createDelivery({ rooms, server: () => server, onDeliver });
+  const presence = createPresence({ broker, rooms, log, publish: delivery.event });
+  const sweep = startSweep(deps, registry);
 
-  const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
-  const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
-    send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
-  const { publishEvent, onlineList, announcePresence, local } = createDelivery({
-    broker,
-    log,
-    joining,
-    online,
-    server: () => server,
-    onDeliver: (frames) => void (delivered += frames),
-  });
+  // Every delivery to sockets here comes through this, from the broker, whichever instance began it.
+  const handler: BrokerEventHandler = {
+    message: delivery.message,
+    event: delivery.event,
+    presenceChanged: (room) => presence.announce(room),
+    kick: registry.kick,
+    interested: (room) => rooms.interested(room),
+    onlinePairs: () => rooms.pairs(),
+  };
+  const websocket = socketHandlers({ ...deps, registry, rooms, presence, onDeliver });
 
+  // What REST handlers call: every instance's broker hands the kick to its hub.
+  const notifier: Notifier = {
+    sessionEnded: (tokenHash) => broker.kick({ session: tokenHash.toHex() }),
+    passwordChanged: (userId, keep) => broker.kick({ user: userId, keep: keep.toHex() }),
+    memberRemoved: (roomId, userId) => broker.kick({ room: roomId, user: userId }),
+  };
+
+  return {
+    ...notifier,
+    handler,
+    websocket,
+    handleChat: createUpgrade(deps),
+    bind(s: Server<SocketData>) {
+      server = s;
+    },
+    closeAll() {
+      clearInterval(sweep);
+      registry.closeAll(CLOSE.shutdown);
+    },
+    stats() {
+      return { sockets: registry.size, rooms: rooms.roomCount, delivered };
+    },
+  };
+}
+
+// Bun's websocket handlers. A socket without ?after= goes live at once; one with it reads its backlog first.
+function socketHandlers(
+  deps: Deps & { registry: Registry; rooms: RoomState; presence: Presence; onDeliver: (frames: number) => void },
+) {
+  const { config, log, registry, rooms, presence } = deps;
+  const frames: FrameContext = { ...deps, lastTyping: new Map() };
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
     ws.subscribe(events.size ? topic.typed(room) : topic.plain(room));
     for (const e of events) ws.subscribe(topic.event(room, e));
-    let users = online.get(room);
-    if (!users) online.set(room, (users = new Map()));
-    const before = users.get(ws.data.userId) ?? 0;
-    users.set(ws.data.userId, before + 1);
-    if (before === 0) {
-      broker.presence(room, ws.data.userId, true);
-      announcePresence(room);
-    } else if (events.has("presence"))
-      announcePresence(room, (list) => send(ws, { type: "presence", room_id: room, online: list }));
+    presence.arrive(ws);
   }
+  const resuming = { ...deps, goLive };
+  return {
+    data: {} as SocketData,
+    maxPayloadLength: 64 * 1024,
+    idleTimeout: config.wsIdleTimeout,
+    sendPings: true,
+    // A hard stop far above the 1 MiB sweep: past it Bun drops the socket rather than a message.
+    backpressureLimit: 16 * 1024 * 1024,
+    closeOnBackpressureLimit: true,
+    open(ws: WS) {
+      registry.add(ws);
+      if (ws.data.after === undefined) return goLive(ws);
+      rooms.startJoining(ws.data.roomId, ws);
+      resume(resuming, ws, ws.data.after).catch((e) => {
+        log.error("resume failed", { room: ws.data.roomId, error: String(e) });
+        ws.close(1011, "resume failed");
+      });
+    },
+    message(ws: WS, raw: string | Buffer) {
+      handleFrame(frames, ws, raw).catch((e) => {
+        log.error("frame failed", { error: String(e) });
+        sendError(ws, "internal_error");
+      });
+    },
+    close(ws: WS) {
+      ws.data.release();
+      registry.remove(ws);
+      const { roomId: room, userId } = ws.data;
+      if (rooms.finishJoining(room, ws)) return; // never went live
+      presence.leave(room, userId);
+    },
+  };
+}
 
-  async function resume(ws: WS, after: number) {
-    const room = ws.data.roomId;
-    // Several instances: the backlog stops where this instance's delivery stands; everything after
-    // that reaches the joining buffer in order, so nothing comes twice and nothing is skipped.
-    const upto = broker.position(room) ?? Infinity;
-    const backlog = (await store.listMessages(room, { after, limit: BACKLOG_CAP + 1 })).filter((m) => m.id <= upto);
-    if (ws.readyState !== 1) return;
-    const typed = ws.data.events.size > 0;
-    const frame = (m: Message) => JSON.stringify(typed ? { type: "message", ...messageJson(m) } : messageJson(m));
-    let last = after;
-    if (backlog.length > BACKLOG_CAP) {
-      send(ws, { type: "resync", room_id: room });
-    } else {
-      for (const m of backlog) ws.send(frame(m));
-      delivered += backlog.length;
-      last = backlog.at(-1)?.id ?? after;
-    }
-    // Messages published while we read: skip what the backlog already held.
-    for (const m of ws.data.joining!) {
-      if (m.id <= last) continue;
-      ws.send(frame(m));
-      delivered++;
-    }
-    ws.data.joining = null;
-    joining.get(room)?.delete(ws);
-    goLive(ws);
-  }
+// Every open socket here, and by session (token hash as hex), so kicks find theirs.
+function createRegistry() {
+  const sockets = new Set<WS>();
+  const bySession = new Map<string, Set<WS>>();
+  const closeAll = (list: Iterable<WS>, why: Close) => {
+    for (const ws of list) ws.close(why.code, why.reason);
+  };
+  const closeWhere = (why: Close, pick: (data: SocketData) => boolean) => {
+    for (const ws of sockets) if (pick(ws.data)) ws.close(why.code, why.reason);
+  };
+  return {
+    add(ws: WS) {
+      sockets.add(ws);
+      let mine = bySession.get(ws.data.tokenHash);
+      if (!mine) bySession.set(ws.data.tokenHash, (mine = new Set()));
+      mine.add(ws);
+    },
+    remove(ws: WS) {
+      sockets.delete(ws);
+      const mine = bySession.get(ws.data.tokenHash);
+      mine?.delete(ws);
+      if (mine?.size === 0) bySession.delete(ws.data.tokenHash);
+    },
+    kick(k: Kick) {
+      if ("session" in k) closeAll(bySession.get(k.session) ?? [], CLOSE.loggedOut);
+      else if ("keep" in k) closeWhere(CLOSE.loggedOut, (d) => d.userId === k.user && d.tokenHash !== k.keep);
+      else closeWhere(CLOSE.removed, (d) => d.userId === k.user && d.roomId === k.room);
+    },
+    sessions: () => [...bySession.keys()],
+    sockets: () => sockets.values(),
+    closeAll: (why: Close) => closeAll(sockets, why),
+    get size() {
+      return sockets.size;
+    },
+  };
+}
+type Registry = ReturnType<typeof createRegistry>;
 
-  async function handleFrame(ws: WS, raw: string | Buffer) {
-    let frame: unknown;
-    try {
-      frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: true }).decode(raw));
-    } catch {
-      return sendError(ws, "invalid_json");
-    }
-    if (!isObject(frame)) return sendError(ws, "invalid_json");
-    const { roomId: room, userId } = ws.data;
-    const type = frame.type ?? "message";
-    if (type === "message") {
-      let clientId: string | null;
-      try {
-        clientId = validClientId(frame.client_id);
-      } catch {
-        return sendError(ws, "invalid_json");
-      }
-      let text: string;
-      try {
-        text = validText(frame.text, config.maxMessageLength);
-      } catch {
-        return sendError(ws, "invalid_text", clientId);
-      }
-      if (!limits.message(userId)) return sendError(ws, "rate_limited", clientId);
-      let stored;
-      try {
-        stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now() });
-      } catch (e) {
-        if (e instanceof ApiError) return sendError(ws, e.code, clientId); // unavailable: the database is away
-        log.error("storing a message failed", { room, error: String(e) });
-        return sendError(ws, "internal_error", clientId);
-      }
-      if (stored.duplicate) {
-        const body = messageJson(stored.message);
-        return send(ws, ws.data.events.size ? { type: "message", ...body } : body);
-      }
-      return broker.message(stored.message, stored.prev);
-    }
-    if (type === "typing") {
-      const key = `${room}:${userId}`;
-      const t = now();
-      if (t - (lastTyping.get(key) ?? -Infinity) < TYPING_EVERY_MS) return;
-      lastTyping.set(key, t);
-      // ws.publish skips the sender itself.
-      ws.publish(topic.event(room, "typing"), JSON.stringify({ type: "typing", room_id: room, user_id: userId }));
-      return broker.event(room, "typing", { user_id: userId });
-    }
-    if (type === "read") {
-      const id = frame.message_id;
-      if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
-      const marker = await store.markRead(room, userId, id);
-      publishEvent(room, "read", { user_id: userId, message_id: marker });
-      return broker.event(room, "read", { user_id: userId, message_id: marker });
-    }
-    return sendError(ws, typeof type === "string" ? "unknown_type" : "invalid_json");
-  }
-
-  function closeSession(tokenHash: string) {
-    for (const ws of bySession.get(tokenHash) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
-  }
-  function closeUser(userId: number, keep: string) {
-    for (const ws of sockets) {
-      if (ws.data.userId === userId && ws.data.tokenHash !== keep)
-        ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
-    }
-  }
-
-  // Slow consumers: close with 1013 once a socket has more than 1 MiB queued. It still gets
-  // everything queued before the close frame, so reconnecting with ?after= loses nothing.
-  // The same tick runs the session check once a minute (by the injected clock).
-  const sweep = setInterval(() => {
-    for (const ws of sockets) {
-      if (ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
-    }
-    maybeCheckSessions();
-  }, 250);
-  sweep.unref();
-
+// Slow consumers: close with 1013 once a socket has more than 1 MiB queued. It still gets everything
+// queued before the close frame, so reconnecting with ?after= loses nothing. The same tick runs the
+// session check once a minute (by the injected clock): sessions can end behind our back (expiry, or
+// `echat user passwd` in another process). Each instance checks its own sockets.
+function startSweep(deps: Deps, registry: Registry) {
+  const { now, log } = deps;
   let lastCheck = now();
   let checking = false;
-  // Sessions can end behind our back: expiry, or `echat user passwd` in another process.
   function maybeCheckSessions() {
     if (checking || now() - lastCheck < SESSION_CHECK_MS) return;
     checking = true;
     lastCheck = now();
-    const end = (hex: string) => {
-      for (const ws of bySession.get(hex) ?? []) ws.close(CLOSE.loggedOut.code, CLOSE.loggedOut.reason);
-    };
-    checkSessions({ store, config, now, log }, [...bySession.keys()], end)
+    checkSessions(deps, registry.sessions(), (hex) => registry.kick({ session: hex }))
       .catch((e) => log.error("session check failed", { error: String(e) }))
       .finally(() => (checking = false));
   }
-
-  return {
-    bind(s: Server<SocketData>) {
-      server = s;
-    },
-    // What the broker calls: delivery, and logouts elsewhere closing sockets here.
-    local: {
-      ...local,
-      kick: (k: Kick) => ("session" in k ? closeSession(k.session) : closeUser(k.user, k.keep)),
-    },
-
-    // GET /v1/rooms/:id/chat: everything is checked before the upgrade, with normal JSON errors.
-    async handleChat(req: Request & { params: Record<string, string> }, s: Server<SocketData>) {
-      const url = new URL(req.url);
-      const caller: Caller = await requireUser(deps, req, url);
-      const room = roomId(req.params.id!);
-      if (!(await store.isMember(room, caller.userId))) throw new ApiError("room_not_found");
-      const after = cursor(url.searchParams.get("after"), "after");
-      const events = new Set<Event>();
-      for (const e of (url.searchParams.get("events") ?? "").split(",").filter(Boolean)) {
-        if (!(EVENTS as readonly string[]).includes(e))
-          throw new ApiError("invalid_query", `unknown event ${JSON.stringify(e)}`);
-        events.add(e as Event);
-      }
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return errorResponse("upgrade_required");
-      await broker.watch(room); // several instances: learn where the room stands before subscribing
-      const release = limits.openSocket(caller.userId, clientAddress(req, s, config.trustProxy));
-      const data: SocketData = {
-        userId: caller.userId,
-        roomId: room,
-        tokenHash: caller.tokenHash.toHex(),
-        events,
-        after,
-        joining: after === undefined ? null : [],
-        release,
-      };
-      if (s.upgrade(req, { data })) return undefined;
-      release();
-      return errorResponse("upgrade_required");
-    },
-
-    websocket: {
-      data: {} as SocketData,
-      maxPayloadLength: 64 * 1024,
-      idleTimeout: config.wsIdleTimeout,
-      sendPings: true,
-      // A hard stop far above the 1 MiB sweep: past it Bun drops the socket rather than a message.
-      backpressureLimit: 16 * 1024 * 1024,
-      closeOnBackpressureLimit: true,
-      open(ws: WS) {
-        sockets.add(ws);
-        let mine = bySession.get(ws.data.tokenHash);
-        if (!mine) bySession.set(ws.data.tokenHash, (mine = new Set()));
-        mine.add(ws);
-        if (ws.data.after === undefined) return goLive(ws);
-        let set = joining.get(ws.data.roomId);
-        if (!set) joining.set(ws.data.roomId, (set = new Set()));
-        set.add(ws);
-        resume(ws, ws.data.after).catch((e) => {
-          log.error("resume failed", { room: ws.data.roomId, error: String(e) });
-          ws.close(1011, "resume failed");
-        });
-      },
-      message(ws: WS, raw: string | Buffer) {
-        handleFrame(ws, raw).catch((e) => {
-          log.error("frame failed", { error: String(e) });
-          sendError(ws, "internal_error");
-        });
-      },
-      close(ws: WS) {
-        ws.data.release();
-        sockets.delete(ws);
-        const { roomId: room, userId, tokenHash } = ws.data;
-        bySession.get(tokenHash)?.delete(ws);
-        if (bySession.get(tokenHash)?.size === 0) bySession.delete(tokenHash);
-        if (ws.data.joining) {
-          joining.get(room)?.delete(ws);
-          return;
-        }
-        const users = online.get(room);
-        const n = users?.get(userId) ?? 0;
-        if (n > 1) return void users!.set(userId, n - 1);
-        users?.delete(userId);
-        if (users?.size === 0) online.delete(room);
-        broker.presence(room, userId, false);
-        announcePresence(room);
-      },
-    },
-
-    // On every instance (through the broker): that session's sockets.
-    closeSession(tokenHash: Uint8Array) {
-      closeSession(tokenHash.toHex());
-      broker.kick({ session: tokenHash.toHex() });
-    },
-
-    // After a password change, on every instance: every socket of the user but those of the session that changed it.
-    closeUser(userId: number, except: Uint8Array) {
-      closeUser(userId, except.toHex());
-      broker.kick({ user: userId, keep: except.toHex() });
-    },
-
-    closeAll() {
-      clearInterval(sweep);
-      for (const ws of sockets) ws.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
-    },
-
-    stats() {
-      return { sockets: sockets.size, rooms: online.size, delivered };
-    },
-  };
+  const sweep = setInterval(() => {
+    for (const ws of registry.sockets()) {
+      if (ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
+    }
+    maybeCheckSessions();
+  }, SWEEP_MS);
+  sweep.unref();
+  return sweep;
 }

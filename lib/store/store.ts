@@ -19,10 +19,13 @@ export type Room = { id: number; users: User[] }; // users in join order
 export type RoomSummary = Room & { lastMessage: Message | null; unread: number };
 
 export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
-// duplicate: the client_id was already stored; message is that earlier one.
-// prev: the room's message before this one (null: the first), for stores shared by several instances,
-// so that fan-out can tell a gap from a message that is merely late.
-export type Stored = { message: Message; duplicate: boolean; prev?: number | null };
+// duplicate: the client_id was already stored; message is that earlier one (and nothing is delivered).
+// prev: the room's message before this one, for stores shared by several instances, so that fan-out
+// can tell a gap from a message that is merely late. null: the first, or a store only one instance
+// uses (SQLite), where nothing orders by it.
+export type Stored =
+  | { message: Message; duplicate: true }
+  | { message: Message; duplicate: false; prev: number | null };
 
 export type Page = { limit: number; before?: number; after?: number };
 

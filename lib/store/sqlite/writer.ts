@@ -66,6 +66,7 @@ export function startMessageWriter(config: Config, newest: number) {
       p.resolve({
         message: { id: r, roomId, userId, text, clientId, createdAt: now },
         duplicate: false,
+        prev: null, // one instance: nothing orders by it
       });
     });
   };

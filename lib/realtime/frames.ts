@@ -1,0 +1,96 @@
+// Frames a client sends on a room socket, dispatched by type like routes: a new frame is one entry in
+// FRAMES and one function. A frame without "type" is a message.
+import type { Broker } from "../broker/broker.ts";
+import type { Config } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { messageJson } from "../http/shapes.ts";
+import type { Limits } from "../limits/limits.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../store/store.ts";
+import { isObject, validClientId, validText } from "../validate.ts";
+import { send, sendError, type WS } from "./socket.ts";
+
+const TYPING_EVERY_MS = 2000;
+
+export type FrameContext = {
+  store: Store;
+  config: Config;
+  now: () => number;
+  log: Logger;
+  limits: Limits;
+  broker: Broker;
+  lastTyping: Map<string, number>; // "room:user" -> when its last typing event went out
+};
+type Frame = Record<string, unknown>;
+type FrameHandler = (ctx: FrameContext, ws: WS, frame: Frame) => unknown;
+
+export const FRAMES: Record<string, FrameHandler> = {
+  message: handleMessageFrame,
+  typing: handleTypingFrame,
+  read: handleReadFrame,
+};
+
+export async function handleFrame(ctx: FrameContext, ws: WS, raw: string | Buffer) {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch {
+    return sendError(ws, "invalid_json");
+  }
+  if (!isObject(frame)) return sendError(ws, "invalid_json");
+  const type = frame.type ?? "message";
+  if (typeof type !== "string") return sendError(ws, "invalid_json");
+  if (!Object.hasOwn(FRAMES, type)) return sendError(ws, "unknown_type");
+  return FRAMES[type]!(ctx, ws, frame);
+}
+
+// Store first, then the broker delivers it everywhere (this socket included). A retried client_id
+// gets the stored message back, to this socket only.
+async function handleMessageFrame({ store, config, now, log, limits, broker }: FrameContext, ws: WS, frame: Frame) {
+  const { roomId: room, userId } = ws.data;
+  let clientId: string | null;
+  try {
+    clientId = validClientId(frame.client_id);
+  } catch {
+    return sendError(ws, "invalid_json");
+  }
+  let text: string;
+  try {
+    text = validText(frame.text, config.maxMessageLength);
+  } catch {
+    return sendError(ws, "invalid_text", clientId);
+  }
+  if (!limits.message(userId)) return sendError(ws, "rate_limited", clientId);
+  let stored;
+  try {
+    stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now() });
+  } catch (e) {
+    if (e instanceof ApiError) return sendError(ws, e.code, clientId); // unavailable: the database is away
+    log.error("storing a message failed", { room, error: String(e) });
+    return sendError(ws, "internal_error", clientId);
+  }
+  if (stored.duplicate) {
+    const body = messageJson(stored.message);
+    return send(ws, ws.data.events.size ? { type: "message", ...body } : body);
+  }
+  broker.message(stored.message, stored.prev);
+}
+
+// At most one per user and room every TYPING_EVERY_MS; never echoed to the socket that sent it.
+function handleTypingFrame({ now, broker, lastTyping }: FrameContext, ws: WS) {
+  const { roomId: room, userId } = ws.data;
+  const key = `${room}:${userId}`;
+  const t = now();
+  if (t - (lastTyping.get(key) ?? -Infinity) < TYPING_EVERY_MS) return;
+  lastTyping.set(key, t);
+  broker.event(room, "typing", { user_id: userId }, ws);
+}
+
+// The stored marker (never backwards, clamped to the newest message) goes to everyone, the sender too.
+async function handleReadFrame({ store, broker }: FrameContext, ws: WS, frame: Frame) {
+  const { roomId: room, userId } = ws.data;
+  const id = frame.message_id;
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
+  const marker = await store.markRead(room, userId, id);
+  broker.event(room, "read", { user_id: userId, message_id: marker });
+}

@@ -1,0 +1,18 @@
+// A room WebSocket as the realtime side sees it: its identity (set before the upgrade) and replies to it.
+import type { ServerWebSocket } from "bun";
+import { type ErrorCode, errorBody } from "../errors.ts";
+import type { Event } from "./topics.ts";
+
+export type SocketData = {
+  userId: number;
+  roomId: number;
+  tokenHash: string; // hex
+  events: ReadonlySet<Event>;
+  after: number | undefined; // ?after=: the socket reads its backlog before going live
+  release: () => void; // frees the connection slot (limits.openSocket)
+};
+export type WS = ServerWebSocket<SocketData>;
+
+export const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
+export const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
+  send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
