@@ -8,8 +8,6 @@ import { message, type Row, user } from "./rows.ts";
 type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "listRooms" | "markRead">;
 
 export function createRooms(sql: SQL): Rooms {
-  const readChains = new Map<string, Promise<unknown>>();
-
   async function roomUsers(roomId: number): Promise<User[]> {
     const rows = await sql`SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
       WHERE m.room_id = ${roomId} ORDER BY m.position`;
@@ -53,21 +51,7 @@ export function createRooms(sql: SQL): Rooms {
         }),
       );
     },
-    markRead(roomId, userId, messageId) {
-      // One user's markers in one room are applied in call order, as SQLite's single connection does,
-      // so the read events that report them come out in that order too.
-      const key = `${roomId}:${userId}`;
-      const run = (readChains.get(key) ?? Promise.resolve()).then(async () => {
-        const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id,
-          LEAST(${messageId}, COALESCE((SELECT last_message_id FROM rooms WHERE id = ${roomId}), 0)))
-          WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING last_read_id`;
-        return row ? Number(row.last_read_id) : 0;
-      });
-      const tail = run.catch(() => {});
-      readChains.set(key, tail);
-      void tail.then(() => readChains.get(key) === tail && readChains.delete(key));
-      return run;
-    },
+    markRead: createReadMarkers(sql),
   };
 }
 
@@ -94,5 +78,24 @@ function lastMessageRow(r: Row): Row {
     text: r.m_text,
     client_id: r.m_client_id,
     created_at: r.m_created_at,
+  };
+}
+
+// One user's markers in one room are applied in call order, as SQLite's single connection does,
+// so the read events that report them come out in that order too.
+function createReadMarkers(sql: SQL): Store["markRead"] {
+  const chains = new Map<string, Promise<unknown>>();
+  return (roomId, userId, messageId) => {
+    const key = `${roomId}:${userId}`;
+    const run = (chains.get(key) ?? Promise.resolve()).then(async () => {
+      const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id,
+        LEAST(${messageId}, COALESCE((SELECT last_message_id FROM rooms WHERE id = ${roomId}), 0)))
+        WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING last_read_id`;
+      return row ? Number(row.last_read_id) : 0;
+    });
+    const tail = run.catch(() => {});
+    chains.set(key, tail);
+    void tail.then(() => chains.get(key) === tail && chains.delete(key));
+    return run;
   };
 }

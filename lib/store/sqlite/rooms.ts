@@ -8,38 +8,17 @@ type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "list
 type RoomRow = { id: number; lastMessageId: number | null; unread: number };
 
 export function createRooms(db: Database): Rooms {
-  const roomByKey = db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?");
-  const insertRoom = db.query<{ id: number }, [string, number, number]>(
-    "INSERT INTO rooms (member_key, created_at, last_activity) VALUES (?, ?, ?) RETURNING id",
-  );
-  const insertMember = db.query<never, [number, number, number]>(
-    "INSERT INTO room_members (room_id, user_id, position) VALUES (?, ?, ?)",
-  );
-  const isMember = db.query<{ one: number }, [number, number]>(
-    "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?",
-  );
-  const roomUsers = db.query<User, [number]>(
-    `SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
-     WHERE m.room_id = ? ORDER BY m.position`,
-  );
-  const userRooms = db.query<RoomRow, [number]>(
-    `SELECT r.id, r.last_message_id AS lastMessageId,
-       (SELECT count(*) FROM messages x WHERE x.room_id = r.id AND x.id > m.last_read_id AND x.user_id != m.user_id) AS unread
-     FROM room_members m JOIN rooms r ON r.id = m.room_id
-     WHERE m.user_id = ? ORDER BY r.last_activity DESC, r.id DESC`,
-  );
-  const userRoomsMembers = db.query<MemberRow, [number]>(
-    `SELECT m.room_id AS roomId, u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
-     WHERE m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?) ORDER BY m.room_id, m.position`,
-  );
-  const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
-  // Never backwards, and never past the room's newest message (else later messages would arrive read).
-  const markRead = db.query<{ last_read_id: number }, [number, number, number]>(
-    `UPDATE room_members SET last_read_id = max(last_read_id,
-       min(?1, coalesce((SELECT last_message_id FROM rooms WHERE id = ?2), 0)))
-     WHERE room_id = ?2 AND user_id = ?3 RETURNING last_read_id`,
-  );
-
+  const {
+    roomByKey,
+    insertRoom,
+    insertMember,
+    isMember,
+    roomUsers,
+    userRooms,
+    userRoomsMembers,
+    messageById,
+    markRead,
+  } = prepare(db);
   const createRoom = db.transaction((memberIds: number[], now: number): number => {
     const key = memberKey(memberIds);
     const existing = roomByKey.get(key);
@@ -75,5 +54,51 @@ export function createRooms(db: Database): Rooms {
     async markRead(roomId, userId, messageId) {
       return markRead.get(messageId, roomId, userId)?.last_read_id ?? 0;
     },
+  };
+}
+
+// The statements, prepared once.
+function prepare(db: Database) {
+  const roomByKey = db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?");
+  const insertRoom = db.query<{ id: number }, [string, number, number]>(
+    "INSERT INTO rooms (member_key, created_at, last_activity) VALUES (?, ?, ?) RETURNING id",
+  );
+  const insertMember = db.query<never, [number, number, number]>(
+    "INSERT INTO room_members (room_id, user_id, position) VALUES (?, ?, ?)",
+  );
+  const isMember = db.query<{ one: number }, [number, number]>(
+    "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?",
+  );
+  const roomUsers = db.query<User, [number]>(
+    `SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
+     WHERE m.room_id = ? ORDER BY m.position`,
+  );
+  const userRooms = db.query<RoomRow, [number]>(
+    `SELECT r.id, r.last_message_id AS lastMessageId,
+       (SELECT count(*) FROM messages x WHERE x.room_id = r.id AND x.id > m.last_read_id AND x.user_id != m.user_id) AS unread
+     FROM room_members m JOIN rooms r ON r.id = m.room_id
+     WHERE m.user_id = ? ORDER BY r.last_activity DESC, r.id DESC`,
+  );
+  const userRoomsMembers = db.query<MemberRow, [number]>(
+    `SELECT m.room_id AS roomId, u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
+     WHERE m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?) ORDER BY m.room_id, m.position`,
+  );
+  const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
+  // Never backwards, and never past the room's newest message (else later messages would arrive read).
+  const markRead = db.query<{ last_read_id: number }, [number, number, number]>(
+    `UPDATE room_members SET last_read_id = max(last_read_id,
+       min(?1, coalesce((SELECT last_message_id FROM rooms WHERE id = ?2), 0)))
+     WHERE room_id = ?2 AND user_id = ?3 RETURNING last_read_id`,
+  );
+  return {
+    roomByKey,
+    insertRoom,
+    insertMember,
+    isMember,
+    roomUsers,
+    userRooms,
+    userRoomsMembers,
+    messageById,
+    markRead,
   };
 }

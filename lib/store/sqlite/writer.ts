@@ -52,17 +52,8 @@ export function startMessageWriter(config: Config, newest: number) {
       worker.postMessage({ kind: "write", rows } satisfies Request);
     });
     if (reply.kind !== "written") throw new Error(reply.kind === "failed" ? reply.error : "writer closed");
-    return stored(inputs, reply.results);
-  }
-
-  // A number is the new message's id; a Message is the earlier one with the same client_id.
-  function stored(inputs: NewMessage[], results: (number | Message)[]): Stored[] {
-    for (const r of results) if (typeof r === "number" && r > visible) visible = r;
-    return results.map((r, i): Stored => {
-      if (typeof r !== "number") return { message: r, duplicate: true };
-      const { roomId, userId, text, clientId, now } = inputs[i]!;
-      return { message: { id: r, roomId, userId, text, clientId, createdAt: now }, duplicate: false };
-    });
+    for (const r of reply.results) if (typeof r === "number" && r > visible) visible = r;
+    return toStored(inputs, reply.results);
   }
 
   const queue = createCommitQueue(writeBatch, MAX_IN_FLIGHT);
@@ -80,4 +71,13 @@ export function startMessageWriter(config: Config, newest: number) {
       worker.terminate();
     },
   };
+}
+
+// A number is the new message's id; a Message is the earlier one with the same client_id.
+function toStored(inputs: NewMessage[], results: (number | Message)[]): Stored[] {
+  return results.map((r, i): Stored => {
+    if (typeof r !== "number") return { message: r, duplicate: true };
+    const { roomId, userId, text, clientId, now } = inputs[i]!;
+    return { message: { id: r, roomId, userId, text, clientId, createdAt: now }, duplicate: false };
+  });
 }

@@ -79,6 +79,10 @@ function open(path: string, synchronous: "full" | "normal") {
       // busy or failing disk: the next commit or tick tries again; it must not kill the writer
     }
   }, 1000);
+  writeBatch = createBatchWriter(db);
+}
+
+function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] {
   const insertMessage = db.query<never, [number, number, string, string | null, number]>(
     "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
   );
@@ -113,7 +117,7 @@ function open(path: string, synchronous: "full" | "normal") {
     return out;
   });
   // What a batch stores becomes "recent" only once its commit succeeded.
-  writeBatch = (rows) => {
+  return (rows) => {
     const staged: Staged = new Map();
     const out = write.immediate(rows, staged);
     for (const entry of staged.values()) recent.add(...entry);
