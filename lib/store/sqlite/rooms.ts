@@ -8,51 +8,41 @@ type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "list
 type RoomRow = { id: number; lastMessageId: number | null; unread: number };
 
 export function createRooms(db: Database): Rooms {
-  const {
-    roomByKey,
-    insertRoom,
-    insertMember,
-    isMember,
-    roomUsers,
-    userRooms,
-    userRoomsMembers,
-    messageById,
-    markRead,
-  } = prepare(db);
+  const q = prepare(db);
   const createRoom = db.transaction((memberIds: number[], now: number): number => {
     const key = memberKey(memberIds);
-    const existing = roomByKey.get(key);
+    const existing = q.roomByKey.get(key);
     if (existing) return existing.id;
-    const { id } = insertRoom.get(key, now, now)!;
-    memberIds.forEach((userId, position) => insertMember.run(id, userId, position));
+    const { id } = q.insertRoom.get(key, now, now)!;
+    memberIds.forEach((userId, position) => q.insertMember.run(id, userId, position));
     return id;
   });
 
   return {
     async createRoom(memberIds, now) {
       const id = createRoom.immediate(memberIds, now);
-      return { id, users: roomUsers.all(id) };
+      return { id, users: q.roomUsers.all(id) };
     },
     async findRoomForMember(roomId, userId) {
-      if (!isMember.get(roomId, userId)) return null;
-      return { id: roomId, users: roomUsers.all(roomId) };
+      if (!q.isMember.get(roomId, userId)) return null;
+      return { id: roomId, users: q.roomUsers.all(roomId) };
     },
     async isMember(roomId, userId) {
-      return isMember.get(roomId, userId) !== null;
+      return q.isMember.get(roomId, userId) !== null;
     },
     async listRooms(userId) {
-      const members = groupMembersByRoom(userRoomsMembers.all(userId));
-      return userRooms.all(userId).map(
+      const members = groupMembersByRoom(q.userRoomsMembers.all(userId));
+      return q.userRooms.all(userId).map(
         (r): RoomSummary => ({
           id: r.id,
           users: members.get(r.id) ?? [],
-          lastMessage: r.lastMessageId === null ? null : messageById.get(r.lastMessageId),
+          lastMessage: r.lastMessageId === null ? null : q.messageById.get(r.lastMessageId),
           unread: r.unread,
         }),
       );
     },
     async markRead(roomId, userId, messageId) {
-      return markRead.get(messageId, roomId, userId)?.last_read_id ?? 0;
+      return q.markRead.get(messageId, roomId, userId)?.last_read_id ?? 0;
     },
   };
 }
