@@ -17,7 +17,7 @@ import { createObserver, toResponse } from "./lib/http/middleware.ts";
 import { pageRoutes } from "./lib/http/page.ts";
 import { errorResponse, methods } from "./lib/http/respond.ts";
 import { withSessionCache } from "./lib/auth/session-cache.ts";
-import { openStore } from "./lib/store/open.ts";
+import { openDatabase } from "./lib/store/open.ts";
 import type { Store } from "./lib/store/store.ts";
 import page from "./web/index.html";
 
@@ -43,12 +43,12 @@ export async function startServer(
   const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
-  const opened = await openStore(config);
+  const { store: opened, pg } = await openDatabase(config);
   const store = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
   // The broker and the shared buckets use the PostgreSQL client itself (LISTEN/NOTIFY, upserts).
-  const shared = openSharedBuckets(config, opened, now, log);
+  const shared = openSharedBuckets(config, pg, now, log);
   const limits = createLimits(config, now, shared);
-  const broker = await openBroker(config, opened, log);
+  const broker = await openBroker(config, opened, pg, log);
   const hub = createHub({ store, config, now, log, limits, broker });
   await broker.start(hub.handler);
   metrics.readFrom({

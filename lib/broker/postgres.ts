@@ -3,13 +3,11 @@
 // travels as its id only and the receiver reads it from the database.
 import type { Transport } from "./broker.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
-import type { PostgresStore } from "../store/postgres/store.ts";
+import type { SQL } from "bun";
 
 const CHANNEL = "echat_fanout";
 
-export async function openPostgresTransport(store: Store, log: Logger): Promise<Transport> {
-  const { sql } = store as PostgresStore;
+export async function openPostgresTransport(sql: SQL, log: Logger): Promise<Transport> {
   let subscription: Awaited<ReturnType<typeof sql.listen>> | undefined;
   const split = (key: string) => ({
     user: Number(key.slice(0, key.indexOf("@"))),

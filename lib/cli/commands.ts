@@ -8,7 +8,7 @@ import { hashPassword } from "../auth/passwords.ts";
 import { buildConfig, type Config, ConfigError, SETTING_FLAGS, SETTINGS } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { openStore } from "../store/open.ts";
+import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 import { PromptError, readPassword } from "./prompt.ts";
 import { foldLogin, validLogin, validPassword } from "../validate.ts";
@@ -237,7 +237,7 @@ export const show = (v: unknown) =>
 async function withStore<T>(config: Config, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
   if (!config.databaseUrl && !create && !existsSync(config.db))
     throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
-  const store = await openStore(config).catch((e) => {
+  const { store } = await openDatabase(config).catch((e) => {
     throw new Failure(
       `cannot open ${config.databaseUrl ? "the database" : config.db}: ${e instanceof Error ? e.message : e}`,
     );

@@ -4,7 +4,7 @@
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
 import { type SQL } from "bun";
-import { openPostgresStore } from "../store/postgres/store.ts";
+import { openPostgres } from "../store/postgres/store.ts";
 
 const TABLES = ["users", "sessions", "rooms", "room_members", "messages"] as const;
 type Table = (typeof TABLES)[number];
@@ -16,8 +16,8 @@ export class MigrateError extends Error {}
 
 export async function migrateToPostgres(sqlitePath: string, databaseUrl: string): Promise<Counts> {
   const lite = new Database(sqlitePath, { readonly: true, strict: true });
-  const store = await openPostgresStore({ databaseUrl });
-  const { sql } = store;
+  const { store, pg } = await openPostgres({ databaseUrl });
+  const { sql } = pg;
   try {
     const [{ n }] = await sql`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM rooms) AS n`;
     if (Number(n) !== 0)

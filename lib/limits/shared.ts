@@ -5,8 +5,7 @@ import { RedisClient, type SQL } from "bun";
 import type { Config } from "../config.ts";
 import type { AsyncBuckets } from "./buckets.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
-import type { PostgresStore } from "../store/postgres/store.ts";
+import type { PostgresHandle } from "../store/store.ts";
 
 export type SharedBuckets = ((name: string, capacity: number, perSecond: number) => AsyncBuckets) & { close(): void };
 
@@ -28,15 +27,15 @@ redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(cap / rate * 1000))
 return 0`;
 
-// undefined: one instance (SQLite), the in-memory buckets of limits.ts are the whole truth.
+// undefined: one instance (SQLite: no pg), the in-memory buckets of limits.ts are the whole truth.
 export function openSharedBuckets(
   config: Config,
-  store: Store,
+  pg: PostgresHandle | undefined,
   now: () => number,
   log: Logger,
 ): SharedBuckets | undefined {
-  if (!config.databaseUrl || !config.limits) return undefined;
-  const { sql, deployment } = store as PostgresStore;
+  if (!pg || !config.limits) return undefined;
+  const { sql, deployment } = pg;
   if (config.redisUrl) {
     // No offline queue: while Redis is away a take fails at once (and is let through) instead of waiting.
     const client = new RedisClient(config.redisUrl, { maxRetries: 1000, enableOfflineQueue: false });

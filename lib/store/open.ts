@@ -1,13 +1,13 @@
 // Picks the store from the config: the interface module (store.ts) imports none of its implementations.
 import type { Config } from "../config.ts";
-import type { Store } from "./store.ts";
+import type { OpenDatabase } from "./store.ts";
 
 // PostgreSQL when a database URL is set (several instances), else the embedded SQLite file.
-export async function openStore(config: Config): Promise<Store> {
+export async function openDatabase(config: Config): Promise<OpenDatabase> {
   if (config.databaseUrl) {
-    const { openPostgresStore } = await import("./postgres/store.ts");
-    return openPostgresStore(config);
+    const { openPostgres } = await import("./postgres/store.ts");
+    return openPostgres(config);
   }
   const { openSqliteStore } = await import("./sqlite/store.ts");
-  return openSqliteStore(config);
+  return { store: openSqliteStore(config) };
 }

@@ -1,5 +1,6 @@
-// The storage interface. Handlers and the hub see only this; SQL lives in store-*.ts.
+// The storage interface. Handlers and the hub see only this; SQL lives in sqlite/ and postgres/.
 // Every method is async so that a networked database can sit behind the same interface.
+import type { SQL } from "bun";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string };
@@ -17,6 +18,11 @@ export type Message = {
 
 export type Room = { id: number; users: User[] }; // users in join order
 export type RoomSummary = Room & { lastMessage: Message | null; unread: number };
+
+// Idempotency, the same rule on both stores (docs/api.md): a message whose client_id its sender already
+// used in the room is not stored again while the sender has stored fewer than this many other
+// messages with a client_id in that room since; the earlier message is returned as a duplicate.
+export const CLIENT_ID_WINDOW = 1000;
 
 export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
 // duplicate: the client_id was already stored; message is that earlier one (and nothing is delivered).
@@ -64,3 +70,10 @@ export interface Store {
   backup?(file: string): Promise<void>;
   close(): Promise<void>;
 }
+
+// The PostgreSQL client and the database's deployment id, for what shares the database besides the
+// store: the broker's LISTEN/NOTIFY transport, the shared login buckets, Redis names.
+export type PostgresHandle = { sql: SQL; deployment: string };
+
+// pg: only when the store is PostgreSQL.
+export type OpenDatabase = { store: Store; pg?: PostgresHandle };

@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 1: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 2: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -51,7 +51,10 @@ CREATE TABLE messages (
   created_at bigint NOT NULL
 );
 CREATE INDEX messages_room ON messages(room_id, id);
-CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
+-- Idempotent retries (docs/api.md, the same rule as SQLite's): a sender's client_ids, and the sender's
+-- messages with a client_id in id order, to count how many were stored since a match.
+CREATE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL;
 
 -- Who is online where, for presence across instances when there is no Redis. Rows of a crashed
 -- instance stop being refreshed and fall out by expires_at.
@@ -63,7 +66,7 @@ CREATE TABLE presence (
   PRIMARY KEY (room_id, user_id, instance)
 );
 
--- Login-guessing token buckets shared by the instances when there is no Redis (limits-shared.ts).
+-- Login-guessing token buckets shared by the instances when there is no Redis (lib/limits/shared.ts).
 CREATE TABLE limit_buckets (
   key    text    PRIMARY KEY,  -- bucket name and key, e.g. "login:alice"
   tokens float8  NOT NULL,

@@ -1,5 +1,5 @@
 -- echat SQLite schema, version 2. Applied at start when PRAGMA user_version is 0 (older versions migrate:
--- lib/store-sqlite.ts).
+-- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
 CREATE TABLE users (

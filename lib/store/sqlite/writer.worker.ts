@@ -2,7 +2,7 @@
 // the thread that serves sockets. It writes one batch at a time, in the order given, and
 // answers only after the commit returned, so an ack always means "on disk" (with FULL).
 import { Database } from "bun:sqlite";
-import type { Message } from "../store.ts";
+import { CLIENT_ID_WINDOW, type Message } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
 import type { Reply, Request, Row } from "./writer.ts";
 
@@ -13,33 +13,45 @@ let writeBatch: (rows: Row[]) => (number | Message)[];
 let checkpoints: Timer | undefined;
 
 // Idempotent sends without a unique index on client_id (random ids made it a random page write
-// per message, about 10 µs, docs/performance.md): each sender's last RECENT client_ids per room are
-// kept here, loaded from the database the first time a sender writes to a room after a start or
-// after being evicted. A retry is recognized while its sender has stored fewer than RECENT other
-// messages with a client_id in that room since: a client retries only what it has not seen
-// acknowledged, so far fewer. At most PAIRS (room, sender) pairs are kept: ~20 MB at worst.
-const RECENT = 100;
-const PAIRS = 2000;
+// per message, about 10 µs, docs/performance.md): each sender's last CLIENT_ID_WINDOW client_ids
+// per room are kept here, loaded from the database the first time a sender writes to a room after
+// a start or after being evicted. The rule, the same on PostgreSQL (docs/api.md): a retry is
+// recognized while its sender has stored fewer than CLIENT_ID_WINDOW other messages with a
+// client_id in that room since. Evicting a pair costs a reload, never a forgotten retry; at most
+// REMEMBERED client_ids are kept in all (~25 MB), least recently used pairs go first.
+const REMEMBERED = 200_000;
 
 type Loader = (roomId: number, userId: number, n: number) => { id: number; client_id: string }[];
 
 function createRecentClientIds(load: Loader) {
   const pairs = new Map<string, Map<string, number>>(); // least recently used first
+  let remembered = 0;
   function pair(roomId: number, userId: number) {
     const key = `${roomId}:${userId}`;
     let ids = pairs.get(key);
     if (ids) pairs.delete(key);
-    else ids = new Map(load(roomId, userId, RECENT).map((r) => [r.client_id, r.id]));
+    else {
+      ids = new Map(load(roomId, userId, CLIENT_ID_WINDOW).map((r) => [r.client_id, r.id]));
+      remembered += ids.size;
+      evict();
+    }
     pairs.set(key, ids);
-    if (pairs.size > PAIRS) pairs.delete(pairs.keys().next().value!);
     return ids;
+  }
+  function evict() {
+    for (const [key, ids] of pairs) {
+      if (remembered <= REMEMBERED) return;
+      pairs.delete(key);
+      remembered -= ids.size;
+    }
   }
   return {
     find: (roomId: number, userId: number, clientId: string) => pair(roomId, userId).get(clientId),
     add(roomId: number, userId: number, clientId: string, id: number) {
       const ids = pair(roomId, userId);
       ids.set(clientId, id);
-      if (ids.size > RECENT) ids.delete(ids.keys().next().value!);
+      if (ids.size > CLIENT_ID_WINDOW) ids.delete(ids.keys().next().value!);
+      else if (++remembered > REMEMBERED) evict();
     },
   };
 }
@@ -67,6 +79,10 @@ function open(path: string, synchronous: "full" | "normal") {
       // busy or failing disk: the next commit or tick tries again; it must not kill the writer
     }
   }, 1000);
+  writeBatch = createBatchWriter(db);
+}
+
+function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] {
   const insertMessage = db.query<never, [number, number, string, string | null, number]>(
     "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
   );
@@ -101,7 +117,7 @@ function open(path: string, synchronous: "full" | "normal") {
     return out;
   });
   // What a batch stores becomes "recent" only once its commit succeeded.
-  writeBatch = (rows) => {
+  return (rows) => {
     const staged: Staged = new Map();
     const out = write.immediate(rows, staged);
     for (const entry of staged.values()) recent.add(...entry);

@@ -1,0 +1,20 @@
+// Room membership logic that both dialects share.
+import type { User } from "./store.ts";
+
+// One room per member set: the sorted member ids, "1,2,5", stored unique in rooms.member_key.
+export function memberKey(memberIds: number[]): string {
+  return [...memberIds].sort((a, b) => a - b).join(",");
+}
+
+export type MemberRow = { roomId: number; id: number; login: string };
+
+// The members of several rooms, read as one list ordered by room and join position, grouped by room.
+export function groupMembersByRoom(rows: Iterable<MemberRow>): Map<number, User[]> {
+  const byRoom = new Map<number, User[]>();
+  for (const { roomId, id, login } of rows) {
+    let users = byRoom.get(roomId);
+    if (!users) byRoom.set(roomId, (users = []));
+    users.push({ id, login });
+  }
+  return byRoom;
+}

@@ -1,0 +1,95 @@
+// Messages on PostgreSQL: written in batches through the shared group-commit queue, one batch (one
+// transaction) at a time, under per-room row locks, so ids commit in increasing order within a room.
+import type { SQL } from "bun";
+import { createCommitQueue } from "../commit-queue.ts";
+import { CLIENT_ID_WINDOW, type Message, type NewMessage, type Store, type Stored } from "../store.ts";
+import { message, type Row } from "./rows.ts";
+
+type Messages = Pick<Store, "createMessage" | "listMessages" | "latestMessageIds"> & { drain(): Promise<void> };
+
+// mapError: what a failed batch rejects with (a lost connection becomes ApiError("unavailable")).
+export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Messages {
+  const queue = createCommitQueue(
+    (batch: NewMessage[]) => sql.begin((tx) => writeBatch(tx, batch)).catch((e) => Promise.reject(mapError(e))),
+    1,
+  );
+  return {
+    createMessage: queue.write,
+    async listMessages(roomId, page) {
+      if (page.after !== undefined) {
+        const rows =
+          await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${page.after} ORDER BY id LIMIT ${page.limit}`;
+        return rows.map(message);
+      }
+      const rows =
+        page.before !== undefined
+          ? await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id < ${page.before} ORDER BY id DESC LIMIT ${page.limit}`
+          : await sql`SELECT * FROM messages WHERE room_id = ${roomId} ORDER BY id DESC LIMIT ${page.limit}`;
+      return rows.map(message).reverse();
+    },
+    async latestMessageIds(roomIds) {
+      const rows =
+        await sql`SELECT id, last_message_id FROM rooms WHERE id = ANY(${roomIds}::bigint[]) AND last_message_id IS NOT NULL`;
+      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.last_message_id)]));
+    },
+    drain: queue.drain,
+  };
+}
+
+// Lock the batch's rooms in id order (no deadlock between instances), then insert. The room's
+// last_message_id read under the lock is the new message's predecessor: fan-out uses it to see gaps.
+async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
+  const last = await lockRooms(tx, batch);
+  const touched = new Map<number, Message>();
+  const out: Stored[] = [];
+  for (const input of batch) {
+    const earlier = input.clientId === null ? undefined : await findEarlier(tx, input);
+    if (earlier) {
+      out.push({ message: message(earlier), duplicate: true });
+      continue;
+    }
+    const m = await insertMessage(tx, input);
+    out.push({ message: m, duplicate: false, prev: last.get(input.roomId) ?? null });
+    last.set(input.roomId, m.id);
+    touched.set(input.roomId, m);
+  }
+  for (const [roomId, m] of touched) {
+    await tx`UPDATE rooms SET last_message_id = ${m.id}, last_activity = ${m.createdAt} WHERE id = ${roomId}`;
+  }
+  return out;
+}
+
+// Each room's newest message id (null: none yet), read under the room's row lock.
+async function lockRooms(tx: SQL, batch: NewMessage[]): Promise<Map<number, number | null>> {
+  const roomIds = [...new Set(batch.map((m) => m.roomId))].sort((a, b) => a - b);
+  const locked =
+    await tx`SELECT id, last_message_id FROM rooms WHERE id = ANY(${roomIds}::bigint[]) ORDER BY id FOR UPDATE`;
+  return new Map(locked.map((r: Row) => [Number(r.id), r.last_message_id === null ? null : Number(r.last_message_id)]));
+}
+
+async function insertMessage(tx: SQL, input: NewMessage): Promise<Message> {
+  const clientId = input.clientId === null ? null : Buffer.from(input.clientId);
+  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at)
+    VALUES (${input.roomId}, ${input.userId}, ${Buffer.from(input.text)}, ${clientId}, ${input.now}) RETURNING id`;
+  return {
+    id: Number(row.id),
+    roomId: input.roomId,
+    userId: input.userId,
+    text: input.text,
+    clientId: input.clientId,
+    createdAt: input.now,
+  };
+}
+
+// The sender's earlier message with this client_id in the room, while the sender has stored fewer
+// than CLIENT_ID_WINDOW other messages with a client_id in that room since: the rule of docs/api.md,
+// as the SQLite writer keeps it. The count runs only for a match, that is for a retry.
+async function findEarlier(tx: SQL, input: NewMessage): Promise<Row | undefined> {
+  const { roomId, userId } = input;
+  const [earlier] = await tx`SELECT * FROM messages e
+    WHERE room_id = ${roomId} AND user_id = ${userId} AND client_id = ${Buffer.from(input.clientId!)}
+      AND (SELECT count(*) FROM (SELECT FROM messages x WHERE x.room_id = ${roomId} AND x.user_id = ${userId}
+             AND x.client_id IS NOT NULL AND x.id > e.id LIMIT ${CLIENT_ID_WINDOW}) later) < ${CLIENT_ID_WINDOW}
+    ORDER BY id DESC LIMIT 1`;
+  return earlier;
+}

@@ -1,0 +1,38 @@
+// PostgreSQL schema versions, recorded in echat_schema; the plan is lib/store/migrations.ts.
+import type { SQL } from "bun";
+import { type Migrations, planMigration } from "../migrations.ts";
+import schema from "./schema.sql" with { type: "text" };
+
+const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
+
+export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
+  version: 2,
+  create: async (tx) => {
+    await tx.unsafe(schema);
+  },
+  from: { 1: migrateFrom1 },
+};
+
+export async function migratePostgres(sql: SQL) {
+  await sql.begin(async (tx) => {
+    // Several instances starting at once: the first takes the lock and migrates, the rest wait
+    // and then find the version already there.
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`CREATE TABLE IF NOT EXISTS echat_schema (version integer NOT NULL)`;
+    const [row] = await tx`SELECT version FROM echat_schema`;
+    const steps = planMigration(row?.version ?? 0, POSTGRES_MIGRATIONS);
+    if (steps.length === 0) return;
+    for (const step of steps) await step(tx);
+    await tx`DELETE FROM echat_schema`;
+    await tx`INSERT INTO echat_schema (version) VALUES (${POSTGRES_MIGRATIONS.version})`;
+  });
+}
+
+// 1 -> 2: client_ids are recognized within the same window as on SQLite (docs/api.md), so a
+// client_id may be stored again once forgotten: the unique index becomes a plain one, and the
+// sender's messages with a client_id get an index in id order for counting the window.
+async function migrateFrom1(tx: SQL) {
+  await tx`DROP INDEX messages_client`;
+  await tx`CREATE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL`;
+  await tx`CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL`;
+}
