@@ -1,4 +1,5 @@
 // Wiring only: config -> store -> broker -> hub -> handlers -> Bun.serve -> shutdown. main.ts is the entry point.
+import type { Server } from "bun";
 import pkg from "./package.json" with { type: "json" };
 import { openBroker } from "./lib/broker/open.ts";
 import type { Config } from "./lib/config.ts";
@@ -34,12 +35,46 @@ export type Running = {
   shutdown: () => Promise<void>;
 };
 
+type Options = { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void };
+
 // wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
 // log: where log lines go (default stderr); tests capture them.
-export async function startServer(
-  config: Config,
-  opts: { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void } = {},
-): Promise<Running> {
+export async function startServer(config: Config, opts: Options = {}): Promise<Running> {
+  const parts = await openParts(config, opts);
+  const { log, hub, observe } = parts;
+  let stopping = false;
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
+    development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
+    // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
+    // same port would silently share its traffic instead of failing to start.
+    reusePort: false,
+    routes: observe.routes(routes(parts, () => stopping)),
+    websocket: hub.websocket,
+    fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
+    error: (e) => toResponse(e, log),
+  });
+  hub.bind(server);
+  const stop = (graceMs: number) => {
+    stopping = true;
+    return stopParts(parts, server, graceMs);
+  };
+  const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
+  return {
+    url,
+    wsUrl: url.replace(/^http/, "ws"),
+    port: server.port!,
+    stop: () => stop(0),
+    shutdown: () => stop(GRACE_MS),
+  };
+}
+
+type Parts = Awaited<ReturnType<typeof openParts>>;
+
+// Database -> limits -> broker -> hub, each given only what it uses.
+async function openParts(config: Config, opts: Options) {
   const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
@@ -56,71 +91,51 @@ export async function startServer(
     rooms: () => hub.stats().rooms,
     delivered: () => hub.stats().delivered,
   });
+  const observe = createObserver({ config, log, metrics });
+  return { config, log, now, metrics, store, shared, limits, broker, hub, observe };
+}
+
+// The whole API on one screen: path -> method -> handler.
+function routes({ config, log, now, metrics, store, limits, hub }: Parts, stopping: () => boolean) {
   const notify: Notifier = hub;
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
   const users = userHandlers(sessions);
   const rooms = roomHandlers(sessions);
   const messages = messageHandlers(sessions);
-  const ops = opsHandlers({ store, log, metrics, stopping: () => stopping });
-  const observe = createObserver({ config, log, metrics });
-  let stopping = false;
-
-  const server = Bun.serve({
-    port: config.port,
-    hostname: config.host,
-    maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
-    development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
-    // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
-    // same port would silently share its traffic instead of failing to start.
-    reusePort: false,
-    routes: observe.routes({
-      ...pageRoutes(page),
-      "/v1/register": methods({ POST: accounts.handleRegister }),
-      "/v1/login": methods({ POST: accounts.handleLogin }),
-      "/v1/logout": methods({ POST: accounts.handleLogout }),
-      "/v1/password": methods({ POST: accounts.handlePassword }),
-      "/v1/info": methods({ GET: accounts.handleInfo }),
-      "/v1/users": methods({ GET: users.handleSearchUsers }),
-      "/v1/users/": methods({ GET: users.handleSearchUsers }),
-      "/v1/rooms": methods({ GET: rooms.handleListRooms, POST: rooms.handleCreateRoom }),
-      "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom }),
-      "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
-      "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
-      "/healthz": methods({ GET: ops.handleHealth }),
-      "/readyz": methods({ GET: ops.handleReady }),
-      "/metrics": methods({ GET: ops.handleMetrics }),
-    }),
-    websocket: hub.websocket,
-    fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
-    error: (e) => toResponse(e, log),
-  });
-
-  // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
-  // what is left, write pending messages, checkpoint and close the database.
-  async function stop(graceMs: number) {
-    stopping = true;
-    const drained = server.stop(); // idle keep-alive connections close now
-    hub.closeAll();
-    let timer: Timer | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
-    if ((await Promise.race([drained, late])) === "late") {
-      if (graceMs > 0) log.warn("connections still open after the grace period; closing them");
-      await server.stop(true);
-    }
-    clearTimeout(timer);
-    await broker.close();
-    shared?.close();
-    await store.close();
-  }
-
-  hub.bind(server);
-  const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
+  const ops = opsHandlers({ store, log, metrics, stopping });
   return {
-    url,
-    wsUrl: url.replace(/^http/, "ws"),
-    port: server.port!,
-    stop: () => stop(0),
-    shutdown: () => stop(GRACE_MS),
+    ...pageRoutes(page),
+    "/v1/register": methods({ POST: accounts.handleRegister }),
+    "/v1/login": methods({ POST: accounts.handleLogin }),
+    "/v1/logout": methods({ POST: accounts.handleLogout }),
+    "/v1/password": methods({ POST: accounts.handlePassword }),
+    "/v1/info": methods({ GET: accounts.handleInfo }),
+    "/v1/users": methods({ GET: users.handleSearchUsers }),
+    "/v1/users/": methods({ GET: users.handleSearchUsers }),
+    "/v1/rooms": methods({ GET: rooms.handleListRooms, POST: rooms.handleCreateRoom }),
+    "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom }),
+    "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
+    "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
+    "/healthz": methods({ GET: ops.handleHealth }),
+    "/readyz": methods({ GET: ops.handleReady }),
+    "/metrics": methods({ GET: ops.handleMetrics }),
   };
+}
+
+// Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
+// what is left, write pending messages, checkpoint and close the database.
+async function stopParts({ log, hub, broker, shared, store }: Parts, server: Server<unknown>, graceMs: number) {
+  const drained = server.stop(); // idle keep-alive connections close now
+  hub.closeAll();
+  let timer: Timer | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+  if ((await Promise.race([drained, late])) === "late") {
+    if (graceMs > 0) log.warn("connections still open after the grace period; closing them");
+    await server.stop(true);
+  }
+  clearTimeout(timer);
+  await broker.close();
+  shared?.close();
+  await store.close();
 }
