@@ -48,5 +48,6 @@ export const CLOSE = {
   tooBig: { code: 1009, reason: "frame too large", reconnect: true },
   slowConsumer: { code: 1013, reason: "try again later", reconnect: true },
   loggedOut: { code: 4001, reason: "logged out", reconnect: false },
+  // Sent by the room+user kick; documented in docs/api.md with the first endpoint that removes members.
   removed: { code: 4003, reason: "removed from room", reconnect: false },
 } as const;
