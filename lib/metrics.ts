@@ -88,44 +88,64 @@ export function createMetrics(version: string) {
       gauges = g;
     },
 
-    render(): string {
-      const out: string[] = [];
-      const head = (name: string, type: string, help: string) =>
-        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      const one = (name: string, type: string, help: string, value: number, labels?: Labels) => {
-        head(name, type, help);
-        out.push(`${name}${labelText(labels)} ${num(value)}`);
-      };
-      const counter = (c: Counter) => {
-        head(c.name, "counter", c.help);
-        const series = c.series();
-        // A counter without labels is shown from zero, so a scrape before the first event still lists it.
-        if (series.length === 0 && c !== m.httpRequests) out.push(`${c.name} 0`);
-        for (const s of series) out.push(`${c.name}${s.labels} ${num(s.value)}`);
-      };
-      const mem = process.memoryUsage();
-      one("echat_build_info", "gauge", "Always 1; the version is a label", 1, { version });
-      one("echat_websockets_open", "gauge", "Open room WebSockets", gauges.sockets());
-      one("echat_rooms_active", "gauge", "Rooms with at least one subscribed WebSocket", gauges.rooms());
-      counter(m.messagesStored);
-      one(
-        "echat_messages_delivered_total",
-        "counter",
-        "Message frames handed to WebSockets (live and backlog)",
-        gauges.delivered(),
-      );
-      counter(m.httpRequests);
-      head(m.httpDuration.name, "histogram", m.httpDuration.help);
-      out.push(...m.httpDuration.lines());
-      counter(m.loginFailures);
-      counter(m.storeErrors);
-      one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
-      one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
-      one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
-      return out.join("\n") + "\n";
-    },
+    render: (): string => renderMetrics(m, gauges, version, startedAt),
   };
   return m;
+}
+
+type Kept = {
+  httpRequests: Counter;
+  httpDuration: Histogram;
+  messagesStored: Counter;
+  loginFailures: Counter;
+  storeErrors: Counter;
+};
+
+function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number): string {
+  const e = exposition();
+  const mem = process.memoryUsage();
+  e.one("echat_build_info", "gauge", "Always 1; the version is a label", 1, { version });
+  e.one("echat_websockets_open", "gauge", "Open room WebSockets", gauges.sockets());
+  e.one("echat_rooms_active", "gauge", "Rooms with at least one subscribed WebSocket", gauges.rooms());
+  e.counter(m.messagesStored);
+  e.one(
+    "echat_messages_delivered_total",
+    "counter",
+    "Message frames handed to WebSockets (live and backlog)",
+    gauges.delivered(),
+  );
+  e.counter(m.httpRequests, false);
+  e.head(m.httpDuration.name, "histogram", m.httpDuration.help);
+  e.out.push(...m.httpDuration.lines());
+  e.counter(m.loginFailures);
+  e.counter(m.storeErrors);
+  e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
+  e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
+  e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
+  return e.out.join("\n") + "\n";
+}
+
+// The text of one scrape: each metric is a HELP and a TYPE line, then its series.
+function exposition() {
+  const out: string[] = [];
+  const head = (name: string, type: string, help: string) =>
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  return {
+    out,
+    head,
+    one(name: string, type: string, help: string, value: number, labels?: Labels) {
+      head(name, type, help);
+      out.push(`${name}${labelText(labels)} ${num(value)}`);
+    },
+    // A counter without labels is shown from zero, so a scrape before the first event still lists it;
+    // a labelled one (zeroWhenEmpty false) has no series until it counts.
+    counter(c: Counter, zeroWhenEmpty = true) {
+      head(c.name, "counter", c.help);
+      const series = c.series();
+      if (series.length === 0 && zeroWhenEmpty) out.push(`${c.name} 0`);
+      for (const s of series) out.push(`${c.name}${s.labels} ${num(s.value)}`);
+    },
+  };
 }
 
 // Counts stored messages and failed store calls without the store knowing about metrics.

@@ -13,14 +13,19 @@ import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
 
+// A fresh server with two users who share a room.
+async function twoInARoom(first: string, second: string) {
+  const server = await startServer();
+  const a = await register(server.url, first);
+  const b = await register(server.url, second);
+  return { server, a, b, room: await createRoom(server.url, a, [b]) };
+}
+
 let s: TestServer;
 let alice: Account, bob: Account;
 let room: number;
 beforeAll(async () => {
-  s = await startServer();
-  alice = await register(s.url, "alice");
-  bob = await register(s.url, "bob");
-  room = await createRoom(s.url, alice, [bob]);
+  ({ server: s, a: alice, b: bob, room } = await twoInARoom("alice", "bob"));
 });
 afterAll(() => s.stop());
 
@@ -101,10 +106,7 @@ describe("a client's offline queue of 1,000 messages", () => {
   let carol: Account, dave: Account;
   let r: number;
   beforeAll(async () => {
-    t = await startServer();
-    carol = await register(t.url, "carol");
-    dave = await register(t.url, "dave");
-    r = await createRoom(t.url, carol, [dave]);
+    ({ server: t, a: carol, b: dave, room: r } = await twoInARoom("carol", "dave"));
   });
   afterAll(() => t.stop());
 

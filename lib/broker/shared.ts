@@ -2,7 +2,7 @@
 // Each delivery goes to this instance's handler first, then to the transport; what comes back from
 // the transport with another origin goes to the handler (messages through the per-room sequencer).
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
+import type { Message, Store } from "../store/store.ts";
 import type { Broker, BrokerEventHandler, Transport } from "./broker.ts";
 import { createSharedPresence } from "./presence.ts";
 import { Sequencer } from "./sequencer.ts";
@@ -12,58 +12,24 @@ import { decode, type Wire } from "./wire.ts";
 export function createSharedBroker(transport: Transport, store: Store, log: Logger, ttlMs: number): Broker {
   const origin = crypto.randomUUID();
   const presence = createSharedPresence(transport, origin, ttlMs, log);
+  const out = createPublisher(transport, log);
+  const publish = (w: Wire) => out.send(JSON.stringify(w));
   let handler: BrokerEventHandler;
   let seq: Sequencer;
-  let down = false;
-  let closed = false;
-
-  function send(payload: string) {
-    if (closed) return;
-    transport.publish(payload).then(
-      () => {
-        if (down) log.info(`${transport.name} is back: fan-out to other instances resumed`);
-        down = false;
-      },
-      (e) => {
-        // Keep serving: local sockets still get everything, other instances fill gaps from the store later.
-        if (!down)
-          log.error(`${transport.name} publish failed: other instances miss live messages until it is back`, {
-            error: String(e),
-          });
-        down = true;
-      },
-    );
-  }
-  const publish = (w: Wire) => send(JSON.stringify(w));
-
-  function receive(payload: string) {
-    const w = decode(payload);
-    if (!w || w.origin === origin) return; // our own publication, already delivered here
-    if (w.kind === "message") seq.push(w.room, w.id, w.prev, w.message);
-    else if (w.kind === "event") handler.event(w.room, w.event, w.body);
-    else if (w.kind === "presence") handler.presenceChanged(w.room);
-    else if (w.kind === "kick") handler.kick(w.kick);
-  }
 
   return {
     async start(h) {
       handler = h;
       seq = new Sequencer(store, handler, log);
-      await transport.subscribe(receive, () => seq.catchUp());
+      await transport.subscribe(
+        (payload) => receive(payload, origin, handler, seq),
+        () => seq.catchUp(),
+      );
       presence.start(handler);
     },
     message(m, prev) {
       seq.push(m.roomId, m.id, prev, m);
-      const payload = JSON.stringify({
-        origin,
-        kind: "message",
-        room: m.roomId,
-        id: m.id,
-        prev,
-        message: m,
-      } satisfies Wire);
-      if (Buffer.byteLength(payload) <= transport.maxPayload) send(payload);
-      else publish({ origin, kind: "message", room: m.roomId, id: m.id, prev });
+      out.send(encodeMessage(origin, m, prev, transport.maxPayload));
     },
     event(room, kind, body, except) {
       handler.event(room, kind, body, except);
@@ -81,10 +47,61 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     position: (room) => seq.position(room),
     online: (room, here) => presence.online(room, here),
     async close() {
-      closed = true;
+      out.close();
       seq?.stop();
       await presence.close(handler?.onlinePairs() ?? []);
       await transport.close();
     },
   };
+}
+
+// Publishing never waits or throws: while the transport is away, local sockets still get everything
+// and other instances fill their gaps from the store later. Logs once when it goes and once when back.
+function createPublisher(transport: Transport, log: Logger) {
+  let down = false;
+  let closed = false;
+  return {
+    send(payload: string) {
+      if (closed) return;
+      transport.publish(payload).then(
+        () => {
+          if (down) log.info(`${transport.name} is back: fan-out to other instances resumed`);
+          down = false;
+        },
+        (e) => {
+          if (!down)
+            log.error(`${transport.name} publish failed: other instances miss live messages until it is back`, {
+              error: String(e),
+            });
+          down = true;
+        },
+      );
+    },
+    close() {
+      closed = true;
+    },
+  };
+}
+
+// A message too large for the transport travels without its body; the receivers read it from the store.
+function encodeMessage(origin: string, m: Message, prev: number | null, maxPayload: number): string {
+  const payload = JSON.stringify({
+    origin,
+    kind: "message",
+    room: m.roomId,
+    id: m.id,
+    prev,
+    message: m,
+  } satisfies Wire);
+  if (Buffer.byteLength(payload) <= maxPayload) return payload;
+  return JSON.stringify({ origin, kind: "message", room: m.roomId, id: m.id, prev } satisfies Wire);
+}
+
+function receive(payload: string, origin: string, handler: BrokerEventHandler, seq: Sequencer) {
+  const w = decode(payload);
+  if (!w || w.origin === origin) return; // our own publication, already delivered here
+  if (w.kind === "message") seq.push(w.room, w.id, w.prev, w.message);
+  else if (w.kind === "event") handler.event(w.room, w.event, w.body);
+  else if (w.kind === "presence") handler.presenceChanged(w.room);
+  else if (w.kind === "kick") handler.kick(w.kick);
 }

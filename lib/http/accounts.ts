@@ -20,75 +20,87 @@ export type AccountDeps = {
   notify: Pick<Notifier, "sessionEnded" | "passwordChanged">; // closes sockets of ended sessions
 };
 
+// Each handler is a function of its own below, given the same dependencies.
 export function accountHandlers(deps: AccountDeps) {
-  const { store, config, now, limits, log, notify } = deps;
-  const address = (req: Req, server: Server) => clientAddress(req, server, config.trustProxy);
-
-  async function startSession(userId: number) {
-    const token = newSessionToken();
-    await store.createSession(hashToken(token), userId, now());
-    return json({ session_id: token });
-  }
-
   return {
-    async handleRegister(req: Req, server: Server) {
-      const body = await readJson(req);
-      const login = validLogin(requireString(body, "login"));
-      const password = validPassword(requireString(body, "password"));
-      await limits.registration(address(req, server));
-      const user = await store.createUser(login, foldLogin(login), await hashPassword(config, password), now());
-      if (!user) throw new ApiError("user_already_exists");
-      return startSession(user.id);
-    },
-
-    // A failed attempt keeps the tokens it took from the login's and the address's buckets;
-    // a successful one gives them back.
-    async handleLogin(req: Req, server: Server) {
-      const body = await readJson(req);
-      const login = requireString(body, "login");
-      const password = requireString(body, "password");
-      const folded = foldLogin(login);
-      const from = address(req, server);
-      let refund: () => Promise<void>;
-      try {
-        refund = await limits.loginAttempt(folded, from);
-      } catch (e) {
-        log.warn("login rate limited", { login: folded.slice(0, 64), address: from });
-        throw e;
-      }
-      const user = await store.findUserByLogin(folded);
-      if (!user) throw new ApiError("user_not_found");
-      if (!(await verifyPassword(password, user.passwordHash))) throw new ApiError("wrong_credentials");
-      await refund();
-      return startSession(user.id);
-    },
-
-    // Ends every other session of the user (and closes their sockets); this one stays.
-    async handlePassword(req: Req, server: Server) {
-      const caller = await requireUser(deps, req);
-      const body = await readJson(req);
-      const old = requireString(body, "old_password");
-      const password = validPassword(requireString(body, "new_password"));
-      const refund = await limits.loginAttempt(foldLogin(caller.login), address(req, server));
-      const user = await store.findUserByLogin(foldLogin(caller.login));
-      if (!user || !(await verifyPassword(old, user.passwordHash))) throw new ApiError("wrong_credentials");
-      await refund();
-      await store.changePassword(caller.userId, await hashPassword(config, password), caller.tokenHash);
-      notify.passwordChanged(caller.userId, caller.tokenHash);
-      log.info("password changed; other sessions ended", { user: caller.userId });
-      return json({});
-    },
-
-    async handleLogout(req: Req) {
-      const caller: Caller = await requireUser(deps, req);
-      await store.deleteSession(caller.tokenHash);
-      notify.sessionEnded(caller.tokenHash);
-      return json({});
-    },
-
-    async handleInfo(req: Req) {
-      const caller = await requireUser(deps, req);
-      return json({ id: caller.userId, login: caller.login });
-    },
+    handleRegister: (req: Req, server: Server) => handleRegister(deps, req, server),
+    handleLogin: (req: Req, server: Server) => handleLogin(deps, req, server),
+    handlePassword: (req: Req, server: Server) => handlePassword(deps, req, server),
+    handleLogout: (req: Req) => handleLogout(deps, req),
+    handleInfo: (req: Req) => handleInfo(deps, req),
   };
+}
+
+async function handleRegister(deps: AccountDeps, req: Req, server: Server) {
+  const { store, config, now, limits } = deps;
+  const body = await readJson(req);
+  const login = validLogin(requireString(body, "login"));
+  const password = validPassword(requireString(body, "password"));
+  await limits.registration(address(deps, req, server));
+  const user = await store.createUser(login, foldLogin(login), await hashPassword(config, password), now());
+  if (!user) throw new ApiError("user_already_exists");
+  return startSession(deps, user.id);
+}
+
+// A failed attempt keeps the tokens it took from the login's and the address's buckets;
+// a successful one gives them back.
+async function handleLogin(deps: AccountDeps, req: Req, server: Server) {
+  const { store, limits, log } = deps;
+  const body = await readJson(req);
+  const login = requireString(body, "login");
+  const password = requireString(body, "password");
+  const folded = foldLogin(login);
+  const from = address(deps, req, server);
+  let refund: () => Promise<void>;
+  try {
+    refund = await limits.loginAttempt(folded, from);
+  } catch (e) {
+    log.warn("login rate limited", { login: folded.slice(0, 64), address: from });
+    throw e;
+  }
+  const user = await store.findUserByLogin(folded);
+  if (!user) throw new ApiError("user_not_found");
+  if (!(await verifyPassword(password, user.passwordHash))) throw new ApiError("wrong_credentials");
+  await refund();
+  return startSession(deps, user.id);
+}
+
+// Ends every other session of the user (and closes their sockets); this one stays. The old password
+// is a login attempt like any other, so it cannot be guessed faster here.
+async function handlePassword(deps: AccountDeps, req: Req, server: Server) {
+  const { store, config, limits, log, notify } = deps;
+  const caller = await requireUser(deps, req);
+  const body = await readJson(req);
+  const old = requireString(body, "old_password");
+  const password = validPassword(requireString(body, "new_password"));
+  const refund = await limits.loginAttempt(foldLogin(caller.login), address(deps, req, server));
+  const user = await store.findUserByLogin(foldLogin(caller.login));
+  if (!user || !(await verifyPassword(old, user.passwordHash))) throw new ApiError("wrong_credentials");
+  await refund();
+  await store.changePassword(caller.userId, await hashPassword(config, password), caller.tokenHash);
+  notify.passwordChanged(caller.userId, caller.tokenHash);
+  log.info("password changed; other sessions ended", { user: caller.userId });
+  return json({});
+}
+
+async function handleLogout(deps: AccountDeps, req: Req) {
+  const caller: Caller = await requireUser(deps, req);
+  await deps.store.deleteSession(caller.tokenHash);
+  deps.notify.sessionEnded(caller.tokenHash);
+  return json({});
+}
+
+async function handleInfo(deps: AccountDeps, req: Req) {
+  const caller = await requireUser(deps, req);
+  return json({ id: caller.userId, login: caller.login });
+}
+
+async function startSession({ store, now }: AccountDeps, userId: number) {
+  const token = newSessionToken();
+  await store.createSession(hashToken(token), userId, now());
+  return json({ session_id: token });
+}
+
+function address({ config }: AccountDeps, req: Req, server: Server) {
+  return clientAddress(req, server, config.trustProxy);
 }

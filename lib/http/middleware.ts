@@ -68,35 +68,49 @@ export function createObserver(deps: { config: Config; log: Logger; metrics: Met
       }
       if (res) cors.decorate(req, res);
       const status = res?.status ?? 101; // undefined: the handler upgraded to a WebSocket
-      const seconds = (performance.now() - start) / 1000;
-      metrics.httpRequests.inc({ method: req.method, route, status: String(status) });
-      metrics.httpDuration.observe({ route }, seconds);
-      if (route === "/v1/login" && code && LOGIN_FAILURES.has(code)) metrics.loginFailures.inc();
-      log[PROBES.has(route) ? "debug" : "info"]("request", {
-        method: req.method,
-        route,
-        status,
-        ms: Math.round(seconds * 10000) / 10,
-        addr,
-      });
+      record(deps, req.method, route, status, (performance.now() - start) / 1000, code, addr);
       return res;
     };
   }
 
   return {
     wrap,
-    // Wraps every handler of a Bun routes table; other values (static responses, HTML bundles) pass as they are.
-    routes<T extends Record<string, unknown>>(table: T): T {
-      const out: Record<string, unknown> = {};
-      for (const [route, value] of Object.entries(table)) {
-        if (typeof value === "function") out[route] = wrap(route, value as Handler);
-        else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-          out[route] = Object.fromEntries(
-            Object.entries(value).map(([m, h]) => [m, typeof h === "function" ? wrap(route, h as Handler) : h]),
-          );
-        } else out[route] = value;
-      }
-      return out as T;
-    },
+    routes: <T extends Record<string, unknown>>(table: T): T => wrapRoutes(table, wrap),
   };
+}
+
+// One request's metrics and access log line, under its route pattern.
+function record(
+  { log, metrics }: { log: Logger; metrics: Metrics },
+  method: string,
+  route: string,
+  status: number,
+  seconds: number,
+  code: string | undefined,
+  addr: string | undefined,
+) {
+  metrics.httpRequests.inc({ method, route, status: String(status) });
+  metrics.httpDuration.observe({ route }, seconds);
+  if (route === "/v1/login" && code && LOGIN_FAILURES.has(code)) metrics.loginFailures.inc();
+  log[PROBES.has(route) ? "debug" : "info"]("request", {
+    method,
+    route,
+    status,
+    ms: Math.round(seconds * 10000) / 10,
+    addr,
+  });
+}
+
+// Wraps every handler of a Bun routes table; other values (static responses, HTML bundles) pass as they are.
+function wrapRoutes<T extends Record<string, unknown>>(table: T, wrap: (route: string, h: Handler) => Handler): T {
+  const out: Record<string, unknown> = {};
+  for (const [route, value] of Object.entries(table)) {
+    if (typeof value === "function") out[route] = wrap(route, value as Handler);
+    else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+      out[route] = Object.fromEntries(
+        Object.entries(value).map(([m, h]) => [m, typeof h === "function" ? wrap(route, h as Handler) : h]),
+      );
+    } else out[route] = value;
+  }
+  return out as T;
 }

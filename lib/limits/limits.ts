@@ -25,38 +25,18 @@ const rateLimited = (seconds?: number) =>
 
 export type Limits = ReturnType<typeof createLimits>;
 
-// shared: with several instances, the login-guessing buckets live in Redis or PostgreSQL
-// (limits-shared.ts) so that N instances do not allow N times the guesses.
 export function createLimits(config: Config, now: () => number, shared?: SharedBuckets) {
-  const perMinute = (name: string, n: number): AsyncBuckets => {
-    if (shared) return shared(name, n, n / 60);
-    const b = createBuckets(n, n / 60, now);
-    return { take: async (key) => b.take(key), refund: async (key) => b.refund(key) };
-  };
-  const loginFails = perMinute("login", config.loginFailsPerLogin);
-  const auth = perMinute("address", config.authPerAddress);
+  const loginFails = perMinute("login", config.loginFailsPerLogin, now, shared);
+  const auth = perMinute("address", config.authPerAddress, now, shared);
   const messages = createBuckets(config.messageBurst, config.messageRate, now);
-  const userSockets = createCounter(config.socketsPerUser);
-  const addressSockets = createCounter(config.socketsPerAddress);
+  const sockets = socketSlots(config.socketsPerUser, config.socketsPerAddress);
   const on = config.limits;
 
   return {
-    // A login attempt takes a token from its login's and its address's bucket before the password
-    // is checked, so parallel guesses cannot all slip through; the caller refunds on success.
-    // Returns the refund.
+    // Returns the refund, for the caller to run when the password was right.
     async loginAttempt(login: string, address: string): Promise<() => Promise<void>> {
       if (!on) return async () => {};
-      const key = login.slice(0, 256);
-      const wait = await loginFails.take(key);
-      if (wait) throw rateLimited(wait);
-      const waitAddress = await auth.take(address);
-      if (waitAddress) {
-        await loginFails.refund(key);
-        throw rateLimited(waitAddress);
-      }
-      return async () => {
-        await Promise.all([loginFails.refund(key), auth.refund(address)]);
-      };
+      return takeLoginAttempt(loginFails, auth, login, address);
     },
 
     // Every registration that gets as far as hashing a password counts, successful or not.
@@ -75,18 +55,52 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
     // releases it when the socket closes (or when the upgrade fails).
     openSocket(userId: number, address: string): () => void {
       if (!on) return () => {};
-      const user = String(userId);
-      if (userSockets.full(user) || addressSockets.full(address)) {
+      return sockets.reserve(String(userId), address);
+    },
+  };
+}
+
+// shared: with several instances, the login-guessing buckets live in Redis or PostgreSQL
+// (limits/shared.ts) so that N instances do not allow N times the guesses.
+function perMinute(name: string, n: number, now: () => number, shared?: SharedBuckets): AsyncBuckets {
+  if (shared) return shared(name, n, n / 60);
+  const b = createBuckets(n, n / 60, now);
+  return { take: async (key) => b.take(key), refund: async (key) => b.refund(key) };
+}
+
+// A login attempt takes a token from its login's and its address's bucket before the password is
+// checked, so parallel guesses cannot all slip through.
+async function takeLoginAttempt(logins: AsyncBuckets, addresses: AsyncBuckets, login: string, address: string) {
+  const key = login.slice(0, 256);
+  const wait = await logins.take(key);
+  if (wait) throw rateLimited(wait);
+  const waitAddress = await addresses.take(address);
+  if (waitAddress) {
+    await logins.refund(key);
+    throw rateLimited(waitAddress);
+  }
+  return async () => {
+    await Promise.all([logins.refund(key), addresses.refund(address)]);
+  };
+}
+
+// Open WebSockets per user and per address; a slot is released once, however often its release runs.
+function socketSlots(perUser: number, perAddress: number) {
+  const users = createCounter(perUser);
+  const addresses = createCounter(perAddress);
+  return {
+    reserve(user: string, address: string): () => void {
+      if (users.full(user) || addresses.full(address)) {
         throw new ApiError("rate_limited", "Too many open connections: close one first");
       }
-      userSockets.add(user);
-      addressSockets.add(address);
+      users.add(user);
+      addresses.add(address);
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        userSockets.remove(user);
-        addressSockets.remove(address);
+        users.remove(user);
+        addresses.remove(address);
       };
     },
   };
