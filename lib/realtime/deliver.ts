@@ -15,6 +15,21 @@ type Deps = {
 };
 
 export function createDelivery({ rooms, server, onDeliver }: Deps) {
+  // A room's two message topics and their subscriber counts, read once and kept until a socket of the
+  // room subscribes or closes (subscriptionsChanged): two native subscriberCount calls and two topic
+  // names per message were about 6% of the main thread in fan-out. Rooms nobody listens to are not kept.
+  type Topics = { plain: string; typed: string; plainCount: number; typedCount: number };
+  const topics = new Map<number, Topics>();
+  function roomTopics(s: Server<any>, room: number): Topics {
+    let t = topics.get(room);
+    if (t) return t;
+    const plain = topic.plain(room);
+    const typed = topic.typed(room);
+    t = { plain, typed, plainCount: s.subscriberCount(plain), typedCount: s.subscriberCount(typed) };
+    if (t.plainCount + t.typedCount > 0) topics.set(room, t);
+    return t;
+  }
+
   // One stringify per message; the typed frame is the same JSON with "type" in front, built only
   // when some socket in the room asked for events. Sockets reading their backlog get it buffered.
   function message(m: Message) {
@@ -22,12 +37,10 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
     const s = server();
     if (!s) return;
     const plain = JSON.stringify(messageJson(m));
-    const plainTopic = topic.plain(m.roomId);
-    const typed = topic.typed(m.roomId);
-    const typedCount = s.subscriberCount(typed);
-    onDeliver(s.subscriberCount(plainTopic) + typedCount);
-    s.publish(plainTopic, plain, false);
-    if (typedCount > 0) s.publish(typed, `{"type":"message",${plain.slice(1)}`, false);
+    const t = roomTopics(s, m.roomId);
+    onDeliver(t.plainCount + t.typedCount);
+    s.publish(t.plain, plain, false);
+    if (t.typedCount > 0) s.publish(t.typed, `{"type":"message",${plain.slice(1)}`, false);
   }
 
   // except: the socket the event came from (the broker hands back what the hub gave it): its own
@@ -38,5 +51,10 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
     else server()?.publish(topic.event(room, kind), json, false);
   }
 
-  return { message, event };
+  // The hub calls this after a socket of the room subscribed to its topics, and when one closed.
+  const subscriptionsChanged = (room: number) => void topics.delete(room);
+
+  return { message, event, subscriptionsChanged };
 }
+
+export type Delivery = ReturnType<typeof createDelivery>;

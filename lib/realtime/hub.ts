@@ -9,7 +9,7 @@ import { CLOSE } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
-import { createDelivery } from "./deliver.ts";
+import { createDelivery, type Delivery } from "./deliver.ts";
 import { type FrameContext, handleFrame } from "./frames.ts";
 import type { Notifier } from "./notifier.ts";
 import { createPresence, type Presence } from "./presence.ts";
@@ -48,7 +48,7 @@ export function createHub(deps: Deps) {
     interested: (room) => rooms.interested(room),
     onlinePairs: () => rooms.pairs(),
   };
-  const websocket = socketHandlers({ ...deps, registry, rooms, presence, onDeliver });
+  const websocket = socketHandlers({ ...deps, registry, rooms, presence, delivery, onDeliver });
 
   // What REST handlers call: every instance's broker hands the kick to its hub.
   const notifier: Notifier = {
@@ -77,14 +77,21 @@ export function createHub(deps: Deps) {
 
 // Bun's websocket handlers. A socket without ?after= goes live at once; one with it reads its backlog first.
 function socketHandlers(
-  deps: Deps & { registry: Registry; rooms: RoomState; presence: Presence; onDeliver: (frames: number) => void },
+  deps: Deps & {
+    registry: Registry;
+    rooms: RoomState;
+    presence: Presence;
+    delivery: Delivery;
+    onDeliver: (frames: number) => void;
+  },
 ) {
-  const { config, log, registry, rooms, presence } = deps;
+  const { config, log, registry, rooms, presence, delivery } = deps;
   const frames: FrameContext = { ...deps, lastTyping: new Map() };
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
     ws.subscribe(events.size ? topic.typed(room) : topic.plain(room));
     for (const e of events) ws.subscribe(topic.event(room, e));
+    delivery.subscriptionsChanged(room);
     presence.arrive(ws);
   }
   const resuming = { ...deps, goLive };
@@ -115,6 +122,7 @@ function socketHandlers(
       ws.data.release();
       registry.remove(ws);
       const { roomId: room, userId } = ws.data;
+      delivery.subscriptionsChanged(room);
       if (rooms.finishJoining(room, ws)) return; // never went live
       presence.leave(room, userId);
     },

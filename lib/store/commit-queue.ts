@@ -1,7 +1,7 @@
 // Group commit, shared by both dialects: the inputs that arrive while earlier batches are being
 // written form the next batch. Up to maxInFlight batches are handed to the batch writer at once
-// (SQLite: 2, so its worker starts the next commit while this thread publishes the last one;
-// PostgreSQL: 1). The writer must settle batches in the order it was given them; then ids, acks
+// (both dialects use 1: the next batch is handed over as soon as the last one's results arrive,
+// before its callers continue, so the writer commits while this thread publishes). The writer must settle batches in the order it was given them; then ids, acks
 // and publishes keep arrival order. An input's promise settles only after its batch's commit.
 export type BatchWriter<In, Out> = (inputs: In[]) => Promise<Out[]>;
 

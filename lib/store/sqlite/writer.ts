@@ -1,14 +1,13 @@
-// Messages go through the shared group-commit queue to the writer worker: two batches may be in
-// flight, so the worker starts the next commit while this thread still publishes the last one.
-// The worker takes batches in order and answers in order (see lib/store/commit-queue.ts).
+// Messages go through the shared group-commit queue to the writer worker, packed (batch.ts). The
+// worker takes batches in order and answers in order (see lib/store/commit-queue.ts).
 import type { Config } from "../../config.ts";
 import { createCommitQueue } from "../commit-queue.ts";
+import { type Packed, pack } from "./batch.ts";
 import type { Message, NewMessage, Stored } from "../store.ts";
 
-export type Row = [roomId: number, userId: number, text: string, clientId: string | null, now: number];
 export type Request =
   | { kind: "open"; path: string; synchronous: "full" | "normal" }
-  | { kind: "write"; rows: Row[] }
+  | ({ kind: "write" } & Packed)
   | { kind: "close" };
 export type Reply =
   | { kind: "written"; results: (number | Message)[] }
@@ -20,7 +19,11 @@ export type Reply =
 const COMPILED = import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
 const WORKER = COMPILED ? "./lib/store/sqlite/writer.worker.ts" : new URL("./writer.worker.ts", import.meta.url).href;
 
-const MAX_IN_FLIGHT = 2;
+// One batch in flight: the next is posted as soon as the last one's answer arrives, before its
+// messages are published, so the worker commits while this thread publishes. A second batch in
+// flight only waited in the worker's queue, and splitting the waiting messages in two doubled the
+// commits (and the fsyncs, the worker's main cost with few senders): docs/performance.md.
+const MAX_IN_FLIGHT = 1;
 
 type Waiting = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
@@ -46,10 +49,10 @@ export function startMessageWriter(config: Config, newest: number) {
 
   async function writeBatch(inputs: NewMessage[]): Promise<Stored[]> {
     if (broken) throw broken;
-    const rows = inputs.map((m): Row => [m.roomId, m.userId, m.text, m.clientId, m.now]);
     const reply = await new Promise<Reply>((resolve, reject) => {
       waiting.push({ resolve, reject });
-      worker.postMessage({ kind: "write", rows } satisfies Request);
+      const packed = pack(inputs);
+      worker.postMessage({ kind: "write", ...packed } satisfies Request, [packed.meta.buffer]);
     });
     if (reply.kind !== "written") throw new Error(reply.kind === "failed" ? reply.error : "writer closed");
     for (const r of reply.results) if (typeof r === "number" && r > visible) visible = r;

@@ -4,7 +4,8 @@
 import { Database } from "bun:sqlite";
 import { CLIENT_ID_WINDOW, type Message } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
-import type { Reply, Request, Row } from "./writer.ts";
+import { type Row, unpack } from "./batch.ts";
+import type { Reply, Request } from "./writer.ts";
 
 declare const self: Worker;
 
@@ -134,7 +135,7 @@ self.onmessage = (e: MessageEvent<Request>) => {
     return self.postMessage({ kind: "closed" } satisfies Reply);
   }
   try {
-    self.postMessage({ kind: "written", results: writeBatch(req.rows) } satisfies Reply);
+    self.postMessage({ kind: "written", results: writeBatch(unpack(req)) } satisfies Reply);
   } catch (err) {
     self.postMessage({ kind: "failed", error: String(err) } satisfies Reply);
   }

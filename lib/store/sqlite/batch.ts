@@ -1,0 +1,39 @@
+// How a batch of messages crosses to the writer worker: two strings and one transferred buffer
+// instead of an array per row, whose structured clone cost about 0.4 µs per message on each thread.
+// meta holds per row the room, the sender, the time, the text's length and the client_id's length
+// (-1: none); lengths are in UTF-16 code units, as String.prototype.slice counts.
+import type { NewMessage } from "../store.ts";
+
+export type Row = [roomId: number, userId: number, text: string, clientId: string | null, now: number];
+export type Packed = { texts: string; clientIds: string; meta: Float64Array };
+
+const FIELDS = 5;
+
+export function pack(rows: readonly NewMessage[]): Packed {
+  const meta = new Float64Array(rows.length * FIELDS);
+  let texts = "";
+  let clientIds = "";
+  for (let i = 0, o = 0; i < rows.length; i++, o += FIELDS) {
+    const m = rows[i]!;
+    meta[o] = m.roomId;
+    meta[o + 1] = m.userId;
+    meta[o + 2] = m.now;
+    meta[o + 3] = m.text.length;
+    meta[o + 4] = m.clientId === null ? -1 : m.clientId.length;
+    texts += m.text;
+    if (m.clientId !== null) clientIds += m.clientId;
+  }
+  return { texts, clientIds, meta };
+}
+
+export function unpack({ texts, clientIds, meta }: Packed): Row[] {
+  const rows: Row[] = new Array(meta.length / FIELDS);
+  for (let i = 0, o = 0, t = 0, c = 0; o < meta.length; i++, o += FIELDS) {
+    const textEnd = t + meta[o + 3]!;
+    const clientIdLength = meta[o + 4]!;
+    const clientId = clientIdLength < 0 ? null : clientIds.slice(c, (c += clientIdLength));
+    rows[i] = [meta[o]!, meta[o + 1]!, texts.slice(t, textEnd), clientId, meta[o + 2]!];
+    t = textEnd;
+  }
+  return rows;
+}
