@@ -89,11 +89,27 @@ const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
       8,
       { sampleEvery: 16 },
     ),
+  "1b fan-out 10x10 all sending, 16 in flight": (t) =>
+    closedLoop(
+      t.child.port,
+      range(0, 100).map(
+        (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
+      ),
+      16,
+      { sampleEvery: 16 },
+    ),
   "2 big room 1x100 (200 sockets), 1 sender": (t) =>
     closedLoop(
       t.child.port,
       range(0, 200).map((i): ClientSpec => ({ path: t.path({ kind: "big" }, i % 100), sender: i === 0 })),
       64,
+      { sampleEvery: 16 },
+    ),
+  "2b big room 1x100 (200 sockets), 1 sender, 16 in flight": (t) =>
+    closedLoop(
+      t.child.port,
+      range(0, 200).map((i): ClientSpec => ({ path: t.path({ kind: "big" }, i % 100), sender: i === 0 })),
+      16,
       { sampleEvery: 16 },
     ),
   "3a ingest 50 senders, 1 receiver": (t) =>
