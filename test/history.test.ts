@@ -131,3 +131,23 @@ describe("restart", () => {
     }
   });
 });
+
+describe("texts and client_ids", () => {
+  test("a burst of messages keeps every character of each text and client_id, with or without one", async () => {
+    const texts = ["hi", "é 漢字 🙂", 'quote " \\ \n\u0000 end', "x".repeat(3900), " padded ", "🙂".repeat(10)];
+    const frames: { text: string; client_id?: string }[] = texts.flatMap((text, i) => [
+      { text, client_id: `0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5${i}` },
+      { text: `${text} (no client_id)` },
+      { text: `${text} (unicode client_id)`, client_id: `ключ-🙂-${i}` },
+    ]);
+    frames.push({ text: "an empty client_id is a client_id too", client_id: "" });
+    const a = await Socket.open(chatUrl(s, room, alice));
+    for (const f of frames) a.send(f); // one turn of the event loop: they share commit batches
+    const acks = await a.take(frames.length, (f) => typeof f.id === "number");
+    await a.close();
+    const expected = frames.map((f) => ({ text: f.text, client_id: f.client_id }));
+    expect(acks.map((m) => ({ text: m.text, client_id: m.client_id }))).toEqual(expected);
+    const stored = await page(`?after=${acks[0].id - 1}&limit=${frames.length}`);
+    expect(stored.body.map((m: any) => ({ text: m.text, client_id: m.client_id }))).toEqual(expected);
+  });
+});
