@@ -1,10 +1,11 @@
 // SQLite schema versions, recorded in PRAGMA user_version; the plan is lib/store/migrations.ts.
 import type { Database } from "bun:sqlite";
 import { type Migrations, planMigration } from "../migrations.ts";
+import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 2,
+  version: 3,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -13,6 +14,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
       db.run("DROP INDEX messages_client");
       db.run("CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL");
     },
+    2: foldLoginsNfkcAndIndexSearch,
   },
 };
 
@@ -24,4 +26,27 @@ export function migrateSqlite(db: Database) {
     for (const step of steps) step(db);
     db.run(`PRAGMA user_version = ${SQLITE_MIGRATIONS.version}`);
   }).immediate();
+}
+
+// Logins fold with NFKC (validate.ts foldLogin): every stored fold is recomputed (old accounts the new fold
+// merges stay apart and keep logging in: storedFold), then the trigram search table is built from them.
+function foldLoginsNfkcAndIndexSearch(db: Database) {
+  refoldUsers(db);
+  db.run(`
+    -- Substring search on the folded login (GET /v1/users): its trigrams, kept in step by triggers.
+    CREATE VIRTUAL TABLE users_search USING fts5(
+      login_folded, content='users', content_rowid='id', tokenize='trigram case_sensitive 1'
+    );
+    CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+      INSERT INTO users_search (rowid, login_folded) VALUES (new.id, new.login_folded);
+    END;
+    CREATE TRIGGER users_search_update AFTER UPDATE OF login_folded ON users BEGIN
+      INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
+      INSERT INTO users_search (rowid, login_folded) VALUES (new.id, new.login_folded);
+    END;
+    CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+      INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
+    END;
+  `);
+  db.run("INSERT INTO users_search (users_search) VALUES ('rebuild')");
 }
