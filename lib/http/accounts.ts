@@ -61,7 +61,7 @@ async function handleLogin(deps: Deps, req: Req, server: Server) {
   try {
     refund = await limits.loginAttempt(folded, from);
   } catch (e) {
-    if (logOnce(from)) log.warn("login rate limited", { login: folded.slice(0, 64), address: from });
+    if (logOnce(from)) log.warn("login rate limited", { login: login.slice(0, 64), address: from });
     throw e;
   }
   const user = await store.findUserByLogin(folded, login);

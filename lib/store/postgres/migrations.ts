@@ -43,6 +43,6 @@ async function migrateFrom1(tx: SQL) {
 async function foldLoginsNfkcAndIndexSearch(tx: SQL) {
   await refoldUsers(tx);
   await tx`CREATE EXTENSION IF NOT EXISTS pg_trgm`;
-  await tx`CREATE INDEX users_folded_order ON users (login_folded COLLATE "C")`;
-  await tx`CREATE INDEX users_folded_trgm ON users USING gin (login_folded gin_trgm_ops)`;
+  await tx`CREATE INDEX IF NOT EXISTS users_folded_order ON users (login_folded COLLATE "C")`;
+  await tx`CREATE INDEX IF NOT EXISTS users_folded_trgm ON users USING gin (login_folded gin_trgm_ops)`;
 }
