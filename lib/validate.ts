@@ -35,6 +35,7 @@ export function legacyFoldLogin(login: string): string {
 // keeps it; a later one the new fold merges with it is kept apart as fold + U+0001 + id, a key no new
 // login can have, found by findUserByLogin when its old fold matches (pickLogin). New logins cannot take it.
 export const LEGACY_MARK = "\u0001";
+export const LEGACY_END = "\u0002"; // [fold, fold + LEGACY_END) holds the fold and every fold kept apart under it
 export function storedFold(id: number, login: string, taken: Set<string>): string {
   const folded = foldLogin(login);
   if (!taken.has(folded)) return (taken.add(folded), folded);

@@ -1,7 +1,7 @@
 // Accounts on PostgreSQL: registration, lookup, search, the CLI's list, password changes.
 import type { SQL } from "bun";
 import type { Store, User } from "../store.ts";
-import { LEGACY_MARK, pickLogin, prefixEnd, storedFold } from "../../validate.ts";
+import { LEGACY_END, pickLogin, prefixEnd, storedFold } from "../../validate.ts";
 import { type Row, user } from "./rows.ts";
 
 type Users = Pick<
@@ -22,9 +22,9 @@ export function createUsers(sql: SQL): Users {
     async findUserByLogin(folded, typed) {
       if (folded.includes("\0")) return null; // no login holds U+0000 (validLogin), and PostgreSQL text cannot
       // The fold's own account and old accounts kept apart under it (validate.ts storedFold).
+      // [fold, fold + U+0002) by code point: the fold itself and fold + U+0001 + id, by users_folded_order.
       const rows = await sql`SELECT id, login, login_folded AS folded, password_hash FROM users
-        WHERE login_folded = ${folded} OR (login_folded COLLATE "C" > ${folded + LEGACY_MARK}
-          AND login_folded COLLATE "C" < ${folded + "\u0002"})`;
+        WHERE login_folded COLLATE "C" >= ${folded} AND login_folded COLLATE "C" < ${folded + LEGACY_END}`;
       const row = pickLogin(
         rows as Row[] as { login: string; folded: string }[],
         folded,

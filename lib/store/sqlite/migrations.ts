@@ -32,12 +32,14 @@ export function migrateSqlite(db: Database) {
 // merges stay apart and keep logging in: storedFold), then the trigram search table is built from them
 // (anew: a file taken back to an older version by hand may still have it).
 function foldLoginsNfkcAndIndexSearch(db: Database) {
-  refoldUsers(db);
   db.run(`
     DROP TRIGGER IF EXISTS users_search_insert;
     DROP TRIGGER IF EXISTS users_search_update;
     DROP TRIGGER IF EXISTS users_search_delete;
     DROP TABLE IF EXISTS users_search;
+  `);
+  refoldUsers(db);
+  db.run(`
     -- Substring search on the folded login (GET /v1/users): its trigrams, kept in step by triggers.
     CREATE VIRTUAL TABLE users_search USING fts5(
       login_folded, content='users', content_rowid='id', tokenize='trigram case_sensitive 1'

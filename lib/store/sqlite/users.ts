@@ -1,7 +1,7 @@
 // Accounts on SQLite: registration, lookup, search, the CLI's list, password changes.
 import type { Database } from "bun:sqlite";
 import type { Store, User, UserRow, UserWithHash } from "../store.ts";
-import { LEGACY_MARK, pickLogin, prefixEnd, storedFold } from "../../validate.ts";
+import { LEGACY_END, pickLogin, prefixEnd, storedFold } from "../../validate.ts";
 
 type Users = Pick<
   Store,
@@ -17,9 +17,10 @@ export function createUsers(db: Database): Users {
      ON CONFLICT (login_folded) DO NOTHING RETURNING id, login`,
   );
   // The fold's own account and old accounts kept apart under it (validate.ts storedFold).
-  const usersByFold = db.query<UserWithHash & { folded: string }, [string, string, string]>(
+  // [fold, fold + U+0002): the fold itself and fold + U+0001 + id, by the unique index.
+  const usersByFold = db.query<UserWithHash & { folded: string }, [string, string]>(
     `SELECT id, login, login_folded AS folded, password_hash AS passwordHash FROM users
-     WHERE login_folded = ?1 OR (login_folded > ?2 AND login_folded < ?3)`,
+     WHERE login_folded >= ?1 AND login_folded < ?2`,
   );
   const userById = db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?");
   const allUsers = db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id");
@@ -38,7 +39,7 @@ export function createUsers(db: Database): Users {
       return insertUser.get(login, folded, passwordHash, now);
     },
     async findUserByLogin(folded, typed) {
-      const rows = usersByFold.all(folded, folded + LEGACY_MARK, folded + "\u0002");
+      const rows = usersByFold.all(folded, folded + LEGACY_END);
       const row = pickLogin(rows, folded, typed ?? folded);
       return row && { id: row.id, login: row.login, passwordHash: row.passwordHash };
     },
