@@ -8,10 +8,11 @@ import { rssBytes, spawnChild } from "./procs.ts";
 
 const CONCURRENCY = 32;
 
-export async function loginFloodScenario(perPhase: number) {
+// cwd: another checkout's main.ts (to compare with a version before bounded buckets).
+export async function loginFloodScenario(perPhase: number, cwd?: string) {
   const dir = mkdtempSync(join(tmpdir(), "echat-logins-"));
   const env = { ECHAT_DB: join(dir, "logins.db"), ECHAT_LOG_LEVEL: "silent", ECHAT_LIMITS: "on" };
-  const server = await spawnChild("server", ["bun", "main.ts"], { ...env, ECHAT_TRUST_PROXY: "on" }, "/v1/info");
+  const server = await spawnChild("server", ["bun", "main.ts"], { ...env, ECHAT_TRUST_PROXY: "on" }, "/v1/info", cwd);
   const url = `http://127.0.0.1:${server.port}/v1/login`;
   let n = 0;
   const statuses: Record<number, number> = {};

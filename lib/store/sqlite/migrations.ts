@@ -39,21 +39,14 @@ function foldLoginsNfkcAndIndexSearch(db: Database) {
     DROP TABLE IF EXISTS users_search;
   `);
   refoldUsers(db);
-  db.run(`
-    -- Substring search on the folded login (GET /v1/users): its trigrams, kept in step by triggers.
-    CREATE VIRTUAL TABLE users_search USING fts5(
-      login_folded, content='users', content_rowid='id', tokenize='trigram case_sensitive 1'
-    );
-    CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
-      INSERT INTO users_search (rowid, login_folded) VALUES (new.id, new.login_folded);
-    END;
-    CREATE TRIGGER users_search_update AFTER UPDATE OF login_folded ON users BEGIN
-      INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
-      INSERT INTO users_search (rowid, login_folded) VALUES (new.id, new.login_folded);
-    END;
-    CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
-      INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
-    END;
-  `);
+  db.run(userSearchDdl());
   db.run("INSERT INTO users_search (users_search) VALUES ('rebuild')");
+}
+
+// The search table and its triggers as schema.sql makes them, so a migrated database equals a fresh one.
+function userSearchDdl() {
+  const from = schema.indexOf("-- Substring search on the folded login");
+  const to = schema.indexOf("CREATE TABLE sessions");
+  if (from < 0 || to < from) throw new Error("schema.sql: the users_search block moved");
+  return schema.slice(from, to);
 }
