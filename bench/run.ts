@@ -16,6 +16,8 @@ import {
 } from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
+import { loginFloodScenario } from "./scenarios-logins.ts";
+import { searchScenario } from "./scenarios-search.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
@@ -239,6 +241,14 @@ async function main() {
         );
       }
     }
+    const search = want("S1") ? await searchScenario(200_000, quick ? 100 : 300, P.rounds) : [];
+    for (const r of search) record("S1 user search, 200k users (SQLite)", "server", r);
+    if (want("L1"))
+      record(
+        "L1 failed-login flood, new login and address each",
+        "server",
+        await loginFloodScenario(quick ? 30_000 : 100_000),
+      );
     console.log("");
   } finally {
     await server.stop().catch(() => {});

@@ -103,6 +103,13 @@ export const SETTINGS = {
     int(1, 1000000),
     "failed logins plus registrations per client address per minute",
   ),
+  searchesPerMinute: setting(
+    "searches-per-minute",
+    "ECHAT_SEARCHES_PER_MINUTE",
+    60,
+    int(1, 1000000),
+    "user searches per user per minute (a burst of as many, refilled evenly)",
+  ),
   messageBurst: setting(
     "message-burst",
     "ECHAT_MESSAGE_BURST",

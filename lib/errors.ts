@@ -2,7 +2,10 @@
 // Codes are part of the API contract: never rename one.
 export const ERRORS = {
   invalid_json: [422, "Body is not a JSON object with the required fields"],
-  invalid_login: [422, "Login must be 1-64 characters, without control characters or surrounding spaces"],
+  invalid_login: [
+    422,
+    "Login must be 1-64 characters without surrounding spaces, invisible or private-use characters, in one script (Latin may join one other)",
+  ],
   invalid_password: [422, "Password must be 8-1024 characters"],
   invalid_query: [422, "Query parameters are invalid"],
   invalid_text: [422, "Text must have a visible character and at most 4000 characters"],

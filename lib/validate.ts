@@ -19,17 +19,127 @@ const codePoints = (s: string) => {
   return n;
 };
 
-// Case-insensitive in every script: upper then lower maps ς/σ, ß/ss and the like together.
+// Lookup and uniqueness key: NFKC, default-ignorable code points removed, case-folded (upper then lower
+// maps ς/σ, ß/ss and the like together), so `ａｄｍｉｎ`, `ADMIN` and `admin` are one login.
 export function foldLogin(login: string): string {
+  return login.normalize("NFKC").replace(IGNORABLE, "").toUpperCase().toLowerCase().normalize("NFKC");
+}
+
+// The fold of schema versions before 3, kept to tell apart old accounts that the new fold merges (a login
+// that found an account before still finds it: lib/store/*/users.ts).
+export function legacyFoldLogin(login: string): string {
   return login.normalize("NFC").toUpperCase().toLowerCase().normalize("NFC");
 }
 
-const FORBIDDEN_IN_LOGIN = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\uFFFD]/u;
+// The fold stored for an existing account (migration to schema 3): the first account (by id) with a fold
+// keeps it; a later one the new fold merges with it is kept apart as fold + U+0001 + id, a key no new
+// login can have, found by findUserByLogin when its old fold matches (pickLogin). New logins cannot take it.
+export const LEGACY_MARK = "\u0001";
+export const LEGACY_END = "\u0002"; // [fold, fold + LEGACY_END) holds the fold and every fold kept apart under it
+export function storedFold(id: number, login: string, taken: Set<string>): string {
+  const folded = foldLogin(login);
+  if (!taken.has(folded)) return (taken.add(folded), folded);
+  return `${folded}${LEGACY_MARK}${id}`;
+}
+
+// Among the rows under one fold (the fold's own and old accounts kept apart), the one whose old fold
+// matches the typed login, else the fold's own account.
+export function pickLogin<T extends { login: string; folded: string }>(rows: T[], folded: string, typed: string) {
+  if (rows.length > 1) {
+    const legacy = legacyFoldLogin(typed);
+    const match = rows.find((r) => legacyFoldLogin(r.login) === legacy);
+    if (match) return match;
+  }
+  return rows.find((r) => r.folded === folded) ?? null;
+}
+
+// Prefix search bounds: strings starting with q are those in [q, next) (code point order); null: no bound.
+export function prefixEnd(q: string): string | null {
+  const cps = [...q];
+  while (cps.length) {
+    const last = cps.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return cps.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return null;
+}
+
+const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+// Invisible or unassignable: controls, format characters (bidi, zero-width), surrogates, private use,
+// unassigned and noncharacters, line/paragraph separators, spaces other than U+0020, default-ignorables
+// (soft hyphen, variation selectors, Hangul fillers), and blank-looking symbols.
+const FORBIDDEN_IN_LOGIN =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800\uFFFC\uFFFD]|(?! )\p{Zs}/u;
+
+// The scripts UAX #31 recommends for identifiers (Table 4); letters of other scripts are refused.
+const SCRIPTS = [
+  "Arabic",
+  "Armenian",
+  "Bengali",
+  "Bopomofo",
+  "Cyrillic",
+  "Devanagari",
+  "Ethiopic",
+  "Georgian",
+  "Greek",
+  "Gujarati",
+  "Gurmukhi",
+  "Han",
+  "Hangul",
+  "Hebrew",
+  "Hiragana",
+  "Kannada",
+  "Katakana",
+  "Khmer",
+  "Lao",
+  "Latin",
+  "Malayalam",
+  "Myanmar",
+  "Oriya",
+  "Sinhala",
+  "Tamil",
+  "Telugu",
+  "Thaana",
+  "Thai",
+  "Tibetan",
+].map((name) => ({ name, re: new RegExp(`^\\p{Script_Extensions=${name}}$`, "u") }));
+const ANY_SCRIPT = /^[\p{Script_Extensions=Common}\p{Script_Extensions=Inherited}]$/u;
+// UTS #39 augmented script sets: Han is also Japanese, Korean and Han-with-Bopomofo writing, and so on.
+const AUGMENT: Record<string, string[]> = {
+  Han: ["Jpan", "Kore", "Hanb"],
+  Hiragana: ["Jpan"],
+  Katakana: ["Jpan"],
+  Hangul: ["Kore"],
+  Bopomofo: ["Hanb"],
+};
+
+// UTS #39 "moderately restrictive": one script, or Latin + Han + Hiragana/Katakana, Latin + Han + Bopomofo,
+// Latin + Han + Hangul, or Latin + one other script but Cyrillic and Greek. Digits, punctuation and symbols
+// (Script_Extensions Common or Inherited) go with any script. False: mixed, or a letter of no recommended script.
+export function singleScriptLogin(login: string): boolean {
+  let all: Set<string> | null = null; // resolved script set of every character
+  let other: Set<string> | null = null; // ... of the characters that are not Latin
+  for (const ch of login) {
+    if (ANY_SCRIPT.test(ch)) continue;
+    const set = new Set<string>();
+    for (const { name, re } of SCRIPTS) {
+      if (!re.test(ch)) continue;
+      set.add(name);
+      for (const a of AUGMENT[name] ?? []) set.add(a);
+    }
+    if (set.size === 0) return false;
+    all = all ? all.intersection(set) : set;
+    if (!set.has("Latin")) other = other ? other.intersection(set) : set;
+  }
+  if (!all || all.size > 0 || !other) return true;
+  for (const s of other) if (s !== "Cyrillic" && s !== "Greek") return true; // Jpan, Kore, Hanb included
+  return false;
+}
 
 export function validLogin(raw: string): string {
   const login = raw.normalize("NFC");
   const n = codePoints(login);
-  if (n < 1 || n > 64 || login.trim() !== login || FORBIDDEN_IN_LOGIN.test(login)) throw new ApiError("invalid_login");
+  if (n < 1 || n > 64 || login.trim() !== login || FORBIDDEN_IN_LOGIN.test(login) || !singleScriptLogin(login))
+    throw new ApiError("invalid_login");
   return login;
 }
 
@@ -39,16 +149,21 @@ export function validPassword(password: string): string {
   return password;
 }
 
+// Visible: anything but white space, controls, format characters, default-ignorables (zero-width, Hangul
+// fillers, variation selectors) and the blank braille pattern. A text needs one visible character.
+const VISIBLE = /[^\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+// Lone surrogates are refused: they cannot be stored as UTF-8, so history would return U+FFFD.
 export function validText(text: unknown, maxLength: number): string {
-  if (typeof text !== "string" || text.trim() === "" || codePoints(text) > maxLength)
+  if (typeof text !== "string" || !text.isWellFormed() || !VISIBLE.test(text) || codePoints(text) > maxLength)
     throw new ApiError("invalid_text");
   return text;
 }
 
 export function validClientId(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== "string" || v.length > 64)
-    throw new ApiError("invalid_json", "client_id must be a string of at most 64 characters");
+  if (typeof v !== "string" || v.length > 64 || !v.isWellFormed())
+    throw new ApiError("invalid_json", "client_id must be a string of at most 64 characters, without lone surrogates");
   return v;
 }
 

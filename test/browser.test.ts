@@ -107,6 +107,10 @@ describe.skipIf(!haveChromium)("in a browser", () => {
   });
 
   test("alice finds bob by search and starts a room; it appears in bob's list", async () => {
+    await fill(a, "#search", "ob"); // two characters: the start of a login only
+    expect(
+      await until<string>(a, `document.getElementById("search-error").textContent`, (t) => t.includes("“ob”")),
+    ).toBe("Nobody found for “ob”. Type three characters to find them anywhere in a login.");
     await fill(a, "#search", "bo");
     expect(await until(a, `document.querySelector("#results button")?.textContent`)).toBe("Chat with bob");
     await a.click("#results button");

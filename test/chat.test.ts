@@ -95,6 +95,14 @@ describe("sending and receiving", () => {
       [{ text: 42 }, "invalid_text"],
       [{}, "invalid_text"],
       [{ text: "😀".repeat(4001) }, "invalid_text"],
+      // A lone surrogate cannot be stored as UTF-8; a text needs a visible character (docs/api.md).
+      [{ text: "a\ud800b" }, "invalid_text"],
+      [{ text: "\udc00" }, "invalid_text"],
+      [{ text: "x", client_id: "c\ud800" }, "invalid_json"],
+      [{ text: "\u200b\u2060\ufeff" }, "invalid_text"],
+      [{ text: "\u202e \u200f\u00ad" }, "invalid_text"],
+      [{ text: "\u3164\u115f\u2800\u3000" }, "invalid_text"],
+      [{ text: "\ufe0f\u0000\u0085" }, "invalid_text"],
       [{ type: "dance" }, "unknown_type"],
       [{ type: "read", message_id: "x" }, "invalid_json"],
     ];
@@ -102,6 +110,8 @@ describe("sending and receiving", () => {
       a.send(frame);
       expect((await a.next((f) => f.error)).error.code).toBe(code);
     }
+    a.send({ text: "\u200bhi\u200b", client_id: "zero-width-around" });
+    expect((await a.next(isMessage)).text).toBe("\u200bhi\u200b");
     a.send({ text: "😀".repeat(4000), client_id: "long" });
     expect((await a.next(isMessage)).client_id).toBe("long");
     a.send({ text: "x".repeat(5000), client_id: "too-long" });

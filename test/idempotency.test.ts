@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { POSTGRES_MIGRATIONS } from "../lib/store/postgres/migrations.ts";
+import { SQLITE_MIGRATIONS } from "../lib/store/sqlite/migrations.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, opensSqliteFile, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -188,7 +190,7 @@ describe("schema migration", () => {
         await t2.stop();
       }
       const check = new Database(`${dir}/echat.db`, { readonly: true });
-      expect(check.query("PRAGMA user_version").get()).toEqual({ user_version: 2 });
+      expect(check.query("PRAGMA user_version").get()).toEqual({ user_version: SQLITE_MIGRATIONS.version });
       const indexes = check
         .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'")
         .all();
@@ -226,7 +228,7 @@ describe("schema migration", () => {
       }
       const check = new SQL({ url: databaseUrl, max: 1 });
       try {
-        expect(await check`SELECT version FROM echat_schema`).toEqual([{ version: 2 }]);
+        expect(await check`SELECT version FROM echat_schema`).toEqual([{ version: POSTGRES_MIGRATIONS.version }]);
         const indexes = await check`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages' ORDER BY 1`;
         expect(indexes.map((i: any) => i.indexname)).toEqual([
           "messages_client",

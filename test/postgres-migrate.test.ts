@@ -88,6 +88,18 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     expect(r.stderr).toContain("--to postgres://");
   });
 
+  test("echat migrate takes the target from ECHAT_MIGRATE_TO, so the password stays out of the process list", async () => {
+    const target = await freshDatabase();
+    try {
+      const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db")], { env: { ECHAT_MIGRATE_TO: target } });
+      expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining("copied 3 users") });
+      const help = await run(SOURCE, ["migrate", "--help"]);
+      expect(help.stdout + help.stderr).toContain("ECHAT_MIGRATE_TO");
+    } finally {
+      await dropDatabase(target);
+    }
+  });
+
   test("refuses a database that already holds data", async () => {
     const target = await freshDatabase();
     const s = await startServer({ config: { databaseUrl: target } });

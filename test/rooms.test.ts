@@ -34,10 +34,13 @@ describe("user search", () => {
   test("% and _ are literal, and SQL in q is text", async () => {
     await register(s.url, "a_b%c");
     await register(s.url, "axbyc");
-    const pct = await call(s.url, "GET", "/v1/users?q=" + encodeURIComponent("%"), { session: vasya.session });
+    await register(s.url, "%_x");
+    const pct = await call(s.url, "GET", "/v1/users?q=" + encodeURIComponent("b%c"), { session: vasya.session });
     expect(pct.body.map((u: any) => u.login)).toEqual(["a_b%c"]);
-    const under = await call(s.url, "GET", "/v1/users?q=_", { session: vasya.session });
+    const under = await call(s.url, "GET", "/v1/users?q=_b%25", { session: vasya.session });
     expect(under.body.map((u: any) => u.login)).toEqual(["a_b%c"]);
+    const short = await call(s.url, "GET", "/v1/users?q=%25", { session: vasya.session }); // a prefix
+    expect(short.body.map((u: any) => u.login)).toEqual(["%_x"]);
     const sql = await call(s.url, "GET", "/v1/users?q=" + encodeURIComponent("'); DROP TABLE users;--"), {
       session: vasya.session,
     });

@@ -182,7 +182,9 @@ async function findPeople() {
   }
   if (search.value.trim() !== q) return; // a newer search is on its way
   const others = users.filter((u) => u.id !== me?.id);
-  if (!others.length) searchError.textContent = `Nobody found for “${q}”.`;
+  // One or two characters match the start of a login only (docs/api.md): say so.
+  const short = [...q].length < 3 ? " Type three characters to find them anywhere in a login." : "";
+  if (!others.length) searchError.textContent = `Nobody found for “${q}”.${short}`;
   results.replaceChildren(
     ...others.map((u) => {
       const b = h("button", { type: "button" }, `Chat with ${u.login}`);

@@ -62,7 +62,7 @@ export const COMMANDS: Record<string, Command> = {
       const password = validPassword(await readPassword(true));
       const hash = await hashPassword(config, password);
       await withStore(config, false, async (store) => {
-        const user = await store.findUserByLogin(foldLogin(login!));
+        const user = await store.findUserByLogin(foldLogin(login!), login);
         if (!user) throw new Failure(`no user ${JSON.stringify(login)}`);
         await store.changePassword(user.id, hash, null);
       });
@@ -96,12 +96,13 @@ export const COMMANDS: Record<string, Command> = {
   migrate: {
     args: [],
     summary:
-      "copy the SQLite database (--db) into an empty PostgreSQL database (--to postgres://…) and check the counts",
+      "copy the SQLite database (--db) into an empty PostgreSQL database (--to postgres://…, or the environment " +
+      "variable ECHAT_MIGRATE_TO, which keeps the password out of the process list) and check the counts",
     options: { to: { type: "string" } },
     async run({ config, values }) {
-      const to = values.to;
+      const to = values.to ?? process.env.ECHAT_MIGRATE_TO;
       if (typeof to !== "string" || !/^postgres(ql)?:\/\//.test(to))
-        throw new UsageError("migrate needs --to postgres://user:pass@host/database");
+        throw new UsageError("migrate needs --to postgres://user:pass@host/database (or ECHAT_MIGRATE_TO)");
       if (!existsSync(config.db)) throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
       const { migrateToPostgres, MigrateError } = await import("./copy-to-postgres.ts");
       const counts = await migrateToPostgres(config.db, to).catch((e) => {

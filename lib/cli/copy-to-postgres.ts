@@ -5,6 +5,7 @@
 import { Database } from "bun:sqlite";
 import { type SQL } from "bun";
 import { openPostgres } from "../store/postgres/store.ts";
+import { refoldUsers } from "../store/postgres/users.ts";
 
 const TABLES = ["users", "sessions", "rooms", "room_members", "messages"] as const;
 type Table = (typeof TABLES)[number];
@@ -28,6 +29,7 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
     try {
       await sql.begin(async (tx) => {
         for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
+        await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
         // Ids were copied as they were: move each sequence past them.
         for (const table of ["users", "rooms", "messages"]) {
           await tx.unsafe(

@@ -4,6 +4,7 @@ import { type Caller, hashToken, newSessionToken, requireUser } from "../auth/se
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { clientAddress } from "../limits/address.ts";
+import { createBuckets } from "../limits/buckets.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Notifier } from "../realtime/notifier.ts";
@@ -20,8 +21,13 @@ export type AccountDeps = {
   notify: Pick<Notifier, "sessionEnded" | "passwordChanged">; // closes sockets of ended sessions
 };
 
+type Deps = AccountDeps & { logOnce: (address: string) => boolean };
+
 // Each handler is a function of its own below, given the same dependencies.
-export function accountHandlers(deps: AccountDeps) {
+export function accountHandlers(accountDeps: AccountDeps) {
+  // A rate-limited source is logged once a minute (the limits' window), not once per attempt.
+  const logged = createBuckets(1, 1 / 60, accountDeps.now);
+  const deps: Deps = { ...accountDeps, logOnce: (address) => logged.take(address) === 0 };
   return {
     handleRegister: (req: Req, server: Server) => handleRegister(deps, req, server),
     handleLogin: (req: Req, server: Server) => handleLogin(deps, req, server),
@@ -31,7 +37,7 @@ export function accountHandlers(deps: AccountDeps) {
   };
 }
 
-async function handleRegister(deps: AccountDeps, req: Req, server: Server) {
+async function handleRegister(deps: Deps, req: Req, server: Server) {
   const { store, config, now, limits } = deps;
   const body = await readJson(req);
   const login = validLogin(requireString(body, "login"));
@@ -44,8 +50,8 @@ async function handleRegister(deps: AccountDeps, req: Req, server: Server) {
 
 // A failed attempt keeps the tokens it took from the login's and the address's buckets;
 // a successful one gives them back.
-async function handleLogin(deps: AccountDeps, req: Req, server: Server) {
-  const { store, limits, log } = deps;
+async function handleLogin(deps: Deps, req: Req, server: Server) {
+  const { store, limits, log, logOnce } = deps;
   const body = await readJson(req);
   const login = requireString(body, "login");
   const password = requireString(body, "password");
@@ -55,10 +61,10 @@ async function handleLogin(deps: AccountDeps, req: Req, server: Server) {
   try {
     refund = await limits.loginAttempt(folded, from);
   } catch (e) {
-    log.warn("login rate limited", { login: folded.slice(0, 64), address: from });
+    if (logOnce(from)) log.warn("login rate limited", { login: login.slice(0, 64), address: from });
     throw e;
   }
-  const user = await store.findUserByLogin(folded);
+  const user = await store.findUserByLogin(folded, login);
   if (!user) throw new ApiError("user_not_found");
   if (!(await verifyPassword(password, user.passwordHash))) throw new ApiError("wrong_credentials");
   await refund();
@@ -67,14 +73,14 @@ async function handleLogin(deps: AccountDeps, req: Req, server: Server) {
 
 // Ends every other session of the user (and closes their sockets); this one stays. The old password
 // is a login attempt like any other, so it cannot be guessed faster here.
-async function handlePassword(deps: AccountDeps, req: Req, server: Server) {
+async function handlePassword(deps: Deps, req: Req, server: Server) {
   const { store, config, limits, log, notify } = deps;
   const caller = await requireUser(deps, req);
   const body = await readJson(req);
   const old = requireString(body, "old_password");
   const password = validPassword(requireString(body, "new_password"));
   const refund = await limits.loginAttempt(foldLogin(caller.login), address(deps, req, server));
-  const user = await store.findUserByLogin(foldLogin(caller.login));
+  const user = await store.findUserByLogin(foldLogin(caller.login), caller.login);
   if (!user || !(await verifyPassword(old, user.passwordHash))) throw new ApiError("wrong_credentials");
   await refund();
   await store.changePassword(caller.userId, await hashPassword(config, password), caller.tokenHash);
@@ -83,14 +89,14 @@ async function handlePassword(deps: AccountDeps, req: Req, server: Server) {
   return json({});
 }
 
-async function handleLogout(deps: AccountDeps, req: Req) {
+async function handleLogout(deps: Deps, req: Req) {
   const caller: Caller = await requireUser(deps, req);
   await deps.store.deleteSession(caller.tokenHash);
   deps.notify.sessionEnded(caller.tokenHash);
   return json({});
 }
 
-async function handleInfo(deps: AccountDeps, req: Req) {
+async function handleInfo(deps: Deps, req: Req) {
   const caller = await requireUser(deps, req);
   return json({ id: caller.userId, login: caller.login });
 }

@@ -30,6 +30,7 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
   const auth = perMinute("address", config.authPerAddress, now, shared);
   const messages = createBuckets(config.messageBurst, config.messageRate, now);
   const sockets = socketSlots(config.socketsPerUser, config.socketsPerAddress);
+  const searches = createBuckets(config.searchesPerMinute, config.searchesPerMinute / 60, now);
   const on = config.limits;
 
   return {
@@ -51,6 +52,13 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
       return !on || messages.take(String(userId)) === 0;
     },
 
+    // User searches (GET /v1/users) per user, on this instance: each one is work on its main thread.
+    search(userId: number) {
+      if (!on) return;
+      const wait = searches.take(String(userId));
+      if (wait) throw rateLimited(wait);
+    },
+
     // Reserves a WebSocket slot for the user and the address, or throws rate_limited. The caller
     // releases it when the socket closes (or when the upgrade fails).
     openSocket(userId: number, address: string): () => void {
@@ -68,21 +76,25 @@ function perMinute(name: string, n: number, now: () => number, shared?: SharedBu
   return { take: async (key) => b.take(key), refund: async (key) => b.refund(key) };
 }
 
-// A login attempt takes a token from its login's and its address's bucket before the password is
-// checked, so parallel guesses cannot all slip through.
+// A login attempt takes a token from its address's and its login's bucket before the password is
+// checked, so parallel guesses cannot all slip through. The address comes first: a source over its rate
+// adds no login bucket, so the number of login buckets grows only as fast as the addresses allow.
 async function takeLoginAttempt(logins: AsyncBuckets, addresses: AsyncBuckets, login: string, address: string) {
-  const key = login.slice(0, 256);
-  const wait = await logins.take(key);
-  if (wait) throw rateLimited(wait);
+  const key = loginKey(login);
   const waitAddress = await addresses.take(address);
-  if (waitAddress) {
-    await logins.refund(key);
-    throw rateLimited(waitAddress);
+  if (waitAddress) throw rateLimited(waitAddress);
+  const wait = await logins.take(key);
+  if (wait) {
+    await addresses.refund(address);
+    throw rateLimited(wait);
   }
   return async () => {
     await Promise.all([logins.refund(key), addresses.refund(address)]);
   };
 }
+
+// A bucket key of bounded size: a login is at most 64 characters, but anything may be tried.
+const loginKey = (login: string) => (login.length <= 64 ? login : `#${Bun.hash(login).toString(36)}`);
 
 // Open WebSockets per user and per address; a slot is released once, however often its release runs.
 function socketSlots(perUser: number, perAddress: number) {

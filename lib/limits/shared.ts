@@ -100,7 +100,11 @@ function postgresBuckets(sql: SQL, now: () => number): Factory {
             tokens = CASE WHEN ${level(t)} >= 1 THEN ${level(t)} - 1 ELSE limit_buckets.tokens END,
             at = CASE WHEN ${level(t)} >= 1 THEN ${t} ELSE limit_buckets.at END
           RETURNING took, tokens, at`;
-        if (Math.random() < 0.01) void sql`DELETE FROM limit_buckets WHERE at < ${t - 86_400_000}`.catch(() => {});
+        // Now and then forget this name's buckets that have refilled (a missing bucket is a full one), so
+        // the table holds only the keys tried within one refill period.
+        const full = t - Math.ceil((capacity / perSecond) * 1000);
+        if (Math.random() < 0.01)
+          void sql`DELETE FROM limit_buckets WHERE starts_with(key, ${name + ":"}) AND at < ${full}`.catch(() => {});
         if (row.took) return 0;
         const tokens = Math.min(capacity, row.tokens + (Math.max(0, t - Number(row.at)) * perSecond) / 1000);
         return Math.max(1, Math.ceil((1 - tokens) / perSecond));

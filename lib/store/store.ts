@@ -37,7 +37,8 @@ export type Page = { limit: number; before?: number; after?: number };
 
 export interface Store {
   createUser(login: string, folded: string, passwordHash: string, now: number): Promise<User | null>; // null: taken
-  findUserByLogin(folded: string): Promise<UserWithHash | null>;
+  // typed: the login as the caller typed it, to find an old account kept apart under the fold (storedFold).
+  findUserByLogin(folded: string, typed?: string): Promise<UserWithHash | null>;
   findUsersByIds(ids: number[]): Promise<User[]>;
   searchUsers(folded: string, limit: number): Promise<User[]>;
   listUsers(): Promise<UserRow[]>; // by id; for the CLI

@@ -2,15 +2,16 @@
 import type { SQL } from "bun";
 import { type Migrations, planMigration } from "../migrations.ts";
 import schema from "./schema.sql" with { type: "text" };
+import { refoldUsers } from "./users.ts";
 
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 2,
+  version: 3,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
-  from: { 1: migrateFrom1 },
+  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch },
 };
 
 export async function migratePostgres(sql: SQL) {
@@ -35,4 +36,13 @@ async function migrateFrom1(tx: SQL) {
   await tx`DROP INDEX messages_client`;
   await tx`CREATE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL`;
   await tx`CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL`;
+}
+
+// 2 -> 3: logins fold with NFKC (validate.ts foldLogin): every stored fold is recomputed (old accounts the new
+// fold merges stay apart and keep logging in: storedFold); search gets its code-point and trigram indexes.
+async function foldLoginsNfkcAndIndexSearch(tx: SQL) {
+  await refoldUsers(tx);
+  await tx`CREATE EXTENSION IF NOT EXISTS pg_trgm`;
+  await tx`CREATE INDEX IF NOT EXISTS users_folded_order ON users (login_folded COLLATE "C")`;
+  await tx`CREATE INDEX IF NOT EXISTS users_folded_trgm ON users USING gin (login_folded gin_trgm_ops)`;
 }

@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 2: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 3: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -13,6 +13,10 @@ CREATE TABLE users (
   password_hash text   NOT NULL,
   created_at    bigint NOT NULL
 );
+-- User search (GET /v1/users): prefixes in code point order, substrings by trigram (pg_trgm, in contrib).
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX users_folded_order ON users (login_folded COLLATE "C");
+CREATE INDEX users_folded_trgm ON users USING gin (login_folded gin_trgm_ops);
 
 CREATE TABLE sessions (
   token_hash   bytea  PRIMARY KEY,      -- SHA-256 of the session id

@@ -1,10 +1,11 @@
 // SQLite schema versions, recorded in PRAGMA user_version; the plan is lib/store/migrations.ts.
 import type { Database } from "bun:sqlite";
 import { type Migrations, planMigration } from "../migrations.ts";
+import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 2,
+  version: 3,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -13,6 +14,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
       db.run("DROP INDEX messages_client");
       db.run("CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL");
     },
+    2: foldLoginsNfkcAndIndexSearch,
   },
 };
 
@@ -24,4 +26,27 @@ export function migrateSqlite(db: Database) {
     for (const step of steps) step(db);
     db.run(`PRAGMA user_version = ${SQLITE_MIGRATIONS.version}`);
   }).immediate();
+}
+
+// Logins fold with NFKC (validate.ts foldLogin): every stored fold is recomputed (old accounts the new fold
+// merges stay apart and keep logging in: storedFold), then the trigram search table is built from them
+// (anew: a file taken back to an older version by hand may still have it).
+function foldLoginsNfkcAndIndexSearch(db: Database) {
+  db.run(`
+    DROP TRIGGER IF EXISTS users_search_insert;
+    DROP TRIGGER IF EXISTS users_search_update;
+    DROP TRIGGER IF EXISTS users_search_delete;
+    DROP TABLE IF EXISTS users_search;
+  `);
+  refoldUsers(db);
+  db.run(userSearchDdl());
+  db.run("INSERT INTO users_search (users_search) VALUES ('rebuild')");
+}
+
+// The search table and its triggers as schema.sql makes them, so a migrated database equals a fresh one.
+function userSearchDdl() {
+  const from = schema.indexOf("-- Substring search on the folded login");
+  const to = schema.indexOf("CREATE TABLE sessions");
+  if (from < 0 || to < from) throw new Error("schema.sql: the users_search block moved");
+  return schema.slice(from, to);
 }

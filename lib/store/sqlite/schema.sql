@@ -1,15 +1,29 @@
--- echat SQLite schema, version 2. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 3. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
 CREATE TABLE users (
   id            INTEGER PRIMARY KEY,
   login         TEXT    NOT NULL,          -- as registered, NFC
-  login_folded  TEXT    NOT NULL UNIQUE,   -- case-folded, for lookup and search
+  login_folded  TEXT    NOT NULL UNIQUE,   -- NFKC + case fold (validate.ts foldLogin), for lookup and search
   password_hash TEXT    NOT NULL,          -- argon2id, PHC string
   created_at    INTEGER NOT NULL
 );
 
+-- Substring search on the folded login (GET /v1/users): its trigrams, kept in step by triggers.
+CREATE VIRTUAL TABLE users_search USING fts5(
+  login_folded, content='users', content_rowid='id', tokenize='trigram case_sensitive 1'
+);
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+  INSERT INTO users_search (rowid, login_folded) VALUES (new.id, new.login_folded);
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF login_folded ON users BEGIN
+  INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
+  INSERT INTO users_search (rowid, login_folded) VALUES (new.id, new.login_folded);
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+  INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
+END;
 -- Only a SHA-256 of the session id is stored: a stolen database holds no live session.
 CREATE TABLE sessions (
   token_hash   BLOB    PRIMARY KEY,
