@@ -237,7 +237,7 @@ export const show = (v: unknown) =>
 async function withStore<T>(config: Config, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
   if (!config.databaseUrl && !create && !existsSync(config.db))
     throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
-  const { store } = await openDatabase(config).catch((e) => {
+  const { store } = await openDatabase(config, { serving: false }).catch((e) => {
     throw new Failure(
       `cannot open ${config.databaseUrl ? "the database" : config.db}: ${e instanceof Error ? e.message : e}`,
     );
