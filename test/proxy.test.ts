@@ -62,8 +62,8 @@ async function startNginx(dir: string, upstream: number): Promise<Proxy> {
   site = swap(site, /^\s*listen \[::\]:\d+.*\n/gm, "");
   site = swap(site, /listen 80;/, `listen 127.0.0.1:${http};`);
   site = swap(site, /listen 443 ssl http2;/, `listen 127.0.0.1:${https} ssl http2;`);
-  site = swap(site, /ssl_certificate \S+;/, `ssl_certificate ${cert};`);
-  site = swap(site, /ssl_certificate_key \S+;/, `ssl_certificate_key ${key};`);
+  site = swap(site, /ssl_certificate\s+\S+;/, `ssl_certificate ${cert};`);
+  site = swap(site, /ssl_certificate_key\s+\S+;/, `ssl_certificate_key ${key};`);
   site = swap(site, /http:\/\/127\.0\.0\.1:8080/g, `http://127.0.0.1:${upstream}`);
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`);
   const log = join(dir, "error.log");
