@@ -259,10 +259,12 @@ async function serve({ app, config }: Context): Promise<number> {
       `cannot start on ${config.host}:${config.port} with ${describeDb(config)}: ${e instanceof Error ? e.message : e}`,
     );
   }
-  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
-  const signal = await new Promise<string>((resolve) => {
+  // Handlers first: whoever reads the start-up line may signal at once.
+  const stopped = new Promise<string>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve(s));
   });
+  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
+  const signal = await stopped;
   log.info("shutting down", { signal });
   for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => process.exit(1)); // a second signal: stop now
   await running.shutdown();
