@@ -16,6 +16,7 @@ export const ERRORS = {
   too_many_users: [422, "A room has at most 100 members"],
   unknown_type: [422, "Unknown frame type"],
   unauthorized: [401, "Session is missing, unknown or expired"],
+  forbidden_origin: [403, "Requests from this web page's origin are not allowed"],
   not_found: [404, "No such endpoint"],
   method_not_allowed: [405, "Method not allowed on this endpoint"],
   payload_too_large: [413, "Body is larger than 64 KiB"],

@@ -238,7 +238,7 @@ export const show = (v: unknown) =>
 async function withStore<T>(config: Config, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
   if (!config.databaseUrl && !create && !existsSync(config.db))
     throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
-  const { store } = await openDatabase(config).catch((e) => {
+  const { store } = await openDatabase(config, { serving: false }).catch((e) => {
     throw new Failure(
       `cannot open ${config.databaseUrl ? "the database" : config.db}: ${e instanceof Error ? e.message : e}`,
     );
@@ -260,10 +260,12 @@ async function serve({ app, config }: Context): Promise<number> {
       `cannot start on ${config.host}:${config.port} with ${describeDb(config)}: ${e instanceof Error ? e.message : e}`,
     );
   }
-  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
-  const signal = await new Promise<string>((resolve) => {
+  // Handlers first: whoever reads the start-up line may signal at once.
+  const stopped = new Promise<string>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve(s));
   });
+  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
+  const signal = await stopped;
   log.info("shutting down", { signal });
   for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => process.exit(1)); // a second signal: stop now
   await running.shutdown();

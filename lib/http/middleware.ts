@@ -1,4 +1,5 @@
-// Every HTTP request passes here once: CORS, errors turned into JSON, metrics, one access log line.
+// Every HTTP request passes here once: CORS and the Origin check, errors turned into JSON, metrics, one
+// access log line.
 // The log and the metrics name the route pattern, never the path or query (which may hold a session id).
 import type { Server } from "bun";
 import type { Config } from "../config.ts";
@@ -15,6 +16,7 @@ const PROBES = new Set(["/healthz", "/readyz", "/metrics"]); // logged at debug:
 
 export function toResponse(e: unknown, log: Logger): Response {
   if (e instanceof ApiError) return json(errorBody(e.code, e.message), e.status, e.headers);
+  if (databaseBusy(e)) return errorResponse("unavailable", "The database is busy, try again", { "retry-after": "1" });
   log.error("unhandled error", { error: String(e), stack: e instanceof Error ? e.stack : undefined });
   return errorResponse("internal_error");
 }
@@ -48,9 +50,56 @@ function corsFor(origins: readonly string[]) {
   };
 }
 
+// SQLite's answer once the main connection's short busy timeout ran out: another process holds the
+// write lock. Not a bug, and it passes: 503 with Retry-After (docs/api.md).
+function databaseBusy(e: unknown): boolean {
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  return (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || message === "database is locked";
+}
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+// A web page on another origin can make its visitors' browsers send simple requests (a POST with a
+// text/plain body needs no preflight) and open WebSockets. Browsers always send Origin then, so a
+// state-changing request or an upgrade whose Origin is neither this server's own nor allowed by CORS is
+// refused. Clients that send no Origin (curl, apps) are not browsers and pass, with any Content-Type.
+function originGuard({ corsOrigins, trustProxy }: Config) {
+  const any = corsOrigins.includes("*");
+  return (req: Request) => {
+    const origin = req.headers.get("origin");
+    if (origin === null || any || corsOrigins.includes(origin)) return;
+    if (!STATE_CHANGING.has(req.method) && req.headers.get("upgrade")?.toLowerCase() !== "websocket") return;
+    if (!ownOrigin(req, origin, trustProxy)) throw new ApiError("forbidden_origin");
+  };
+}
+
+const HOST = /^[a-z0-9.\-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+const last = (header: string | null) => header?.split(",").at(-1)?.trim() || undefined;
+
+// Own origin: the Origin's host and port are the Host the client used. Behind a proxy that terminates
+// TLS the Origin says https and echat hears http, so the scheme is compared only when a trusted proxy
+// states it (X-Forwarded-Proto); the proxy must pass the client's Host on (docs/deploy.md), or with
+// --trust-proxy state it in X-Forwarded-Host (the last entry: the one our proxy wrote).
+function ownOrigin(req: Request, origin: string, trustProxy: boolean): boolean {
+  const host = (trustProxy && last(req.headers.get("x-forwarded-host"))) || req.headers.get("host");
+  if (!host || !HOST.test(host)) return false;
+  let o: URL;
+  try {
+    o = new URL(origin);
+  } catch {
+    return false; // "null" (sandboxed frames, file:) and anything else that is not a URL
+  }
+  if (o.protocol !== "http:" && o.protocol !== "https:") return false;
+  const proto = trustProxy ? last(req.headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
+  if (proto && `${proto}:` !== o.protocol) return false;
+  // Parsed with the Origin's scheme, so a default port is dropped on both sides alike (Host: x:443).
+  return new URL(`${o.protocol}//${host}`).host === o.host;
+}
+
 export function createObserver(deps: { config: Config; log: Logger; metrics: Metrics }) {
   const { config, log, metrics } = deps;
   const cors = corsFor(config.corsOrigins);
+  const refuseForeignOrigin = originGuard(config);
   const logging = config.logLevel === "debug" || config.logLevel === "info";
 
   function wrap(route: string, handler: Handler): Handler {
@@ -61,7 +110,11 @@ export function createObserver(deps: { config: Config; log: Logger; metrics: Met
       let res: Response | undefined;
       let code: string | undefined;
       try {
-        res = cors.preflight(req) ?? (await handler(req, server));
+        res = cors.preflight(req) ?? undefined;
+        if (!res) {
+          refuseForeignOrigin(req); // before the handler: a refused request changes nothing, upgrades nothing
+          res = await handler(req, server);
+        }
       } catch (e) {
         res = toResponse(e, log);
         code = e instanceof ApiError ? e.code : "internal_error";

@@ -1,5 +1,6 @@
 // GET /v1/rooms/:id/chat: everything is checked before the upgrade, with normal JSON errors; the
-// socket's identity then lives in ws.data.
+// socket's identity then lives in ws.data. A foreign Origin (a web page on another site) was already
+// refused by the middleware (http/middleware.ts), which checks every upgrade before this handler.
 import type { Server } from "bun";
 import { type Caller, requireUser } from "../auth/sessions.ts";
 import type { Broker } from "../broker/broker.ts";

@@ -1,6 +1,7 @@
 // The embedded default: bun:sqlite, WAL; this connection for accounts, rooms and reads, a writer
 // worker for messages. Each entity's statements live in its own module; this one composes them.
 import { Database } from "bun:sqlite";
+import { closeSync, constants, openSync, rmSync } from "node:fs";
 import type { Config } from "../../config.ts";
 import type { Store } from "../store.ts";
 import { createMessages } from "./messages.ts";
@@ -9,17 +10,33 @@ import { createRooms } from "./rooms.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
-export function openSqliteStore(config: Config): Store {
-  const db = new Database(config.db, { create: true, strict: true });
-  db.run("PRAGMA journal_mode = WAL");
-  // FULL: a commit is fsynced before it returns, so an ack survives power loss.
-  db.run(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
-  db.run("PRAGMA foreign_keys = ON");
-  db.run("PRAGMA busy_timeout = 5000");
-  // Checkpoints copy the WAL into the database file: the message writer runs them on its own
-  // thread, so a login or a read marker never pays for one on the thread that serves sockets.
-  db.run("PRAGMA wal_autocheckpoint = 0");
-  migrateSqlite(db);
+// serving: a server's store holds the file's serve lock for its life and never lets its thread wait
+// long for a lock; the CLI's commands open the same file beside a running server.
+export type SqliteOptions = { serving: boolean };
+
+// A serving thread waits at most this long for another process's lock, then answers 503 (docs/api.md).
+const SERVING_BUSY_MS = 100;
+
+export function openSqliteStore(config: Config, { serving }: SqliteOptions): Store {
+  const release = serving ? holdServeLock(config.db) : () => {};
+  let db: Database;
+  try {
+    createPrivate(config.db);
+    db = new Database(config.db, { create: true, strict: true });
+    db.run("PRAGMA journal_mode = WAL");
+    // FULL: a commit is fsynced before it returns, so an ack survives power loss.
+    db.run(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
+    db.run("PRAGMA foreign_keys = ON");
+    db.run("PRAGMA busy_timeout = 5000"); // opening and migrating may wait for a CLI command
+    // Checkpoints copy the WAL into the database file: the message writer runs them on its own
+    // thread, so a login or a read marker never pays for one on the thread that serves sockets.
+    db.run("PRAGMA wal_autocheckpoint = 0");
+    migrateSqlite(db);
+    if (serving) db.run(`PRAGMA busy_timeout = ${SERVING_BUSY_MS}`);
+  } catch (e) {
+    release();
+    throw e;
+  }
 
   const messages = createMessages(db, config);
   const ping = db.query<{ one: number }, []>("SELECT 1 AS one");
@@ -33,13 +50,61 @@ export function openSqliteStore(config: Config): Store {
       ping.get();
     },
     async backup(file) {
-      // One read transaction: safe while the server writes, and the copy is a complete database.
-      db.run("VACUUM INTO ?", [file]);
+      // Created 0600 first (VACUUM INTO accepts an empty file; SQLite would create it 0644), and
+      // O_EXCL: an existing file is never overwritten.
+      createPrivate(file, true);
+      try {
+        // One read transaction: safe while the server writes, and the copy is a complete database.
+        db.run("VACUUM INTO ?", [file]);
+      } catch (e) {
+        rmSync(file, { force: true }); // the empty file made above, or a partial copy
+        throw e;
+      }
     },
     async close() {
       await messages.close();
-      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      try {
+        db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // busy: another process holds the database; the WAL is checkpointed at the next start
+      }
       db.close();
+      release();
     },
+  };
+}
+
+// The file exists, readable by its owner only, before SQLite opens it: SQLite creates a database
+// 0644 (less the umask) and gives its -wal and -shm files the database file's mode. An existing
+// file keeps its mode.
+function createPrivate(path: string, exclusive = false) {
+  const flags = constants.O_CREAT | constants.O_RDWR | (exclusive ? constants.O_EXCL : 0);
+  try {
+    closeSync(openSync(path, flags, 0o600));
+  } catch (e) {
+    // A missing folder: SQLite's own open fails next, with the message the CLI reports.
+    if (exclusive || (e as { code?: string }).code !== "ENOENT") throw e;
+  }
+}
+
+// One server per database file: an exclusive lock on "<db>-lock", a database of its own, held by a
+// transaction for the server's life. SQLite's locks are the OS's (fcntl) and die with the process,
+// so a crashed server leaves no stale lock; the CLI's commands never take it.
+function holdServeLock(db: string): () => void {
+  const path = `${db}-lock`;
+  createPrivate(path);
+  const lock = new Database(path);
+  try {
+    lock.run("PRAGMA busy_timeout = 0");
+    lock.run("BEGIN EXCLUSIVE");
+  } catch (e) {
+    lock.close();
+    const busy = (e as { code?: string }).code?.startsWith("SQLITE_BUSY");
+    if (!busy) throw e;
+    throw new Error(`another echat server is already serving ${db} (it holds ${path}); stop it first`);
+  }
+  return () => {
+    lock.run("ROLLBACK");
+    lock.close();
   };
 }
