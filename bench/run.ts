@@ -16,6 +16,7 @@ import {
 } from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
+import { readFlood, silentResumes } from "./scenarios-memory.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
@@ -213,6 +214,10 @@ async function main() {
       for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const))
         await idleRound(k, db, world);
     process.stdout.write(".");
+
+    const memory = { "9a resume to 50 sockets that never read": silentResumes, "9b read-frame flood": readFlood };
+    for (const [name, run] of Object.entries(memory))
+      for (let r = 0; r < P.rounds && want(name); r++) record(name, "server", await run(P.secs));
 
     // Login at the default argon2id cost: the same database, restarted with production settings.
     if (want("7")) {

@@ -82,7 +82,10 @@ export function createMetrics(version: string) {
     messagesStored: new Counter("echat_messages_stored_total", "Chat messages written to the database"),
     loginFailures: new Counter("echat_login_failures_total", "Logins refused for an unknown login or a wrong password"),
     storeErrors: new Counter("echat_store_errors_total", "Database operations that failed"),
-    readMarkerWrites: new Counter("echat_read_marker_writes_total", "Read markers written (coalesced from read frames)"),
+    readMarkerWrites: new Counter(
+      "echat_read_marker_writes_total",
+      "Read markers written (coalesced from read frames)",
+    ),
 
     // The hub owns sockets and rooms; it is created after the metrics.
     readFrom(g: Gauges) {

@@ -29,6 +29,8 @@ export function createReadMarkers({ store, broker, now, log }: Deps) {
     const done = store.markRead(room, userId, id).then(
       (marker) => {
         m.stored = Math.max(m.stored, marker);
+        // A marker that came while this write was on its way and is not above its result: nothing to write.
+        if (m.pending <= m.stored) (m.pending = 0), waiting.delete(ws);
         broker.event(room, "read", { user_id: userId, message_id: marker });
       },
       (e) => {

@@ -1,0 +1,153 @@
+// Sockets that cost the server without chatting: resumes to sockets that never read (RSS per socket),
+// and a flood of read frames (what it does to /healthz). Each runs its own server on a fresh database.
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rssBytes, startEchat } from "./procs.ts";
+
+const BACKLOG = 1000;
+const SILENT_SOCKETS = 50;
+
+async function post(base: string, path: string, body: unknown, token?: string) {
+  const r = await fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { "x-session-id": token } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as any;
+}
+
+async function metric(base: string, name: string) {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${base}/metrics`)).text());
+  return Number(m?.[1]);
+}
+
+// Two users in one room, on a fresh server; the caller's body runs, then the server stops.
+async function withRoom<T>(body: (base: string, room: number, tokens: string[], pid: number) => Promise<T>) {
+  const dir = mkdtempSync(join(tmpdir(), "echat-bench-mem-"));
+  const server = await startEchat({ db: join(dir, "m.db"), cheapPasswords: true });
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const tag = Date.now().toString(36);
+    const users = [`m${tag}a`, `m${tag}b`];
+    const tokens: string[] = [];
+    for (const login of users)
+      tokens.push((await post(base, "/v1/register", { login, password: "bench-pw" })).session_id);
+    const room = (await post(base, "/v1/rooms", { users: [{ login: users[1] }] }, tokens[0])).id as number;
+    return await body(base, room, tokens, server.proc.pid);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Chat-like texts: mostly a sentence or two, some longer, mixed scripts (~170 bytes on average).
+function realisticText(i: number) {
+  const words = ["ok", "встреча", "tomorrow", "at", "10:30", "👍", "can you check the deploy?", "спасибо", "lunch"];
+  const n = 3 + ((i * 7919) % 40);
+  return Array.from({ length: n }, (_, k) => words[(i + k * 31) % words.length]).join(" ");
+}
+
+async function fill(port: number, room: number, token: string, count: number) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/rooms/${room}/chat?session_id=${token}`);
+  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+  let acked = 0;
+  const done = new Promise<void>((resolve) => {
+    ws.onmessage = () => ++acked === count && resolve();
+  });
+  for (let i = 0; i < count; i++) ws.send(JSON.stringify({ text: realisticText(i), client_id: `f${i}` }));
+  await done;
+  ws.close();
+}
+
+// A raw socket that upgrades with ?after=0 and then never reads.
+function silentSocket(port: number, path: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("error", reject);
+    s.write(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    s.once("data", () => {
+      s.pause();
+      resolve(s);
+    });
+  });
+}
+
+// 50 sockets resume a room of 1000 realistic messages and never read: RSS growth per socket.
+export async function silentResumes(): Promise<Record<string, number>> {
+  return withRoom(async (base, room, tokens, pid) => {
+    const port = Number(new URL(base).port);
+    await fill(port, room, tokens[0]!, BACKLOG);
+    await Bun.sleep(300);
+    const before = await rssBytes(pid);
+    const delivered0 = await metric(base, "echat_messages_delivered_total");
+    const path = `/v1/rooms/${room}/chat?session_id=${tokens[1]}&after=0`;
+    const sockets = [];
+    for (let i = 0; i < SILENT_SOCKETS; i++) sockets.push(await silentSocket(port, path));
+    await Bun.sleep(1500); // the server sends what the sockets take, then waits for drains
+    const after = await rssBytes(pid);
+    const delivered = (await metric(base, "echat_messages_delivered_total")) - delivered0;
+    const open = await metric(base, "echat_websockets_open");
+    for (const s of sockets) s.destroy();
+    return {
+      sockets: SILENT_SOCKETS,
+      rss_before_mib: before / 2 ** 20,
+      rss_after_mib: after / 2 ** 20,
+      rss_kib_per_socket: (after - before) / 1024 / SILENT_SOCKETS,
+      backlog_frames_sent_per_socket: delivered / SILENT_SOCKETS,
+      still_open: open,
+    };
+  });
+}
+
+// Two sockets send read frames as fast as the server takes them (each one above the last) while
+// /healthz is asked one request at a time.
+export async function readFlood(secs: number): Promise<Record<string, number>> {
+  return withRoom(async (base, room, tokens) => {
+    const port = Number(new URL(base).port);
+    await fill(port, room, tokens[1]!, 20);
+    const writes0 = await metric(base, "echat_read_marker_writes_total");
+    let sent = 0;
+    let stop = false;
+    const flooders = await Promise.all(
+      [0, 0].map(async () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/rooms/${room}/chat?session_id=${tokens[0]}`);
+        await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+        let id = 1;
+        const loop = () => {
+          if (stop) return;
+          for (let i = 0; i < 200 && ws.bufferedAmount < 1 << 20; i++, sent++)
+            ws.send(`{"type":"read","message_id":${id++}}`);
+          setImmediate(loop);
+        };
+        loop();
+        return ws;
+      }),
+    );
+    const lat: number[] = [];
+    const t0 = performance.now();
+    const sent0 = sent;
+    while (performance.now() - t0 < secs * 1000) {
+      const t = performance.now();
+      const r = await fetch(`${base}/healthz`);
+      await r.arrayBuffer();
+      lat.push(performance.now() - t);
+    }
+    const frames = sent - sent0;
+    stop = true;
+    for (const ws of flooders) ws.close();
+    lat.sort((a, b) => a - b);
+    const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
+    return {
+      read_frames_per_s: frames / secs,
+      healthz_p50_ms: at(0.5),
+      healthz_p99_ms: at(0.99),
+      marker_writes: (await metric(base, "echat_read_marker_writes_total")) - writes0,
+    };
+  });
+}
