@@ -27,6 +27,8 @@ const TARGETS: Record<string, { min?: number; max?: number; abs?: boolean }> = {
   "6a GET /v1/info/requests_per_s": { min: 0.7 },
   "8 cold start (compiled)/ms_to_first_200": { max: 150, abs: true },
   "8 cold start (compiled)/ms_to_first_answer_no_healthz": { max: 150, abs: true },
+  "9a resume to 50 sockets that never read/rss_kib_per_socket": { max: 2048, abs: true }, // issue 12
+  "9c read-frame flood/healthz_p50_ms": { max: 20, abs: true },
 };
 
 export function median(xs: number[]): number | null {

@@ -215,7 +215,11 @@ async function main() {
         await idleRound(k, db, world);
     process.stdout.write(".");
 
-    const memory = { "9a resume to 50 sockets that never read": silentResumes, "9b read-frame flood": readFlood };
+    const memory = {
+      "9a resume to 50 sockets that never read": () => silentResumes(),
+      "9b same, 4000-character messages": () => silentResumes(true),
+      "9c read-frame flood": readFlood,
+    };
     for (const [name, run] of Object.entries(memory))
       for (let r = 0; r < P.rounds && want(name); r++) record(name, "server", await run(P.secs));
 

@@ -50,14 +50,14 @@ function realisticText(i: number) {
   return Array.from({ length: n }, (_, k) => words[(i + k * 31) % words.length]).join(" ");
 }
 
-async function fill(port: number, room: number, token: string, count: number) {
+async function fill(port: number, room: number, token: string, count: number, text = realisticText) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/rooms/${room}/chat?session_id=${token}`);
   await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
   let acked = 0;
   const done = new Promise<void>((resolve) => {
     ws.onmessage = () => ++acked === count && resolve();
   });
-  for (let i = 0; i < count; i++) ws.send(JSON.stringify({ text: realisticText(i), client_id: `f${i}` }));
+  for (let i = 0; i < count; i++) ws.send(JSON.stringify({ text: text(i), client_id: `f${i}` }));
   await done;
   ws.close();
 }
@@ -78,11 +78,12 @@ function silentSocket(port: number, path: string): Promise<net.Socket> {
   });
 }
 
-// 50 sockets resume a room of 1000 realistic messages and never read: RSS growth per socket.
-export async function silentResumes(): Promise<Record<string, number>> {
+// 50 sockets resume a room of 1000 messages and never read: RSS growth per socket. Realistic texts,
+// or (longest) the longest allowed, 4000 characters.
+export async function silentResumes(longest = false): Promise<Record<string, number>> {
   return withRoom(async (base, room, tokens, pid) => {
     const port = Number(new URL(base).port);
-    await fill(port, room, tokens[0]!, BACKLOG);
+    await fill(port, room, tokens[0]!, BACKLOG, longest ? (i) => `${i} `.padEnd(4000, "ж") : realisticText);
     await Bun.sleep(300);
     const before = await rssBytes(pid);
     const delivered0 = await metric(base, "echat_messages_delivered_total");
