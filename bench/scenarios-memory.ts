@@ -62,8 +62,8 @@ async function fill(port: number, room: number, token: string, count: number, te
   ws.close();
 }
 
-// A raw socket that upgrades with ?after=0 and then never reads.
-function silentSocket(port: number, path: string): Promise<net.Socket> {
+// A raw WebSocket client on node:net, after its upgrade; paused: it never reads again.
+function upgraded(port: number, path: string, paused: boolean): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, "127.0.0.1");
     s.once("error", reject);
@@ -72,7 +72,7 @@ function silentSocket(port: number, path: string): Promise<net.Socket> {
         `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
     s.once("data", () => {
-      s.pause();
+      if (paused) s.pause();
       resolve(s);
     });
   });
@@ -89,7 +89,7 @@ export async function silentResumes(longest = false): Promise<Record<string, num
     const delivered0 = await metric(base, "echat_messages_delivered_total");
     const path = `/v1/rooms/${room}/chat?session_id=${tokens[1]}&after=0`;
     const sockets = [];
-    for (let i = 0; i < SILENT_SOCKETS; i++) sockets.push(await silentSocket(port, path));
+    for (let i = 0; i < SILENT_SOCKETS; i++) sockets.push(await upgraded(port, path, true));
     await Bun.sleep(1500); // the server sends what the sockets take, then waits for drains
     const after = await rssBytes(pid);
     const delivered = (await metric(base, "echat_messages_delivered_total")) - delivered0;
@@ -106,49 +106,78 @@ export async function silentResumes(longest = false): Promise<Record<string, num
   });
 }
 
-// Two sockets send read frames as fast as the server takes them (each one above the last) while
-// /healthz is asked one request at a time.
+// Client frames with a zero mask, so the payload goes as it is.
+function readFrames(from: number, count: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let id = from; id < from + count; id++) {
+    const payload = Buffer.from(`{"type":"read","message_id":${id}}`);
+    parts.push(Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload);
+  }
+  return Buffer.concat(parts);
+}
+
+function fence(sock: net.Socket, tag: string): Promise<void> {
+  const payload = Buffer.from(`{"text":"fence","client_id":"${tag}"}`);
+  sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]));
+  return new Promise((resolve) => {
+    const seen = (d: Buffer) => d.includes(`"client_id":"${tag}"`) && (sock.off("data", seen), resolve());
+    sock.on("data", seen);
+  });
+}
+
+// Two sockets send read frames as fast as the server reads them (each one above the last: the
+// costliest case, every frame moves the marker) while /healthz is asked one request at a time.
 export async function readFlood(secs: number): Promise<Record<string, number>> {
   return withRoom(async (base, room, tokens) => {
     const port = Number(new URL(base).port);
     await fill(port, room, tokens[1]!, 20);
     const writes0 = await metric(base, "echat_read_marker_writes_total");
+    const BATCH = 1000;
     let sent = 0;
     let stop = false;
+    const t0 = performance.now();
     const flooders = await Promise.all(
       [0, 0].map(async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/rooms/${room}/chat?session_id=${tokens[0]}`);
-        await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+        const sock = await upgraded(port, `/v1/rooms/${room}/chat?session_id=${tokens[0]}`, false);
         let id = 1;
         const loop = () => {
-          if (stop) return;
-          for (let i = 0; i < 200 && ws.bufferedAmount < 1 << 20; i++, sent++)
-            ws.send(`{"type":"read","message_id":${id++}}`);
-          setImmediate(loop);
+          // write() false: the kernel holds enough; go on when the server has read it
+          while (!stop && sock.write(readFrames(id, BATCH))) (id += BATCH), (sent += BATCH);
+          if (!stop) (id += BATCH), (sent += BATCH), sock.once("drain", loop);
         };
         loop();
-        return ws;
+        return sock;
       }),
     );
-    const lat: number[] = [];
-    const t0 = performance.now();
-    const sent0 = sent;
-    while (performance.now() - t0 < secs * 1000) {
-      const t = performance.now();
-      const r = await fetch(`${base}/healthz`);
-      await r.arrayBuffer();
-      lat.push(performance.now() - t);
-    }
-    const frames = sent - sent0;
+    // The probe runs in its own process: building frames here must not delay its requests.
+    const probe = Bun.spawn(["bun", import.meta.path, "probe", base, String(secs)], { stdout: "pipe" });
+    const latency = JSON.parse(await new Response(probe.stdout).text());
     stop = true;
-    for (const ws of flooders) ws.close();
-    lat.sort((a, b) => a - b);
-    const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
+    // The kernel still holds frames: the server has read them all when it acks a message sent after them.
+    await Promise.all(flooders.map((sock, i) => fence(sock, `fence${i}`)));
+    const handled = sent / ((performance.now() - t0) / 1000);
+    for (const sock of flooders) sock.destroy();
     return {
-      read_frames_per_s: frames / secs,
-      healthz_p50_ms: at(0.5),
-      healthz_p99_ms: at(0.99),
+      read_frames_per_s: handled,
+      ...latency,
       marker_writes: (await metric(base, "echat_read_marker_writes_total")) - writes0,
     };
   });
 }
+
+// `bun bench/scenarios-memory.ts probe <base> <secs>`: /healthz one request at a time; prints p50 and p99.
+async function probeHealth(base: string, secs: number) {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < secs * 1000) {
+    const t = performance.now();
+    await (await fetch(`${base}/healthz`)).arrayBuffer();
+    lat.push(performance.now() - t);
+  }
+  lat.sort((a, b) => a - b);
+  const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
+  return { healthz_p50_ms: at(0.5), healthz_p99_ms: at(0.99) };
+}
+
+if (import.meta.main && Bun.argv[2] === "probe")
+  console.log(JSON.stringify(await probeHealth(Bun.argv[3]!, Number(Bun.argv[4]))));
