@@ -24,19 +24,27 @@ async function metric(base: string, name: string) {
   return Number(m?.[1]);
 }
 
-// Two users in one room, on a fresh server; the caller's body runs, then the server stops.
-async function withRoom<T>(body: (base: string, room: number, tokens: string[], pid: number) => Promise<T>) {
+type Setup = (port: number, room: number, tokens: string[]) => Promise<void>;
+type Body<T> = (base: string, room: number, tokens: string[], pid: number) => Promise<T>;
+
+// Two users in one room on a fresh database, filled by setup; then the body runs on a server started
+// again on that database, so its memory holds nothing of the setup.
+async function withRoom<T>(setup: Setup, body: Body<T>) {
   const dir = mkdtempSync(join(tmpdir(), "echat-bench-mem-"));
-  const server = await startEchat({ db: join(dir, "m.db"), cheapPasswords: true });
+  const db = join(dir, "m.db");
+  let server = await startEchat({ db, cheapPasswords: true });
   try {
-    const base = `http://127.0.0.1:${server.port}`;
+    const base = () => `http://127.0.0.1:${server.port}`;
     const tag = Date.now().toString(36);
     const users = [`m${tag}a`, `m${tag}b`];
     const tokens: string[] = [];
     for (const login of users)
-      tokens.push((await post(base, "/v1/register", { login, password: "bench-pw" })).session_id);
-    const room = (await post(base, "/v1/rooms", { users: [{ login: users[1] }] }, tokens[0])).id as number;
-    return await body(base, room, tokens, server.proc.pid);
+      tokens.push((await post(base(), "/v1/register", { login, password: "bench-pw" })).session_id);
+    const room = (await post(base(), "/v1/rooms", { users: [{ login: users[1] }] }, tokens[0])).id as number;
+    await setup(server.port, room, tokens);
+    await server.stop();
+    server = await startEchat({ db, cheapPasswords: true });
+    return await body(base(), room, tokens, server.proc.pid);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -81,9 +89,10 @@ function upgraded(port: number, path: string, paused: boolean): Promise<net.Sock
 // 50 sockets resume a room of 1000 messages and never read: RSS growth per socket. Realistic texts,
 // or (longest) the longest allowed, 4000 characters.
 export async function silentResumes(longest = false): Promise<Record<string, number>> {
-  return withRoom(async (base, room, tokens, pid) => {
+  const text = longest ? (i: number) => `${i} `.padEnd(4000, "ж") : realisticText;
+  const setup: Setup = (port, room, tokens) => fill(port, room, tokens[0]!, BACKLOG, text);
+  return withRoom(setup, async (base, room, tokens, pid) => {
     const port = Number(new URL(base).port);
-    await fill(port, room, tokens[0]!, BACKLOG, longest ? (i) => `${i} `.padEnd(4000, "ж") : realisticText);
     await Bun.sleep(300);
     const before = await rssBytes(pid);
     const delivered0 = await metric(base, "echat_messages_delivered_total");
@@ -128,41 +137,43 @@ function fence(sock: net.Socket, tag: string): Promise<void> {
 // Two sockets send read frames as fast as the server reads them (each one above the last: the
 // costliest case, every frame moves the marker) while /healthz is asked one request at a time.
 export async function readFlood(secs: number): Promise<Record<string, number>> {
-  return withRoom(async (base, room, tokens) => {
-    const port = Number(new URL(base).port);
-    await fill(port, room, tokens[1]!, 20);
-    const writes0 = await metric(base, "echat_read_marker_writes_total");
-    const BATCH = 1000;
-    let sent = 0;
-    let stop = false;
-    const t0 = performance.now();
-    const flooders = await Promise.all(
-      [0, 0].map(async () => {
-        const sock = await upgraded(port, `/v1/rooms/${room}/chat?session_id=${tokens[0]}`, false);
-        let id = 1;
-        const loop = () => {
-          // write() false: the kernel holds enough; go on when the server has read it
-          while (!stop && sock.write(readFrames(id, BATCH))) (id += BATCH), (sent += BATCH);
-          if (!stop) (id += BATCH), (sent += BATCH), sock.once("drain", loop);
-        };
-        loop();
-        return sock;
-      }),
-    );
-    // The probe runs in its own process: building frames here must not delay its requests.
-    const probe = Bun.spawn(["bun", import.meta.path, "probe", base, String(secs)], { stdout: "pipe" });
-    const latency = JSON.parse(await new Response(probe.stdout).text());
-    stop = true;
-    // The kernel still holds frames: the server has read them all when it acks a message sent after them.
-    await Promise.all(flooders.map((sock, i) => fence(sock, `fence${i}`)));
-    const handled = sent / ((performance.now() - t0) / 1000);
-    for (const sock of flooders) sock.destroy();
-    return {
-      read_frames_per_s: handled,
-      ...latency,
-      marker_writes: (await metric(base, "echat_read_marker_writes_total")) - writes0,
-    };
-  });
+  return withRoom(
+    (port, room, tokens) => fill(port, room, tokens[1]!, 20),
+    async (base, room, tokens) => {
+      const port = Number(new URL(base).port);
+      const writes0 = await metric(base, "echat_read_marker_writes_total");
+      const BATCH = 1000;
+      let sent = 0;
+      let stop = false;
+      const t0 = performance.now();
+      const flooders = await Promise.all(
+        [0, 0].map(async () => {
+          const sock = await upgraded(port, `/v1/rooms/${room}/chat?session_id=${tokens[0]}`, false);
+          let id = 1;
+          const loop = () => {
+            // write() false: the kernel holds enough; go on when the server has read it
+            while (!stop && sock.write(readFrames(id, BATCH))) (id += BATCH), (sent += BATCH);
+            if (!stop) (id += BATCH), (sent += BATCH), sock.once("drain", loop);
+          };
+          loop();
+          return sock;
+        }),
+      );
+      // The probe runs in its own process: building frames here must not delay its requests.
+      const probe = Bun.spawn(["bun", import.meta.path, "probe", base, String(secs)], { stdout: "pipe" });
+      const latency = JSON.parse(await new Response(probe.stdout).text());
+      stop = true;
+      // The kernel still holds frames: the server has read them all when it acks a message sent after them.
+      await Promise.all(flooders.map((sock, i) => fence(sock, `fence${i}`)));
+      const handled = sent / ((performance.now() - t0) / 1000);
+      for (const sock of flooders) sock.destroy();
+      return {
+        read_frames_per_s: handled,
+        ...latency,
+        marker_writes: (await metric(base, "echat_read_marker_writes_total")) - writes0,
+      };
+    },
+  );
 }
 
 // `bun bench/scenarios-memory.ts probe <base> <secs>`: /healthz one request at a time; prints p50 and p99.
