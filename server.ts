@@ -127,7 +127,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
 // what is left, write pending messages, checkpoint and close the database.
 async function stopParts({ log, hub, broker, shared, store }: Parts, server: Server<unknown>, graceMs: number) {
   const drained = server.stop(); // idle keep-alive connections close now
-  hub.closeAll();
+  await hub.closeAll(); // pending read markers are written
   let timer: Timer | undefined;
   const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
   if ((await Promise.race([drained, late])) === "late") {

@@ -17,6 +17,7 @@ import {
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { loginFloodScenario } from "./scenarios-logins.ts";
+import { readFlood, silentResumes } from "./scenarios-memory.ts";
 import { searchScenario } from "./scenarios-search.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
@@ -215,6 +216,14 @@ async function main() {
       for (const k of r % 2 ? (["baseline", "server"] as const) : (["server", "baseline"] as const))
         await idleRound(k, db, world);
     process.stdout.write(".");
+
+    const memory = {
+      "9a resume to 50 sockets that never read": () => silentResumes(),
+      "9b same, 4000-character messages": () => silentResumes(true),
+      "9c read-frame flood": readFlood,
+    };
+    for (const [name, run] of Object.entries(memory))
+      for (let r = 0; r < P.rounds && want(name); r++) record(name, "server", await run(P.secs));
 
     // Login at the default argon2id cost: the same database, restarted with production settings.
     if (want("7")) {

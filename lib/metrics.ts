@@ -82,6 +82,10 @@ export function createMetrics(version: string) {
     messagesStored: new Counter("echat_messages_stored_total", "Chat messages written to the database"),
     loginFailures: new Counter("echat_login_failures_total", "Logins refused for an unknown login or a wrong password"),
     storeErrors: new Counter("echat_store_errors_total", "Database operations that failed"),
+    readMarkerWrites: new Counter(
+      "echat_read_marker_writes_total",
+      "Read markers written (coalesced from read frames)",
+    ),
 
     // The hub owns sockets and rooms; it is created after the metrics.
     readFrom(g: Gauges) {
@@ -99,6 +103,7 @@ type Kept = {
   messagesStored: Counter;
   loginFailures: Counter;
   storeErrors: Counter;
+  readMarkerWrites: Counter;
 };
 
 function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number): string {
@@ -119,6 +124,7 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.out.push(...m.httpDuration.lines());
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
+  e.counter(m.readMarkerWrites);
   e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
   e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
   e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
@@ -148,7 +154,7 @@ function exposition() {
   };
 }
 
-// Counts stored messages and failed store calls without the store knowing about metrics.
+// Counts stored messages, read-marker writes and failed store calls without the store knowing about metrics.
 export function countStore<S extends object>(store: S, m: Metrics): S {
   // Each method is wrapped once here (a Proxy would make a closure on every call of the hot path).
   const out: Record<string, unknown> = {};
@@ -163,7 +169,9 @@ export function countStore<S extends object>(store: S, m: Metrics): S {
       continue;
     }
     const method = (value as (...a: unknown[]) => unknown).bind(store);
+    const calls = key === "markRead" ? m.readMarkerWrites : undefined;
     out[key] = (...args: unknown[]) => {
+      calls?.inc();
       let result: unknown;
       try {
         result = method(...args);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import net from "node:net";
 import { type Account, call, createRoom, expectError, register, upgradeRequest } from "./support/http.ts";
+import { messageIds, RawSocket } from "./support/raw-socket.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
 
@@ -281,14 +281,18 @@ describe("opt-in events", () => {
     expect(await unread(bob)).toBe(3); // bob's own message does not count
     expect(await unread(carol)).toBe(1);
     c.send({ type: "read", message_id: mine[2].id + 10 }); // past the end: clamped to the newest message
-    c.send({ type: "read", message_id: mine[0].id }); // backwards: ignored
-    const events = await b.take(2, (f) => f.type === "read");
-    expect(events[0]).toEqual({ type: "read", room_id: r, user_id: carol.id, message_id: own.id });
-    expect(events[1].message_id).toBe(own.id);
+    c.send({ type: "read", message_id: mine[0].id }); // backwards: writes nothing, announces nothing
+    expect(await b.next((f) => f.type === "read")).toEqual({
+      type: "read",
+      room_id: r,
+      user_id: carol.id,
+      message_id: own.id,
+    });
     expect(await unread(carol)).toBe(0);
     b.send({ type: "read", message_id: mine[1].id });
     await b.next((f) => f.type === "read" && f.user_id === bob.id);
     expect(await unread(bob)).toBe(1);
+    expect(b.inbox.filter((f) => f.type === "read")).toEqual([]); // carol's backwards marker was not announced
     expect(c.inbox.some((f) => f.type)).toBe(false);
     await Promise.all([b.close(), c.close()]);
   });
@@ -298,15 +302,7 @@ describe("slow consumers", () => {
   test("a socket that stops reading is closed with 1013 after everything queued before it", async () => {
     const r = await createRoom(s.url, alice, [carol]);
     // A raw client that pauses reading right after the handshake.
-    const raw = net.connect(s.port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    raw.on("data", (d) => chunks.push(Buffer.from(d)));
-    const path = new URL(chatUrl(s, r, carol)).pathname + new URL(chatUrl(s, r, carol)).search;
-    raw.write(
-      `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
-    await new Promise<void>((resolve) => raw.once("data", () => resolve()));
-    raw.pause();
+    const raw = await RawSocket.open(chatUrl(s, r, carol), { paused: true });
     const a = await Socket.open(chatUrl(s, r, alice, { events: "presence" }));
     await a.next((f) => f.type === "presence" && f.online.length === 2);
     const big = "ж".repeat(4000); // 8 KB in UTF-8
@@ -321,15 +317,13 @@ describe("slow consumers", () => {
       );
     await a.next((f) => f.type === "presence" && f.online.length === 1); // the server let go of carol
     const later = await sendAll(a, ["after the close"]);
-    const ended = new Promise<void>((resolve) => raw.on("close", () => resolve()));
-    raw.resume();
-    await ended;
-    const bytes = Buffer.concat(chunks);
-    const frames = parseFrames(bytes.subarray(bytes.indexOf("\r\n\r\n") + 4));
+    raw.tcp.resume();
+    await raw.ended;
+    const frames = raw.frames();
     const close = frames.at(-1)!;
     expect(close.opcode).toBe(8);
     expect(close.payload.readUInt16BE(0)).toBe(1013);
-    const ids = frames.filter((f) => f.opcode === 1).map((f) => JSON.parse(f.payload.toString()).id);
+    const ids = messageIds(frames);
     expect(ids.length).toBeGreaterThan(0);
     expect(ids).toEqual(acks.slice(0, ids.length).map((m) => m.id)); // a prefix: no gap before the close
     expect(ids).not.toContain(later[0].id);
@@ -344,17 +338,10 @@ describe("idle connections", () => {
       const [u, v] = [await register(t.url, "pinged"), await register(t.url, "silent")];
       const r = await createRoom(t.url, u, [v]);
       const live = await Socket.open(chatUrl(t, r, u)); // Bun's client answers pings by itself
-      const url = new URL(chatUrl(t, r, v));
-      const raw = net.connect(t.port, "127.0.0.1");
-      const chunks: Buffer[] = [];
-      raw.on("data", (d) => chunks.push(Buffer.from(d)));
-      raw.write(
-        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
-      await new Promise<void>((resolve) => raw.on("close", () => resolve())); // never answers a ping
-      const bytes = Buffer.concat(chunks);
-      expect(bytes.toString("latin1")).toStartWith("HTTP/1.1 101");
-      const frames = parseFrames(bytes.subarray(bytes.indexOf("\r\n\r\n") + 4));
+      const raw = await RawSocket.open(chatUrl(t, r, v));
+      await raw.ended; // never answers a ping
+      expect(raw.bytes.toString("latin1")).toStartWith("HTTP/1.1 101");
+      const frames = raw.frames();
       expect(frames.some((f) => f.opcode === 9)).toBe(true); // it was pinged first
       live.send({ text: "still here after the silent one was dropped" });
       expect((await live.next(isMessage)).text).toBe("still here after the silent one was dropped");
@@ -364,19 +351,3 @@ describe("idle connections", () => {
     }
   }, 40000);
 });
-
-function parseFrames(buf: Buffer) {
-  const frames: Array<{ opcode: number; payload: Buffer }> = [];
-  let i = 0;
-  while (i + 2 <= buf.length) {
-    const opcode = buf[i]! & 0x0f;
-    let len = buf[i + 1]! & 0x7f;
-    let at = i + 2;
-    if (len === 126) (len = buf.readUInt16BE(at)), (at += 2);
-    else if (len === 127) (len = Number(buf.readBigUInt64BE(at))), (at += 8);
-    if (at + len > buf.length) break;
-    frames.push({ opcode, payload: buf.subarray(at, at + len) });
-    i = at + len;
-  }
-  return frames;
-}

@@ -8,6 +8,7 @@ import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 import { isObject, validClientId, validText } from "../validate.ts";
+import type { ReadMarkers } from "./read-markers.ts";
 import { send, sendError, type WS } from "./socket.ts";
 
 const TYPING_EVERY_MS = 2000;
@@ -20,6 +21,7 @@ export type FrameContext = {
   limits: Limits;
   broker: Broker;
   lastTyping: Map<string, number>; // "room:user" -> when its last typing event went out
+  reads: ReadMarkers;
 };
 type Frame = Record<string, unknown>;
 type FrameHandler = (ctx: FrameContext, ws: WS, frame: Frame) => unknown;
@@ -86,11 +88,10 @@ function handleTypingFrame({ now, broker, lastTyping }: FrameContext, ws: WS) {
   broker.event(room, "typing", { user_id: userId }, ws);
 }
 
-// The stored marker (never backwards, clamped to the newest message) goes to everyone, the sender too.
-async function handleReadFrame({ store, broker }: FrameContext, ws: WS, frame: Frame) {
-  const { roomId: room, userId } = ws.data;
+// Coalesced in read-markers.ts; each write's stored marker (never backwards, clamped to the newest
+// message) goes to everyone, the sender too.
+function handleReadFrame({ reads }: FrameContext, ws: WS, frame: Frame) {
   const id = frame.message_id;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
-  const marker = await store.markRead(room, userId, id);
-  broker.event(room, "read", { user_id: userId, message_id: marker });
+  reads.mark(ws, id);
 }

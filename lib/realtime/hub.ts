@@ -13,7 +13,8 @@ import { createDelivery, type Delivery } from "./deliver.ts";
 import { type FrameContext, handleFrame } from "./frames.ts";
 import type { Notifier } from "./notifier.ts";
 import { createPresence, type Presence } from "./presence.ts";
-import { resume } from "./resume.ts";
+import { createReadMarkers, type ReadMarkers } from "./read-markers.ts";
+import { createResumer } from "./resume.ts";
 import { RoomState } from "./room-state.ts";
 import { type SocketData, sendError, type WS } from "./socket.ts";
 import { topic } from "./topics.ts";
@@ -37,7 +38,9 @@ export function createHub(deps: Deps) {
   const registry = createRegistry();
   const delivery = createDelivery({ rooms, server: () => server, onDeliver });
   const presence = createPresence({ broker, rooms, log, publish: delivery.event });
-  const sweep = startSweep(deps, registry);
+  const reads = createReadMarkers(deps);
+  const { websocket, resumer } = socketHandlers({ ...deps, registry, rooms, presence, delivery, reads, onDeliver });
+  const sweep = startSweep(deps, registry, () => (resumer.sweep(), reads.sweep()));
 
   // Every delivery to sockets here comes through this, from the broker, whichever instance began it.
   const handler: BrokerEventHandler = {
@@ -48,7 +51,6 @@ export function createHub(deps: Deps) {
     interested: (room) => rooms.interested(room),
     onlinePairs: () => rooms.pairs(),
   };
-  const websocket = socketHandlers({ ...deps, registry, rooms, presence, delivery, onDeliver });
 
   // What REST handlers call: every instance's broker hands the kick to its hub.
   const notifier: Notifier = {
@@ -65,9 +67,11 @@ export function createHub(deps: Deps) {
     bind(s: Server<SocketData>) {
       server = s;
     },
-    closeAll() {
+    // Shutdown: close every socket, then write the read markers still pending, before the store closes.
+    closeAll(): Promise<void> {
       clearInterval(sweep);
       registry.closeAll(CLOSE.shutdown);
+      return reads.flush();
     },
     stats() {
       return { sockets: registry.size, rooms: rooms.roomCount, delivered };
@@ -82,10 +86,11 @@ function socketHandlers(
     rooms: RoomState;
     presence: Presence;
     delivery: Delivery;
+    reads: ReadMarkers;
     onDeliver: (frames: number) => void;
   },
 ) {
-  const { config, log, registry, rooms, presence, delivery } = deps;
+  const { config, log, registry, rooms, presence, delivery, reads } = deps;
   const frames: FrameContext = { ...deps, lastTyping: new Map() };
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
@@ -94,8 +99,8 @@ function socketHandlers(
     delivery.subscriptionsChanged(room);
     presence.arrive(ws);
   }
-  const resuming = { ...deps, goLive };
-  return {
+  const resumer = createResumer({ ...deps, goLive });
+  const websocket = {
     data: {} as SocketData,
     maxPayloadLength: 64 * 1024,
     idleTimeout: config.wsIdleTimeout,
@@ -107,7 +112,7 @@ function socketHandlers(
       registry.add(ws);
       if (ws.data.after === undefined) return goLive(ws);
       rooms.startJoining(ws.data.roomId, ws);
-      resume(resuming, ws, ws.data.after).catch((e) => {
+      resumer.start(ws, ws.data.after).catch((e) => {
         log.error("resume failed", { room: ws.data.roomId, error: String(e) });
         ws.close(1011, "resume failed");
       });
@@ -118,15 +123,19 @@ function socketHandlers(
         sendError(ws, "internal_error");
       });
     },
+    drain: (ws: WS) => resumer.drain(ws),
     close(ws: WS) {
       ws.data.release();
       registry.remove(ws);
+      reads.closed(ws);
+      resumer.closed(ws);
       const { roomId: room, userId } = ws.data;
       delivery.subscriptionsChanged(room);
       if (rooms.finishJoining(room, ws)) return; // never went live
       presence.leave(room, userId);
     },
   };
+  return { websocket, resumer };
 }
 
 // Every open socket here, and by session (token hash as hex), so kicks find theirs.
@@ -170,8 +179,9 @@ type Registry = ReturnType<typeof createRegistry>;
 // Slow consumers: close with 1013 once a socket has more than 1 MiB queued. It still gets everything
 // queued before the close frame, so reconnecting with ?after= loses nothing. The same tick runs the
 // session check once a minute (by the injected clock): sessions can end behind our back (expiry, or
-// `echat user passwd` in another process). Each instance checks its own sockets.
-function startSweep(deps: Deps, registry: Registry) {
+// `echat user passwd` in another process). Each instance checks its own sockets. `tick`: the stalled
+// backlogs and the pending read markers, also timed by the injected clock.
+function startSweep(deps: Deps, registry: Registry, tick: () => void) {
   const { now, log } = deps;
   let lastCheck = now();
   let checking = false;
@@ -187,6 +197,7 @@ function startSweep(deps: Deps, registry: Registry) {
     for (const ws of registry.sockets()) {
       if (ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
     }
+    tick();
     maybeCheckSessions();
   }, SWEEP_MS);
   sweep.unref();

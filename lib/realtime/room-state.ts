@@ -20,6 +20,15 @@ export class RoomState {
     if (sockets) for (const buffered of sockets.values()) buffered.push(m);
   }
 
+  // What was buffered for the socket so far; it stays joining, and later messages are buffered anew.
+  takeBuffered(room: number, socket: object): Message[] {
+    const sockets = this.joining.get(room);
+    const buffered = sockets?.get(socket);
+    if (!buffered?.length) return [];
+    sockets!.set(socket, []);
+    return buffered;
+  }
+
   // Done reading (or closed): what was buffered for the socket; undefined when it was not joining.
   finishJoining(room: number, socket: object): Message[] | undefined {
     const sockets = this.joining.get(room);

@@ -1,0 +1,73 @@
+// Read markers from `read` frames, coalesced: a socket's first marker is written at once, later ones
+// at most once per WRITE_EVERY_MS (the highest pending marker wins), a marker not above what the
+// socket last stored writes nothing, and a pending marker is written when the socket closes or the
+// server stops (flush). Each write's result, the stored marker, is announced as a `read` event.
+import type { Broker } from "../broker/broker.ts";
+import { ApiError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../store/store.ts";
+import { sendError, type WS } from "./socket.ts";
+
+export const WRITE_EVERY_MS = 1000;
+
+type Marker = { stored: number; pending: number; writtenAt: number };
+type Deps = { store: Store; broker: Broker; now: () => number; log: Logger };
+
+export type ReadMarkers = ReturnType<typeof createReadMarkers>;
+
+export function createReadMarkers({ store, broker, now, log }: Deps) {
+  const markers = new Map<WS, Marker>(); // sockets that sent a read frame
+  const waiting = new Set<WS>(); // those with a pending marker
+  const writing = new Set<Promise<void>>();
+
+  function write(ws: WS, m: Marker) {
+    const id = m.pending;
+    m.pending = 0;
+    m.writtenAt = now();
+    waiting.delete(ws);
+    const { roomId: room, userId } = ws.data;
+    const done = store.markRead(room, userId, id).then(
+      (marker) => {
+        m.stored = Math.max(m.stored, marker);
+        // A marker that came while this write was on its way and is not above its result: nothing to write.
+        if (m.pending <= m.stored) (m.pending = 0), waiting.delete(ws);
+        broker.event(room, "read", { user_id: userId, message_id: marker });
+      },
+      (e) => {
+        if (!(e instanceof ApiError)) log.error("storing a read marker failed", { room, error: String(e) });
+        if (ws.readyState === 1) sendError(ws, e instanceof ApiError ? e.code : "internal_error");
+      },
+    );
+    writing.add(done);
+    void done.then(() => writing.delete(done));
+  }
+
+  return {
+    mark(ws: WS, id: number) {
+      let m = markers.get(ws);
+      if (!m) markers.set(ws, (m = { stored: 0, pending: 0, writtenAt: -Infinity }));
+      if (id <= m.stored || id <= m.pending) return;
+      m.pending = id;
+      if (now() - m.writtenAt >= WRITE_EVERY_MS) write(ws, m);
+      else waiting.add(ws);
+    },
+    // From the hub's sweep: pending markers whose second has passed.
+    sweep() {
+      const t = now();
+      for (const ws of waiting) {
+        const m = markers.get(ws)!;
+        if (t - m.writtenAt >= WRITE_EVERY_MS) write(ws, m);
+      }
+    },
+    closed(ws: WS) {
+      const m = markers.get(ws);
+      markers.delete(ws);
+      if (m?.pending) write(ws, m);
+    },
+    // Shutdown: every pending marker now, and every write in flight finished, before the store closes.
+    async flush() {
+      for (const ws of waiting) write(ws, markers.get(ws)!);
+      await Promise.all(writing);
+    },
+  };
+}
