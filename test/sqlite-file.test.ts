@@ -92,10 +92,17 @@ describe.skipIf(!opensSqliteFile("the busy-database test"))("a write lock held b
       const [alice, bob] = await Promise.all([register(s.url, "alice"), register(s.url, "bob")]);
       const createRoom = () =>
         call(s.url, "POST", "/v1/rooms", { session: alice.session, body: { users: [{ id: bob.id }] } });
+      const room = (await createRoom()).body.id;
+      const sock = await Socket.open(`${s.wsUrl}/v1/rooms/${room}/chat?session_id=${alice.session}`);
+      sock.send({ text: "before the lock" });
+      const sent = await sock.next((f) => f.text === "before the lock");
       // Only to hold the lock, as another process would; every assertion goes through the API.
       const holder = new Database(s.db);
       holder.run("BEGIN IMMEDIATE");
       try {
+        // A socket's write on the serving thread (a read marker) gets the same answer as an error frame.
+        sock.send({ type: "read", message_id: sent.id });
+        expect((await sock.next((f) => f.error)).error.code).toBe("unavailable");
         const refused = await createRoom();
         expectError(refused, 503, "unavailable");
         expect(refused.headers.get("retry-after")).toBe("1");
@@ -113,6 +120,7 @@ describe.skipIf(!opensSqliteFile("the busy-database test"))("a write lock held b
       const created = await createRoom();
       expect(created.status).toBe(200);
       expect(created.body.users.map((u: any) => u.id)).toEqual([alice.id, bob.id]);
+      await sock.close();
       expect((await register(s.url, "carol")).login).toBe("carol");
     } finally {
       await s.stop();

@@ -16,7 +16,6 @@ const PROBES = new Set(["/healthz", "/readyz", "/metrics"]); // logged at debug:
 
 export function toResponse(e: unknown, log: Logger): Response {
   if (e instanceof ApiError) return json(errorBody(e.code, e.message), e.status, e.headers);
-  if (databaseBusy(e)) return errorResponse("unavailable", "The database is busy, try again", { "retry-after": "1" });
   log.error("unhandled error", { error: String(e), stack: e instanceof Error ? e.stack : undefined });
   return errorResponse("internal_error");
 }
@@ -48,13 +47,6 @@ function corsFor(origins: readonly string[]) {
       if (allowed(origin)) res.headers.set("access-control-allow-origin", origin);
     },
   };
-}
-
-// SQLite's answer once the main connection's short busy timeout ran out: another process holds the
-// write lock. Not a bug, and it passes: 503 with Retry-After (docs/api.md).
-function databaseBusy(e: unknown): boolean {
-  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
-  return (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || message === "database is locked";
 }
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

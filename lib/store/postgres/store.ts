@@ -4,6 +4,7 @@
 import { SQL } from "bun";
 import type { Config } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
+import { guardStore } from "../guard.ts";
 import type { PostgresHandle, Store } from "../store.ts";
 import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
@@ -42,7 +43,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
       await sql.close({ timeout: 5 });
     },
   };
-  return { store: guard(store), pg: { sql, deployment } };
+  return { store: guardStore(store, unavailable), pg: { sql, deployment } };
 }
 
 // A lost or refused connection is the database being away, not a bug: 503 unavailable. Bun's pool
@@ -55,18 +56,4 @@ export function isConnectionError(e: unknown): boolean {
 
 function unavailable(e: unknown): unknown {
   return isConnectionError(e) ? new ApiError("unavailable") : e;
-}
-
-function guard(store: Store): Store {
-  for (const [name, fn] of Object.entries(store)) {
-    if (typeof fn !== "function") continue;
-    (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      try {
-        return Promise.resolve(fn(...args)).catch((e) => Promise.reject(unavailable(e)));
-      } catch (e) {
-        return Promise.reject(unavailable(e));
-      }
-    };
-  }
-  return store;
 }

@@ -3,6 +3,8 @@
 import { Database } from "bun:sqlite";
 import { closeSync, constants, openSync, rmSync } from "node:fs";
 import type { Config } from "../../config.ts";
+import { ApiError } from "../../errors.ts";
+import { guardStore } from "../guard.ts";
 import type { Store } from "../store.ts";
 import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
@@ -40,7 +42,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
 
   const messages = createMessages(db, config);
   const ping = db.query<{ one: number }, []>("SELECT 1 AS one");
-  return {
+  const store: Store = {
     ...createUsers(db),
     ...createSessions(db),
     ...createRooms(db),
@@ -72,6 +74,17 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
       release();
     },
   };
+  // Messages are written by the worker, which waits for locks itself; everything on this thread
+  // gives up after SERVING_BUSY_MS.
+  return guardStore(store, busyToUnavailable, ["createMessage"]);
+}
+
+// SQLite's answer once the short busy timeout ran out: another process holds the write lock.
+// It passes: 503 with Retry-After (docs/api.md).
+function busyToUnavailable(e: unknown): unknown {
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  const busy = (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || message === "database is locked";
+  return busy ? new ApiError("unavailable", "The database is busy, try again", { "retry-after": "1" }) : e;
 }
 
 // The file exists, readable by its owner only, before SQLite opens it: SQLite creates a database
