@@ -1,4 +1,4 @@
-// Abuse limits: token buckets for login guesses, registrations and messages, and caps on open
+// Abuse limits: token buckets for login guesses, registrations, messages and room creations, and caps on open
 // WebSockets. `--limits off` (ECHAT_LIMITS=off) turns every one of them off; the 64 KiB body and
 // frame limits are not abuse limits and live elsewhere (respond.ts, hub.ts).
 import type { Config } from "../config.ts";
@@ -29,6 +29,7 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
   const loginFails = perMinute("login", config.loginFailsPerLogin, now, shared);
   const auth = perMinute("address", config.authPerAddress, now, shared);
   const messages = createBuckets(config.messageBurst, config.messageRate, now);
+  const rooms = createBuckets(config.roomBurst, config.roomRate / 3600, now);
   const sockets = socketSlots(config.socketsPerUser, config.socketsPerAddress);
   const on = config.limits;
 
@@ -49,6 +50,15 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
     // false: the user is over the message rate; the message must not be stored.
     message(userId: number): boolean {
       return !on || messages.take(String(userId)) === 0;
+    },
+
+    // Takes a room creation from the user's bucket or throws rate_limited; returns the refund, for
+    // the caller to run when no room was created (the member set had one already).
+    roomCreation(userId: number): () => void {
+      if (!on) return () => {};
+      const wait = rooms.take(String(userId));
+      if (wait) throw rateLimited(wait);
+      return () => rooms.refund(String(userId));
     },
 
     // Reserves a WebSocket slot for the user and the address, or throws rate_limited. The caller
