@@ -39,12 +39,17 @@ export function roomHandlers(deps: RoomDeps) {
       if (members.size > MAX_ROOM_USERS) throw new ApiError("too_many_users");
       const found = await store.findUsersByIds([...members]);
       if (found.length !== members.size) throw new ApiError("user_not_found");
-      // Finding the member set's room costs no room creation: the token goes back.
-      const refund = limits.roomCreation(caller.userId);
-      const made = await store.createRoom([...members], now(), config.maxRoomsPerUser);
-      if (!made.room || !made.created) refund();
-      if (!made.room) throw tooManyRooms(made.full, caller.userId, config.maxRoomsPerUser);
-      return json(roomJson(made.room, caller.userId));
+      // The member set's existing room is answered even when the user may not create one now, and
+      // finding it costs no room creation (the token goes back).
+      const token = limits.roomCreation(caller.userId);
+      const made = await store.createRoom([...members], now(), {
+        maxRooms: config.maxRoomsPerUser,
+        mayCreate: token.taken,
+      });
+      if (!made.room || !made.created) token.refund();
+      if (made.room) return json(roomJson(made.room, caller.userId));
+      if (made.full) throw tooManyRooms(made.full, caller.userId, config.maxRoomsPerUser);
+      return token.refuse();
     },
 
     async handleGetRoom(req: Req) {

@@ -52,13 +52,18 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
       return !on || messages.take(String(userId)) === 0;
     },
 
-    // Takes a room creation from the user's bucket or throws rate_limited; returns the refund, for
-    // the caller to run when no room was created (the member set had one already).
-    roomCreation(userId: number): () => void {
-      if (!on) return () => {};
-      const wait = rooms.take(String(userId));
-      if (wait) throw rateLimited(wait);
-      return () => rooms.refund(String(userId));
+    // A room creation from the user's bucket. taken: false when it is empty; the caller may still
+    // answer a room that exists (no creation), else refuse() throws rate_limited with Retry-After.
+    // refund() gives the token back when no room was created after all.
+    roomCreation(userId: number) {
+      const wait = on ? rooms.take(String(userId)) : 0;
+      return {
+        taken: wait === 0,
+        refund: () => void (on && wait === 0 && rooms.refund(String(userId))),
+        refuse: (): never => {
+          throw rateLimited(wait);
+        },
+      };
     },
 
     // Reserves a WebSocket slot for the user and the address, or throws rate_limited. The caller

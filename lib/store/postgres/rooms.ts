@@ -20,7 +20,7 @@ export function createRooms(sql: SQL): Rooms {
   }
 
   return {
-    async createRoom(memberIds, now, maxRooms) {
+    async createRoom(memberIds, now, { maxRooms, mayCreate }) {
       const key = memberKey(memberIds);
       // The members' user rows are locked (in id order) first: two creations that share a member run
       // one after the other, so neither can take that member past maxRooms, and two instances making
@@ -29,6 +29,7 @@ export function createRooms(sql: SQL): Rooms {
         await tx`SELECT id FROM users WHERE id = ANY(${memberIds}::bigint[]) ORDER BY id FOR NO KEY UPDATE`;
         const [existing] = await tx`SELECT id FROM rooms WHERE member_key = ${key}`;
         if (existing) return { id: Number(existing.id), created: false };
+        if (!mayCreate) return { full: null };
         const [full] = await tx`SELECT u.id, u.login FROM users u
           WHERE u.id = ANY(${memberIds}::bigint[])
             AND (SELECT count(*) FROM (SELECT 1 FROM room_members m WHERE m.user_id = u.id LIMIT ${maxRooms}) n) >= ${maxRooms}
@@ -40,7 +41,7 @@ export function createRooms(sql: SQL): Rooms {
         await tx`INSERT INTO room_members ${sql(members)}`;
         return { id: Number(created.id), created: true };
       });
-      if ("full" in r) return { room: null, full: r.full! };
+      if ("full" in r) return { room: null, full: r.full ?? null };
       return { room: { id: r.id!, users: await roomUsers(r.id!) }, created: r.created! };
     },
     async findRoomForMember(roomId, userId) {

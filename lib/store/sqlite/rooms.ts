@@ -1,7 +1,7 @@
 // Rooms on SQLite: one per member set, their members in join order, room lists and read markers.
 import type { Database } from "bun:sqlite";
 import { groupMembersByRoom, type MemberRow, memberKey, NO_CURSOR } from "../members.ts";
-import type { Message, RoomSummary, Store, User } from "../store.ts";
+import type { Message, RoomRules, RoomSummary, Store, User } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
 
 type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "listRooms" | "markRead">;
@@ -10,10 +10,11 @@ type RoomRow = { id: number; lastMessageId: number | null; lastActivity: number;
 export function createRooms(db: Database): Rooms {
   const q = prepare(db);
   // A user's rooms are counted through the (user_id, room_id) index, at most maxRooms entries each.
-  const createRoom = db.transaction((memberIds: number[], now: number, maxRooms: number) => {
+  const createRoom = db.transaction((memberIds: number[], now: number, { maxRooms, mayCreate }: RoomRules) => {
     const key = memberKey(memberIds);
     const existing = q.roomByKey.get(key);
     if (existing) return { id: existing.id, created: false };
+    if (!mayCreate) return { full: null };
     const full = memberIds.find((userId) => q.roomCount.get(userId, maxRooms)!.n >= maxRooms);
     if (full !== undefined) return { full };
     const { id } = q.insertRoom.get(key, now, now)!;
@@ -22,9 +23,9 @@ export function createRooms(db: Database): Rooms {
   });
 
   return {
-    async createRoom(memberIds, now, maxRooms) {
-      const r = createRoom.immediate(memberIds, now, maxRooms);
-      if ("full" in r) return { room: null, full: q.userById.get(r.full!)! };
+    async createRoom(memberIds, now, rules) {
+      const r = createRoom.immediate(memberIds, now, rules);
+      if ("full" in r) return { room: null, full: r.full == null ? null : q.userById.get(r.full)! };
       return { room: { id: r.id, users: q.roomUsers.all(r.id) }, created: r.created };
     },
     async findRoomForMember(roomId, userId) {
