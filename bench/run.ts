@@ -16,6 +16,7 @@ import {
 } from "./procs.ts";
 import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
+import { roomListScenarios } from "./scenarios-rooms.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
@@ -229,6 +230,8 @@ async function main() {
       await server.stop();
     }
     process.stdout.write(".");
+
+    for (const [name, v] of want("rooms") ? await roomListScenarios(P.rounds, P.secs) : []) record(name, "server", v);
 
     for (const [kind, result] of Object.entries(want("8") ? await coldStart(P.coldRounds) : {})) {
       for (const { ms, healthz } of result) {

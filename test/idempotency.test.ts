@@ -156,7 +156,7 @@ describe("a client's offline queue of 1,000 messages", () => {
 
 describe("schema migration", () => {
   test.skipIf(!opensSqliteFile("the schema migration test"))(
-    "a version 1 database (unique client_id index) is migrated to version 2 with its data and retries intact",
+    "a version 1 database (unique client_id index) is migrated to the current version with its data and retries intact",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "echat-v1-"));
       const t = await startServer({ dir });
@@ -174,6 +174,8 @@ describe("schema migration", () => {
       db.run(
         "CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL",
       );
+      db.run("ALTER TABLE rooms DROP COLUMN message_count"); // version 3's unread counters
+      for (const c of ["sent", "read_count", "read_sent"]) db.run(`ALTER TABLE room_members DROP COLUMN ${c}`);
       db.run("PRAGMA user_version = 1");
       db.close();
       const t2 = await startServer({ dir });
@@ -188,7 +190,7 @@ describe("schema migration", () => {
         await t2.stop();
       }
       const check = new Database(`${dir}/echat.db`, { readonly: true });
-      expect(check.query("PRAGMA user_version").get()).toEqual({ user_version: 2 });
+      expect(check.query("PRAGMA user_version").get()).toEqual({ user_version: 3 });
       const indexes = check
         .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'")
         .all();
@@ -199,7 +201,7 @@ describe("schema migration", () => {
   );
 
   test.skipIf(!needs("postgresql", TEST_DATABASE_URL !== ""))(
-    "a version 1 PostgreSQL database (unique client_id index) is migrated to version 2 with its data and retries intact",
+    "a version 1 PostgreSQL database (unique client_id index) is migrated to the current version with its data and retries intact",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "echat-pg1-"));
       const databaseUrl = await freshDatabase(dir);
@@ -214,6 +216,8 @@ describe("schema migration", () => {
       await sql`DROP INDEX messages_client`;
       await sql`DROP INDEX messages_sender`;
       await sql`CREATE UNIQUE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL`;
+      await sql`ALTER TABLE rooms DROP COLUMN message_count`; // version 3's unread counters
+      await sql`ALTER TABLE room_members DROP COLUMN sent, DROP COLUMN read_count, DROP COLUMN read_sent`;
       await sql`UPDATE echat_schema SET version = 1`;
       await sql.close();
       const t2 = await startServer({ config: { databaseUrl }, dir });
@@ -226,7 +230,7 @@ describe("schema migration", () => {
       }
       const check = new SQL({ url: databaseUrl, max: 1 });
       try {
-        expect(await check`SELECT version FROM echat_schema`).toEqual([{ version: 2 }]);
+        expect(await check`SELECT version FROM echat_schema`).toEqual([{ version: 3 }]);
         const indexes = await check`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages' ORDER BY 1`;
         expect(indexes.map((i: any) => i.indexname)).toEqual([
           "messages_client",

@@ -52,7 +52,12 @@ export function createRooms(sql: SQL): Rooms {
     async listRooms(userId, page) {
       const rooms = await userRooms(sql, userId, page);
       if (rooms.length === 0) return [];
-      const byRoom = groupMembersByRoom(await roomsMembers(sql, rooms.map((r) => Number(r.id))));
+      const byRoom = groupMembersByRoom(
+        await roomsMembers(
+          sql,
+          rooms.map((r) => Number(r.id)),
+        ),
+      );
       return rooms.map(
         (r): RoomSummary => ({
           id: Number(r.id),
