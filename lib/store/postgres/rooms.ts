@@ -121,19 +121,19 @@ function createReadMarkers(sql: SQL): Store["markRead"] {
 // over a marker's life). The room row is share-locked so that no message batch (which holds it for
 // update) commits between reading the totals and writing them.
 async function markRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<number> {
-  const [state] = await sql`SELECT m.last_read_id AS marker, COALESCE(r.last_message_id, 0) AS last
+  const [state] = await sql`SELECT m.last_read_id AS marker, COALESCE(r.last_message_id, 0) AS newest
     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ${roomId} AND m.user_id = ${userId}`;
   if (!state) return 0;
-  if (Math.min(messageId, Number(state.last)) <= Number(state.marker)) return Number(state.marker);
+  if (Math.min(messageId, Number(state.newest)) <= Number(state.marker)) return Number(state.marker);
   return await sql.begin(async (tx) => {
     await tx`SELECT 1 FROM rooms WHERE id = ${roomId} FOR SHARE`;
     const [row] = await tx`UPDATE room_members m SET last_read_id = t.target,
-        read_count = CASE WHEN t.target = t.last THEN t.total ELSE m.read_count + (SELECT count(*) FROM messages x
+        read_count = CASE WHEN t.target = t.newest THEN t.total ELSE m.read_count + (SELECT count(*) FROM messages x
           WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target) END,
-        read_sent = CASE WHEN t.target = t.last THEN m.sent ELSE m.read_sent + (SELECT count(*) FROM messages x
+        read_sent = CASE WHEN t.target = t.newest THEN m.sent ELSE m.read_sent + (SELECT count(*) FROM messages x
           WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.user_id = ${userId}) END
       FROM (SELECT LEAST(${messageId}::bigint, COALESCE(last_message_id, 0)) AS target,
-              COALESCE(last_message_id, 0) AS last, message_count AS total FROM rooms WHERE id = ${roomId}) t
+              COALESCE(last_message_id, 0) AS newest, message_count AS total FROM rooms WHERE id = ${roomId}) t
       WHERE m.room_id = ${roomId} AND m.user_id = ${userId} AND m.last_read_id < t.target
       RETURNING m.last_read_id`;
     if (row) return Number(row.last_read_id);

@@ -54,7 +54,7 @@ export function createRooms(db: Database): Rooms {
     async markRead(roomId, userId, messageId) {
       const state = q.readState.get(roomId, userId);
       if (!state) return 0;
-      if (Math.min(messageId, state.last) <= state.marker) return state.marker;
+      if (Math.min(messageId, state.newest) <= state.marker) return state.marker;
       return q.advanceRead.get(roomId, userId, messageId)?.marker ?? q.readState.get(roomId, userId)?.marker ?? 0;
     },
   };
@@ -93,8 +93,8 @@ function prepare(db: Database) {
      WHERE m.room_id IN (SELECT value FROM json_each(?)) ORDER BY m.room_id, m.position`,
   );
   const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
-  const readState = db.query<{ marker: number; last: number }, [number, number]>(
-    `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS last
+  const readState = db.query<{ marker: number; newest: number }, [number, number]>(
+    `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS newest
      FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?`,
   );
   // Never backwards, and never past the room's newest message (else later messages would arrive read).
@@ -103,11 +103,11 @@ function prepare(db: Database) {
   // life each message is counted at most once whatever the calls.
   const advanceRead = db.query<{ marker: number }, [number, number, number]>(
     `UPDATE room_members SET last_read_id = t.target,
-       read_count = CASE WHEN t.target = t.last THEN t.total ELSE read_count + (SELECT count(*) FROM messages x
+       read_count = CASE WHEN t.target = t.newest THEN t.total ELSE read_count + (SELECT count(*) FROM messages x
          WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target) END,
-       read_sent = CASE WHEN t.target = t.last THEN sent ELSE read_sent + (SELECT count(*) FROM messages x
+       read_sent = CASE WHEN t.target = t.newest THEN sent ELSE read_sent + (SELECT count(*) FROM messages x
          WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.user_id = ?2) END
-     FROM (SELECT min(?3, coalesce(last_message_id, 0)) AS target, coalesce(last_message_id, 0) AS last,
+     FROM (SELECT min(?3, coalesce(last_message_id, 0)) AS target, coalesce(last_message_id, 0) AS newest,
              message_count AS total FROM rooms WHERE id = ?1) AS t
      WHERE room_id = ?1 AND user_id = ?2 AND last_read_id < t.target
      RETURNING last_read_id AS marker`,
