@@ -330,7 +330,7 @@ describe.skipIf(!haveChromium)("in a browser", () => {
   test("a user in more rooms than one page of GET /v1/rooms sees every room in the list", async () => {
     const session = await aliceSession();
     const others = [];
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 21; i++) {
       const r = await call(s.url, "POST", "/v1/register", { body: { login: `page${i}`, password: "password123" } });
       const info = await call(s.url, "GET", "/v1/info", { session: r.body.session_id });
       others.push(info.body.id);
