@@ -101,7 +101,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
   const users = userHandlers({ ...sessions, limits });
-  const rooms = roomHandlers(sessions);
+  const rooms = roomHandlers({ ...sessions, limits });
   const messages = messageHandlers(sessions);
   const ops = opsHandlers({ store, log, metrics, stopping });
   return {

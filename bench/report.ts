@@ -26,6 +26,8 @@ const TARGETS: Record<string, { min?: number; max?: number; abs?: boolean }> = {
   "5 idle sockets/rss_kib_per_socket": { max: 6, abs: true },
   "6a GET /v1/info/requests_per_s": { min: 0.7 },
   "8 cold start (compiled)/ms_to_first_200": { max: 150, abs: true },
+  "rooms-a /healthz, 4 loops of GET /v1/rooms (default page)/healthz_p50_ms": { max: 20, abs: true }, // issue 12
+  "rooms-b /healthz, 4 loops walking all 1000 rooms (limit=200)/healthz_p50_ms": { max: 20, abs: true },
   "8 cold start (compiled)/ms_to_first_answer_no_healthz": { max: 150, abs: true },
   "S1 user search, 200k users (SQLite)/p99_ms_all": { max: 5, abs: true }, // issue 12
   "9a resume to 50 sockets that never read/rss_kib_per_socket": { max: 2048, abs: true }, // issue 12

@@ -18,6 +18,7 @@ import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { loginFloodScenario } from "./scenarios-logins.ts";
 import { readFlood, silentResumes } from "./scenarios-memory.ts";
+import { roomListScenarios } from "./scenarios-rooms.ts";
 import { searchScenario } from "./scenarios-search.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
@@ -240,6 +241,8 @@ async function main() {
       await server.stop();
     }
     process.stdout.write(".");
+
+    for (const [name, v] of want("rooms") ? await roomListScenarios(P.rounds, P.secs) : []) record(name, "server", v);
 
     for (const [kind, result] of Object.entries(want("8") ? await coldStart(P.coldRounds) : {})) {
       for (const { ms, healthz } of result) {

@@ -87,7 +87,7 @@ export const SETTINGS = {
     "ECHAT_LIMITS",
     true,
     bool,
-    "abuse limits (the login, message and socket limits below): off for benchmarks and trusted deployments",
+    "abuse limits (the login, message, room and socket limits below): off for benchmarks and trusted deployments",
   ),
   loginFailsPerLogin: setting(
     "login-fails-per-login",
@@ -123,6 +123,21 @@ export const SETTINGS = {
     10,
     int(1, 1000000),
     "messages per second a user may sustain",
+  ),
+  roomBurst: setting("room-burst", "ECHAT_ROOM_BURST", 20, int(1, 1000000), "rooms a user may create at once"),
+  roomRate: setting(
+    "room-rate",
+    "ECHAT_ROOM_RATE",
+    60,
+    int(1, 1000000),
+    "rooms per hour a user may go on creating after the burst",
+  ),
+  maxRoomsPerUser: setting(
+    "max-rooms-per-user",
+    "ECHAT_MAX_ROOMS_PER_USER",
+    1000,
+    int(1, 100000),
+    "rooms a user may be in; not an abuse limit: stays with --limits off",
   ),
   socketsPerUser: setting(
     "sockets-per-user",

@@ -14,6 +14,7 @@ export const ERRORS = {
   wrong_credentials: [422, "Wrong password"],
   room_not_found: [422, "No such room"],
   too_many_users: [422, "A room has at most 100 members"],
+  too_many_rooms: [422, "A member of this room is already in the most rooms a user may be in"],
   unknown_type: [422, "Unknown frame type"],
   unauthorized: [401, "Session is missing, unknown or expired"],
   forbidden_origin: [403, "Requests from this web page's origin are not allowed"],

@@ -188,15 +188,29 @@ export function pageQuery(params: URLSearchParams) {
   const before = cursor(params.get("before"), "before");
   const after = cursor(params.get("after"), "after");
   if (before !== undefined && after !== undefined) throw new ApiError("invalid_query", "use before or after, not both");
-  const rawLimit = params.get("limit");
-  let limit = 50;
-  if (rawLimit !== null) {
-    if (!/^\d{1,4}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 200) {
-      throw new ApiError("invalid_query", "limit must be an integer from 1 to 200");
-    }
-    limit = Number(rawLimit);
+  return { before, after, limit: limitParam(params, 50, 200) };
+}
+
+function limitParam(params: URLSearchParams, def: number, max: number): number {
+  const raw = params.get("limit");
+  if (raw === null) return def;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw new ApiError("invalid_query", `limit must be an integer from 1 to ${max}`);
   }
-  return { before, after, limit };
+  return Number(raw);
+}
+
+// GET /v1/rooms: ?limit= and ?before=<last activity in ms>_<room id>, the cursor of a Link rel="next".
+export const ROOM_PAGE = { default: 100, max: 200 };
+export function roomPageQuery(params: URLSearchParams) {
+  const limit = limitParam(params, ROOM_PAGE.default, ROOM_PAGE.max);
+  const raw = params.get("before");
+  if (raw === null) return { limit };
+  const m = /^(\d{1,16})_(\d{1,16})$/.exec(raw);
+  if (!m || !Number.isSafeInteger(Number(m[1])) || !Number.isSafeInteger(Number(m[2]))) {
+    throw new ApiError("invalid_query", "before must be a cursor from a Link header, like 1700000000000_42");
+  }
+  return { limit, before: { activity: Number(m[1]), id: Number(m[2]) } };
 }
 
 // POST /v1/rooms entries: {id} or {login}. Returns ids to resolve and logins to look up.

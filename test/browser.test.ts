@@ -330,4 +330,26 @@ describe.skipIf(!haveChromium)("in a browser", () => {
     await a.press("Enter");
     await until(a, `document.querySelector(".room-item .name")?.textContent === "bob"`);
   });
+
+  test("a user in more rooms than one page of GET /v1/rooms sees every room in the list", async () => {
+    const session = await aliceSession();
+    const others = [];
+    for (let i = 0; i < 21; i++) {
+      const r = await call(s.url, "POST", "/v1/register", { body: { login: `page${i}`, password: "password123" } });
+      const info = await call(s.url, "GET", "/v1/info", { session: r.body.session_id });
+      others.push(info.body.id);
+    }
+    // 210 new rooms (member sets: alice with pairs of the others), past the largest page of 200.
+    const sets: number[][] = [];
+    for (let i = 0; i < others.length; i++)
+      for (let j = i + 1; j < others.length; j++) sets.push([others[i]!, others[j]!]);
+    for (const set of sets) {
+      const r = await call(s.url, "POST", "/v1/rooms", { session, body: { users: set.map((id) => ({ id })) } });
+      expect(r.status).toBe(200);
+    }
+    const total = sets.length + 1; // and the room with bob, now the oldest
+    expect(total).toBeGreaterThan(200);
+    expect(await until(a, `document.querySelectorAll(".room-item").length`, (n) => n === total, 15000)).toBe(total);
+    expect(await a.evaluate(`document.querySelector("#rooms li:last-child .name")?.textContent`)).toBe("bob");
+  });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, expectError, register } from "./support/http.ts";
 import { freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
+import { rewindPostgresTo2, rewindSqliteTo2 } from "./support/old-schema.ts";
 
 let s: TestServer;
 let admin: Account;
@@ -205,9 +206,7 @@ describe("accounts from before the NFKC fold", () => {
       for (const [login, folded] of OLD)
         await sql`INSERT INTO users (login, login_folded, password_hash, created_at)
           VALUES (${login}, ${folded}, ${password_hash}, 0)`;
-      await sql`DROP INDEX users_folded_order`;
-      await sql`DROP INDEX users_folded_trgm`;
-      await sql`UPDATE echat_schema SET version = 2`;
+      await rewindPostgresTo2(sql);
       await sql.close();
       return;
     }
@@ -219,9 +218,7 @@ describe("accounts from before the NFKC fold", () => {
         folded,
         hash,
       ]);
-    db.run("DROP TABLE users_search");
-    for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER users_search_${op}`);
-    db.run("PRAGMA user_version = 2");
+    rewindSqliteTo2(db);
     db.close();
   }
 });

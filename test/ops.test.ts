@@ -249,9 +249,11 @@ describe("client address and CORS settings", () => {
 
     const allowed = await call(s.url, "GET", "/v1/info", { headers: { origin: "https://chat.example" } });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://chat.example");
+    expect(allowed.headers.get("access-control-expose-headers")).toBe("Link, Retry-After");
     expect(allowed.headers.get("vary")).toContain("Origin");
     const other = await call(s.url, "GET", "/v1/info", { headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    expect(other.headers.get("access-control-expose-headers")).toBeNull();
     expect(other.headers.get("vary")).toContain("Origin");
     expectError(
       await call(s.url, "OPTIONS", "/v1/rooms", { headers: { ...preflight, origin: "https://evil.example" } }),

@@ -31,6 +31,21 @@ export class ApiError extends Error {
 export const LOGGED_OUT = "echat:logged-out";
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await call<T>(method, path, body)).data;
+}
+
+// Every page of a paged list (GET /v1/rooms), following each answer's Link rel="next".
+export async function apiAllPages<T>(path: string): Promise<T[]> {
+  const all: T[] = [];
+  for (let next: string | null = path; next; ) {
+    const page: { data: T[]; res: Response } = await call<T[]>("GET", next);
+    all.push(...page.data);
+    next = /<([^>]+)>;\s*rel="next"/.exec(page.res.headers.get("link") ?? "")?.[1] ?? null;
+  }
+  return all;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<{ data: T; res: Response }> {
   const headers: Record<string, string> = {};
   const id = session.get();
   if (id) headers["x-session-id"] = id;
@@ -42,7 +57,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     throw new ApiError("network", "Cannot reach the server. Check the connection and try again.");
   }
   const data = await res.json().catch(() => null);
-  if (res.ok) return data as T;
+  if (res.ok) return { data: data as T, res };
   if (res.status === 401 && id) dispatchEvent(new Event(LOGGED_OUT));
   const e = data?.error;
   throw new ApiError(e?.code ?? "http", e?.message ?? `The server answered ${res.status}.`);

@@ -1,5 +1,5 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
-import { api, ApiError, LOGGED_OUT, type Room, type RoomSummary, session, type User } from "./api.ts";
+import { api, ApiError, apiAllPages, LOGGED_OUT, type Room, type RoomSummary, session, type User } from "./api.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
 
@@ -81,7 +81,7 @@ byId("logout").onclick = async () => {
 
 async function refreshRooms() {
   try {
-    rooms = await api<RoomSummary[]>("GET", "/v1/rooms");
+    rooms = await apiAllPages<RoomSummary>("/v1/rooms?limit=200");
   } catch {
     return; // offline for now; the next poll tries again
   }

@@ -44,7 +44,10 @@ function corsFor(origins: readonly string[]) {
       if (origins.length === 0) return;
       res.headers.append("vary", "Origin");
       const origin = req.headers.get("origin");
-      if (allowed(origin)) res.headers.set("access-control-allow-origin", origin);
+      if (!allowed(origin)) return;
+      res.headers.set("access-control-allow-origin", origin);
+      // Readable by the page: the room list's next-page cursor, and when to retry.
+      res.headers.set("access-control-expose-headers", "Link, Retry-After");
     },
   };
 }

@@ -1,4 +1,4 @@
-// Abuse limits: token buckets for login guesses, registrations and messages, and caps on open
+// Abuse limits: token buckets for login guesses, registrations, messages and room creations, and caps on open
 // WebSockets. `--limits off` (ECHAT_LIMITS=off) turns every one of them off; the 64 KiB body and
 // frame limits are not abuse limits and live elsewhere (respond.ts, hub.ts).
 import type { Config } from "../config.ts";
@@ -29,6 +29,7 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
   const loginFails = perMinute("login", config.loginFailsPerLogin, now, shared);
   const auth = perMinute("address", config.authPerAddress, now, shared);
   const messages = createBuckets(config.messageBurst, config.messageRate, now);
+  const rooms = createBuckets(config.roomBurst, config.roomRate / 3600, now);
   const sockets = socketSlots(config.socketsPerUser, config.socketsPerAddress);
   const searches = createBuckets(config.searchesPerMinute, config.searchesPerMinute / 60, now);
   const on = config.limits;
@@ -57,6 +58,20 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
       if (!on) return;
       const wait = searches.take(String(userId));
       if (wait) throw rateLimited(wait);
+    },
+
+    // A room creation from the user's bucket. taken: false when it is empty; the caller may still
+    // answer a room that exists (no creation), else refuse() throws rate_limited with Retry-After.
+    // refund() gives the token back when no room was created after all.
+    roomCreation(userId: number) {
+      const wait = on ? rooms.take(String(userId)) : 0;
+      return {
+        taken: wait === 0,
+        refund: () => void (on && wait === 0 && rooms.refund(String(userId))),
+        refuse: (): never => {
+          throw rateLimited(wait);
+        },
+      };
     },
 
     // Reserves a WebSocket slot for the user and the address, or throws rate_limited. The caller

@@ -18,3 +18,6 @@ export function groupMembersByRoom(rows: Iterable<MemberRow>): Map<number, User[
   }
   return byRoom;
 }
+
+// The first page of a room list: before every (last activity, id).
+export const NO_CURSOR = { activity: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER };

@@ -17,7 +17,14 @@ export type Message = {
 };
 
 export type Room = { id: number; users: User[] }; // users in join order
-export type RoomSummary = Room & { lastMessage: Message | null; unread: number };
+// lastActivity: the last message's time, else the room's creation time; rooms are listed by it.
+export type RoomSummary = Room & { lastMessage: Message | null; unread: number; lastActivity: number };
+// A page of a user's rooms, newest activity first: those strictly before the cursor (ties by id).
+export type RoomPage = { limit: number; before?: { activity: number; id: number } };
+// created: false when the member set had a room already (it is returned whatever the limits say).
+// room null: none was made, because full is already in maxRooms rooms, or (full null) mayCreate was false.
+export type CreatedRoom = { room: Room; created: boolean } | { room: null; full: User | null };
+export type RoomRules = { maxRooms: number; mayCreate: boolean };
 
 // Idempotency, the same rule on both stores (docs/api.md): a message whose client_id its sender already
 // used in the room is not stored again while the sender has stored fewer than this many other
@@ -52,15 +59,18 @@ export interface Store {
   // Sets the password hash and ends every session of the user but `keep` (null: every session).
   changePassword(userId: number, passwordHash: string, keep: Uint8Array | null): Promise<void>;
 
-  // Returns the existing room when one has exactly this member set.
-  createRoom(memberIds: number[], now: number): Promise<Room>;
+  // Returns the existing room when one has exactly this member set; else makes one if the rules allow
+  // (no member in maxRooms rooms already). Unread counts are kept as counters (messages per room, per
+  // sender, and both at each read marker), so listing rooms counts nothing.
+  createRoom(memberIds: number[], now: number, rules: RoomRules): Promise<CreatedRoom>;
   findRoomForMember(roomId: number, userId: number): Promise<Room | null>;
   isMember(roomId: number, userId: number): Promise<boolean>;
-  listRooms(userId: number): Promise<RoomSummary[]>;
+  listRooms(userId: number, page: RoomPage): Promise<RoomSummary[]>;
 
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
-  markRead(roomId: number, userId: number, messageId: number): Promise<number>; // the marker after the call
+  // The marker after the call; a marker that would not advance writes nothing.
+  markRead(roomId: number, userId: number, messageId: number): Promise<number>;
 
   // Stores shared by several instances: each room's newest message id, so fan-out can notice
   // messages another instance stored but never announced (it crashed, or the broker was away).

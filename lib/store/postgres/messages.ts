@@ -40,7 +40,8 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
 // last_message_id read under the lock is the new message's predecessor: fan-out uses it to see gaps.
 async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
   const last = await lockRooms(tx, batch);
-  const touched = new Map<number, Message>();
+  const touched = new Map<number, { last: Message; n: number }>();
+  const senders = new Map<string, [roomId: number, userId: number, sent: number]>();
   const out: Stored[] = [];
   for (const input of batch) {
     const earlier = input.clientId === null ? undefined : await findEarlier(tx, input);
@@ -51,12 +52,27 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
     const m = await insertMessage(tx, input);
     out.push({ message: m, duplicate: false, prev: last.get(input.roomId) ?? null });
     last.set(input.roomId, m.id);
-    touched.set(input.roomId, m);
+    touched.set(input.roomId, { last: m, n: (touched.get(input.roomId)?.n ?? 0) + 1 });
+    const key = `${input.roomId}:${input.userId}`;
+    const sender = senders.get(key);
+    if (sender) sender[2]++;
+    else senders.set(key, [input.roomId, input.userId, 1]);
   }
-  for (const [roomId, m] of touched) {
-    await tx`UPDATE rooms SET last_message_id = ${m.id}, last_activity = ${m.createdAt} WHERE id = ${roomId}`;
+  for (const [roomId, { last: m, n }] of touched) {
+    await tx`UPDATE rooms SET last_message_id = ${m.id}, last_activity = ${m.createdAt},
+      message_count = message_count + ${n} WHERE id = ${roomId}`;
   }
+  if (senders.size > 0) await countSent(tx, [...senders.values()]);
   return out;
+}
+
+// The unread counters (schema.sql): each sender's, once per batch in one statement, never per member.
+async function countSent(tx: SQL, senders: [roomId: number, userId: number, sent: number][]) {
+  await tx`UPDATE room_members m SET sent = m.sent + c.n
+    FROM (SELECT unnest(${senders.map((s) => s[0])}::bigint[]) AS room_id,
+                 unnest(${senders.map((s) => s[1])}::bigint[]) AS user_id,
+                 unnest(${senders.map((s) => s[2])}::bigint[]) AS n) c
+    WHERE m.room_id = c.room_id AND m.user_id = c.user_id`;
 }
 
 // Each room's newest message id (null: none yet), read under the room's row lock.

@@ -7,11 +7,11 @@ import { refoldUsers } from "./users.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 3,
+  version: 4,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
-  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch },
+  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch, 3: addUnreadCounters },
 };
 
 export async function migratePostgres(sql: SQL) {
@@ -45,4 +45,21 @@ async function foldLoginsNfkcAndIndexSearch(tx: SQL) {
   await tx`CREATE EXTENSION IF NOT EXISTS pg_trgm`;
   await tx`CREATE INDEX IF NOT EXISTS users_folded_order ON users (login_folded COLLATE "C")`;
   await tx`CREATE INDEX IF NOT EXISTS users_folded_trgm ON users USING gin (login_folded gin_trgm_ops)`;
+}
+
+// 3 -> 4: unread counts were a count(*) per room on every room list; they become counters, filled
+// here once from the messages (see schema.sql).
+async function addUnreadCounters(tx: SQL) {
+  await tx`ALTER TABLE rooms ADD COLUMN message_count bigint NOT NULL DEFAULT 0`;
+  await tx`ALTER TABLE room_members ADD COLUMN sent bigint NOT NULL DEFAULT 0,
+    ADD COLUMN read_count bigint NOT NULL DEFAULT 0, ADD COLUMN read_sent bigint NOT NULL DEFAULT 0`;
+  await tx`UPDATE rooms r SET message_count = c.n FROM (SELECT room_id, count(*) AS n FROM messages GROUP BY room_id) c
+    WHERE c.room_id = r.id`;
+  await tx`UPDATE room_members m SET sent = c.sent, read_count = c.read_count, read_sent = c.read_sent
+    FROM (SELECT m2.room_id, m2.user_id,
+            count(*) FILTER (WHERE x.user_id = m2.user_id) AS sent,
+            count(*) FILTER (WHERE x.id <= m2.last_read_id) AS read_count,
+            count(*) FILTER (WHERE x.id <= m2.last_read_id AND x.user_id = m2.user_id) AS read_sent
+          FROM room_members m2 JOIN messages x ON x.room_id = m2.room_id GROUP BY m2.room_id, m2.user_id) c
+    WHERE c.room_id = m.room_id AND c.user_id = m.user_id`;
 }

@@ -1,8 +1,8 @@
 // Rooms on PostgreSQL: one per member set (across instances), members in join order, room lists
 // and read markers.
 import type { SQL } from "bun";
-import { groupMembersByRoom, type MemberRow, memberKey } from "../members.ts";
-import type { RoomSummary, Store, User } from "../store.ts";
+import { groupMembersByRoom, type MemberRow, memberKey, NO_CURSOR } from "../members.ts";
+import type { RoomPage, RoomSummary, Store, User } from "../store.ts";
 import { message, type Row, user } from "./rows.ts";
 
 type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "listRooms" | "markRead">;
@@ -20,34 +20,51 @@ export function createRooms(sql: SQL): Rooms {
   }
 
   return {
-    async createRoom(memberIds, now) {
+    async createRoom(memberIds, now, { maxRooms, mayCreate }) {
       const key = memberKey(memberIds);
-      // Two instances creating the same member set at once: the unique key lets one insert win,
-      // the other waits for its commit and then finds the room.
-      const id = await sql.begin(async (tx) => {
+      // The members' user rows are locked (in id order) first: two creations that share a member run
+      // one after the other, so neither can take that member past maxRooms, and two instances making
+      // the same member set at once make it once.
+      const r = await sql.begin(async (tx) => {
+        await tx`SELECT id FROM users WHERE id = ANY(${memberIds}::bigint[]) ORDER BY id FOR NO KEY UPDATE`;
+        const [existing] = await tx`SELECT id FROM rooms WHERE member_key = ${key}`;
+        if (existing) return { id: Number(existing.id), created: false };
+        if (!mayCreate) return { full: null };
+        const [full] = await tx`SELECT u.id, u.login FROM users u
+          WHERE u.id = ANY(${memberIds}::bigint[])
+            AND (SELECT count(*) FROM (SELECT 1 FROM room_members m WHERE m.user_id = u.id LIMIT ${maxRooms}) n) >= ${maxRooms}
+          ORDER BY u.id LIMIT 1`;
+        if (full) return { full: user(full) };
         const [created] = await tx`INSERT INTO rooms (member_key, created_at, last_activity)
-          VALUES (${key}, ${now}, ${now}) ON CONFLICT (member_key) DO NOTHING RETURNING id`;
-        if (!created) return Number((await tx`SELECT id FROM rooms WHERE member_key = ${key}`)[0].id);
+          VALUES (${key}, ${now}, ${now}) RETURNING id`;
         const members = memberIds.map((userId, position) => ({ room_id: created.id, user_id: userId, position }));
         await tx`INSERT INTO room_members ${sql(members)}`;
-        return Number(created.id);
+        return { id: Number(created.id), created: true };
       });
-      return { id, users: await roomUsers(id) };
+      if ("full" in r) return { room: null, full: r.full ?? null };
+      return { room: { id: r.id!, users: await roomUsers(r.id!) }, created: r.created! };
     },
     async findRoomForMember(roomId, userId) {
       if (!(await isMember(roomId, userId))) return null;
       return { id: roomId, users: await roomUsers(roomId) };
     },
     isMember,
-    async listRooms(userId) {
-      const [rooms, members] = await Promise.all([userRooms(sql, userId), userRoomsMembers(sql, userId)]);
-      const byRoom = groupMembersByRoom(members);
+    async listRooms(userId, page) {
+      const rooms = await userRooms(sql, userId, page);
+      if (rooms.length === 0) return [];
+      const byRoom = groupMembersByRoom(
+        await roomsMembers(
+          sql,
+          rooms.map((r) => Number(r.id)),
+        ),
+      );
       return rooms.map(
         (r): RoomSummary => ({
           id: Number(r.id),
           users: byRoom.get(Number(r.id)) ?? [],
           lastMessage: r.m_id === null ? null : message(lastMessageRow(r)),
           unread: Number(r.unread),
+          lastActivity: Number(r.last_activity),
         }),
       );
     },
@@ -55,18 +72,21 @@ export function createRooms(sql: SQL): Rooms {
   };
 }
 
-// The user's rooms, newest activity first, each with its last message (m_* columns) and unread count.
-async function userRooms(sql: SQL, userId: number): Promise<Row[]> {
+// A page of the user's rooms, newest activity first, each with its last message (m_* columns) and
+// unread count from the counters (schema.sql): no message is counted here, whatever the room's size.
+async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[]> {
+  const { activity, id } = page.before ?? NO_CURSOR;
   return await sql`SELECT r.id, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
       l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at,
-      (SELECT count(*) FROM messages x WHERE x.room_id = r.id AND x.id > m.last_read_id AND x.user_id <> m.user_id) AS unread
+      (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
     FROM room_members m JOIN rooms r ON r.id = m.room_id LEFT JOIN messages l ON l.id = r.last_message_id
-    WHERE m.user_id = ${userId} ORDER BY r.last_activity DESC, r.id DESC`;
+    WHERE m.user_id = ${userId} AND (r.last_activity, r.id) < (${activity}::bigint, ${id}::bigint)
+    ORDER BY r.last_activity DESC, r.id DESC LIMIT ${page.limit}`;
 }
 
-async function userRoomsMembers(sql: SQL, userId: number): Promise<MemberRow[]> {
+async function roomsMembers(sql: SQL, roomIds: number[]): Promise<MemberRow[]> {
   const rows = await sql`SELECT m.room_id, u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
-    WHERE m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ${userId}) ORDER BY m.room_id, m.position`;
+    WHERE m.room_id = ANY(${roomIds}::bigint[]) ORDER BY m.room_id, m.position`;
   return rows.map((r: Row): MemberRow => ({ roomId: Number(r.room_id), ...user(r) }));
 }
 
@@ -87,15 +107,37 @@ function createReadMarkers(sql: SQL): Store["markRead"] {
   const chains = new Map<string, Promise<unknown>>();
   return (roomId, userId, messageId) => {
     const key = `${roomId}:${userId}`;
-    const run = (chains.get(key) ?? Promise.resolve()).then(async () => {
-      const [row] = await sql`UPDATE room_members SET last_read_id = GREATEST(last_read_id,
-        LEAST(${messageId}, COALESCE((SELECT last_message_id FROM rooms WHERE id = ${roomId}), 0)))
-        WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING last_read_id`;
-      return row ? Number(row.last_read_id) : 0;
-    });
+    const run = (chains.get(key) ?? Promise.resolve()).then(() => markRead(sql, roomId, userId, messageId));
     const tail = run.catch(() => {});
     chains.set(key, tail);
     void tail.then(() => chains.get(key) === tail && chains.delete(key));
     return run;
   };
+}
+
+// Read first: a marker that would not advance writes nothing. Else, as on SQLite: never backwards,
+// never past the room's newest message, and the counters at the marker are the totals at the newest
+// message, else grown by what lies between the old and the new marker (each message counted once
+// over a marker's life). The room row is share-locked so that no message batch (which holds it for
+// update) commits between reading the totals and writing them.
+async function markRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<number> {
+  const [state] = await sql`SELECT m.last_read_id AS marker, COALESCE(r.last_message_id, 0) AS newest
+    FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ${roomId} AND m.user_id = ${userId}`;
+  if (!state) return 0;
+  if (Math.min(messageId, Number(state.newest)) <= Number(state.marker)) return Number(state.marker);
+  return await sql.begin(async (tx) => {
+    await tx`SELECT 1 FROM rooms WHERE id = ${roomId} FOR SHARE`;
+    const [row] = await tx`UPDATE room_members m SET last_read_id = t.target,
+        read_count = CASE WHEN t.target = t.newest THEN t.total ELSE m.read_count + (SELECT count(*) FROM messages x
+          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target) END,
+        read_sent = CASE WHEN t.target = t.newest THEN m.sent ELSE m.read_sent + (SELECT count(*) FROM messages x
+          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.user_id = ${userId}) END
+      FROM (SELECT LEAST(${messageId}::bigint, COALESCE(last_message_id, 0)) AS target,
+              COALESCE(last_message_id, 0) AS newest, message_count AS total FROM rooms WHERE id = ${roomId}) t
+      WHERE m.room_id = ${roomId} AND m.user_id = ${userId} AND m.last_read_id < t.target
+      RETURNING m.last_read_id`;
+    if (row) return Number(row.last_read_id);
+    const [now] = await tx`SELECT last_read_id FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
+    return now ? Number(now.last_read_id) : 0;
+  });
 }

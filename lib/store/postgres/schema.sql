@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 3: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 4: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -31,7 +31,8 @@ CREATE TABLE rooms (
   member_key      text   NOT NULL UNIQUE,  -- sorted member ids: one room per member set, across instances
   created_at      bigint NOT NULL,
   last_message_id bigint,                  -- newest message; read under the row lock as the next one's predecessor
-  last_activity   bigint NOT NULL
+  last_activity   bigint NOT NULL,
+  message_count   bigint NOT NULL DEFAULT 0  -- messages in the room, for unread counts
 );
 
 CREATE TABLE room_members (
@@ -39,6 +40,11 @@ CREATE TABLE room_members (
   user_id      bigint  NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   position     integer NOT NULL,
   last_read_id bigint  NOT NULL DEFAULT 0,
+  -- Unread = (rooms.message_count - read_count) - (sent - read_sent), as on SQLite: kept by each
+  -- message batch for the room and each sender (never per member), and by the read marker.
+  sent         bigint  NOT NULL DEFAULT 0,  -- messages this member sent to the room
+  read_count   bigint  NOT NULL DEFAULT 0,  -- messages in the room up to the read marker
+  read_sent    bigint  NOT NULL DEFAULT 0,  -- of those, sent by this member
   PRIMARY KEY (room_id, user_id)
 );
 CREATE INDEX room_members_user ON room_members(user_id, room_id);

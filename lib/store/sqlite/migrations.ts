@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 3,
+  version: 4,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -15,8 +15,26 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
       db.run("CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL");
     },
     2: foldLoginsNfkcAndIndexSearch,
+    3: addUnreadCounters,
   },
 };
+
+// 3 -> 4: unread counts were a count(*) per room on every room list; they become counters, filled
+// here once from the messages (see schema.sql), through an index on senders made for the occasion.
+function addUnreadCounters(db: Database) {
+  db.run("ALTER TABLE rooms ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0");
+  for (const column of ["sent", "read_count", "read_sent"]) {
+    db.run(`ALTER TABLE room_members ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+  }
+  db.run("CREATE INDEX migrating_senders ON messages(room_id, user_id, id)");
+  db.run("UPDATE rooms SET message_count = (SELECT count(*) FROM messages x WHERE x.room_id = rooms.id)");
+  db.run(`UPDATE room_members SET
+    sent = (SELECT count(*) FROM messages x WHERE x.room_id = room_members.room_id AND x.user_id = room_members.user_id),
+    read_count = (SELECT count(*) FROM messages x WHERE x.room_id = room_members.room_id AND x.id <= room_members.last_read_id),
+    read_sent = (SELECT count(*) FROM messages x WHERE x.room_id = room_members.room_id
+      AND x.user_id = room_members.user_id AND x.id <= room_members.last_read_id)`);
+  db.run("DROP INDEX migrating_senders");
+}
 
 export function migrateSqlite(db: Database) {
   db.transaction(() => {

@@ -1,4 +1,4 @@
--- echat SQLite schema, version 3. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 4. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -38,7 +38,8 @@ CREATE TABLE rooms (
   member_key      TEXT    NOT NULL UNIQUE,  -- sorted member ids, "1,2,5": one room per member set
   created_at      INTEGER NOT NULL,
   last_message_id INTEGER,                  -- newest message, for room lists
-  last_activity   INTEGER NOT NULL          -- last message time, else creation time
+  last_activity   INTEGER NOT NULL,         -- last message time, else creation time
+  message_count   INTEGER NOT NULL DEFAULT 0  -- messages in the room, for unread counts
 );
 
 CREATE TABLE room_members (
@@ -46,6 +47,11 @@ CREATE TABLE room_members (
   user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   position     INTEGER NOT NULL,            -- join order, creator first
   last_read_id INTEGER NOT NULL DEFAULT 0,  -- read marker, never moves backwards
+  -- Unread = (rooms.message_count - read_count) - (sent - read_sent): kept by the message writer once
+  -- per batch for the room and each sender (never per member), and by the read marker.
+  sent         INTEGER NOT NULL DEFAULT 0,  -- messages this member sent to the room
+  read_count   INTEGER NOT NULL DEFAULT 0,  -- messages in the room up to the read marker
+  read_sent    INTEGER NOT NULL DEFAULT 0,  -- of those, sent by this member
   PRIMARY KEY (room_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX room_members_user ON room_members(user_id, room_id);

@@ -83,6 +83,9 @@ function open(path: string, synchronous: "full" | "normal") {
   writeBatch = createBatchWriter(db);
 }
 
+// A room a batch wrote to: its newest message, how many it got, and how many from each sender.
+type Touched = { id: number; now: number; n: number; senders: Map<number, number> };
+
 function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] {
   const insertMessage = db.query<never, [number, number, string, string | null, number]>(
     "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -92,15 +95,19 @@ function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] 
     `SELECT id, client_id FROM messages WHERE room_id = ? AND user_id = ? AND client_id IS NOT NULL
      ORDER BY id DESC LIMIT ?`,
   );
-  const touchRoom = db.query<never, [number, number, number]>(
-    "UPDATE rooms SET last_message_id = ?, last_activity = ? WHERE id = ?",
+  const touchRoom = db.query<never, [number, number, number, number]>(
+    "UPDATE rooms SET last_message_id = ?, last_activity = ?, message_count = message_count + ? WHERE id = ?",
+  );
+  // The unread counters (schema.sql): the room's and each sender's, once per batch, never per member.
+  const countSent = db.query<never, [number, number, number]>(
+    "UPDATE room_members SET sent = sent + ? WHERE room_id = ? AND user_id = ?",
   );
   const recent = createRecentClientIds((roomId, userId, n) => recentClientIds.all(roomId, userId, n).reverse());
   // A number is the new message's id; a Message is the earlier one with the same client_id.
   // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
   const write = db.transaction((rows: Row[], staged: Staged) => {
     const out: (number | Message)[] = [];
-    const touched = new Map<number, [number, number]>();
+    const touched = new Map<number, Touched>();
     for (const [roomId, userId, text, clientId, now] of rows) {
       if (clientId !== null) {
         const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
@@ -111,10 +118,19 @@ function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] 
       }
       const id = Number(insertMessage.run(roomId, userId, text, clientId, now).lastInsertRowid);
       if (clientId !== null) staged.set(stagedKey(roomId, userId, clientId), [roomId, userId, clientId, id]);
-      touched.set(roomId, [id, now]);
+      const room = touched.get(roomId);
+      if (room) {
+        room.id = id;
+        room.now = now;
+        room.n++;
+        room.senders.set(userId, (room.senders.get(userId) ?? 0) + 1);
+      } else touched.set(roomId, { id, now, n: 1, senders: new Map([[userId, 1]]) });
       out.push(id);
     }
-    for (const [roomId, [id, now]] of touched) touchRoom.run(id, now, roomId);
+    for (const [roomId, { id, now, n, senders }] of touched) {
+      touchRoom.run(id, now, n, roomId);
+      for (const [userId, sent] of senders) countSent.run(sent, roomId, userId);
+    }
     return out;
   });
   // What a batch stores becomes "recent" only once its commit succeeded.
