@@ -150,10 +150,15 @@ export async function readFlood(secs: number): Promise<Record<string, number>> {
         [0, 0].map(async () => {
           const sock = await upgraded(port, `/v1/rooms/${room}/chat?session_id=${tokens[0]}`, false);
           let id = 1;
+          // One batch per turn of the event loop, so the probe and the stop flag get their turns even
+          // when every write is taken at once; write() false: go on when the server has read it.
           const loop = () => {
-            // write() false: the kernel holds enough; go on when the server has read it
-            while (!stop && sock.write(readFrames(id, BATCH))) (id += BATCH), (sent += BATCH);
-            if (!stop) (id += BATCH), (sent += BATCH), sock.once("drain", loop);
+            if (stop) return;
+            const more = sock.write(readFrames(id, BATCH));
+            id += BATCH;
+            sent += BATCH;
+            if (more) setImmediate(loop);
+            else sock.once("drain", loop);
           };
           loop();
           return sock;
