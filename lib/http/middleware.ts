@@ -25,6 +25,7 @@ export function toResponse(e: unknown, log: Logger): Response {
 function corsFor(origins: readonly string[]) {
   const allowed = (o: string | null): o is string => o !== null && (origins.includes("*") || origins.includes(o));
   return {
+    allowed,
     preflight(req: Request): Response | null {
       const origin = req.headers.get("origin");
       if (req.method !== "OPTIONS" || !allowed(origin) || !req.headers.has("access-control-request-method"))
@@ -58,11 +59,10 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 // text/plain body needs no preflight) and open WebSockets. Browsers always send Origin then, so a
 // state-changing request or an upgrade whose Origin is neither this server's own nor allowed by CORS is
 // refused. Clients that send no Origin (curl, apps) are not browsers and pass, with any Content-Type.
-function originGuard({ corsOrigins, trustProxy }: Config) {
-  const any = corsOrigins.includes("*");
+function originGuard(allowedByCors: (origin: string) => boolean, trustProxy: boolean) {
   return (req: Request) => {
     const origin = req.headers.get("origin");
-    if (origin === null || any || corsOrigins.includes(origin)) return;
+    if (origin === null || allowedByCors(origin)) return;
     if (!STATE_CHANGING.has(req.method) && req.headers.get("upgrade")?.toLowerCase() !== "websocket") return;
     if (!ownOrigin(req, origin, trustProxy)) throw new ApiError("forbidden_origin");
   };
@@ -94,7 +94,7 @@ function ownOrigin(req: Request, origin: string, trustProxy: boolean): boolean {
 export function createObserver(deps: { config: Config; log: Logger; metrics: Metrics }) {
   const { config, log, metrics } = deps;
   const cors = corsFor(config.corsOrigins);
-  const refuseForeignOrigin = originGuard(config);
+  const refuseForeignOrigin = originGuard(cors.allowed, config.trustProxy);
   const logging = config.logLevel === "debug" || config.logLevel === "info";
 
   function wrap(route: string, handler: Handler): Handler {
