@@ -4,6 +4,7 @@ import pkg from "./package.json" with { type: "json" };
 import { openBroker } from "./lib/broker/open.ts";
 import type { Config } from "./lib/config.ts";
 import { accountHandlers } from "./lib/http/accounts.ts";
+import { memberHandlers } from "./lib/http/members.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
 import { opsHandlers } from "./lib/http/ops.ts";
 import { roomHandlers } from "./lib/http/rooms.ts";
@@ -101,7 +102,8 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
   const users = userHandlers({ ...sessions, limits });
-  const rooms = roomHandlers({ ...sessions, limits });
+  const rooms = roomHandlers({ ...sessions, limits, notify });
+  const members = memberHandlers({ ...sessions, notify });
   const messages = messageHandlers(sessions);
   const ops = opsHandlers({ store, log, metrics, stopping });
   return {
@@ -114,7 +116,11 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/v1/users": methods({ GET: users.handleSearchUsers }),
     "/v1/users/": methods({ GET: users.handleSearchUsers }),
     "/v1/rooms": methods({ GET: rooms.handleListRooms, POST: rooms.handleCreateRoom }),
-    "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom }),
+    "/v1/rooms/public": methods({ GET: rooms.handleListPublicRooms }),
+    "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom, PATCH: rooms.handleUpdateRoom }),
+    "/v1/rooms/:id/users": methods({ POST: members.handleAddMembers }),
+    "/v1/rooms/:id/users/:user_id": methods({ DELETE: members.handleRemoveMember }),
+    "/v1/rooms/:id/join": methods({ POST: members.handleJoinRoom }),
     "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
     "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
     "/healthz": methods({ GET: ops.handleHealth }),

@@ -13,10 +13,14 @@ export const ERRORS = {
   user_not_found: [422, "No such user"],
   wrong_credentials: [422, "Wrong password"],
   room_not_found: [422, "No such room"],
-  too_many_users: [422, "A room has at most 100 members"],
+  too_many_users: [422, "The room would have more members than a room may have"],
+  not_a_group: [422, "Only a group's name and members change; this is a direct room"],
+  invalid_name: [422, "A room name must be 1-100 characters with a visible one, without control characters"],
+  invalid_topic: [422, "A topic must be null or at most 1000 characters, without control characters but line breaks"],
   too_many_rooms: [422, "A member of this room is already in the most rooms a user may be in"],
   unknown_type: [422, "Unknown frame type"],
   unauthorized: [401, "Session is missing, unknown or expired"],
+  forbidden: [403, "Only the room's owner may do this"],
   forbidden_origin: [403, "Requests from this web page's origin are not allowed"],
   not_found: [404, "No such endpoint"],
   method_not_allowed: [405, "Method not allowed on this endpoint"],
@@ -53,6 +57,6 @@ export const CLOSE = {
   tooBig: { code: 1009, reason: "frame too large", reconnect: true },
   slowConsumer: { code: 1013, reason: "try again later", reconnect: true },
   loggedOut: { code: 4001, reason: "logged out", reconnect: false },
-  // Sent by the room+user kick; documented in docs/api.md with the first endpoint that removes members.
+  // The room+user kick: the user left or was removed from the room (docs/api.md).
   removed: { code: 4003, reason: "removed from room", reconnect: false },
 } as const;

@@ -2,8 +2,8 @@
 // one server.publish per topic, with the topic names of topics.ts.
 import type { Server } from "bun";
 import type { EventBody } from "../broker/broker.ts";
-import { messageJson } from "../http/shapes.ts";
-import type { Message } from "../store/store.ts";
+import { messageJson, roomEventJson } from "../http/shapes.ts";
+import type { Message, RoomEvent } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import type { WS } from "./socket.ts";
 import { type Event, topic } from "./topics.ts";
@@ -33,7 +33,7 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
   // One stringify per message; the typed frame is the same JSON with "type" in front, built only
   // when some socket in the room asked for events. Sockets reading their backlog get it buffered.
   function message(m: Message) {
-    rooms.buffer(m);
+    rooms.bufferMessage(m);
     const s = server();
     if (!s) return;
     const plain = JSON.stringify(messageJson(m));
@@ -51,10 +51,17 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
     else server()?.publish(topic.event(room, kind), json, false);
   }
 
+  // A membership or room change: to the sockets that opted in to "members", buffered for those reading
+  // their backlog.
+  function roomEvent(e: RoomEvent) {
+    rooms.buffer(e);
+    server()?.publish(topic.event(e.roomId, "members"), JSON.stringify(roomEventJson(e)), false);
+  }
+
   // The hub calls this after a socket of the room subscribed to its topics, and when one closed.
   const subscriptionsChanged = (room: number) => void topics.delete(room);
 
-  return { message, event, subscriptionsChanged };
+  return { message, roomEvent, event, subscriptionsChanged };
 }
 
 export type Delivery = ReturnType<typeof createDelivery>;

@@ -75,7 +75,7 @@ async function handleMessageFrame({ store, config, now, log, limits, broker }: F
     const body = messageJson(stored.message);
     return send(ws, ws.data.events.size ? { type: "message", ...body } : body);
   }
-  broker.message(stored.message, stored.prev);
+  broker.message(stored.message);
 }
 
 // At most one per user and room every TYPING_EVERY_MS; never echoed to the socket that sent it.

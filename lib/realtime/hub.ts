@@ -45,6 +45,7 @@ export function createHub(deps: Deps) {
   // Every delivery to sockets here comes through this, from the broker, whichever instance began it.
   const handler: BrokerEventHandler = {
     message: delivery.message,
+    roomEvent: delivery.roomEvent,
     event: delivery.event,
     presenceChanged: (room) => presence.announce(room),
     kick: registry.kick,
@@ -57,6 +58,9 @@ export function createHub(deps: Deps) {
     sessionEnded: (tokenHash) => broker.kick({ session: tokenHash.toHex() }),
     passwordChanged: (userId, keep) => broker.kick({ user: userId, keep: keep.toHex() }),
     memberRemoved: (roomId, userId) => broker.kick({ room: roomId, user: userId }),
+    roomChanged: (events) => {
+      for (const e of events) broker.roomEvent(e);
+    },
   };
 
   return {

@@ -7,11 +7,11 @@ import { refoldUsers } from "./users.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 4,
+  version: 5,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
-  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch, 3: addUnreadCounters },
+  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch, 3: addUnreadCounters, 4: addRoomOrder },
 };
 
 export async function migratePostgres(sql: SQL) {
@@ -62,4 +62,29 @@ async function addUnreadCounters(tx: SQL) {
             count(*) FILTER (WHERE x.id <= m2.last_read_id AND x.user_id = m2.user_id) AS read_sent
           FROM room_members m2 JOIN messages x ON x.room_id = m2.room_id GROUP BY m2.room_id, m2.user_id) c
     WHERE c.room_id = m.room_id AND c.user_id = m.user_id`;
+}
+
+// 4 -> 5: groups and the room's order, as on SQLite (sqlite/migrations.ts): every room gets its creation
+// event as seq 1 (members: everyone, by its first member), its messages the following seqs in id order.
+async function addRoomOrder(tx: SQL) {
+  await tx`ALTER TABLE rooms ADD COLUMN kind text NOT NULL DEFAULT 'direct', ADD COLUMN name text,
+    ADD COLUMN name_folded text, ADD COLUMN topic text, ADD COLUMN public boolean NOT NULL DEFAULT false,
+    ADD COLUMN owner_id bigint, ADD COLUMN archived boolean NOT NULL DEFAULT false,
+    ADD COLUMN seq bigint NOT NULL DEFAULT 0`;
+  await tx`ALTER TABLE messages ADD COLUMN seq bigint NOT NULL DEFAULT 0`;
+  await tx`CREATE INDEX rooms_public ON rooms(id) WHERE public AND NOT archived`;
+  await tx`CREATE TABLE room_events (
+    id bigserial PRIMARY KEY, room_id bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE, seq bigint NOT NULL,
+    kind text NOT NULL, by_id bigint NOT NULL, body text NOT NULL, created_at bigint NOT NULL, UNIQUE (room_id, seq))`;
+  await tx`UPDATE messages m SET seq = x.n + 1
+    FROM (SELECT id, row_number() OVER (PARTITION BY room_id ORDER BY id) AS n FROM messages) x WHERE x.id = m.id`;
+  await tx`UPDATE rooms SET seq = message_count + 1`;
+  await tx`INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at)
+    SELECT r.id, 1, 'members', coalesce(u.users->0->>'id', '0')::bigint,
+      json_build_object('users', coalesce(u.users, '[]'::json), 'added', coalesce(u.ids, '[]'::json), 'removed', '[]'::json)::text,
+      r.created_at
+    FROM rooms r LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object('id', x.id, 'login', x.login) ORDER BY m.position) AS users,
+             json_agg(x.id ORDER BY m.position) AS ids
+      FROM room_members m JOIN users x ON x.id = m.user_id WHERE m.room_id = r.id) u ON true`;
 }

@@ -1,5 +1,5 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
-import type { Message, User } from "../store.ts";
+import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
 
@@ -15,5 +15,31 @@ export function message(r: Row): Message {
     text: Buffer.from(r.text).toString(),
     clientId: r.client_id === null ? null : Buffer.from(r.client_id).toString(),
     createdAt: Number(r.created_at),
+    seq: Number(r.seq),
   };
+}
+
+export function room(r: Row, users: User[]): Room {
+  return {
+    id: Number(r.id),
+    users,
+    name: r.name,
+    topic: r.topic,
+    kind: r.kind,
+    public: r.public,
+    ownerId: r.owner_id === null ? null : Number(r.owner_id),
+    seq: Number(r.seq),
+  };
+}
+
+export function roomEvent(r: Row): RoomEvent {
+  const body = JSON.parse(r.body);
+  const head = { roomId: Number(r.room_id), seq: Number(r.seq), by: Number(r.by_id) };
+  if (r.kind === "room") return { kind: "room", ...head, room: body.room };
+  return { kind: "members", ...head, users: body.users, added: body.added, removed: body.removed };
+}
+
+// The body stored for an event: what its frame carries besides room_id, seq and by.
+export function eventBody(e: RoomEvent): string {
+  return JSON.stringify(e.kind === "room" ? { room: e.room } : { users: e.users, added: e.added, removed: e.removed });
 }

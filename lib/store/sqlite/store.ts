@@ -45,9 +45,10 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
   const store: Store = {
     ...createUsers(db),
     ...createSessions(db),
-    ...createRooms(db),
+    ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
+    listFrames: messages.listFrames,
     async ping() {
       ping.get();
     },
