@@ -35,7 +35,7 @@ export class Sequencer {
   // The room's newest seq becomes the starting point, unless frames already gave one. Every frame
   // after it is then delivered here, so a socket subscribed after this call misses none.
   async watch(room: number) {
-    if (this.last.has(room) || !this.store.latestSeqs) return;
+    if (this.last.has(room)) return;
     const latest = (await this.store.latestSeqs([room])).get(room) ?? 0;
     if (!this.last.has(room)) this.last.set(room, latest);
   }
@@ -50,7 +50,7 @@ export class Sequencer {
     if (last !== undefined && seq <= last) return; // a duplicate, or already filled from the store
     // Nobody here listens: nothing to order, remember where the room is.
     if (!this.handler.interested(room)) return void this.last.set(room, seq);
-    // Not watched (a store without latestSeqs): start from this frame.
+    // Not watched: start from this frame.
     if (last === undefined) this.last.set(room, seq - 1);
     let list = this.held.get(room);
     if (!list) this.held.set(room, (list = []));
@@ -139,7 +139,7 @@ export class Sequencer {
   private seen = new Map<number, number>();
   async sweep() {
     const rooms = [...this.last.keys()].filter((room) => this.handler.interested(room));
-    if (rooms.length === 0 || !this.store.latestSeqs) return;
+    if (rooms.length === 0) return;
     const latest = await this.store.latestSeqs(rooms);
     for (const [room, id] of this.seen) {
       if (id > (this.last.get(room) ?? 0) && !this.timers.has(room)) void this.fill(room, true);

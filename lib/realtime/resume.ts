@@ -34,8 +34,10 @@ type Deps = {
 
 // How a socket counts and reads its room: by message id (plain sockets, messages only) or by seq
 // (sockets with events=members, every durable frame). key: undefined for a frame the socket never gets.
+// far: the gap is known to be past the cap without reading it.
 type Order = {
   key: (f: RoomFrame) => number | undefined;
+  far: (after: number) => Promise<boolean>;
   read: (after: number, limit: number) => Promise<RoomFrame[]>;
   frame: (f: RoomFrame) => string;
 };
@@ -70,11 +72,14 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
       JSON.stringify(typed ? { type: "message", ...messageJson(f.message) } : messageJson(f.message));
     const frame = (f: RoomFrame) => (f.kind === "message" ? messageFrame(f) : JSON.stringify(roomEventJson(f)));
     if (ws.data.events.has("members")) {
-      return { key: frameSeq, read: (after, limit) => store.listFrames(room, after, limit), frame };
+      // Reading after a seq walks the missed rows (Store.listFrames): a gap the room's seq shows to be
+      // far past the cap (more than twice: the seq may count frames still being answered) is not read.
+      const far = async (after: number) => ((await store.latestSeqs([room])).get(room) ?? 0) - after > 2 * BACKLOG_CAP;
+      return { key: frameSeq, far, read: (after, limit) => store.listFrames(room, after, limit), frame };
     }
     const read = async (after: number, limit: number) =>
       (await store.listMessages(room, { after, limit })).map((message): RoomFrame => ({ kind: "message", message }));
-    return { key: (f) => (f.kind === "message" ? f.message.id : undefined), read, frame };
+    return { key: (f) => (f.kind === "message" ? f.message.id : undefined), far: async () => false, read, frame };
   }
 
   async function start(ws: WS, after: number) {
@@ -83,9 +88,10 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
     // after that reaches the joining buffer in order, so nothing comes twice and nothing is skipped.
     const upto = broker.position(room) ?? Infinity;
     const order = orderOf(ws);
-    const backlog = (await order.read(after, BACKLOG_CAP + 1)).filter((f) => frameSeq(f) <= upto);
+    const far = await order.far(after);
+    const backlog = far ? [] : (await order.read(after, BACKLOG_CAP + 1)).filter((f) => frameSeq(f) <= upto);
     if (ws.readyState !== 1) return;
-    const resync = backlog.length > BACKLOG_CAP;
+    const resync = far || backlog.length > BACKLOG_CAP;
     if (resync) send(ws, { type: "resync", room_id: room });
     const s: Sending = {
       queue: resync ? [] : keep(backlog),

@@ -122,17 +122,18 @@ export interface Store {
   // The room (members or not: the caller decides what it may see), null when missing or archived.
   findRoom(roomId: number): Promise<Room | null>;
   // The room's durable frames after seq, in seq order, at most limit. Found through (room_id, id) for
-  // messages (within a room id order is seq order) and (room_id, seq) for events.
+  // messages (within a room id order is seq order) and (room_id, seq) for events; the messages' start
+  // costs a walk over as many rows as follow afterSeq, so a caller checks latestSeqs first when the
+  // gap may be long (resume does).
   listFrames(roomId: number, afterSeq: number, limit: number): Promise<RoomFrame[]>;
+  // Each room's newest seq. Several instances: fan-out notices frames another instance stored but
+  // never announced (it crashed, or the broker was away). SQLite: may count frames still being answered.
+  latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
   // The marker after the call; a marker that would not advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<number>;
-
-  // Stores shared by several instances: each room's newest seq, so fan-out can notice frames another
-  // instance stored but never announced (it crashed, or the broker was away).
-  latestSeqs?(roomIds: number[]): Promise<Map<number, number>>;
 
   ping(): Promise<void>;
   // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).

@@ -8,7 +8,7 @@ import { MESSAGE } from "./columns.ts";
 import { EVENT, type EventRow, toEvent } from "./room-rows.ts";
 import { startMessageWriter } from "./writer.ts";
 
-type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames"> & {
+type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "latestSeqs"> & {
   change(op: string, args: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 };
@@ -33,6 +33,9 @@ export function createMessages(db: Database, config: Config): Messages {
   const eventsAfter = db.query<EventRow, [number, number, number, number]>(
     `SELECT ${EVENT} FROM room_events WHERE room_id = ? AND seq > ? AND id <= ? ORDER BY seq LIMIT ?`,
   );
+  const roomSeqs = db.query<{ id: number; seq: number }, [string]>(
+    "SELECT id, seq FROM rooms WHERE id IN (SELECT value FROM json_each(?))",
+  );
   const newestMessage = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM messages");
   const newestEvent = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM room_events");
   const writer = startMessageWriter(config, {
@@ -56,6 +59,9 @@ export function createMessages(db: Database, config: Config): Messages {
       const messages = after.all(roomId, from, writer.visibleUpTo(), limit);
       const events = eventsAfter.all(roomId, afterSeq, writer.visibleEventsUpTo(), limit);
       return mergeFrames(messages, events.map(toEvent), limit);
+    },
+    async latestSeqs(roomIds) {
+      return new Map(roomSeqs.all(JSON.stringify(roomIds)).map((r) => [r.id, r.seq]));
     },
     change: writer.change,
     close: writer.close,

@@ -49,6 +49,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
     listFrames: messages.listFrames,
+    latestSeqs: messages.latestSeqs,
     async ping() {
       ping.get();
     },
