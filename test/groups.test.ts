@@ -237,6 +237,8 @@ describe("the room's order over REST", () => {
       ["two", 4],
     ]);
     expect((await get(ben, `/v1/rooms/${g.id}`)).body.seq).toBe(4);
+    const listed = (await get(ben, "/v1/rooms")).body.find((x: any) => x.id === g.id);
+    expect(listed).toMatchObject({ seq: 4, last_message: { text: "two", seq: 4 } });
     expect(isMessage(m2)).toBe(true);
   });
 });

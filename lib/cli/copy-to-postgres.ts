@@ -1,13 +1,14 @@
-// Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids,
-// read markers) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids and
+// seqs, room events, read markers) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
 // one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
 import { type SQL } from "bun";
 import { openPostgres } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
+import { SQLITE_MIGRATIONS } from "../store/sqlite/migrations.ts";
 
-const TABLES = ["users", "sessions", "rooms", "room_members", "messages"] as const;
+const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "room_events"] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
 
@@ -17,6 +18,14 @@ export class MigrateError extends Error {}
 
 export async function migrateToPostgres(sqlitePath: string, databaseUrl: string): Promise<Counts> {
   const lite = new Database(sqlitePath, { readonly: true, strict: true });
+  const { user_version } = lite.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
+  if (user_version !== SQLITE_MIGRATIONS.version) {
+    lite.close();
+    throw new MigrateError(
+      `${sqlitePath} is at schema version ${user_version}, this echat writes ${SQLITE_MIGRATIONS.version}: ` +
+        "start this echat on it once (it migrates the file), stop it, then copy",
+    );
+  }
   const { store, pg } = await openPostgres({ databaseUrl });
   const { sql } = pg;
   try {
@@ -31,7 +40,7 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
         for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
         await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
         // Ids were copied as they were: move each sequence past them.
-        for (const table of ["users", "rooms", "messages"]) {
+        for (const table of ["users", "rooms", "messages", "room_events"]) {
           await tx.unsafe(
             `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
           );
@@ -68,8 +77,9 @@ async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number>
   }
 }
 
-// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text).
+// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text), and flags as booleans.
 function toPostgres(table: Table, row: Record<string, any>): Record<string, unknown> {
+  if (table === "rooms") return { ...row, public: row.public === 1, archived: row.archived === 1 };
   if (table !== "messages") return row;
   return { ...row, text: Buffer.from(row.text), client_id: row.client_id === null ? null : Buffer.from(row.client_id) };
 }

@@ -119,8 +119,6 @@ export interface Store {
   joinRoom(roomId: number, userId: number, now: number, rules: MemberRules): Promise<Changed | Refused>;
   // Public groups whose folded name contains `folded`, newest first, ids below `before`.
   listPublicRooms(page: PublicPage): Promise<PublicRoom[]>;
-  // The room (members or not: the caller decides what it may see), null when missing or archived.
-  findRoom(roomId: number): Promise<Room | null>;
   // The room's durable frames after seq, in seq order, at most limit. Found through (room_id, id) for
   // messages (within a room id order is seq order) and (room_id, seq) for events; the messages' start
   // costs a walk over as many rows as follow afterSeq, so a caller checks latestSeqs first when the

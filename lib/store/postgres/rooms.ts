@@ -6,7 +6,7 @@ import type { RoomPage, RoomSummary, Store } from "../store.ts";
 import { readRoom } from "./room-changes.ts";
 import { message, type Row, room as toRoom, user } from "./rows.ts";
 
-type Rooms = Pick<Store, "findRoomForMember" | "findRoom" | "isMember" | "listRooms" | "listPublicRooms" | "markRead">;
+type Rooms = Pick<Store, "findRoomForMember" | "isMember" | "listRooms" | "listPublicRooms" | "markRead">;
 
 export function createRooms(sql: SQL): Rooms {
   async function isMember(roomId: number, userId: number) {
@@ -19,12 +19,6 @@ export function createRooms(sql: SQL): Rooms {
       if (!(await isMember(roomId, userId))) return null;
       const found = await readRoom(sql, roomId);
       if (!found) return null;
-      const { archived: _, ...room } = found;
-      return room;
-    },
-    async findRoom(roomId) {
-      const found = await readRoom(sql, roomId);
-      if (!found || found.archived) return null;
       const { archived: _, ...room } = found;
       return room;
     },
@@ -69,7 +63,7 @@ export function createRooms(sql: SQL): Rooms {
 async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[]> {
   const { activity, id } = page.before ?? NO_CURSOR;
   return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
-      l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at,
+      l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
     FROM room_members m JOIN rooms r ON r.id = m.room_id LEFT JOIN messages l ON l.id = r.last_message_id
     WHERE m.user_id = ${userId} AND (r.last_activity, r.id) < (${activity}::bigint, ${id}::bigint)
@@ -90,6 +84,7 @@ function lastMessageRow(r: Row): Row {
     text: r.m_text,
     client_id: r.m_client_id,
     created_at: r.m_created_at,
+    seq: r.m_seq,
   };
 }
 

@@ -15,7 +15,6 @@ type Rooms = Pick<
   | "removeMember"
   | "joinRoom"
   | "findRoomForMember"
-  | "findRoom"
   | "isMember"
   | "listRooms"
   | "listPublicRooms"
@@ -42,12 +41,6 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     async findRoomForMember(roomId, userId) {
       if (!q.isMember.get(roomId, userId)) return null;
       const { archived: _, ...room } = reads.room(roomId)!;
-      return room;
-    },
-    async findRoom(roomId) {
-      const found = reads.room(roomId);
-      if (!found || found.archived) return null;
-      const { archived: _, ...room } = found;
       return room;
     },
     async isMember(roomId, userId) {
