@@ -111,7 +111,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const rooms = roomHandlers({ ...sessions, limits });
   const messages = messageHandlers(sessions);
   const invites = inviteHandlers(sessions);
-  const admin = adminHandlers({ ...sessions, notify });
+  const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });
   const ops = opsHandlers({ store, log, metrics, stopping });
   return {

@@ -152,6 +152,8 @@ describe("deleting", () => {
       { id: fay.id, login: `deleted-${fay.id}` },
     ]);
     expect((await call(s.url, "GET", "/v1/users?q=deleted", { session: gus.session })).body).toEqual([]);
+    const withDeleted = { session: gus.session, body: { users: [{ id: fay.id }] } };
+    expectError(await call(s.url, "POST", "/v1/rooms", withDeleted), 422, "user_not_found");
     expect((await call(s.url, "GET", `/v1/admin/users?q=deleted`, { session: root.session })).body).toEqual([]);
     expectError(await login("fay"), 422, "user_not_found");
     const again = await register(s.url, "fay");

@@ -1,6 +1,7 @@
 // Admins manage users: list and search, disable or enable, make or unmake admins, delete.
 import { requireAdmin, type SessionDeps } from "../auth/sessions.ts";
 import { ApiError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import type { Notifier } from "../realtime/notifier.ts";
 import type { AccountChange, AccountResult } from "../store/store.ts";
 import { cursor, foldLogin, type Json, limitParam } from "../validate.ts";
@@ -9,8 +10,10 @@ import { accountJson } from "./shapes.ts";
 
 export const ADMIN_USER_PAGE = { default: 50, max: 200 };
 
-export function adminHandlers(deps: SessionDeps & { notify: Pick<Notifier, "userEnded"> }) {
-  const { store, now, notify } = deps;
+type AdminDeps = SessionDeps & { notify: Pick<Notifier, "userEnded">; log: Logger };
+
+export function adminHandlers(deps: AdminDeps) {
+  const { store, now, notify, log } = deps;
   return {
     // Newest first; the next page is ?before=<the last id shown>.
     async handleListUsers(req: Req) {
@@ -24,20 +27,22 @@ export function adminHandlers(deps: SessionDeps & { notify: Pick<Notifier, "user
     },
     // Disabling ends every session of the user and closes their sockets everywhere.
     async handleUpdateUser(req: Req) {
-      await requireAdmin(deps, req);
+      const caller = await requireAdmin(deps, req);
       const id = userId(req.params.id!);
       const change = accountChange(await readJson(req));
       check(await store.updateAccount(id, change));
       if (change.disabled) notify.userEnded(id);
+      log.info("user changed by an admin", { user: id, by: caller.userId, ...change });
       const account = await store.findAccount(id);
       if (!account) throw new ApiError("user_not_found");
       return json(accountJson(account));
     },
     async handleDeleteUser(req: Req) {
-      await requireAdmin(deps, req);
+      const caller = await requireAdmin(deps, req);
       const id = userId(req.params.id!);
       check(await store.deleteAccount(id, now()));
       notify.userEnded(id);
+      log.info("user deleted by an admin", { user: id, by: caller.userId });
       return json({});
     },
   };

@@ -96,7 +96,7 @@ export interface Store {
   createUser(login: string, folded: string, passwordHash: string, now: number, admin?: boolean): Promise<User | null>;
   // typed: the login as the caller typed it, to find an old account kept apart under the fold (storedFold).
   findUserByLogin(folded: string, typed?: string): Promise<UserWithHash | null>;
-  findUsersByIds(ids: number[]): Promise<User[]>;
+  findUsersByIds(ids: number[]): Promise<User[]>; // deleted accounts are not found
   searchUsers(folded: string, limit: number): Promise<User[]>;
   listUsers(): Promise<UserRow[]>; // by id; for the CLI
 

@@ -26,7 +26,7 @@ export function createUsers(sql: SQL): Users {
     },
     async findUsersByIds(ids) {
       if (ids.length === 0) return [];
-      const rows = await sql`SELECT id, login FROM users WHERE id = ANY(${ids}::bigint[])`;
+      const rows = await sql`SELECT id, login FROM users WHERE id = ANY(${ids}::bigint[]) AND deleted_at IS NULL`;
       const byId = new Map(rows.map((r: Row) => [Number(r.id), user(r)]));
       return ids.map((id) => byId.get(id)).filter((u): u is User => u !== undefined);
     },

@@ -15,7 +15,7 @@ export function createUsers(db: Database): Users {
     `SELECT id, login, login_folded AS folded, password_hash AS passwordHash, disabled FROM users
      WHERE login_folded >= ?1 AND login_folded < ?2`,
   );
-  const userById = db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?");
+  const userById = db.query<User, [number]>("SELECT id, login FROM users WHERE id = ? AND deleted_at IS NULL");
   const allUsers = db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id");
   const setPassword = db.query<never, [string, number]>("UPDATE users SET password_hash = ? WHERE id = ?");
   const deleteOtherSessions = db.query<never, [number, Uint8Array | null]>(
