@@ -1,7 +1,7 @@
 // Writing and sending: each message goes out with its own client_id and shows as pending until the
 // server's copy comes back; unacknowledged ones go out again on reconnect (the server stores each
 // once); a refused one comes back to the input to edit. Writing also tells the room you are typing.
-import { type Message, newClientId, type User } from "./api.ts";
+import { type Message, newClientId, type User } from "../client/index.ts";
 import { h } from "./dom.ts";
 import type { MessageList } from "./message-list.ts";
 import type { Frame } from "./socket.ts";

@@ -1,6 +1,7 @@
 // An open room: wires its parts (message list, history, composer, people) to one socket and
 // dispatches the socket's frames and connection states to them.
-import { api, type ApiError, type Message, type Room, type User } from "./api.ts";
+import type { ApiError, Message, Room, User } from "../client/index.ts";
+import { client } from "./client.ts";
 import { Composer } from "./composer.ts";
 import { h } from "./dom.ts";
 import { History } from "./history.ts";
@@ -82,7 +83,7 @@ export class RoomView {
 
   private async mayReconnect() {
     try {
-      await api("GET", `/v1/rooms/${this.room.id}`);
+      await client.getRoom(this.room.id);
       return true;
     } catch (e) {
       const code = (e as ApiError).code;

@@ -1,6 +1,6 @@
 // One room's WebSocket. After any drop it reconnects with backoff and ?after=<last id seen>, so the
 // server replays exactly what was missed: nothing lost, nothing doubled. 4001 (logged out) is final.
-import { session } from "./api.ts";
+import { client } from "./client.ts";
 
 export type Frame = Record<string, any>;
 export type ConnState = "connecting" | "open" | "reconnecting";
@@ -31,7 +31,7 @@ export class RoomSocket {
 
   private connect() {
     const q = new URLSearchParams({
-      session_id: session.get() ?? "",
+      session_id: client.session ?? "",
       after: String(this.on.lastId()),
       events: "typing,presence,read",
     });

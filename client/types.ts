@@ -1,0 +1,24 @@
+// The API's JSON shapes, snake_case exactly as the server sends them (docs/api.md).
+export type User = { id: number; login: string };
+export type Info = User;
+export type Session = { session_id: string };
+
+export type Message = {
+  id: number;
+  text: string;
+  user_id: number;
+  room_id: number;
+  created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
+  client_id?: string; // present when the sender gave one
+};
+
+export type Room = { id: number; users: User[] }; // the caller first, then the others in the order they joined
+export type RoomSummary = Room & { last_message: Message | null; unread: number };
+export type Health = { status: "ok" };
+export type Readiness = { status: "ok"; database: "ok" };
+
+// A member to put in a new room: by id, or looked up by login.
+export type MemberRef = { id: number } | { login: string };
+
+// Raw HTTP answer of the transport: body is the parsed JSON, or the text when it is not JSON.
+export type Reply<T = unknown> = { status: number; headers: Headers; body: T };
