@@ -1,7 +1,7 @@
 // The typed client (client/) against a real server: REST calls with typed results and errors, and the room
 // socket's reconnect, resume and exactly-once sends.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ApiError, EchatClient, ERROR_CODES, NetworkError } from "../client/index.ts";
+import { ApiError, EchatClient, ERROR_CODES, type ErrorCode, NetworkError } from "../client/index.ts";
 import { ERRORS } from "../lib/errors.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 
@@ -32,7 +32,7 @@ async function apiError(p: Promise<unknown>): Promise<ApiError> {
 
 describe("the client's REST calls", () => {
   test("its error codes are exactly the server's catalogue", () => {
-    expect([...ERROR_CODES].sort()).toEqual(Object.keys(ERRORS).sort());
+    expect<string[]>([...ERROR_CODES].sort()).toEqual(Object.keys(ERRORS).sort());
   });
 
   test("register keeps the session and reports it; info and logout use it; logout forgets it", async () => {
@@ -52,7 +52,7 @@ describe("the client's REST calls", () => {
 
   test("errors are ApiErrors with the status, the documented code and the server's message", async () => {
     const c = new EchatClient({ baseUrl: s.url });
-    const cases: [Promise<unknown>, number, string][] = [
+    const cases: [Promise<unknown>, number, ErrorCode][] = [
       [c.register("", "password123"), 422, "invalid_login"],
       [c.register(unique("short"), "short"), 422, "invalid_password"],
       [c.login(unique("nobody"), "password123"), 422, "user_not_found"],
@@ -61,10 +61,10 @@ describe("the client's REST calls", () => {
     for (const [call, status, code] of cases) {
       const e = await apiError(call);
       expect({ status: e.status, code: e.code }).toEqual({ status, code });
-      expect(e.message).toBe(ERRORS[code as keyof typeof ERRORS][1]);
+      expect(e.message).toBe(ERRORS[code][1]);
     }
     const { c: alice } = await signedUp("alice");
-    const more: [Promise<unknown>, string][] = [
+    const more: [Promise<unknown>, ErrorCode][] = [
       [alice.getRoom(999999), "room_not_found"],
       [alice.messages(999999), "room_not_found"],
       [alice.createRoom([{ login: unique("ghost") }]), "user_not_found"],
