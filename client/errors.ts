@@ -52,6 +52,19 @@ export class NetworkError extends Error {
   }
 }
 
+// A socket ended for good with sends still unacknowledged: each is rejected with this. code: the close code
+// (4001 logged out ...), 1000 when the app closed it, 0 when the check before a reconnect failed (error).
+export class SocketClosed extends Error {
+  override readonly name = "SocketClosed";
+  readonly code: number;
+  readonly error?: Error;
+  constructor(end: { code: number; reason: string; error?: Error }) {
+    super(end.reason || `closed with ${end.code}`);
+    this.code = end.code;
+    this.error = end.error;
+  }
+}
+
 // The body of an API error, or undefined when the body is something else.
 export function errorOf(body: unknown): { code: ErrorCode; message: string } | undefined {
   const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;

@@ -1,6 +1,7 @@
 // Typed REST calls over the transport: one method per endpoint of docs/api.md. A 2xx answer returns its
 // body typed; any other throws ApiError (the API's error body) or NetworkError (no answer, or not the API's).
 import { ApiError, errorOf, NetworkError, retryAfterSeconds } from "./errors.ts";
+import { RoomSocket, type RoomSocketOptions } from "./room-socket.ts";
 import { createTransport, type Request, type RequestOptions } from "./transport.ts";
 import type { Health, Info, MemberRef, Message, Readiness, Reply, Room, RoomSummary, Session, User } from "./types.ts";
 
@@ -106,6 +107,11 @@ export class RestClient {
       if (page.length < limit) return all;
       after = page.at(-1)!.id;
     }
+  }
+
+  // The room's live chat, connecting at once: see RoomSocket.
+  roomSocket(roomId: number, options?: RoomSocketOptions): RoomSocket {
+    return new RoomSocket(this, roomId, options);
   }
 
   health(): Promise<Health> {

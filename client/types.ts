@@ -22,3 +22,17 @@ export type MemberRef = { id: number } | { login: string };
 
 // Raw HTTP answer of the transport: body is the parsed JSON, or the text when it is not JSON.
 export type Reply<T = unknown> = { status: number; headers: Headers; body: T };
+
+// Room socket frames (docs/api.md, WebSocket). Events come only to a socket that opted in to them.
+export type RoomEvent = "typing" | "presence" | "read";
+export type MessageFrame = Message & { type?: "message" };
+export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
+export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
+export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number };
+export type ResyncFrame = { type: "resync"; room_id: number };
+export type ErrorFrame = { error: { code: string; message: string }; client_id?: string };
+export type ServerFrame = MessageFrame | TypingFrame | PresenceFrame | ReadFrame | ResyncFrame | ErrorFrame;
+export type ClientFrame =
+  | { type?: "message"; text: string; client_id?: string }
+  | { type: "typing" }
+  | { type: "read"; message_id: number };
