@@ -1,9 +1,26 @@
 // The typed client (client/) against a real server: REST calls with typed results and errors, and the room
 // socket's reconnect, resume and exactly-once sends.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ApiError, EchatClient, ERROR_CODES, type ErrorCode, NetworkError } from "../client/index.ts";
-import { ERRORS } from "../lib/errors.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  ApiError,
+  backoffDelay,
+  CLOSE_CODES,
+  DEFAULT_BACKOFF,
+  EchatClient,
+  ERROR_CODES,
+  type ErrorCode,
+  type Message,
+  NetworkError,
+  type RoomSocket,
+  type RoomSocketEvents,
+  SocketClosed,
+} from "../client/index.ts";
+import { CLOSE, ERRORS } from "../lib/errors.ts";
 import { startServer, type TestServer } from "./support/server.ts";
+import { Changes, waitFor } from "./support/waiting.ts";
 
 let s: TestServer;
 beforeAll(async () => {
@@ -52,26 +69,30 @@ describe("the client's REST calls", () => {
 
   test("errors are ApiErrors with the status, the documented code and the server's message", async () => {
     const c = new EchatClient({ baseUrl: s.url });
-    const cases: [Promise<unknown>, number, ErrorCode][] = [
-      [c.register("", "password123"), 422, "invalid_login"],
-      [c.register(unique("short"), "short"), 422, "invalid_password"],
-      [c.login(unique("nobody"), "password123"), 422, "user_not_found"],
-      [c.info(), 401, "unauthorized"],
+    const cases: [() => Promise<unknown>, number, ErrorCode][] = [
+      [() => c.register("", "password123"), 422, "invalid_login"],
+      [() => c.register(unique("short"), "short"), 422, "invalid_password"],
+      [() => c.login(unique("nobody"), "password123"), 422, "user_not_found"],
+      [() => c.info(), 401, "unauthorized"],
     ];
     for (const [call, status, code] of cases) {
-      const e = await apiError(call);
+      const e = await apiError(call());
       expect({ status: e.status, code: e.code }).toEqual({ status, code });
       expect(e.message).toBe(ERRORS[code][1]);
     }
     const { c: alice } = await signedUp("alice");
-    const more: [Promise<unknown>, ErrorCode][] = [
-      [alice.getRoom(999999), "room_not_found"],
-      [alice.messages(999999), "room_not_found"],
-      [alice.createRoom([{ login: unique("ghost") }]), "user_not_found"],
-      [alice.listRooms({ limit: 0 }), "invalid_query"],
-      [alice.changePassword("not the password", "password456"), "wrong_credentials"],
+    const more: [() => Promise<unknown>, ErrorCode][] = [
+      [() => alice.getRoom(999999), "room_not_found"],
+      [() => alice.messages(999999), "room_not_found"],
+      [() => alice.createRoom([{ login: unique("ghost") }]), "user_not_found"],
+      [() => alice.listRooms({ limit: 0 }), "invalid_query"],
+      [() => alice.changePassword("not the password", "password456"), "wrong_credentials"],
     ];
-    for (const [call, code] of more) expect((await apiError(call)).code).toBe(code);
+    for (const [call, code] of more) {
+      const e = await apiError(call());
+      expect({ status: e.status, code: e.code }).toEqual({ status: 422, code });
+      expect(e.message.length).toBeGreaterThan(0);
+    }
     const room = await alice.createRoom([]);
     expect((await apiError(alice.messages(room.id, { before: 5, after: 1 }))).code).toBe("invalid_query");
   });
@@ -142,5 +163,278 @@ describe("the client's REST calls", () => {
     expect(await c.searchUsers(me.login.toLowerCase())).toEqual([me]);
     expect(await c.health()).toEqual({ status: "ok" });
     expect(await c.ready()).toEqual({ status: "ok", database: "ok" });
+  });
+});
+
+// A WebSocket the test can make deaf (frames from the server are lost), mute (frames to it are lost) or drop.
+class TapSocket {
+  static made: TapSocket[] = [];
+  deaf = false;
+  mute = false;
+  onopen: ((e: Event) => void) | null = null;
+  onmessage: ((e: MessageEvent) => void) | null = null;
+  onclose: ((e: CloseEvent) => void) | null = null;
+  private ws: WebSocket;
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.onopen = (e) => this.onopen?.(e);
+    this.ws.onmessage = (e) => void (this.deaf || this.onmessage?.(e));
+    this.ws.onclose = (e) => this.onclose?.(e);
+    TapSocket.made.push(this);
+  }
+  get readyState() {
+    return this.ws.readyState;
+  }
+  send(data: string) {
+    if (!this.mute) this.ws.send(data);
+  }
+  close(code?: number, reason?: string) {
+    this.ws.close(code, reason);
+  }
+}
+const Tap = TapSocket as unknown as typeof WebSocket;
+const lastTap = () => TapSocket.made.at(-1)!;
+
+// Everything a room socket emits, in order, and a wait for the first entry that matches.
+function record(sock: RoomSocket) {
+  const log: { name: keyof RoomSocketEvents; value: any }[] = [];
+  const changes = new Changes();
+  for (const name of ["message", "typing", "presence", "read", "resync", "error", "state", "closed"] as const)
+    sock.on(name, (value) => {
+      log.push({ name, value });
+      changes.notify();
+    });
+  const until = (match: (name: string, value: any) => boolean, ms = 10000) =>
+    waitFor(
+      () => log.find((e) => match(e.name, e.value))?.value,
+      ms,
+      changes,
+      () => `no event; ${JSON.stringify(log)}`,
+    );
+  const messages = () => log.filter((e) => e.name === "message").map((e) => e.value as Message);
+  return { log, until, messages, state: (s: string) => until((n, v) => n === "state" && v.state === s) };
+}
+
+const FAST = { initialMs: 20, maxMs: 200 };
+
+async function pair() {
+  const { c: alice, me: a } = await signedUp("alice");
+  const { c: bob, me: b } = await signedUp("bob");
+  const room = await alice.createRoom([{ id: b.id }]);
+  return { alice, bob, a, b, room: room.id };
+}
+
+describe("the room socket", () => {
+  test("its close codes are exactly the server's, with the same reconnect rule", () => {
+    const server = Object.fromEntries(
+      Object.values(CLOSE).map((c) => [c.code, { reason: c.reason, reconnect: c.reconnect }]),
+    );
+    expect(CLOSE_CODES).toEqual(server as any);
+  });
+
+  test("send resolves with the stored message; every member gets it once, in id order, the sender too", async () => {
+    const { alice, bob, room } = await pair();
+    const as = alice.roomSocket(room, { backoff: FAST });
+    const bs = bob.roomSocket(room, { backoff: FAST });
+    const [ar, br] = [record(as), record(bs)];
+    await Promise.all([ar.state("open"), br.state("open")]);
+    const sent = await Promise.all(["one", "two", "three"].map((t) => as.send(t)));
+    expect(sent.map((m) => m.text)).toEqual(["one", "two", "three"]);
+    expect(sent[0]).toEqual({
+      id: expect.any(Number),
+      text: "one",
+      user_id: expect.any(Number),
+      room_id: room,
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      client_id: expect.any(String),
+    });
+    await br.until(() => br.messages().length === 3);
+    expect(br.messages()).toEqual(sent);
+    expect(ar.messages()).toEqual(sent);
+    expect(as.lastId).toBe(sent[2]!.id);
+    as.close();
+    bs.close();
+  });
+
+  test("a send with the client_id of a stored one resolves with that message and is not delivered again", async () => {
+    const { alice, room } = await pair();
+    const as = alice.roomSocket(room);
+    const ar = record(as);
+    const first = await as.send("once", { clientId: "same-id" });
+    const again = await as.send("once", { clientId: "same-id" });
+    expect(again).toEqual(first);
+    expect(ar.messages()).toEqual([first]);
+    expect((await alice.messages(room)).map((m) => m.text)).toEqual(["once"]);
+    as.close();
+  });
+
+  test("refused frames reject the send with the frame's ApiError; a frame over 64 KiB is refused before sending", async () => {
+    const { alice, room } = await pair();
+    const as = alice.roomSocket(room);
+    const e = await as.send("   ").catch((e: unknown) => e);
+    expect(e).toBeInstanceOf(ApiError);
+    expect({ code: (e as ApiError).code, status: (e as ApiError).status }).toEqual({ code: "invalid_text", status: 0 });
+    const big = await as.send("x".repeat(70000)).catch((e: unknown) => e);
+    expect((big as ApiError).code).toBe("payload_too_large");
+    expect(await as.send("still open")).toMatchObject({ text: "still open" });
+    as.close();
+  });
+
+  test("opted-in events arrive typed: presence on connect, typing from others, read markers", async () => {
+    const { alice, bob, a, b, room } = await pair();
+    const as = alice.roomSocket(room, { events: ["typing", "presence", "read"] });
+    const ar = record(as);
+    expect(await ar.until((n) => n === "presence")).toEqual({ type: "presence", room_id: room, online: [a.id] });
+    const bs = bob.roomSocket(room, { events: ["typing"] });
+    const br = record(bs);
+    await br.state("open");
+    await ar.until((n, v) => n === "presence" && v.online.length === 2);
+    expect(bs.typing()).toBe(true);
+    expect(await ar.until((n) => n === "typing")).toEqual({ type: "typing", room_id: room, user_id: b.id });
+    const m = await bs.send("seen?");
+    expect(as.read(m.id)).toBe(true);
+    expect(await ar.until((n) => n === "read")).toEqual({
+      type: "read",
+      room_id: room,
+      user_id: a.id,
+      message_id: m.id,
+    });
+    expect(br.log.some((e) => e.name === "presence" || e.name === "read")).toBe(false); // not opted in
+    as.close();
+    bs.close();
+  });
+
+  test("after the server goes away it reconnects and resumes after the last id: nothing lost, nothing doubled", async () => {
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+    const port = probe.port!;
+    probe.stop(true);
+    const dir = mkdtempSync(join(tmpdir(), "echat-client-"));
+    let own = await startServer({ config: { port }, dir });
+    try {
+      const alice = new EchatClient({ baseUrl: own.url });
+      await alice.register("alice", "password123");
+      const room = (await alice.createRoom([])).id;
+      await alice.roomSocket(room).send("before");
+      const as = alice.roomSocket(room, { backoff: FAST }); // starts after "before"
+      const ar = record(as);
+      await ar.state("open");
+      await as.send("first");
+      await own.stop();
+      await ar.state("reconnecting");
+      // Written while the socket cannot connect: the same database served on another port.
+      const elsewhere = await startServer({ config: { port: 0 }, dir });
+      const other = new EchatClient({ baseUrl: elsewhere.url, session: alice.session });
+      const writer = other.roomSocket(room);
+      for (const t of ["meanwhile 1", "meanwhile 2"]) await writer.send(t);
+      writer.close();
+      await elsewhere.stop();
+      own = await startServer({ config: { port }, dir });
+      await as.send("after"); // queued while away, sent once connected
+      const texts = ar.messages().map((m) => m.text);
+      expect(texts).toEqual(["first", "meanwhile 1", "meanwhile 2", "after"]);
+      expect((await alice.messages(room)).map((m) => m.text)).toEqual(["before", ...texts]);
+      as.close();
+    } finally {
+      await own.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a message stored whose ack was lost is acknowledged from the resumed backlog, stored once", async () => {
+    const { alice, bob, room } = await pair();
+    const as = alice.roomSocket(room, { backoff: FAST, WebSocket: Tap });
+    const ar = record(as);
+    await ar.state("open");
+    const bs = bob.roomSocket(room);
+    const br = record(bs);
+    await br.state("open");
+    lastTap().deaf = true;
+    const acked = as.send("ack lost");
+    await br.until((n, v) => n === "message" && v.text === "ack lost"); // stored and delivered to bob
+    await bs.send("then bob");
+    lastTap().close(3000); // the connection dies before alice heard either
+    expect((await acked).text).toBe("ack lost");
+    await ar.until(() => ar.messages().length === 2);
+    expect(ar.messages().map((m) => m.text)).toEqual(["ack lost", "then bob"]);
+    expect((await alice.messages(room)).map((m) => m.text)).toEqual(["ack lost", "then bob"]);
+    as.close();
+    bs.close();
+  });
+
+  test("a send lost on the way is sent again once reconnected, and stored exactly once", async () => {
+    const { alice, bob, room } = await pair();
+    const as = alice.roomSocket(room, { backoff: FAST, WebSocket: Tap });
+    const ar = record(as);
+    await ar.state("open");
+    const bs = bob.roomSocket(room);
+    await record(bs).state("open");
+    const made = TapSocket.made.length;
+    lastTap().mute = true;
+    const acked = as.send("lost on the way");
+    await bs.send("meanwhile from bob");
+    await ar.until((n, v) => n === "message" && v.text === "meanwhile from bob");
+    lastTap().close(3000);
+    const m = await acked;
+    expect(TapSocket.made.length).toBe(made + 1);
+    expect(ar.messages().map((x) => x.text)).toEqual(["meanwhile from bob", "lost on the way"]);
+    expect((await alice.messages(room)).map((x) => [x.text, x.client_id])).toEqual([
+      ["meanwhile from bob", expect.any(String)],
+      ["lost on the way", m.client_id],
+    ]);
+    as.close();
+    bs.close();
+  });
+
+  test("logged out (4001) ends the socket for good and rejects what is unacknowledged", async () => {
+    const { alice, room } = await pair();
+    const as = alice.roomSocket(room, { backoff: FAST, WebSocket: Tap });
+    const ar = record(as);
+    await ar.state("open");
+    const made = TapSocket.made.length;
+    lastTap().mute = true;
+    const pending = as.send("never acknowledged").catch((e: unknown) => e);
+    await alice.logout();
+    expect(await ar.until((n) => n === "closed")).toEqual({ code: 4001, reason: "logged out" });
+    const e = await pending;
+    expect(e).toBeInstanceOf(SocketClosed);
+    expect((e as SocketClosed).code).toBe(4001);
+    await alice.health(); // a round trip later, still no new connection
+    expect(TapSocket.made.length).toBe(made);
+    expect(ar.log.filter((x) => x.name === "state").at(-1)!.value.state).toBe("closed");
+  });
+
+  test("a session that ended while the socket was away ends it at the check before reconnecting", async () => {
+    const { alice, room } = await pair();
+    const as = alice.roomSocket(room, { backoff: { initialMs: 2000 }, WebSocket: Tap });
+    const ar = record(as);
+    await ar.state("open");
+    lastTap().deaf = true; // it will not hear the 4001
+    lastTap().close(3000);
+    await ar.state("reconnecting");
+    await new EchatClient({ baseUrl: s.url, session: alice.session }).logout();
+    const end = await ar.until((n) => n === "closed");
+    expect(end.code).toBe(0);
+    expect(end.error).toBeInstanceOf(ApiError);
+    expect(end.error.code).toBe("unauthorized");
+  });
+
+  test("backoff doubles with jitter and never exceeds its cap while the server is away", async () => {
+    const gone = await startServer();
+    const c = new EchatClient({ baseUrl: gone.url });
+    await c.register("away", "password123");
+    const room = (await c.createRoom([])).id;
+    await gone.stop();
+    const sock = c.roomSocket(room, { after: 0, backoff: { initialMs: 10, maxMs: 80 } });
+    const r = record(sock);
+    await r.until((n, v) => n === "state" && v.attempt === 8);
+    sock.close();
+    const delays = r.log.filter((e) => e.name === "state" && e.value.state === "reconnecting").map((e) => e.value);
+    expect(delays.map((d) => d.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const [i, d] of delays.entries()) {
+      const step = Math.min(80, 10 * 2 ** i);
+      expect(d.delayMs).toBeGreaterThanOrEqual(step / 2);
+      expect(d.delayMs).toBeLessThanOrEqual(step);
+    }
+    expect(backoffDelay(30, DEFAULT_BACKOFF, () => 1)).toBe(DEFAULT_BACKOFF.maxMs);
   });
 });
