@@ -4,6 +4,7 @@ export type Pending<T> = {
   clientId: string;
   frame: object;
   sent: boolean; // went out on some connection (so it may already be stored)
+  refusals: number; // times the server answered internal_error or unavailable (not stored)
   resolve: (ack: T) => void;
   reject: (e: Error) => void;
 };
@@ -14,7 +15,7 @@ export class Outbox<T> {
   add(clientId: string, frame: object): { entry: Pending<T>; acked: Promise<T> } {
     let entry!: Pending<T>;
     const acked = new Promise<T>((resolve, reject) => {
-      entry = { clientId, frame, sent: false, resolve, reject };
+      entry = { clientId, frame, sent: false, refusals: 0, resolve, reject };
     });
     this.pending.delete(clientId); // a send again with the same client_id replaces the earlier one
     this.pending.set(clientId, entry);

@@ -161,7 +161,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     if (!RETRYABLE.has(e.code)) return void this.outbox.fail(entry.clientId, e);
     entry.sent = false; // not stored: it goes out again after a pause, or on the next connection
     const again = () => this.outbox.has(entry.clientId) && (entry.sent = this.conn.send(entry.frame));
-    setTimeout(again, backoffDelay(0, this.backoff));
+    setTimeout(again, backoffDelay(entry.refusals++, this.backoff));
   }
 
   private ended(end: Ended) {

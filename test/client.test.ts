@@ -438,3 +438,35 @@ describe("the room socket", () => {
     expect(backoffDelay(30, DEFAULT_BACKOFF, () => 1)).toBe(DEFAULT_BACKOFF.maxMs);
   });
 });
+
+test("a message the server could not store (internal_error) is sent again by itself until stored", async () => {
+  let failures = 0;
+  const flaky = await startServer({
+    wrapStore: (store) => ({
+      ...store,
+      createMessage: (m) =>
+        m.text === "flaky" && failures++ < 2 ? Promise.reject(new Error("disk hiccup")) : store.createMessage(m),
+    }),
+  });
+  try {
+    const c = new EchatClient({ baseUrl: flaky.url });
+    await c.register("flaky", "password123");
+    const room = (await c.createRoom([])).id;
+    const sock = c.roomSocket(room, { backoff: FAST });
+    const stored = await sock.send("flaky");
+    expect(failures).toBe(3);
+    expect((await c.messages(room)).map((m) => [m.id, m.text])).toEqual([[stored.id, "flaky"]]);
+    sock.close();
+  } finally {
+    await flaky.stop();
+  }
+});
+
+test("messagesAfter pages until a short page", async () => {
+  const { alice, room } = await pair();
+  const sock = alice.roomSocket(room);
+  const sent = await Promise.all(Array.from({ length: 7 }, (_, i) => sock.send(`m${i}`)));
+  sock.close();
+  expect((await alice.messagesAfter(room, sent[1]!.id, 2)).map((m) => m.text)).toEqual(["m2", "m3", "m4", "m5", "m6"]);
+  expect(await alice.messagesAfter(room, sent[6]!.id)).toEqual([]);
+});
