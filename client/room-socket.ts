@@ -90,6 +90,16 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     return acked;
   }
 
+  // Resolves when the socket is open (at once if it is); rejects with SocketClosed if it ends for good first.
+  connected(): Promise<void> {
+    if (this.open) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const offState = this.on("state", (s) => s.state === "open" && (done(), resolve()));
+      const offClosed = this.on("closed", (end) => (done(), reject(new SocketClosed(end))));
+      const done = () => (offState(), offClosed());
+    });
+  }
+
   // Ephemeral: sent only while connected (false when not).
   typing(): boolean {
     return this.conn.send({ type: "typing" });

@@ -470,3 +470,25 @@ test("messagesAfter pages until a short page", async () => {
   expect((await alice.messagesAfter(room, sent[1]!.id, 2)).map((m) => m.text)).toEqual(["m2", "m3", "m4", "m5", "m6"]);
   expect(await alice.messagesAfter(room, sent[6]!.id)).toEqual([]);
 });
+
+test("the example in docs/client.md runs as written against a real server", async () => {
+  const doc = await Bun.file(join(import.meta.dir, "../docs/client.md")).text();
+  const example = /## Example[\s\S]*?```ts\n([\s\S]*?)```/.exec(doc)![1]!;
+  expect(example.split("\n").length).toBeLessThan(30);
+  const dir = mkdtempSync(join(tmpdir(), "echat-example-"));
+  try {
+    const file = join(dir, "example.ts");
+    const client = join(import.meta.dir, "../client/index.ts");
+    await Bun.write(file, example.replace("./client/index.ts", client).replace("http://localhost:8080", s.url));
+    const run = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([
+      new Response(run.stdout).text(),
+      new Response(run.stderr).text(),
+      run.exited,
+    ]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(out).toMatch(/^stored as #\d+; Bob heard: Hello, Bob\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
