@@ -4,7 +4,7 @@ import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
 import { newClientId } from "./client-id.ts";
 import { Connection, type Ended, type StateChange, type WebSocketLike } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
-import { ApiError, type ErrorCode, SocketClosed } from "./errors.ts";
+import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import type { ErrorFrame, Message, PresenceFrame, ReadFrame, RoomEvent, TypingFrame } from "./types.ts";
 
@@ -116,9 +116,12 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   private async prepare(retry: boolean): Promise<string> {
     if (retry) await this.api.getRoom(this.roomId); // unauthorized or room_not_found end the socket
     this.last ??= (await this.api.messages(this.roomId, { limit: 1 })).at(-1)?.id ?? 0;
-    const q = new URLSearchParams({ session_id: this.api.session ?? "", after: String(this.last) });
-    if (this.options.events?.length) q.set("events", this.options.events.join(","));
-    return `${socketBase(this.api.baseUrl)}/v1/rooms/${this.roomId}/chat?${q}`;
+    const { session, baseUrl } = this.api;
+    return roomSocketUrl(baseUrl, this.roomId, {
+      session: session ?? "",
+      after: this.last,
+      events: this.options.events,
+    });
   }
 
   // Sends that went out before may be stored already, and their copy may still be on its way in the
@@ -165,7 +168,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   }
 
   private refused(f: ErrorFrame) {
-    const e = new ApiError(0, f.error.code as ErrorCode, f.error.message);
+    const e = new ApiError(0, f.error.code, f.error.message);
     const entry = f.client_id ? this.outbox.entries().find((p) => p.clientId === f.client_id) : undefined;
     if (!entry) return this.emit("error", e);
     if (!RETRYABLE.has(e.code)) return void this.outbox.fail(entry.clientId, e);
@@ -178,6 +181,18 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     this.outbox.failAll(new SocketClosed(end));
     this.emit("closed", end);
   }
+}
+
+// The URL of a room's socket: GET /v1/rooms/:id/chat?session_id=&after=&events=.
+export function roomSocketUrl(
+  baseUrl: string,
+  roomId: number,
+  query: { session: string; after?: number; events?: readonly RoomEvent[] },
+): string {
+  const q = new URLSearchParams({ session_id: query.session });
+  if (query.after !== undefined) q.set("after", String(query.after));
+  if (query.events?.length) q.set("events", query.events.join(","));
+  return `${socketBase(baseUrl)}/v1/rooms/${roomId}/chat?${q}`;
 }
 
 // ws(s)://host of the API; in a page served by echat (baseUrl ""), the page's own host.

@@ -1,4 +1,6 @@
 // The API's JSON shapes, snake_case exactly as the server sends them (docs/api.md).
+import type { ErrorCode } from "./errors.ts";
+
 export type User = { id: number; login: string };
 export type Info = User;
 export type Session = { session_id: string };
@@ -30,7 +32,7 @@ export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
 export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number };
 export type ResyncFrame = { type: "resync"; room_id: number };
-export type ErrorFrame = { error: { code: string; message: string }; client_id?: string };
+export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
 export type ServerFrame = MessageFrame | TypingFrame | PresenceFrame | ReadFrame | ResyncFrame | ErrorFrame;
 export type ClientFrame =
   | { type?: "message"; text: string; client_id?: string }
