@@ -62,7 +62,8 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   });
   hub.bind(server);
   const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
-  await announceRegistration(parts, url);
+  // A database hiccup here must not leave a listening server behind a failed start: it is only logged.
+  await announceRegistration(parts, url).catch((e) => log.error("first-admin setup link failed", { error: String(e) }));
   const stop = (graceMs: number) => {
     stopping = true;
     return stopParts(parts, server, graceMs);
