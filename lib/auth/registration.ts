@@ -55,7 +55,7 @@ export async function announceRegistration(
     expiresAt: null,
     now: now(),
   });
-  log.warn(`no admin yet: open ${inviteUrl(config.publicUrl || url, code)} to create the first admin account`);
+  log.info(`no admin yet: open ${inviteUrl(config.publicUrl || url, code)} to create the first admin account`);
 }
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");

@@ -12,10 +12,10 @@ export async function setupCode(sink: LogSink, from = 0): Promise<string> {
   return LINK.exec(line)![1]!;
 }
 
-// A server with its log captured from WARN up (the setup link is a WARN line).
+// A server with its log captured from INFO up (the setup link is an INFO line).
 export async function startLogged(options: StartOptions = {}): Promise<{ s: TestServer; sink: LogSink }> {
   const sink = new LogSink();
-  const s = await startServer({ ...options, config: { logLevel: "warn", ...options.config }, log: sink.write });
+  const s = await startServer({ ...options, config: { logLevel: "info", ...options.config }, log: sink.write });
   return { s, sink };
 }
 
