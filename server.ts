@@ -4,6 +4,7 @@ import pkg from "./package.json" with { type: "json" };
 import { openBroker } from "./lib/broker/open.ts";
 import type { Config } from "./lib/config.ts";
 import { accountHandlers } from "./lib/http/accounts.ts";
+import { documentHandlers } from "./lib/http/api/handlers.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
 import { opsHandlers } from "./lib/http/ops.ts";
 import { roomHandlers } from "./lib/http/rooms.ts";
@@ -33,6 +34,7 @@ export type Running = {
   port: number;
   stop: () => Promise<void>;
   shutdown: () => Promise<void>;
+  routePaths: string[]; // the route table's paths, which test/spec.test.ts compares with /v1/openapi.json
 };
 
 type Options = { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void };
@@ -43,6 +45,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   const parts = await openParts(config, opts);
   const { log, hub, observe } = parts;
   let stopping = false;
+  const table = routes(parts, () => stopping);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -51,7 +54,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
     // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
     // same port would silently share its traffic instead of failing to start.
     reusePort: false,
-    routes: observe.routes(routes(parts, () => stopping)),
+    routes: observe.routes(table),
     websocket: hub.websocket,
     fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
     error: (e) => toResponse(e, log),
@@ -68,6 +71,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
     port: server.port!,
     stop: () => stop(0),
     shutdown: () => stop(GRACE_MS),
+    routePaths: Object.keys(table),
   };
 }
 
@@ -104,6 +108,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const rooms = roomHandlers({ ...sessions, limits });
   const messages = messageHandlers(sessions);
   const ops = opsHandlers({ store, log, metrics, stopping });
+  const documents = documentHandlers(VERSION);
   return {
     ...pageRoutes(page),
     "/v1/register": methods({ POST: accounts.handleRegister }),
@@ -120,6 +125,8 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/healthz": methods({ GET: ops.handleHealth }),
     "/readyz": methods({ GET: ops.handleReady }),
     "/metrics": methods({ GET: ops.handleMetrics }),
+    "/v1/openapi.json": methods({ GET: documents.handleOpenApi }),
+    "/v1/asyncapi.json": methods({ GET: documents.handleAsyncApi }),
   };
 }
 
