@@ -35,7 +35,9 @@ try {
   const openapi = await lintOpenApi(dir);
   const asyncapi = await parseAsyncApi();
   if (!openapi || !asyncapi) {
-    console.error(`check-specs: ${openapi ? "" : "redocly lint failed; "}${asyncapi ? "" : "the AsyncAPI parser reported errors"}`);
+    console.error(
+      `check-specs: ${openapi ? "" : "redocly lint failed; "}${asyncapi ? "" : "the AsyncAPI parser reported errors"}`,
+    );
     process.exit(1);
   }
   console.log("check-specs: both documents pass");

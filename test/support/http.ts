@@ -1,5 +1,7 @@
 // The project's typed HTTP client for tests: raw calls, and the few steps most tests start with.
+// Every reply is checked against the OpenAPI document (contract.ts): an undocumented one throws.
 import { expect } from "bun:test";
+import { checkReply, violation } from "./contract.ts";
 
 export type Reply<T = any> = { status: number; body: T; headers: Headers };
 
@@ -22,6 +24,8 @@ export async function call<T = any>(
   try {
     parsed = JSON.parse(text);
   } catch {}
+  const problem = checkReply(method, path, res.status, res.headers, parsed);
+  if (problem) throw violation(`${method} ${path.slice(0, 120)}: ${problem}`);
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 

@@ -6,10 +6,10 @@ import { buildOpenApi } from "./openapi.ts";
 export function documentHandlers(version: string) {
   let openapi: string | undefined;
   let asyncapi: string | undefined;
-  const serve = (text: string) => new Response(text, { headers: { "content-type": "application/json; charset=utf-8" } });
+  const serve = (text: string) =>
+    new Response(text, { headers: { "content-type": "application/json; charset=utf-8" } });
   return {
     handleOpenApi: () => serve((openapi ??= JSON.stringify(buildOpenApi(version)))),
     handleAsyncApi: () => serve((asyncapi ??= JSON.stringify(buildAsyncApi(version)))),
   };
 }
-

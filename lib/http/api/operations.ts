@@ -22,7 +22,12 @@ export type Operation = {
   retryAfter?: boolean; // 429 and 503 may carry Retry-After (seconds)
 };
 
-const query = (name: string, description: string, schema: Schema): Param => ({ name, in: "query", description, schema });
+const query = (name: string, description: string, schema: Schema): Param => ({
+  name,
+  in: "query",
+  description,
+  schema,
+});
 const cursor = (name: string, description: string) => query(name, description, { type: "integer", minimum: 0 });
 const limit = (def: number, max: number) =>
   query("limit", `page size, 1-${max} (default ${def})`, { type: "integer", minimum: 1, maximum: max, default: def });
