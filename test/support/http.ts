@@ -9,7 +9,7 @@ export async function call<T = any>(
   base: string,
   method: string,
   path: string,
-  opts: { body?: unknown; raw?: BodyInit; session?: string; headers?: Record<string, string> } = {},
+  opts: { body?: unknown; raw?: BodyInit; session?: string; headers?: Record<string, string>; tls?: object } = {},
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.session) headers["x-session-id"] = opts.session;
@@ -18,7 +18,7 @@ export async function call<T = any>(
     body = JSON.stringify(opts.body);
     headers["content-type"] = "application/json";
   }
-  const res = await fetch(base + path, { method, headers, body });
+  const res = await fetch(base + path, { method, headers, body, tls: opts.tls });
   const text = await res.text();
   let parsed: unknown = text;
   try {

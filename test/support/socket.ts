@@ -1,7 +1,7 @@
 // A WebSocket client for tests: frames queue up in an inbox; next() takes the first one matching
 // a predicate, waiting for it (never sleeping) up to a timeout. Every frame received is checked against
 // the AsyncAPI document (contract.ts): next() throws at a frame it does not describe.
-import { checkFrame, observeClose, observeSent, violation } from "./contract.ts";
+import { checkFrame, checkReply, observeClose, observeSent, violation } from "./contract.ts";
 import type { Account } from "./http.ts";
 import { Changes, waitFor } from "./waiting.ts";
 
@@ -32,7 +32,9 @@ export class Socket {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       const s = new Socket(ws);
-      ws.addEventListener("open", () => resolve(s), { once: true });
+      ws.addEventListener("open", () => (checkReply("GET", url, 101, new Headers(), undefined), resolve(s)), {
+        once: true,
+      });
       ws.addEventListener("error", () => reject(new Error(`cannot connect ${url}`)), { once: true });
     });
   }
