@@ -6,8 +6,13 @@ import { ERRORS, type ErrorCode } from "../lib/errors.ts";
 import { buildAsyncApi } from "../lib/http/api/asyncapi.ts";
 import { buildOpenApi } from "../lib/http/api/openapi.ts";
 import { OPERATIONS } from "../lib/http/api/operations.ts";
+import { checkFrame as frame, checkReply as reply, unrecorded } from "./support/contract.ts";
 import { call } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
+
+// The checker's own tests make up replies: no observation of the server for the coverage.
+const checkReply = (...a: Parameters<typeof reply>) => unrecorded(() => reply(...a));
+const checkFrame = (f: unknown) => unrecorded(() => frame(f));
 
 let s: TestServer;
 beforeAll(async () => {
@@ -58,5 +63,33 @@ describe("the API documents", () => {
         for (const code of codes) expect({ code, status: String(ERRORS[code][0]) }).toEqual({ code, status });
       }
     }
+  });
+});
+
+// The checker itself (test/support/contract.ts), on replies no server here would send.
+describe("the contract check", () => {
+  const headers = (h: Record<string, string> = {}) =>
+    new Headers({ "content-type": "application/json; charset=utf-8", ...h });
+  const error = (code: string) => ({ error: { code, message: "m" } });
+
+  test.each([
+    ["an undocumented field", "GET", "/v1/info", 200, {}, { id: 1, login: "a", admin: true }, "additional properties"],
+    ["an undocumented status", "GET", "/v1/info", 422, {}, error("invalid_json"), "not documented"],
+    ["a code of another route", "GET", "/v1/info", 401, {}, error("room_not_found"), "allowed values"],
+    ["an undocumented header", "GET", "/v1/users", 200, { "retry-after": "1" }, [], "retry-after"],
+    ["a wrong Allow", "DELETE", "/v1/info", 405, { allow: "GET" }, error("method_not_allowed"), "Allow"],
+    ["a 200 on an unknown path", "GET", "/v2/info", 200, {}, {}, "unknown path"],
+  ] as const)("refuses %s", (_, method, path, status, extra, body, why) => {
+    expect(checkReply(method, path, status, headers(extra), body)).toContain(why);
+  });
+
+  test("accepts the generic answers and refuses an undocumented frame", () => {
+    expect(checkReply("GET", "/nowhere", 404, headers(), error("not_found"))).toBeUndefined();
+    expect(
+      checkReply("PUT", "/v1/info", 405, headers({ allow: "GET, HEAD" }), error("method_not_allowed")),
+    ).toBeUndefined();
+    expect(checkFrame({ type: "typing", room_id: 1, user_id: 2 })).toBeUndefined();
+    expect(checkFrame({ type: "typing", room_id: 1, user_id: 2, extra: 1 })).toContain("not in the AsyncAPI document");
+    expect(checkFrame({ type: "shout", room_id: 1 })).toContain("not in the AsyncAPI document");
   });
 });
