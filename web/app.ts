@@ -1,5 +1,6 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
-import { api, ApiError, apiAllPages, LOGGED_OUT, type Room, type RoomSummary, session, type User } from "./api.ts";
+import type { ApiError, Room, RoomSummary, User } from "../client/index.ts";
+import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
 
@@ -29,11 +30,7 @@ authForm.onsubmit = async (e) => {
   const form = new FormData(authForm);
   authError.textContent = "";
   try {
-    const { session_id } = await api<{ session_id: string }>("POST", `/v1/${action}`, {
-      login: String(form.get("login") ?? ""),
-      password: String(form.get("password") ?? ""),
-    });
-    session.set(session_id);
+    await client[action](String(form.get("login") ?? ""), String(form.get("password") ?? ""));
     authForm.reset();
     await start();
   } catch (err) {
@@ -42,9 +39,9 @@ authForm.onsubmit = async (e) => {
 };
 
 async function start() {
-  if (!session.get()) return loggedOut();
+  if (!client.session) return loggedOut();
   try {
-    me = await api<User>("GET", "/v1/info");
+    me = await client.info();
   } catch (err) {
     if ((err as ApiError).code === "unauthorized") return loggedOut();
     show("auth");
@@ -60,7 +57,7 @@ async function start() {
 }
 
 function loggedOut() {
-  session.clear();
+  client.session = null;
   clearInterval(poll);
   open?.close();
   open = null;
@@ -74,14 +71,14 @@ function loggedOut() {
 addEventListener(LOGGED_OUT, loggedOut);
 
 byId("logout").onclick = async () => {
-  await api("POST", "/v1/logout").catch(() => {}); // gone already or unreachable: forget it anyway
+  await client.logout().catch(() => {}); // gone already or unreachable: forget it anyway
   history.replaceState(null, "", location.pathname);
   loggedOut();
 };
 
 async function refreshRooms() {
   try {
-    rooms = await apiAllPages<RoomSummary>("/v1/rooms?limit=200");
+    rooms = await client.allRooms(200);
   } catch {
     return; // offline for now; the next poll tries again
   }
@@ -132,7 +129,7 @@ async function route() {
   }
   let room: Room;
   try {
-    room = rooms.find((r) => r.id === id) ?? (await api<Room>("GET", `/v1/rooms/${id}`));
+    room = rooms.find((r) => r.id === id) ?? (await client.getRoom(id));
   } catch (err) {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
@@ -175,7 +172,7 @@ async function findPeople() {
   if (!q) return results.replaceChildren();
   let users: User[];
   try {
-    users = await api<User[]>("GET", `/v1/users/?q=${encodeURIComponent(q)}`);
+    users = await client.searchUsers(q);
   } catch (err) {
     searchError.textContent = (err as Error).message;
     return;
@@ -196,7 +193,7 @@ async function findPeople() {
 
 async function startRoom(user: User) {
   try {
-    const room = await api<Room>("POST", "/v1/rooms", { users: [{ id: user.id }] });
+    const room = await client.createRoom([{ id: user.id }]);
     clearSearch();
     await refreshRooms();
     location.hash = `#room/${room.id}`;

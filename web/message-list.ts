@@ -1,6 +1,6 @@
 // The open room's messages on screen: stored ones in id order with pending sends below them, a name
 // shown once per run of messages by one person, scrolling that stays at the newest, and read tracking.
-import type { Message, User } from "./api.ts";
+import type { Message, User } from "../client/index.ts";
 import { h, localTime } from "./dom.ts";
 import type { People } from "./people.ts";
 import { ReadTracker } from "./read.ts";
@@ -64,9 +64,12 @@ export class MessageList {
     this.byId.clear();
   }
 
-  // The element another person's read marker points at: the last shown with an id up to messageId.
+  // The element another person's read marker points at: the shown one with the highest id up to messageId
+  // (byId is in arrival order, and older pages arrive after newer messages).
   shownUpTo(messageId: number): HTMLElement | undefined {
-    return [...this.byId.entries()].filter(([id]) => id <= messageId).at(-1)?.[1];
+    let best = 0;
+    for (const id of this.byId.keys()) if (id <= messageId && id > best) best = id;
+    return this.byId.get(best);
   }
 
   // Adds above what is in view without moving the view.
