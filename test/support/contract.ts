@@ -108,6 +108,20 @@ function checkBody(where: string, response: any, body: unknown, headers: Headers
   if (!v(body)) return `${where}: ${ajv.errorsText(v.errors)}; body ${JSON.stringify(body).slice(0, 300)}`;
 }
 
+// A fetch for clients that take one (client/'s EchatClient): each reply is checked like call()'s.
+export const checkedFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const res = await fetch(input, init);
+  const url = input instanceof Request ? input.url : String(input);
+  const text = await res.clone().text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  const problem = checkReply(init?.method ?? "GET", url, res.status, res.headers, body);
+  if (problem) throw violation(`${init?.method ?? "GET"} ${url.slice(0, 120)}: ${problem}`);
+  return res;
+}) as typeof fetch;
+
 // --- WebSocket frames -----------------------------------------------------------------------------------
 const frameValidators = (frames: Record<string, unknown>) =>
   Object.keys(frames).map((name) => [name, validator(`asyncapi#/components/messages/${name}/payload`)] as const);
