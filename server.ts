@@ -5,6 +5,7 @@ import { openBroker } from "./lib/broker/open.ts";
 import type { Config } from "./lib/config.ts";
 import { accountHandlers } from "./lib/http/accounts.ts";
 import { adminHandlers } from "./lib/http/admin.ts";
+import { documentHandlers } from "./lib/http/api/handlers.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
@@ -37,6 +38,7 @@ export type Running = {
   port: number;
   stop: () => Promise<void>;
   shutdown: () => Promise<void>;
+  routePaths: string[]; // the route table's paths, which test/spec.test.ts compares with /v1/openapi.json
 };
 
 type Options = { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void };
@@ -47,6 +49,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   const parts = await openParts(config, opts);
   const { log, hub, observe } = parts;
   let stopping = false;
+  const table = routes(parts, () => stopping);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -55,7 +58,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
     // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
     // same port would silently share its traffic instead of failing to start.
     reusePort: false,
-    routes: observe.routes(routes(parts, () => stopping)),
+    routes: observe.routes(table),
     websocket: hub.websocket,
     fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
     error: (e) => toResponse(e, log),
@@ -74,6 +77,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
     port: server.port!,
     stop: () => stop(0),
     shutdown: () => stop(GRACE_MS),
+    routePaths: Object.keys(table),
   };
 }
 
@@ -115,6 +119,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });
   const ops = opsHandlers({ store, log, metrics, stopping });
+  const documents = documentHandlers(VERSION);
   return {
     ...pageRoutes(page),
     "/v1/register": methods({ POST: accounts.handleRegister }),
@@ -137,6 +142,8 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/healthz": methods({ GET: ops.handleHealth }),
     "/readyz": methods({ GET: ops.handleReady }),
     "/metrics": methods({ GET: ops.handleMetrics }),
+    "/v1/openapi.json": methods({ GET: documents.handleOpenApi }),
+    "/v1/asyncapi.json": methods({ GET: documents.handleAsyncApi }),
   };
 }
 

@@ -19,6 +19,7 @@ import {
   SocketClosed,
 } from "../client/index.ts";
 import { CLOSE, ERRORS } from "../lib/errors.ts";
+import { checkedFetch } from "./support/contract.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { Changes, waitFor } from "./support/waiting.ts";
 
@@ -32,7 +33,7 @@ let n = 0;
 const unique = (name: string) => `${name}${++n}`;
 
 async function signedUp(name = "user") {
-  const c = new EchatClient({ baseUrl: s.url });
+  const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url });
   await c.register(unique(name), "password123");
   return { c, me: await c.info() };
 }
@@ -54,7 +55,7 @@ describe("the client's REST calls", () => {
 
   test("register keeps the session and reports it; info and logout use it; logout forgets it", async () => {
     const seen: (string | null)[] = [];
-    const c = new EchatClient({ baseUrl: s.url, onSession: (id) => seen.push(id) });
+    const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url, onSession: (id) => seen.push(id) });
     const login = unique("Вася");
     const { session_id } = await c.register(login, "password123");
     expect(session_id).toMatch(/^[0-9a-f]{40}$/);
@@ -63,12 +64,12 @@ describe("the client's REST calls", () => {
     await c.logout();
     expect(c.session).toBeNull();
     expect(seen).toEqual([session_id, null]);
-    const again = new EchatClient({ baseUrl: s.url, session: session_id });
+    const again = new EchatClient({ fetch: checkedFetch, baseUrl: s.url, session: session_id });
     expect((await apiError(again.info())).code).toBe("unauthorized");
   });
 
   test("errors are ApiErrors with the status, the documented code and the server's message", async () => {
-    const c = new EchatClient({ baseUrl: s.url });
+    const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url });
     const cases: [() => Promise<unknown>, number, ErrorCode][] = [
       [() => c.register("", "password123"), 422, "invalid_login"],
       [() => c.register(unique("short"), "short"), 422, "invalid_password"],
@@ -99,10 +100,15 @@ describe("the client's REST calls", () => {
 
   test("a 401 on a call made with a session tells onUnauthorized; one made without does not", async () => {
     let told = 0;
-    const stale = new EchatClient({ baseUrl: s.url, session: "0".repeat(40), onUnauthorized: () => told++ });
+    const stale = new EchatClient({
+      fetch: checkedFetch,
+      baseUrl: s.url,
+      session: "0".repeat(40),
+      onUnauthorized: () => told++,
+    });
     await apiError(stale.info());
     expect(told).toBe(1);
-    const none = new EchatClient({ baseUrl: s.url, onUnauthorized: () => told++ });
+    const none = new EchatClient({ fetch: checkedFetch, baseUrl: s.url, onUnauthorized: () => told++ });
     await apiError(none.info());
     expect(told).toBe(1);
   });
@@ -110,7 +116,7 @@ describe("the client's REST calls", () => {
   test("a 429 carries Retry-After in seconds", async () => {
     const limited = await startServer({ config: { limits: true, searchesPerMinute: 1 } });
     try {
-      const c = new EchatClient({ baseUrl: limited.url });
+      const c = new EchatClient({ fetch: checkedFetch, baseUrl: limited.url });
       await c.register(unique("searcher"), "password123");
       expect(await c.searchUsers("searcher")).toHaveLength(1);
       const e = await apiError(c.searchUsers("searcher"));
@@ -125,12 +131,12 @@ describe("the client's REST calls", () => {
   test("no server to answer is a NetworkError", async () => {
     const gone = await startServer();
     await gone.stop();
-    const e = await new EchatClient({ baseUrl: gone.url }).health().catch((e: unknown) => e);
+    const e = await new EchatClient({ fetch: checkedFetch, baseUrl: gone.url }).health().catch((e: unknown) => e);
     expect(e).toBeInstanceOf(NetworkError);
   });
 
   test("the transport answers any status as {status, headers, body} without throwing", async () => {
-    const c = new EchatClient({ baseUrl: s.url });
+    const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url });
     const r = await c.request("DELETE", "/v1/info");
     expect(r.status).toBe(405);
     expect(r.headers.get("allow")).toContain("GET");
@@ -311,7 +317,7 @@ describe("the room socket", () => {
     const dir = mkdtempSync(join(tmpdir(), "echat-client-"));
     let own = await startServer({ config: { port }, dir });
     try {
-      const alice = new EchatClient({ baseUrl: own.url });
+      const alice = new EchatClient({ fetch: checkedFetch, baseUrl: own.url });
       await alice.register("alice", "password123");
       const room = (await alice.createRoom([])).id;
       await alice.roomSocket(room).send("before");
@@ -323,7 +329,7 @@ describe("the room socket", () => {
       await ar.state("reconnecting");
       // Written while the socket cannot connect: the same database served on another port.
       const elsewhere = await startServer({ config: { port: 0 }, dir });
-      const other = new EchatClient({ baseUrl: elsewhere.url, session: alice.session });
+      const other = new EchatClient({ fetch: checkedFetch, baseUrl: elsewhere.url, session: alice.session });
       const writer = other.roomSocket(room);
       for (const t of ["meanwhile 1", "meanwhile 2"]) await writer.send(t);
       writer.close();
@@ -411,7 +417,7 @@ describe("the room socket", () => {
     lastTap().deaf = true; // it will not hear the 4001
     lastTap().close(3000);
     await ar.state("reconnecting");
-    await new EchatClient({ baseUrl: s.url, session: alice.session }).logout();
+    await new EchatClient({ fetch: checkedFetch, baseUrl: s.url, session: alice.session }).logout();
     const end = await ar.until((n) => n === "closed");
     expect(end.code).toBe(0);
     expect(end.error).toBeInstanceOf(ApiError);
@@ -420,7 +426,7 @@ describe("the room socket", () => {
 
   test("backoff doubles with jitter and never exceeds its cap while the server is away", async () => {
     const gone = await startServer();
-    const c = new EchatClient({ baseUrl: gone.url });
+    const c = new EchatClient({ fetch: checkedFetch, baseUrl: gone.url });
     await c.register("away", "password123");
     const room = (await c.createRoom([])).id;
     await gone.stop();
@@ -449,7 +455,7 @@ test("a message the server could not store (internal_error) is sent again by its
     }),
   });
   try {
-    const c = new EchatClient({ baseUrl: flaky.url });
+    const c = new EchatClient({ fetch: checkedFetch, baseUrl: flaky.url });
     await c.register("flaky", "password123");
     const room = (await c.createRoom([])).id;
     const sock = c.roomSocket(room, { backoff: FAST });

@@ -1,0 +1,192 @@
+// The JSON Schemas of every API body and WebSocket frame: the one source of truth that openapi.ts and
+// asyncapi.ts put into the two documents (under components.schemas) and the suite validates against.
+// Response shapes are strict (additionalProperties: false): a field the server adds must be added here.
+// Request shapes are open, as the server accepts extra keys.
+import type { ErrorCode } from "../../errors.ts";
+
+export type Schema = Record<string, unknown>;
+
+export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+const id = { type: "integer", minimum: 1 };
+const strict = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  type: "object",
+  properties,
+  required,
+  additionalProperties: false,
+});
+
+// The error body, its code limited to those one route or frame can answer.
+export function errorSchema(codes: readonly ErrorCode[]): Schema {
+  return strict({ error: strict({ code: { type: "string", enum: [...codes] }, message: { type: "string" } }) });
+}
+
+const time = { type: "string", format: "date-time", pattern: "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$" };
+const orNull = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }] });
+const publicId = { type: "string", pattern: "^[0-9a-f]{32}$", description: "a public identifier, never the secret" };
+
+const messageProps = {
+  id,
+  text: { type: "string" },
+  user_id: id,
+  room_id: id,
+  created_at: time,
+  client_id: { type: "string", maxLength: 64, description: "present when the sender gave one" },
+};
+const messageRequired = ["id", "text", "user_id", "room_id", "created_at"];
+
+// Codes a room socket's error frame may carry.
+export const FRAME_ERRORS = [
+  "invalid_json",
+  "invalid_text",
+  "unknown_type",
+  "rate_limited",
+  "internal_error",
+  "unavailable",
+] as const satisfies readonly ErrorCode[];
+
+// Bodies of REST requests and responses (OpenAPI's components.schemas).
+export const REST_SCHEMAS = {
+  User: strict({ id, login: { type: "string", minLength: 1 } }),
+  Me: strict({ id, login: { type: "string", minLength: 1 }, admin: { type: "boolean" } }),
+  Session: strict(
+    {
+      session_id: { type: "string", pattern: "^[0-9a-f]{40}$" },
+      room_id: { ...id, description: "register only: the room an invite made the new user join" },
+    },
+    ["session_id"],
+  ),
+  SessionInfo: strict({
+    id: publicId,
+    created_at: time,
+    last_used_at: time,
+    user_agent: orNull({ type: "string", maxLength: 256 }),
+    address: orNull({ type: "string" }),
+    current: { type: "boolean", description: "the session making this call" },
+  }),
+  NewInvite: strict({
+    id: publicId,
+    code: { type: "string", pattern: "^[A-Za-z0-9_-]{24}$", description: "shown only now" },
+    url: { type: "string", description: "<public URL>/#invite=<code>: the web client's registration form" },
+    uses_left: { type: "integer", minimum: 0 },
+    expires_at: orNull(time),
+    room_id: orNull(id),
+  }),
+  Invite: strict({
+    id: publicId,
+    uses_left: { type: "integer", minimum: 0 },
+    expires_at: orNull(time),
+    created_at: time,
+    created_by: orNull(id),
+    room_id: orNull(id),
+  }),
+  Account: strict({
+    id,
+    login: { type: "string", minLength: 1 },
+    admin: { type: "boolean" },
+    disabled: { type: "boolean" },
+    created_at: time,
+    last_seen_at: orNull(time),
+  }),
+  Empty: strict({}),
+  Message: strict(messageProps, messageRequired),
+  Room: strict({
+    id,
+    users: { type: "array", items: ref("User"), minItems: 1, description: "the caller first, then join order" },
+  }),
+  RoomSummary: strict({
+    id,
+    users: { type: "array", items: ref("User"), minItems: 1 },
+    last_message: { oneOf: [ref("Message"), { type: "null" }] },
+    unread: { type: "integer", minimum: 0 },
+  }),
+  Health: strict({ status: { const: "ok" } }),
+  Ready: strict({ status: { const: "ok" }, database: { const: "ok" } }),
+  Document: { type: "object", description: "a JSON document (OpenAPI or AsyncAPI)" },
+
+  // Request bodies (extra keys are accepted and ignored).
+  Credentials: {
+    type: "object",
+    properties: { login: { type: "string", minLength: 1, maxLength: 64 }, password: { type: "string" } },
+    required: ["login", "password"],
+  },
+  Registration: {
+    type: "object",
+    properties: {
+      login: { type: "string", minLength: 1, maxLength: 64 },
+      password: { type: "string" },
+      invite: { type: "string", description: "an invite code: needed with --registration invite" },
+    },
+    required: ["login", "password"],
+  },
+  InviteRequest: {
+    type: "object",
+    properties: {
+      uses: { type: "integer", minimum: 1, maximum: 1000, default: 1 },
+      expires_in: { type: "integer", minimum: 60, maximum: 31536000, default: 604800, description: "seconds" },
+      room_id: { type: "integer", description: "a room the admin is in: each new user joins it" },
+    },
+  },
+  AccountChange: {
+    type: "object",
+    properties: { disabled: { type: "boolean" }, admin: { type: "boolean" } },
+    minProperties: 1,
+  },
+  PasswordChange: {
+    type: "object",
+    properties: { old_password: { type: "string" }, new_password: { type: "string", minLength: 8, maxLength: 1024 } },
+    required: ["old_password", "new_password"],
+  },
+  NewRoom: {
+    type: "object",
+    properties: {
+      users: {
+        type: "array",
+        items: {
+          type: "object",
+          description: "by id, or by login when id is absent",
+          properties: { id: { type: "integer" }, login: { type: "string" } },
+        },
+      },
+    },
+    required: ["users"],
+  },
+} satisfies Record<string, Schema>;
+
+// WebSocket frames (AsyncAPI's components.schemas).
+export const FRAME_SCHEMAS = {
+  // Frames the server sends on a room socket.
+  MessageFrame: strict(messageProps, messageRequired),
+  TypedMessageFrame: strict({ type: { const: "message" }, ...messageProps }, ["type", ...messageRequired]),
+  ErrorFrame: strict(
+    {
+      error: strict({ code: { type: "string", enum: [...FRAME_ERRORS] }, message: { type: "string" } }),
+      client_id: { type: "string", maxLength: 64 },
+    },
+    ["error"],
+  ),
+  ResyncFrame: strict({ type: { const: "resync" }, room_id: id }),
+  TypingFrame: strict({ type: { const: "typing" }, room_id: id, user_id: id }),
+  PresenceFrame: strict({ type: { const: "presence" }, room_id: id, online: { type: "array", items: id } }),
+  ReadFrame: strict({ type: { const: "read" }, room_id: id, user_id: id, message_id: { type: "integer", minimum: 0 } }),
+
+  // Frames a client sends (extra keys are ignored).
+  SendMessage: {
+    type: "object",
+    properties: {
+      type: { const: "message", description: "the default" },
+      text: { type: "string", minLength: 1, maxLength: 4000 },
+      client_id: { type: "string", maxLength: 64 },
+    },
+    required: ["text"],
+  },
+  SendTyping: { type: "object", properties: { type: { const: "typing" } }, required: ["type"] },
+  SendRead: {
+    type: "object",
+    properties: { type: { const: "read" }, message_id: { type: "integer", minimum: 0 } },
+    required: ["type", "message_id"],
+  },
+} satisfies Record<string, Schema>;
+
+export const SCHEMAS = { ...REST_SCHEMAS, ...FRAME_SCHEMAS };
+export type SchemaName = keyof typeof SCHEMAS;
