@@ -10,6 +10,22 @@ export type Message = {
 };
 export type Room = { id: number; users: User[] };
 export type RoomSummary = Room & { last_message: Message | null; unread: number };
+export type Me = User & { admin: boolean };
+export type Session = {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  user_agent: string | null;
+  address: string | null;
+  current: boolean;
+};
+export type Invite = { code: string; url: string; uses_left: number; expires_at: string };
+export type AdminUser = User & {
+  admin: boolean;
+  disabled: boolean;
+  created_at: string;
+  last_seen_at: string | null;
+};
 
 const KEY = "echat.session";
 export const session = {
