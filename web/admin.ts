@@ -1,6 +1,7 @@
 // The admin view (#admin), shown to server admins only: invite links (create with uses and expiry, copy,
 // revoke) and the users (search, disable or enable, make or unmake admin).
-import { type AdminUser, api, type Invite } from "./api.ts";
+import type { AdminUser, Invite } from "../client/index.ts";
+import { client } from "./client.ts";
 import { h, localTime } from "./dom.ts";
 
 const DAY = 86_400;
@@ -71,7 +72,7 @@ export class AdminView {
     form.onsubmit = async (e) => {
       e.preventDefault();
       const made = await this.attempt(() =>
-        api<Invite>("POST", "/v1/invites", { uses: Number(uses.value), expires_in: Number(expires.value) }),
+        client.createInvite({ uses: Number(uses.value), expires_in: Number(expires.value) }),
       );
       if (!made) return;
       this.created.replaceChildren(h("p", {}, "New invite link:"), copyable(made.value.url));
@@ -81,7 +82,7 @@ export class AdminView {
   }
 
   private async loadInvites() {
-    const list = (await this.attempt(() => api<Invite[]>("GET", "/v1/invites")))?.value;
+    const list = (await this.attempt(() => client.invites()))?.value;
     if (!list) return;
     this.invites.replaceChildren(...list.map((i) => this.inviteRow(i)));
     if (!list.length) this.invites.replaceChildren(h("li", { class: "hint" }, "No open invite links."));
@@ -90,8 +91,7 @@ export class AdminView {
   private inviteRow(invite: Invite): HTMLElement {
     const revoke = h("button", { type: "button", class: "revoke" }, "Revoke");
     revoke.onclick = async () => {
-      if (await this.attempt(() => api("DELETE", `/v1/invites/${encodeURIComponent(invite.code)}`)))
-        await this.loadInvites();
+      if (await this.attempt(() => client.revokeInvite(invite.code))) await this.loadInvites();
     };
     const uses = `${invite.uses_left} use${invite.uses_left === 1 ? "" : "s"} left`;
     return h(
@@ -105,15 +105,14 @@ export class AdminView {
 
   private async loadUsers() {
     const q = this.query.value.trim();
-    const path = `/v1/admin/users?limit=50${q ? `&q=${encodeURIComponent(q)}` : ""}`;
-    const users = (await this.attempt(() => api<AdminUser[]>("GET", path)))?.value;
+    const users = (await this.attempt(() => client.adminUsers({ limit: 50, q: q || undefined })))?.value;
     if (!users || this.query.value.trim() !== q) return;
     this.users.replaceChildren(...users.map((u) => this.userRow(u)));
   }
 
   private userRow(u: AdminUser): HTMLElement {
     const change = async (patch: Partial<Pick<AdminUser, "admin" | "disabled">>) => {
-      if (await this.attempt(() => api("PATCH", `/v1/admin/users/${u.id}`, patch))) await this.loadUsers();
+      if (await this.attempt(() => client.updateUser(u.id, patch))) await this.loadUsers();
     };
     const disable = h("button", { type: "button", class: "toggle-disabled" }, u.disabled ? "Enable" : "Disable");
     disable.onclick = () => change({ disabled: !u.disabled });

@@ -1,16 +1,7 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
+import type { ApiError, Info, Room, RoomSummary, User } from "../client/index.ts";
 import { AdminView } from "./admin.ts";
-import {
-  api,
-  ApiError,
-  apiAllPages,
-  LOGGED_OUT,
-  type Me,
-  type Room,
-  type RoomSummary,
-  session,
-  type User,
-} from "./api.ts";
+import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
@@ -25,7 +16,7 @@ const search = byId<HTMLInputElement>("search");
 const results = byId("results");
 const searchError = byId("search-error");
 
-let me: Me | null = null;
+let me: Info | null = null;
 let rooms: RoomSummary[] = [];
 let open: RoomView | null = null;
 let panel: "admin" | "sessions" | null = null; // a view in place of a room
@@ -40,22 +31,20 @@ authForm.onsubmit = async (e) => {
   e.preventDefault();
   const action = (e.submitter as HTMLButtonElement | null)?.value === "register" ? "register" : "login";
   const form = new FormData(authForm);
+  const [login, password] = [String(form.get("login") ?? ""), String(form.get("password") ?? "")];
   const invite = String(form.get("invite") ?? "").trim();
   authError.textContent = "";
   try {
-    const { session_id } = await api<{ session_id: string }>("POST", `/v1/${action}`, {
-      login: String(form.get("login") ?? ""),
-      password: String(form.get("password") ?? ""),
-      ...(action === "register" && invite ? { invite } : {}),
-    });
-    session.set(session_id);
+    await (action === "register"
+      ? client.register(login, password, invite || undefined)
+      : client.login(login, password));
     authForm.reset();
     showInvite(null);
     if (location.hash.startsWith("#invite=")) history.replaceState(null, "", location.pathname);
     await start();
   } catch (err) {
     authError.textContent = (err as Error).message;
-    if ((err as ApiError).code === "invite_required") showInvite("");
+    if ((err as ApiError).code === ("invite_required" as string)) showInvite("");
   }
 };
 
@@ -71,9 +60,9 @@ const invited = /^#invite=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
 if (invited) showInvite(invited);
 
 async function start() {
-  if (!session.get()) return loggedOut();
+  if (!client.session) return loggedOut();
   try {
-    me = await api<Me>("GET", "/v1/info");
+    me = await client.info();
   } catch (err) {
     if ((err as ApiError).code === "unauthorized") return loggedOut();
     show("auth");
@@ -90,7 +79,7 @@ async function start() {
 }
 
 function loggedOut() {
-  session.clear();
+  client.session = null;
   clearInterval(poll);
   open?.close();
   open = null;
@@ -105,14 +94,14 @@ function loggedOut() {
 addEventListener(LOGGED_OUT, loggedOut);
 
 byId("logout").onclick = async () => {
-  await api("POST", "/v1/logout").catch(() => {}); // gone already or unreachable: forget it anyway
+  await client.logout().catch(() => {}); // gone already or unreachable: forget it anyway
   history.replaceState(null, "", location.pathname);
   loggedOut();
 };
 
 async function refreshRooms() {
   try {
-    rooms = await apiAllPages<RoomSummary>("/v1/rooms?limit=200");
+    rooms = await client.allRooms(200);
   } catch {
     return; // offline for now; the next poll tries again
   }
@@ -165,7 +154,8 @@ async function showPanel(name: "admin" | "sessions") {
   await view.start();
 }
 
-// The open room lives in the URL (#room/12), so reload and the back button keep it.
+// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin and #sessions
+// show those views instead.
 async function route() {
   if (!me) return;
   if (location.hash === "#sessions" || (location.hash === "#admin" && me.admin))
@@ -183,7 +173,7 @@ async function route() {
   }
   let room: Room;
   try {
-    room = rooms.find((r) => r.id === id) ?? (await api<Room>("GET", `/v1/rooms/${id}`));
+    room = rooms.find((r) => r.id === id) ?? (await client.getRoom(id));
   } catch (err) {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
@@ -226,7 +216,7 @@ async function findPeople() {
   if (!q) return results.replaceChildren();
   let users: User[];
   try {
-    users = await api<User[]>("GET", `/v1/users/?q=${encodeURIComponent(q)}`);
+    users = await client.searchUsers(q);
   } catch (err) {
     searchError.textContent = (err as Error).message;
     return;
@@ -247,7 +237,7 @@ async function findPeople() {
 
 async function startRoom(user: User) {
   try {
-    const room = await api<Room>("POST", "/v1/rooms", { users: [{ id: user.id }] });
+    const room = await client.createRoom([{ id: user.id }]);
     clearSearch();
     await refreshRooms();
     location.hash = `#room/${room.id}`;

@@ -1,6 +1,7 @@
 // The signed-in devices of the user (#sessions): when each was created and last used, from where, and a
 // "Sign out" per session. Ending the current one logs this tab out.
-import { api, type Session } from "./api.ts";
+import type { SessionInfo } from "../client/index.ts";
+import { client } from "./client.ts";
 import { h, localTime } from "./dom.ts";
 
 export class SessionsView {
@@ -28,14 +29,14 @@ export class SessionsView {
   async start() {
     this.error.textContent = "";
     try {
-      const sessions = await api<Session[]>("GET", "/v1/sessions");
+      const sessions = await client.sessions();
       this.list.replaceChildren(...sessions.map((s) => this.row(s)));
     } catch (err) {
       this.error.textContent = (err as Error).message;
     }
   }
 
-  private row(s: Session): HTMLElement {
+  private row(s: SessionInfo): HTMLElement {
     const end = h("button", { type: "button", class: "end-session" }, "Sign out");
     end.onclick = () => this.end(s);
     return h(
@@ -50,10 +51,10 @@ export class SessionsView {
     );
   }
 
-  private async end(s: Session) {
+  private async end(s: SessionInfo) {
     this.error.textContent = "";
     try {
-      await api("DELETE", `/v1/sessions/${encodeURIComponent(s.id)}`);
+      await client.endSession(s.id);
     } catch (err) {
       this.error.textContent = (err as Error).message;
       return;
