@@ -89,6 +89,14 @@ const ENDPOINTS = [
   ["GET", "/v1/rooms/:id"],
   ["GET", "/v1/rooms/:id/messages"],
   ["GET", "/v1/rooms/:id/chat"],
+  ["GET", "/v1/sessions"],
+  ["DELETE", "/v1/sessions/:id"],
+  ["GET", "/v1/invites"],
+  ["POST", "/v1/invites"],
+  ["DELETE", "/v1/invites/:id"],
+  ["GET", "/v1/admin/users"],
+  ["PATCH", "/v1/admin/users/:id"],
+  ["DELETE", "/v1/admin/users/:id"],
 ] as const;
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 const ascii = (n: number) => Array.from({ length: n }, () => String.fromCharCode(33 + r.int(94))).join("");

@@ -93,7 +93,7 @@ describe("state-changing requests from a browser on another origin", () => {
       session: alice.session,
       headers: { origin: "https://evil.example" },
     });
-    expect(r.body).toEqual({ id: alice.id, login: "origin-reader" });
+    expect(r.body).toEqual({ id: alice.id, login: "origin-reader", admin: false });
   });
 });
 

@@ -1,13 +1,14 @@
 // Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids,
-// read markers) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// read markers, invites) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
 // one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
 import { type SQL } from "bun";
+import { newPublicId } from "../auth/registration.ts";
 import { openPostgres } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
 
-const TABLES = ["users", "sessions", "rooms", "room_members", "messages"] as const;
+const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "invites"] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
 
@@ -55,7 +56,10 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
 }
 
 async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number> {
-  const order = table === "sessions" || table === "room_members" ? "1, 2" : "id"; // WITHOUT ROWID tables: their key
+  const exists = lite.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table);
+  if (!exists) return 0; // a file of an older schema (invites came with version 5)
+  // WITHOUT ROWID tables: their key.
+  const order = table === "sessions" || table === "room_members" ? "1, 2" : table === "invites" ? "1" : "id";
   const page = lite.query<Record<string, any>, [number, number]>(
     `SELECT * FROM ${table} ORDER BY ${order} LIMIT ? OFFSET ?`,
   );
@@ -68,8 +72,16 @@ async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number>
   }
 }
 
-// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text).
+// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text), and flags as
+// booleans; a session from a file older than schema 5 gets a public id here.
 function toPostgres(table: Table, row: Record<string, any>): Record<string, unknown> {
+  const flag = (v: unknown) => (v === undefined ? undefined : v === 1);
+  if (table === "users") return withoutUndefined({ ...row, admin: flag(row.admin), disabled: flag(row.disabled) });
+  if (table === "invites") return { ...row, admin: flag(row.admin) };
+  if (table === "sessions") return { ...row, public_id: row.public_id ?? newPublicId() };
   if (table !== "messages") return row;
   return { ...row, text: Buffer.from(row.text), client_id: row.client_id === null ? null : Buffer.from(row.client_id) };
 }
+
+const withoutUndefined = (row: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined));

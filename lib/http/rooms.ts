@@ -3,12 +3,11 @@ import { requireUser, type SessionDeps } from "../auth/sessions.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
+import { MAX_ROOM_USERS } from "../store/members.ts";
 import type { RoomSummary } from "../store/store.ts";
 import { foldLogin, roomId, roomPageQuery, roomUsers } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
 import { roomJson, roomSummaryJson } from "./shapes.ts";
-
-const MAX_ROOM_USERS = 100;
 
 type RoomDeps = SessionDeps & { config: Pick<Config, "maxRoomsPerUser">; limits: Pick<Limits, "roomCreation"> };
 

@@ -57,6 +57,7 @@ export function createHub(deps: Deps) {
     sessionEnded: (tokenHash) => broker.kick({ session: tokenHash.toHex() }),
     passwordChanged: (userId, keep) => broker.kick({ user: userId, keep: keep.toHex() }),
     memberRemoved: (roomId, userId) => broker.kick({ room: roomId, user: userId }),
+    userEnded: (userId) => broker.kick({ user: userId }),
   };
 
   return {
@@ -164,7 +165,8 @@ function createRegistry() {
     kick(k: Kick) {
       if ("session" in k) closeAll(bySession.get(k.session) ?? [], CLOSE.loggedOut);
       else if ("keep" in k) closeWhere(CLOSE.loggedOut, (d) => d.userId === k.user && d.tokenHash !== k.keep);
-      else closeWhere(CLOSE.removed, (d) => d.userId === k.user && d.roomId === k.room);
+      else if ("room" in k) closeWhere(CLOSE.removed, (d) => d.userId === k.user && d.roomId === k.room);
+      else closeWhere(CLOSE.loggedOut, (d) => d.userId === k.user);
     },
     sessions: () => [...bySession.keys()],
     sockets: () => sockets.values(),

@@ -4,4 +4,5 @@ export type Notifier = {
   sessionEnded(tokenHash: Uint8Array): void; // logout: that session's sockets close with 4001
   passwordChanged(userId: number, keep: Uint8Array): void; // every socket of the user but `keep`'s, with 4001
   memberRemoved(roomId: number, userId: number): void; // the user's sockets in that room close with 4003
+  userEnded(userId: number): void; // disabled or deleted: every socket of the user, with 4001
 };

@@ -3,8 +3,35 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 
+// Version 4: no admins, disabled or deleted accounts, invites, nor session details (version 5).
+export function rewindSqliteTo4(db: Database) {
+  db.run("DROP TABLE invites");
+  for (const c of ["admin", "disabled", "last_seen_at", "deleted_at"]) db.run(`ALTER TABLE users DROP COLUMN ${c}`);
+  db.run(`CREATE TABLE sessions_v4 (
+    token_hash   BLOB    PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL
+  ) WITHOUT ROWID`);
+  db.run("INSERT INTO sessions_v4 SELECT token_hash, user_id, created_at, last_used_at FROM sessions");
+  db.run("DROP TABLE sessions");
+  db.run("ALTER TABLE sessions_v4 RENAME TO sessions");
+  db.run("CREATE INDEX sessions_user ON sessions(user_id)");
+  db.run("PRAGMA user_version = 4");
+}
+
+export async function rewindPostgresTo4(sql: SQL) {
+  await sql`DROP TABLE invites`;
+  await sql`ALTER TABLE users DROP COLUMN admin, DROP COLUMN disabled, DROP COLUMN last_seen_at, DROP COLUMN deleted_at`;
+  await sql`DROP INDEX sessions_user`;
+  await sql`ALTER TABLE sessions DROP COLUMN public_id, DROP COLUMN user_agent, DROP COLUMN address`;
+  await sql`CREATE INDEX sessions_user ON sessions(user_id)`;
+  await sql`UPDATE echat_schema SET version = 4`;
+}
+
 // Version 2: no trigram search table (version 3) and no unread counters (version 4).
 export function rewindSqliteTo2(db: Database) {
+  rewindSqliteTo4(db);
   db.run("DROP TABLE users_search");
   for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER users_search_${op}`);
   db.run("ALTER TABLE rooms DROP COLUMN message_count");
@@ -13,6 +40,7 @@ export function rewindSqliteTo2(db: Database) {
 }
 
 export async function rewindPostgresTo2(sql: SQL) {
+  await rewindPostgresTo4(sql);
   await sql`DROP INDEX users_folded_order`;
   await sql`DROP INDEX users_folded_trgm`;
   await sql`ALTER TABLE rooms DROP COLUMN message_count`;

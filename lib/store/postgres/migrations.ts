@@ -7,11 +7,16 @@ import { refoldUsers } from "./users.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 4,
+  version: 5,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
-  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch, 3: addUnreadCounters },
+  from: {
+    1: migrateFrom1,
+    2: foldLoginsNfkcAndIndexSearch,
+    3: addUnreadCounters,
+    4: addAdminsInvitesAndSessionDetails,
+  },
 };
 
 export async function migratePostgres(sql: SQL) {
@@ -62,4 +67,20 @@ async function addUnreadCounters(tx: SQL) {
             count(*) FILTER (WHERE x.id <= m2.last_read_id AND x.user_id = m2.user_id) AS read_sent
           FROM room_members m2 JOIN messages x ON x.room_id = m2.room_id GROUP BY m2.room_id, m2.user_id) c
     WHERE c.room_id = m.room_id AND c.user_id = m.user_id`;
+}
+
+// 4 -> 5: admins, disabled and deleted accounts, invites (from schema.sql), and sessions with a random
+// public id and where they came from.
+async function addAdminsInvitesAndSessionDetails(tx: SQL) {
+  await tx`ALTER TABLE users ADD COLUMN admin boolean NOT NULL DEFAULT false,
+    ADD COLUMN disabled boolean NOT NULL DEFAULT false, ADD COLUMN last_seen_at bigint, ADD COLUMN deleted_at bigint`;
+  await tx`UPDATE users u SET last_seen_at = s.at FROM (SELECT user_id, max(last_used_at) AS at FROM sessions
+    GROUP BY user_id) s WHERE s.user_id = u.id`;
+  await tx`ALTER TABLE sessions ADD COLUMN public_id text, ADD COLUMN user_agent text, ADD COLUMN address text`;
+  await tx`UPDATE sessions SET public_id = replace(gen_random_uuid()::text, '-', '')`;
+  await tx`ALTER TABLE sessions ALTER COLUMN public_id SET NOT NULL`;
+  await tx`DROP INDEX sessions_user`;
+  await tx`CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id)`;
+  const invites = schema.slice(schema.indexOf("-- Invite codes by their SHA-256"));
+  await tx.unsafe(invites);
 }
