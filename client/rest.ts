@@ -9,6 +9,7 @@ import type {
   Info,
   Invite,
   MemberRef,
+  NewInvite,
   Message,
   Readiness,
   Reply,
@@ -140,16 +141,17 @@ export class RestClient {
   }
 
   // Admins only (403 forbidden otherwise): invite links.
-  createInvite(options: { uses?: number; expires_in?: number; room_id?: number } = {}): Promise<Invite> {
-    return this.call<Invite>("POST", "/v1/invites", { body: options });
+  createInvite(options: { uses?: number; expires_in?: number; room_id?: number } = {}): Promise<NewInvite> {
+    return this.call<NewInvite>("POST", "/v1/invites", { body: options });
   }
 
   invites(): Promise<Invite[]> {
     return this.call<Invite[]>("GET", "/v1/invites");
   }
 
-  async revokeInvite(code: string): Promise<void> {
-    await this.call("DELETE", `/v1/invites/${encodeURIComponent(code)}`);
+  // By its code, or by the id from invites().
+  async revokeInvite(codeOrId: string): Promise<void> {
+    await this.call("DELETE", `/v1/invites/${encodeURIComponent(codeOrId)}`);
   }
 
   // Admins only: the users, newest first; pass the last id as before for the next page.

@@ -16,7 +16,23 @@ export type SessionInfo = {
 };
 
 // Admins only: invite links and the users' list (GET /v1/invites, GET /v1/admin/users).
-export type Invite = { code: string; url: string; uses_left: number; expires_at: string; room_id?: number | null };
+// A live invite as listed: never its code, which is shown once, when the invite is made.
+export type Invite = {
+  id: string;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  created_by: number | null;
+  room_id: number | null;
+};
+export type NewInvite = {
+  id: string;
+  code: string;
+  url: string;
+  uses_left: number;
+  expires_at: string;
+  room_id: number | null;
+};
 export type AdminUser = User & { admin: boolean; disabled: boolean; created_at: string; last_seen_at: string | null };
 
 export type Message = {

@@ -75,7 +75,7 @@ export class AdminView {
         client.createInvite({ uses: Number(uses.value), expires_in: Number(expires.value) }),
       );
       if (!made) return;
-      this.created.replaceChildren(h("p", {}, "New invite link:"), copyable(made.value.url));
+      this.created.replaceChildren(h("p", {}, "New invite link (shown only now, copy it):"), copyable(made.value.url));
       await this.loadInvites();
     };
     return form;
@@ -91,13 +91,14 @@ export class AdminView {
   private inviteRow(invite: Invite): HTMLElement {
     const revoke = h("button", { type: "button", class: "revoke" }, "Revoke");
     revoke.onclick = async () => {
-      if (await this.attempt(() => client.revokeInvite(invite.code))) await this.loadInvites();
+      if (await this.attempt(() => client.revokeInvite(invite.id))) await this.loadInvites();
     };
     const uses = `${invite.uses_left} use${invite.uses_left === 1 ? "" : "s"} left`;
     return h(
       "li",
-      { class: "invite-item", "data-code": invite.code },
-      copyable(invite.url),
+      { class: "invite-item", "data-invite": invite.id },
+      h("code", { title: "Invite id" }, invite.id.slice(0, 8)),
+      invite.room_id ? h("span", { class: "detail" }, `joins room ${invite.room_id}`) : null,
       h("span", { class: "detail" }, uses, ", expires ", localTime(invite.expires_at)),
       revoke,
     );

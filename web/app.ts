@@ -44,7 +44,7 @@ authForm.onsubmit = async (e) => {
     await start();
   } catch (err) {
     authError.textContent = (err as Error).message;
-    if ((err as ApiError).code === ("invite_required" as string)) showInvite("");
+    if ((err as ApiError).code === "invite_required") showInvite("");
   }
 };
 
@@ -56,8 +56,13 @@ function showInvite(code: string | null) {
   byId<HTMLInputElement>("invite").value = code ?? "";
   if (code === "") byId("invite").focus();
 }
-const invited = /^#invite=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
+const invitedIn = (hash: string) => /^#invite=([A-Za-z0-9_-]+)$/.exec(hash)?.[1];
+const invited = invitedIn(location.hash);
 if (invited) showInvite(invited);
+addEventListener("hashchange", () => {
+  const code = invitedIn(location.hash);
+  if (code && !me) showInvite(code); // a link pasted into the open login page
+});
 
 async function start() {
   if (!client.session) return loggedOut();
