@@ -3,7 +3,22 @@
 import { ApiError, errorOf, NetworkError, retryAfterSeconds } from "./errors.ts";
 import { RoomSocket, type RoomSocketOptions } from "./room-socket.ts";
 import { createTransport, type Request, type RequestOptions } from "./transport.ts";
-import type { Health, Info, MemberRef, Message, Readiness, Reply, Room, RoomSummary, Session, User } from "./types.ts";
+import type {
+  AdminUser,
+  Health,
+  Info,
+  Invite,
+  MemberRef,
+  NewInvite,
+  Message,
+  Readiness,
+  Reply,
+  Room,
+  RoomSummary,
+  Session,
+  SessionInfo,
+  User,
+} from "./types.ts";
 
 export type ClientOptions = {
   baseUrl?: string; // "" (the default) in a page served by echat; "http://host:port" elsewhere
@@ -36,8 +51,10 @@ export class RestClient {
     this.options.onSession?.(id);
   }
 
-  async register(login: string, password: string): Promise<Session> {
-    return this.start(await this.call<Session>("POST", "/v1/register", { body: { login, password } }));
+  // invite: the code of an invite link, needed when the server's registration is "invite".
+  async register(login: string, password: string, invite?: string): Promise<Session> {
+    const body = invite ? { login, password, invite } : { login, password };
+    return this.start(await this.call<Session>("POST", "/v1/register", { body }));
   }
 
   async login(login: string, password: string): Promise<Session> {
@@ -112,6 +129,42 @@ export class RestClient {
   // The room's live chat, connecting at once: see RoomSocket.
   roomSocket(roomId: number, options?: RoomSocketOptions): RoomSocket {
     return new RoomSocket(this, roomId, options);
+  }
+
+  // The caller's signed-in sessions; ending one closes its sockets (4001).
+  sessions(): Promise<SessionInfo[]> {
+    return this.call<SessionInfo[]>("GET", "/v1/sessions");
+  }
+
+  async endSession(id: string): Promise<void> {
+    await this.call("DELETE", `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  // Admins only (403 forbidden otherwise): invite links.
+  createInvite(options: { uses?: number; expires_in?: number; room_id?: number } = {}): Promise<NewInvite> {
+    return this.call<NewInvite>("POST", "/v1/invites", { body: options });
+  }
+
+  invites(): Promise<Invite[]> {
+    return this.call<Invite[]>("GET", "/v1/invites");
+  }
+
+  // By its code, or by the id from invites().
+  async revokeInvite(codeOrId: string): Promise<void> {
+    await this.call("DELETE", `/v1/invites/${encodeURIComponent(codeOrId)}`);
+  }
+
+  // Admins only: the users, newest first; pass the last id as before for the next page.
+  adminUsers(query: { q?: string; limit?: number; before?: number } = {}): Promise<AdminUser[]> {
+    return this.call<AdminUser[]>("GET", `/v1/admin/users${search(query)}`);
+  }
+
+  updateUser(id: number, change: { disabled?: boolean; admin?: boolean }): Promise<AdminUser> {
+    return this.call<AdminUser>("PATCH", `/v1/admin/users/${id}`, { body: change });
+  }
+
+  async deleteUser(id: number): Promise<void> {
+    await this.call("DELETE", `/v1/admin/users/${id}`);
   }
 
   health(): Promise<Health> {

@@ -2,8 +2,38 @@
 import type { ErrorCode } from "./errors.ts";
 
 export type User = { id: number; login: string };
-export type Info = User;
+export type Info = User & { admin: boolean };
 export type Session = { session_id: string };
+
+// One of the caller's signed-in sessions (GET /v1/sessions): id is a public identifier, never the secret.
+export type SessionInfo = {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  user_agent: string | null;
+  address: string | null;
+  current: boolean;
+};
+
+// Admins only: invite links and the users' list (GET /v1/invites, GET /v1/admin/users).
+// A live invite as listed: never its code, which is shown once, when the invite is made.
+export type Invite = {
+  id: string;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  created_by: number | null;
+  room_id: number | null;
+};
+export type NewInvite = {
+  id: string;
+  code: string;
+  url: string;
+  uses_left: number;
+  expires_at: string;
+  room_id: number | null;
+};
+export type AdminUser = User & { admin: boolean; disabled: boolean; created_at: string; last_seen_at: string | null };
 
 export type Message = {
   id: number;

@@ -1,8 +1,10 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
-import type { ApiError, Room, RoomSummary, User } from "../client/index.ts";
+import type { ApiError, Info, Room, RoomSummary, User } from "../client/index.ts";
+import { AdminView } from "./admin.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
+import { SessionsView } from "./sessions.ts";
 
 const ROOMS_EVERY_MS = 4000; // the API pushes per room only, so the list of rooms is polled
 
@@ -14,9 +16,10 @@ const search = byId<HTMLInputElement>("search");
 const results = byId("results");
 const searchError = byId("search-error");
 
-let me: User | null = null;
+let me: Info | null = null;
 let rooms: RoomSummary[] = [];
 let open: RoomView | null = null;
+let panel: "admin" | "sessions" | null = null; // a view in place of a room
 let poll: ReturnType<typeof setInterval> | undefined;
 
 function show(screen: "auth" | "chat") {
@@ -28,15 +31,38 @@ authForm.onsubmit = async (e) => {
   e.preventDefault();
   const action = (e.submitter as HTMLButtonElement | null)?.value === "register" ? "register" : "login";
   const form = new FormData(authForm);
+  const [login, password] = [String(form.get("login") ?? ""), String(form.get("password") ?? "")];
+  const invite = String(form.get("invite") ?? "").trim();
   authError.textContent = "";
   try {
-    await client[action](String(form.get("login") ?? ""), String(form.get("password") ?? ""));
+    await (action === "register"
+      ? client.register(login, password, invite || undefined)
+      : client.login(login, password));
     authForm.reset();
+    showInvite(null);
+    if (location.hash.startsWith("#invite=")) history.replaceState(null, "", location.pathname);
     await start();
   } catch (err) {
     authError.textContent = (err as Error).message;
+    if ((err as ApiError).code === "invite_required") showInvite("");
   }
 };
+
+// An invite link (/#invite=CODE) opens the registration form with its code filled in; a server that
+// needs an invite asks for one when registering without.
+function showInvite(code: string | null) {
+  byId("invite-label").hidden = code === null;
+  byId("invited").hidden = !code;
+  byId<HTMLInputElement>("invite").value = code ?? "";
+  if (code === "") byId("invite").focus();
+}
+const invitedIn = (hash: string) => /^#invite=([A-Za-z0-9_-]+)$/.exec(hash)?.[1];
+const invited = invitedIn(location.hash);
+if (invited) showInvite(invited);
+addEventListener("hashchange", () => {
+  const code = invitedIn(location.hash);
+  if (code && !me) showInvite(code); // a link pasted into the open login page
+});
 
 async function start() {
   if (!client.session) return loggedOut();
@@ -49,6 +75,7 @@ async function start() {
     return;
   }
   byId("me").textContent = me.login;
+  byId("admin").hidden = !me.admin;
   show("chat");
   await refreshRooms();
   clearInterval(poll);
@@ -61,6 +88,7 @@ function loggedOut() {
   clearInterval(poll);
   open?.close();
   open = null;
+  panel = null;
   me = null;
   rooms = [];
   roomsEl.replaceChildren();
@@ -114,13 +142,34 @@ function renderRooms() {
   document.title = total ? `(${total}) echat` : "echat";
 }
 
-// The open room lives in the URL (#room/12), so reload and the back button keep it.
-async function route() {
-  if (!me) return;
-  const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
-  if (open?.room.id === id) return;
+byId("admin").onclick = () => (location.hash = "#admin");
+byId("sessions").onclick = () => (location.hash = "#sessions");
+
+// The admin view and the sessions list take the room's place (#admin, #sessions).
+async function showPanel(name: "admin" | "sessions") {
+  if (panel === name) return;
   open?.close();
   open = null;
+  panel = name;
+  document.body.classList.add("in-room");
+  const host = { loggedOut, back: () => (location.hash = "") };
+  const view = name === "admin" ? new AdminView(me!, host) : new SessionsView(host);
+  roomPane.replaceChildren(view.el);
+  renderRooms();
+  await view.start();
+}
+
+// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin and #sessions
+// show those views instead.
+async function route() {
+  if (!me) return;
+  if (location.hash === "#sessions" || (location.hash === "#admin" && me.admin))
+    return showPanel(location.hash.slice(1) as "admin" | "sessions");
+  const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
+  if (open?.room.id === id && !panel) return;
+  open?.close();
+  open = null;
+  panel = null;
   document.body.classList.toggle("in-room", id > 0);
   if (!id) {
     roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
