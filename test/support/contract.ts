@@ -64,7 +64,8 @@ export function checkReply(
   const template = op ? op.path : route ? route.path : "(unknown path)";
   observe({ kind: "http", method: m, path: template, status, code: (body as any)?.error?.code });
   if (method.toUpperCase() === "OPTIONS" && status === 204) return; // CORS preflight
-  if (status === 403 && STATE_CHANGING.has(m)) return generic("ForbiddenOrigin", body, headers, method);
+  const foreignOrigin = status === 403 && (body as any)?.error?.code === "forbidden_origin";
+  if (foreignOrigin && STATE_CHANGING.has(m)) return generic("ForbiddenOrigin", body, headers, method);
   if (!route)
     return status === 404 ? generic("NotFound", body, headers, method) : `${status} on an unknown path (only 404)`;
   if (!op) {
