@@ -4,7 +4,11 @@ import pkg from "./package.json" with { type: "json" };
 import { openBroker } from "./lib/broker/open.ts";
 import type { Config } from "./lib/config.ts";
 import { accountHandlers } from "./lib/http/accounts.ts";
+import { adminHandlers } from "./lib/http/admin.ts";
+import { documentHandlers } from "./lib/http/api/handlers.ts";
+import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
+import { sessionHandlers } from "./lib/http/sessions.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
 import { opsHandlers } from "./lib/http/ops.ts";
 import { roomHandlers } from "./lib/http/rooms.ts";
@@ -18,6 +22,7 @@ import { countStore, createMetrics } from "./lib/metrics.ts";
 import { createObserver, toResponse } from "./lib/http/middleware.ts";
 import { pageRoutes } from "./lib/http/page.ts";
 import { errorResponse, methods } from "./lib/http/respond.ts";
+import { announceRegistration } from "./lib/auth/registration.ts";
 import { withSessionCache } from "./lib/auth/session-cache.ts";
 import { openDatabase } from "./lib/store/open.ts";
 import type { Store } from "./lib/store/store.ts";
@@ -34,6 +39,7 @@ export type Running = {
   port: number;
   stop: () => Promise<void>;
   shutdown: () => Promise<void>;
+  routePaths: string[]; // the route table's paths, which test/spec.test.ts compares with /v1/openapi.json
 };
 
 type Options = { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void };
@@ -44,6 +50,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   const parts = await openParts(config, opts);
   const { log, hub, observe } = parts;
   let stopping = false;
+  const table = routes(parts, () => stopping);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -52,23 +59,26 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
     // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
     // same port would silently share its traffic instead of failing to start.
     reusePort: false,
-    routes: observe.routes(routes(parts, () => stopping)),
+    routes: observe.routes(table),
     websocket: hub.websocket,
     fetch: observe.wrap("unmatched", () => errorResponse("not_found")) as (req: Request, s: any) => Promise<Response>,
     error: (e) => toResponse(e, log),
   });
   hub.bind(server);
+  const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
+  // A database hiccup here must not leave a listening server behind a failed start: it is only logged.
+  await announceRegistration(parts, url).catch((e) => log.error("first-admin setup link failed", { error: String(e) }));
   const stop = (graceMs: number) => {
     stopping = true;
     return stopParts(parts, server, graceMs);
   };
-  const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
   return {
     url,
     wsUrl: url.replace(/^http/, "ws"),
     port: server.port!,
     stop: () => stop(0),
     shutdown: () => stop(GRACE_MS),
+    routePaths: Object.keys(table),
   };
 }
 
@@ -80,13 +90,15 @@ async function openParts(config: Config, opts: Options) {
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
   const { store: opened, pg } = await openDatabase(config);
-  const store = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
+  const cache = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
+  const store = cache.store;
   // The broker and the shared buckets use the PostgreSQL client itself (LISTEN/NOTIFY, upserts).
   const shared = openSharedBuckets(config, pg, now, log);
   const limits = createLimits(config, now, shared);
   const broker = await openBroker(config, opened, pg, log);
   const hub = createHub({ store, config, now, log, limits, broker });
-  await broker.start(hub.handler);
+  // Kicks end sessions on every instance: each forgets them from its own session cache, then closes sockets.
+  await broker.start({ ...hub.handler, kick: (k) => (cache.forget(k), hub.handler.kick(k)) });
   metrics.readFrom({
     sockets: () => hub.stats().sockets,
     rooms: () => hub.stats().rooms,
@@ -105,7 +117,11 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const rooms = roomHandlers({ ...sessions, limits, notify });
   const members = memberHandlers({ ...sessions, notify });
   const messages = messageHandlers(sessions);
+  const invites = inviteHandlers(sessions);
+  const admin = adminHandlers({ ...sessions, notify, log });
+  const mySessions = sessionHandlers({ ...sessions, notify });
   const ops = opsHandlers({ store, log, metrics, stopping });
+  const documents = documentHandlers(VERSION);
   return {
     ...pageRoutes(page),
     "/v1/register": methods({ POST: accounts.handleRegister }),
@@ -113,6 +129,12 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/v1/logout": methods({ POST: accounts.handleLogout }),
     "/v1/password": methods({ POST: accounts.handlePassword }),
     "/v1/info": methods({ GET: accounts.handleInfo }),
+    "/v1/sessions": methods({ GET: mySessions.handleListSessions }),
+    "/v1/sessions/:id": methods({ DELETE: mySessions.handleEndSession }),
+    "/v1/invites": methods({ GET: invites.handleListInvites, POST: invites.handleCreateInvite }),
+    "/v1/invites/:code": methods({ DELETE: invites.handleRevokeInvite }),
+    "/v1/admin/users": methods({ GET: admin.handleListUsers }),
+    "/v1/admin/users/:id": methods({ PATCH: admin.handleUpdateUser, DELETE: admin.handleDeleteUser }),
     "/v1/users": methods({ GET: users.handleSearchUsers }),
     "/v1/users/": methods({ GET: users.handleSearchUsers }),
     "/v1/rooms": methods({ GET: rooms.handleListRooms, POST: rooms.handleCreateRoom }),
@@ -126,6 +148,8 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/healthz": methods({ GET: ops.handleHealth }),
     "/readyz": methods({ GET: ops.handleReady }),
     "/metrics": methods({ GET: ops.handleMetrics }),
+    "/v1/openapi.json": methods({ GET: documents.handleOpenApi }),
+    "/v1/asyncapi.json": methods({ GET: documents.handleAsyncApi }),
   };
 }
 

@@ -32,6 +32,21 @@ export const SETTINGS = {
   port: setting("port", "PORT", 8080, int(0, 65535), "TCP port to listen on (0 picks a free one)"),
   host: setting("host", "HOST", "0.0.0.0", text, "address to bind"),
   db: setting("db", "ECHAT_DB", "./echat.db", text, "SQLite database file"),
+  registration: setting(
+    "registration",
+    "ECHAT_REGISTRATION",
+    "open" as "open" | "invite" | "closed",
+    oneOf("open", "invite", "closed"),
+    "who may register: open (anyone), invite (with an admin's invite code) or closed (accounts from the CLI only)",
+  ),
+  publicUrl: setting(
+    "public-url",
+    "ECHAT_PUBLIC_URL",
+    "",
+    (raw) =>
+      raw === "" ? raw : /^https?:\/\/[^/?#]+$/.test(raw.replace(/\/$/, "")) ? raw.replace(/\/$/, "") : undefined,
+    "the address users open, like https://chat.example.org, for invite and setup links (empty: from each request's Host)",
+  ),
   logLevel: setting(
     "log-level",
     "ECHAT_LOG_LEVEL",

@@ -191,7 +191,7 @@ export function pageQuery(params: URLSearchParams) {
   return { before, after, limit: limitParam(params, 50, 200) };
 }
 
-function limitParam(params: URLSearchParams, def: number, max: number): number {
+export function limitParam(params: URLSearchParams, def: number, max: number): number {
   const raw = params.get("limit");
   if (raw === null) return def;
   if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {

@@ -9,6 +9,7 @@ const SOURCES = [
   "main.ts",
   "server.ts",
   "lib/**/*.ts",
+  "client/**/*.ts",
   "web/**/*.ts",
   "test/**/*.ts",
   "bench/**/*.ts",

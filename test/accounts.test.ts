@@ -14,7 +14,7 @@ describe("register", () => {
     expect(r.body.session_id).toMatch(/^[0-9a-f]{40}$/);
     const info = await call(s.url, "GET", "/v1/info", { session: r.body.session_id });
     expect(info.status).toBe(200);
-    expect(info.body).toEqual({ id: expect.any(Number), login: "alice" });
+    expect(info.body).toEqual({ id: expect.any(Number), login: "alice", admin: false });
   });
 
   test("a taken login, in any case and any script, is user_already_exists", async () => {
@@ -140,7 +140,7 @@ describe("login and logout", () => {
   test("Authorization: Bearer works like X-Session-Id", async () => {
     const a = await register(s.url, "bearer");
     const r = await call(s.url, "GET", "/v1/info", { headers: { authorization: `Bearer ${a.session}` } });
-    expect(r.body).toEqual({ id: a.id, login: "bearer" });
+    expect(r.body).toEqual({ id: a.id, login: "bearer", admin: false });
     expect(
       (await call(s.url, "POST", "/v1/logout", { headers: { authorization: `Bearer ${a.session}` } })).status,
     ).toBe(200);

@@ -6,23 +6,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { run, startChild } from "./support/child.ts";
+import { call } from "./support/http.ts";
 import { smoke } from "./support/smoke.ts";
 import { needs } from "./support/tools.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-binary-"));
 const root = join(import.meta.dir, "..");
 
-// Runs `bun run <script>` with its --outfile pointed into the temp folder.
-async function build(script: "build" | "build:arm64", outfile: string) {
-  const args = pkg.scripts[script].split(" ").map((a) => (a.startsWith("dist/") ? outfile : a));
+// Runs `bun run <script>` with its --outfile pointed into the temp folder (and any extra flags).
+async function build(script: "build" | "build:arm64", outfile: string, extra: string[] = []) {
+  const args = [...pkg.scripts[script].split(" ").map((a) => (a.startsWith("dist/") ? outfile : a)), ...extra];
   const r = await run(args[0] === "bun" ? [process.execPath] : [args[0]!], args.slice(1), { cwd: root });
   if (r.code !== 0) throw new Error(`${script} failed:\n${r.stdout}${r.stderr}`);
   return outfile;
 }
 
 let host: string;
+const metafile = join(dir, "meta.json"); // every input the compile bundled, web client included
 beforeAll(async () => {
-  host = await build("build", join(dir, "echat"));
+  host = await build("build", join(dir, "echat"), [`--metafile=${metafile}`]);
 }, 60000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,6 +34,26 @@ describe("the compiled binary", () => {
     try {
       expect(child.lines.find((l) => l.includes("listening on"))).toContain("db=smoke.db");
       await smoke(child.url);
+    } finally {
+      child.proc.kill("SIGTERM");
+    }
+    expect(await child.proc.exited).toBe(0);
+  });
+
+  // Zero runtime dependencies: the devDependencies (ajv, the spec tools) serve the suite and CI only.
+  test("bundles nothing from node_modules", async () => {
+    const inputs = Object.keys((await Bun.file(metafile).json()).inputs);
+    expect(inputs).toContain("server.ts");
+    expect(inputs.filter((path) => path.includes("node_modules"))).toEqual([]);
+  });
+
+  test("serves its API documents from inside itself", async () => {
+    const child = await startChild([host], ["--db", "docs.db"], { cwd: dir });
+    try {
+      const openapi = await call(child.url, "GET", "/v1/openapi.json");
+      expect(openapi.body).toMatchObject({ openapi: "3.1.0", info: { version: pkg.version } });
+      const asyncapi = await call(child.url, "GET", "/v1/asyncapi.json");
+      expect(asyncapi.body).toMatchObject({ asyncapi: "3.0.0", info: { version: pkg.version } });
     } finally {
       child.proc.kill("SIGTERM");
     }

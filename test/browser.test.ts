@@ -16,13 +16,13 @@ describe("GET /", () => {
   afterAll(() => s.stop());
 
   test("serves the client with a Content-Security-Policy that forbids inline script, and the page has none", async () => {
-    const res = await fetch(`${s.url}/`);
+    const res = await call<string>(s.url, "GET", "/");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const csp = res.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
-    const html = await res.text();
+    const html = res.body;
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
     expect(scripts.length).toBeGreaterThan(0);
     for (const [, attrs, body] of scripts) {

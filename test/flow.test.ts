@@ -10,7 +10,7 @@ const STALL_MS = 10_000; // docs/api.md: a backlog that makes no progress for 10
 const READ_EVERY_MS = 1000; // docs/api.md: at most one marker write per socket per second
 
 async function metric(s: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${s.url}/metrics`)).text();
+  const text: string = (await call(s.url, "GET", "/metrics")).body;
   const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
   if (!m) throw new Error(`no ${name} in /metrics`);
   return Number(m[1]);

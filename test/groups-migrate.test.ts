@@ -1,4 +1,4 @@
-// Schema 4 -> 5 (groups and the room's order): a database from before reads as if made today. Each
+// Schema 5 -> 6 (groups and the room's order): a database from before reads as if made today. Each
 // room's creation becomes its seq 1, its messages the following seqs in id order, and new frames go on
 // from there. Opening the file or database is only to rewind it; assertions go through the API.
 import { Database } from "bun:sqlite";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
 import { type Account, call, createRoom, register } from "./support/http.ts";
-import { rewindPostgresTo4, rewindSqliteTo4 } from "./support/old-schema.ts";
+import { rewindPostgresTo5, rewindSqliteTo5 } from "./support/old-schema.ts";
 import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -27,8 +27,8 @@ async function columns(t: TestServer, table: string): Promise<string[]> {
   return names.map((r) => r.name);
 }
 
-test("a version 4 database gets the room's order: creation is seq 1, messages follow in id order", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "echat-v4-"));
+test("a version 5 database gets the room's order: creation is seq 1, messages follow in id order", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "echat-v5-"));
   const databaseUrl = STORE === "postgres" ? await freshDatabase(dir) : "";
   let t = await startServer({ dir, config: { databaseUrl } });
   try {
@@ -41,11 +41,11 @@ test("a version 4 database gets the room's order: creation is seq 1, messages fo
     await t.stop();
     if (STORE === "postgres") {
       const sql = new SQL({ url: databaseUrl, max: 1 });
-      await rewindPostgresTo4(sql);
+      await rewindPostgresTo5(sql);
       await sql.close();
     } else {
       const db = new Database(t.db);
-      rewindSqliteTo4(db);
+      rewindSqliteTo5(db);
       db.close();
     }
     t = await startServer({ dir, config: { databaseUrl } });

@@ -120,7 +120,11 @@ describe("restart", () => {
     await sock.close();
     const t2 = await t.restart();
     try {
-      expect((await call(t2.url, "GET", "/v1/info", { session: u.session })).body).toEqual({ id: u.id, login: "Ёжик" });
+      expect((await call(t2.url, "GET", "/v1/info", { session: u.session })).body).toEqual({
+        id: u.id,
+        login: "Ёжик",
+        admin: false,
+      });
       const login = await call(t2.url, "POST", "/v1/login", { body: { login: "ёЖИК", password: "password123" } });
       expect(login.status).toBe(200);
       const history = await call(t2.url, "GET", `/v1/rooms/${r}/messages`, { session: v.session });

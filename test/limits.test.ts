@@ -243,6 +243,16 @@ describe("size limits (on whatever the switch says)", () => {
     },
   );
 
+  test.each([["/v1/password"], ["/v1/rooms"]])(
+    "a body over 64 KiB to %s, with a valid session, is payload_too_large",
+    async (path) => {
+      running = s = await startServer({ config: { limits: false } });
+      const a = await register(s.url, "alice");
+      const big = padded(64 * 1024 + 1);
+      expectError(await call(s.url, "POST", path, { raw: big, session: a.session }), 413, "payload_too_large");
+    },
+  );
+
   test("a frame of exactly 64 KiB is read; one byte more closes the socket with 1009", async () => {
     running = s = await startServer({ config: { limits: false } });
     const [a, b] = [await register(s.url, "alice"), await register(s.url, "bob")];

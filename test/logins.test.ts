@@ -70,6 +70,7 @@ describe("look-alikes fold together", () => {
     expect((await call(s.url, "GET", "/v1/info", { session: r.body.session_id })).body).toEqual({
       id: admin.id,
       login: "admin",
+      admin: false,
     });
   });
 

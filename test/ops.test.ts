@@ -60,10 +60,10 @@ function parseExposition(text: string): Scrape {
 }
 
 async function scrape(url: string): Promise<Scrape> {
-  const r = await fetch(`${url}/metrics`);
+  const r = await call<string>(url, "GET", "/metrics");
   expect(r.status).toBe(200);
   expect(r.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
-  return parseExposition(await r.text());
+  return parseExposition(r.body);
 }
 
 describe("health and readiness", () => {

@@ -47,7 +47,12 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
       body: { users: [{ id: bob!.id }] },
     });
     await call(lite.url, "PATCH", `/v1/rooms/${g.body.id}`, { session: alice!.session, body: { topic: "t" } });
+    // Schema 5: an admin, her invite, and sessions with public ids.
+    expect((await run(SOURCE, ["user", "admin", "alice", "on", "--db", join(dir, "echat.db")])).code).toBe(0);
+    const invite = (await call(lite.url, "POST", "/v1/invites", { session: alice!.session, body: { uses: 3 } })).body;
     const view = async (base: string) => ({
+      invites: (await call(base, "GET", "/v1/invites", { session: alice!.session })).body,
+      sessions: (await call(base, "GET", "/v1/sessions", { session: bob!.session })).body,
       info: await Promise.all(
         [alice, bob, carol].map((u) => call(base, "GET", "/v1/info", { session: u!.session }).then((r) => r.body)),
       ),
@@ -77,16 +82,27 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db"), "--to", databaseUrl]);
     expect(r).toMatchObject({
       code: 0,
-      stdout: expect.stringContaining("copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 5 room_events"),
+      stdout: expect.stringContaining(
+        "copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 5 room_events, 1 invites",
+      ),
     });
     await lite.stop();
 
     const pg = await startServer({ config: { databaseUrl }, dir });
     try {
       expect(await view(pg.url)).toEqual(before);
+      expect(before.info[0].admin).toBe(true);
+      expect(before.invites).toHaveLength(1);
+      expect(
+        (
+          await call(pg.url, "POST", "/v1/register", {
+            body: { login: "eve", password: "password123", invite: invite.code },
+          })
+        ).status,
+      ).toBe(200);
       // Sequences moved past the copied ids: new rows get new ids, and the login index still folds case.
       const dave = await register(pg.url, "dave");
-      expect(dave.id).toBe(4);
+      expect(dave.id).toBe(5); // after eve
       expect(
         (await call(pg.url, "POST", "/v1/register", { body: { login: "BOB", password: "password123" } })).body.error
           .code,

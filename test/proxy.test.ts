@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "./support/child.ts";
+import { call } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { needs } from "./support/tools.ts";
 import { every, waitFor } from "./support/waiting.ts";
@@ -127,14 +128,12 @@ async function ready(proxy: Proxy) {
 }
 
 async function post(base: string, path: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(base + path, {
-    method: "POST",
+  return call(base, "POST", path, {
     // What a page's fetch() or form sends without a preflight.
     headers: { "content-type": "text/plain;charset=UTF-8", ...headers },
-    body: JSON.stringify(body),
+    raw: JSON.stringify(body),
     tls: insecure,
   });
-  return { status: res.status, body: (await res.json()) as any };
 }
 
 // A WebSocket through the proxy with a given Origin: the first frame after a message, or the refusal.
@@ -197,19 +196,21 @@ for (const p of PROXIES) {
     test("a same-origin WebSocket connects and chats through it; a foreign one is refused", async () => {
       const own = { origin: proxy.https };
       const alice = (await post(proxy.https, "/v1/login", { login: "alice", password: "password123" }, own)).body;
-      const room = await fetch(`${proxy.https}/v1/rooms`, {
-        method: "POST",
-        headers: { ...own, "x-session-id": alice.session_id, "content-type": "application/json" },
-        body: JSON.stringify({ users: [] }),
-        tls: insecure,
-      }).then((r) => r.json() as Promise<any>);
+      const room = (
+        await call(proxy.https, "POST", "/v1/rooms", {
+          headers: own,
+          session: alice.session_id,
+          body: { users: [] },
+          tls: insecure,
+        })
+      ).body;
       const url = `${proxy.https.replace("https", "wss")}/v1/rooms/${room.id}/chat?session_id=${alice.session_id}`;
       const ok = await chat(url, proxy.https);
       expect(ok.opened).toBe(true);
       expect(ok.ack).toMatchObject({ text: "through the proxy", client_id: "p1", room_id: room.id });
       expect(await chat(url, "https://evil.example")).toEqual({ opened: false });
       // The refusal is echat's, before the upgrade.
-      const refused = await fetch(url.replace("wss", "https"), {
+      const refused = await call(proxy.https, "GET", url.replace(/^wss:\/\/[^/]+/, ""), {
         headers: {
           origin: "https://evil.example",
           connection: "Upgrade",
@@ -219,7 +220,7 @@ for (const p of PROXIES) {
         },
         tls: insecure,
       });
-      expect({ status: refused.status, body: await refused.json() }).toMatchObject({
+      expect({ status: refused.status, body: refused.body }).toMatchObject({
         status: 403,
         body: { error: { code: "forbidden_origin" } },
       });

@@ -1,7 +1,10 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
-import { api, ApiError, apiAllPages, LOGGED_OUT, type Room, type RoomSummary, session, type User } from "./api.ts";
+import type { ApiError, Info, Room, RoomSummary, User } from "../client/index.ts";
+import { AdminView } from "./admin.ts";
+import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
+import { SessionsView } from "./sessions.ts";
 
 const ROOMS_EVERY_MS = 4000; // the API pushes per room only, so the list of rooms is polled
 
@@ -13,9 +16,10 @@ const search = byId<HTMLInputElement>("search");
 const results = byId("results");
 const searchError = byId("search-error");
 
-let me: User | null = null;
+let me: Info | null = null;
 let rooms: RoomSummary[] = [];
 let open: RoomView | null = null;
+let panel: "admin" | "sessions" | null = null; // a view in place of a room
 let poll: ReturnType<typeof setInterval> | undefined;
 
 function show(screen: "auth" | "chat") {
@@ -27,24 +31,43 @@ authForm.onsubmit = async (e) => {
   e.preventDefault();
   const action = (e.submitter as HTMLButtonElement | null)?.value === "register" ? "register" : "login";
   const form = new FormData(authForm);
+  const [login, password] = [String(form.get("login") ?? ""), String(form.get("password") ?? "")];
+  const invite = String(form.get("invite") ?? "").trim();
   authError.textContent = "";
   try {
-    const { session_id } = await api<{ session_id: string }>("POST", `/v1/${action}`, {
-      login: String(form.get("login") ?? ""),
-      password: String(form.get("password") ?? ""),
-    });
-    session.set(session_id);
+    await (action === "register"
+      ? client.register(login, password, invite || undefined)
+      : client.login(login, password));
     authForm.reset();
+    showInvite(null);
+    if (location.hash.startsWith("#invite=")) history.replaceState(null, "", location.pathname);
     await start();
   } catch (err) {
     authError.textContent = (err as Error).message;
+    if ((err as ApiError).code === "invite_required") showInvite("");
   }
 };
 
+// An invite link (/#invite=CODE) opens the registration form with its code filled in; a server that
+// needs an invite asks for one when registering without.
+function showInvite(code: string | null) {
+  byId("invite-label").hidden = code === null;
+  byId("invited").hidden = !code;
+  byId<HTMLInputElement>("invite").value = code ?? "";
+  if (code === "") byId("invite").focus();
+}
+const invitedIn = (hash: string) => /^#invite=([A-Za-z0-9_-]+)$/.exec(hash)?.[1];
+const invited = invitedIn(location.hash);
+if (invited) showInvite(invited);
+addEventListener("hashchange", () => {
+  const code = invitedIn(location.hash);
+  if (code && !me) showInvite(code); // a link pasted into the open login page
+});
+
 async function start() {
-  if (!session.get()) return loggedOut();
+  if (!client.session) return loggedOut();
   try {
-    me = await api<User>("GET", "/v1/info");
+    me = await client.info();
   } catch (err) {
     if ((err as ApiError).code === "unauthorized") return loggedOut();
     show("auth");
@@ -52,6 +75,7 @@ async function start() {
     return;
   }
   byId("me").textContent = me.login;
+  byId("admin").hidden = !me.admin;
   show("chat");
   await refreshRooms();
   clearInterval(poll);
@@ -60,10 +84,11 @@ async function start() {
 }
 
 function loggedOut() {
-  session.clear();
+  client.session = null;
   clearInterval(poll);
   open?.close();
   open = null;
+  panel = null;
   me = null;
   rooms = [];
   roomsEl.replaceChildren();
@@ -74,14 +99,14 @@ function loggedOut() {
 addEventListener(LOGGED_OUT, loggedOut);
 
 byId("logout").onclick = async () => {
-  await api("POST", "/v1/logout").catch(() => {}); // gone already or unreachable: forget it anyway
+  await client.logout().catch(() => {}); // gone already or unreachable: forget it anyway
   history.replaceState(null, "", location.pathname);
   loggedOut();
 };
 
 async function refreshRooms() {
   try {
-    rooms = await apiAllPages<RoomSummary>("/v1/rooms?limit=200");
+    rooms = await client.allRooms(200);
   } catch {
     return; // offline for now; the next poll tries again
   }
@@ -117,13 +142,34 @@ function renderRooms() {
   document.title = total ? `(${total}) echat` : "echat";
 }
 
-// The open room lives in the URL (#room/12), so reload and the back button keep it.
-async function route() {
-  if (!me) return;
-  const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
-  if (open?.room.id === id) return;
+byId("admin").onclick = () => (location.hash = "#admin");
+byId("sessions").onclick = () => (location.hash = "#sessions");
+
+// The admin view and the sessions list take the room's place (#admin, #sessions).
+async function showPanel(name: "admin" | "sessions") {
+  if (panel === name) return;
   open?.close();
   open = null;
+  panel = name;
+  document.body.classList.add("in-room");
+  const host = { loggedOut, back: () => (location.hash = "") };
+  const view = name === "admin" ? new AdminView(me!, host) : new SessionsView(host);
+  roomPane.replaceChildren(view.el);
+  renderRooms();
+  await view.start();
+}
+
+// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin and #sessions
+// show those views instead.
+async function route() {
+  if (!me) return;
+  if (location.hash === "#sessions" || (location.hash === "#admin" && me.admin))
+    return showPanel(location.hash.slice(1) as "admin" | "sessions");
+  const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
+  if (open?.room.id === id && !panel) return;
+  open?.close();
+  open = null;
+  panel = null;
   document.body.classList.toggle("in-room", id > 0);
   if (!id) {
     roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
@@ -132,7 +178,7 @@ async function route() {
   }
   let room: Room;
   try {
-    room = rooms.find((r) => r.id === id) ?? (await api<Room>("GET", `/v1/rooms/${id}`));
+    room = rooms.find((r) => r.id === id) ?? (await client.getRoom(id));
   } catch (err) {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
@@ -175,7 +221,7 @@ async function findPeople() {
   if (!q) return results.replaceChildren();
   let users: User[];
   try {
-    users = await api<User[]>("GET", `/v1/users/?q=${encodeURIComponent(q)}`);
+    users = await client.searchUsers(q);
   } catch (err) {
     searchError.textContent = (err as Error).message;
     return;
@@ -196,7 +242,7 @@ async function findPeople() {
 
 async function startRoom(user: User) {
   try {
-    const room = await api<Room>("POST", "/v1/rooms", { users: [{ id: user.id }] });
+    const room = await client.createRoom([{ id: user.id }]);
     clearSearch();
     await refreshRooms();
     location.hash = `#room/${room.id}`;

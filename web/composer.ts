@@ -1,10 +1,13 @@
 // Writing and sending: each message goes out with its own client_id and shows as pending until the
-// server's copy comes back; unacknowledged ones go out again on reconnect (the server stores each
-// once); a refused one comes back to the input to edit. Writing also tells the room you are typing.
-import { type Message, newClientId, type User } from "./api.ts";
+// server's copy comes back (the room socket of client/ sends it again on every reconnect until then; the
+// server stores it once); a refused one comes back to the input to edit. Writing also tells the room you
+// are typing.
+import { type Message, newClientId, type User } from "../client/index.ts";
 import { h } from "./dom.ts";
 import type { MessageList } from "./message-list.ts";
-import type { Frame } from "./socket.ts";
+
+// send: resolves with the stored message, rejects with the refusal. typing: false while not connected.
+export type Outgoing = { send(text: string, clientId: string): Promise<Message>; typing(): boolean };
 
 const TYPING_EVERY_MS = 2000;
 const MAX_FRAME_BYTES = 60 * 1024; // the server closes the socket on frames over 64 KiB
@@ -18,12 +21,11 @@ export class Composer {
   private pending = new Map<string, Pending>();
   private lastTypingSent = 0;
 
-  // send: false or undefined while the socket is not open.
   constructor(
     private me: User,
     private roomId: number,
     private list: MessageList,
-    private send: (frame: Frame) => boolean | undefined,
+    private out: Outgoing,
   ) {
     this.form = h(
       "form",
@@ -44,8 +46,7 @@ export class Composer {
     this.input.oninput = () => {
       this.grow();
       this.error.textContent = "";
-      if (Date.now() - this.lastTypingSent > TYPING_EVERY_MS && this.send({ type: "typing" }))
-        this.lastTypingSent = Date.now();
+      if (Date.now() - this.lastTypingSent > TYPING_EVERY_MS && this.out.typing()) this.lastTypingSent = Date.now();
     };
   }
 
@@ -57,11 +58,6 @@ export class Composer {
     this.error.textContent = text;
   }
 
-  // Unacknowledged sends go out again with the same client_id.
-  resend() {
-    for (const [clientId, p] of this.pending) this.send({ text: p.text, client_id: clientId });
-  }
-
   // The server's copy of a message: true when it was one of ours, no longer pending.
   acknowledged(clientId: string | undefined): boolean {
     const p = clientId === undefined ? undefined : this.pending.get(clientId);
@@ -71,13 +67,13 @@ export class Composer {
     return true;
   }
 
-  refused(f: Frame) {
-    this.error.textContent = f.error.message ?? "The server refused that.";
-    const p = f.client_id && this.pending.get(f.client_id);
-    if (!p) return;
+  private refused(clientId: string, e: Error) {
+    const p = this.pending.get(clientId);
+    if (!p) return; // the room was left
+    this.error.textContent = e.message || "The server refused that.";
     // Not stored: take it out of the list and give the text back to edit.
     p.el.remove();
-    this.pending.delete(f.client_id);
+    this.pending.delete(clientId);
     if (!this.input.value) {
       this.input.value = p.text;
       this.grow();
@@ -100,7 +96,11 @@ export class Composer {
       created_at: new Date().toISOString(),
     };
     this.pending.set(clientId, { el: this.list.addPending(draft), text });
-    this.send({ text, client_id: clientId }); // if closed, it goes out on reconnect
+    // If not connected, it goes out on reconnect.
+    this.out.send(text, clientId).then(
+      (m) => this.acknowledged(m.client_id), // also when the message came in before as a retry's copy
+      (e: Error) => this.refused(clientId, e),
+    );
     this.input.value = "";
     this.grow();
     this.error.textContent = "";

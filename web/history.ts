@@ -1,6 +1,7 @@
 // The open room's history: the latest page on opening, older pages on scroll-back, a fresh start after a
 // resync, and the newest id seen, from which the socket resumes after a drop.
-import { api, type Message } from "./api.ts";
+import type { Message } from "../client/index.ts";
+import { client } from "./client.ts";
 import { h } from "./dom.ts";
 import type { MessageList } from "./message-list.ts";
 
@@ -31,7 +32,7 @@ export class History {
 
   async loadLatest() {
     try {
-      const latest = await api<Message[]>("GET", `/v1/rooms/${this.roomId}/messages?limit=${PAGE}`);
+      const latest = await client.messages(this.roomId, { limit: PAGE });
       this.addPage(latest);
     } catch (e) {
       this.showError((e as Error).message);
@@ -42,8 +43,8 @@ export class History {
     if (this.loading || this.exhausted) return;
     this.loading = true;
     try {
-      const q = this.oldestId === Infinity ? "" : `&before=${this.oldestId}`;
-      const page = await api<Message[]>("GET", `/v1/rooms/${this.roomId}/messages?limit=${PAGE}${q}`);
+      const before = this.oldestId === Infinity ? undefined : this.oldestId;
+      const page = await client.messages(this.roomId, { limit: PAGE, before });
       this.list.keepingPosition(() => this.addPage(page));
     } catch (e) {
       this.showError((e as Error).message);

@@ -1,6 +1,6 @@
 // The open room's messages on screen: stored ones in id order with pending sends below them, a name
 // shown once per run of messages by one person, scrolling that stays at the newest, and read tracking.
-import type { Message, User } from "./api.ts";
+import type { Message, User } from "../client/index.ts";
 import { h, localTime } from "./dom.ts";
 import type { People } from "./people.ts";
 import { ReadTracker } from "./read.ts";

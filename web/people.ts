@@ -1,5 +1,5 @@
 // Who else is in the room right now: online dots, "… is typing", and "Seen by …" markers.
-import type { User } from "./api.ts";
+import type { User } from "../client/index.ts";
 import { h } from "./dom.ts";
 
 const TYPING_SHOWN_MS = 4000;

@@ -1,12 +1,20 @@
 // An open room: wires its parts (message list, history, composer, people) to one socket and
 // dispatches the socket's frames and connection states to them.
-import { api, type ApiError, type Message, type Room, type User } from "./api.ts";
+import {
+  ApiError,
+  type ConnectionState,
+  type Ended,
+  type Message,
+  type Room,
+  type RoomSocket,
+  type User,
+} from "../client/index.ts";
+import { client } from "./client.ts";
 import { Composer } from "./composer.ts";
 import { h } from "./dom.ts";
 import { History } from "./history.ts";
 import { MessageList } from "./message-list.ts";
 import { People } from "./people.ts";
-import { type ConnState, type Frame, RoomSocket } from "./socket.ts";
 
 export type RoomHost = { loggedOut(): void; activity(): void; back(): void };
 
@@ -23,6 +31,8 @@ export class RoomView {
   private history: History;
   private composer: Composer;
   private socket?: RoomSocket;
+  private socketReady: Promise<RoomSocket>;
+  private ready!: (s: RoomSocket) => void;
   private closed = false;
 
   constructor(
@@ -33,9 +43,13 @@ export class RoomView {
     this.people = new People(room.users.filter((u) => u.id !== me.id));
     const back = h("button", { type: "button", class: "back", "aria-label": "Back to rooms" }, "←");
     back.onclick = () => host.back();
-    const sendRead = (id: number) => !!this.socket?.send({ type: "read", message_id: id });
+    this.socketReady = new Promise((resolve) => (this.ready = resolve));
+    const sendRead = (id: number) => !!this.socket?.read(id);
     this.list = new MessageList(me, this.people, sendRead, () => this.history.loadOlder());
-    this.composer = new Composer(me, room.id, this.list, (frame) => this.socket?.send(frame));
+    this.composer = new Composer(me, room.id, this.list, {
+      send: (text, clientId) => this.socketReady.then((s) => s.send(text, { clientId })),
+      typing: () => !!this.socket?.typing(),
+    });
     this.history = new History(room.id, this.list, (text) => this.composer.showError(text));
     this.list.scroller.prepend(this.history.older);
     this.el = h(
@@ -60,13 +74,20 @@ export class RoomView {
     await this.history.loadLatest();
     this.list.scrollToEnd();
     if (this.closed) return; // left while the history was loading
-    this.socket = new RoomSocket(this.room.id, {
-      frame: (f) => this.onFrame(f),
-      state: (s) => this.setState(s),
-      lastId: () => this.history.lastId,
-      loggedOut: () => this.host.loggedOut(),
-      mayReconnect: () => this.mayReconnect(),
+    const socket = client.roomSocket(this.room.id, {
+      after: this.history.lastId,
+      events: ["typing", "presence", "read"],
     });
+    this.socket = socket;
+    socket.on("state", (s) => this.setState(s.state));
+    socket.on("message", (m) => this.onMessage(m));
+    socket.on("typing", (f) => this.people.typed(f.user_id));
+    socket.on("presence", (f) => this.people.online(f.online));
+    socket.on("read", (f) => this.onRead(f.user_id, f.message_id));
+    socket.on("resync", () => this.history.resync());
+    socket.on("error", (e) => this.composer.showError(e.message));
+    socket.on("closed", (end) => this.onClosed(end));
+    this.ready(socket);
   }
 
   focus() {
@@ -80,42 +101,18 @@ export class RoomView {
     this.people.unknown();
   }
 
-  private async mayReconnect() {
-    try {
-      await api("GET", `/v1/rooms/${this.room.id}`);
-      return true;
-    } catch (e) {
-      const code = (e as ApiError).code;
-      if (code === "unauthorized" || code === "room_not_found") {
-        this.status.textContent = code === "room_not_found" ? "This room is gone." : "";
-        return false;
-      }
-      return true; // the server is still away: keep trying
-    }
+  // For good: logged out (4001), or the check before a reconnect found the session or the room gone.
+  private onClosed(end: Ended) {
+    if (end.code === 4001) return this.host.loggedOut();
+    if (end.error instanceof ApiError && end.error.code === "room_not_found")
+      this.status.textContent = "This room is gone.";
   }
 
-  private setState(s: ConnState) {
+  private setState(s: ConnectionState) {
     this.el.dataset.state = s;
     this.status.textContent = s === "reconnecting" ? "Reconnecting…" : s === "connecting" ? "Connecting…" : "";
     if (s !== "open") return this.people.unknown(); // the server sends presence again on connect
-    this.composer.resend(); // the server stores each client_id once
-    this.list.read.flush();
-  }
-
-  private onFrame(f: Frame) {
-    if (f.error) return this.composer.refused(f);
-    switch (f.type ?? "message") {
-      case "message":
-        return this.onMessage(f as Message);
-      case "typing":
-        return this.people.typed(f.user_id);
-      case "presence":
-        return this.people.online(f.online);
-      case "read":
-        return this.onRead(f.user_id, f.message_id);
-      case "resync":
-        return this.history.resync();
-    }
+    this.list.read.flush(); // unacknowledged messages go out again by themselves (client/)
   }
 
   private onMessage(m: Message) {

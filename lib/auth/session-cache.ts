@@ -1,16 +1,29 @@
 // An in-memory cache in front of the store's session lookups, so an authenticated request costs no
 // database read. Everything that ends or changes a session here goes through the same store calls,
-// which update the cache at once; what another process does (the CLI's `user passwd`, a logout on
-// another instance) is seen within TTL_MS, when the entry is read from the database again.
+// which update the cache at once. What another instance ends (logout, password change, a disabled or
+// deleted user, a session ended by id) reaches this one as a broker kick, and `forget` drops it here
+// too; what another process does (the CLI's `user passwd`, `user disable`) is seen within TTL_MS, when
+// the entry is read from the database again.
+import type { Kick } from "../broker/broker.ts";
 import type { Session, Store } from "../store/store.ts";
 
 const TTL_MS = 10_000;
 const MAX_ENTRIES = 100_000;
 
-export function withSessionCache(store: Store, now: () => number = Date.now): Store {
+export type SessionCache = { store: Store; forget: (k: Kick) => void };
+
+export function withSessionCache(store: Store, now: () => number = Date.now): SessionCache {
   const cache = new Map<string, { session: Session; at: number }>();
   const key = (hash: Uint8Array) => hash.toHex();
-  return {
+  const forgetUser = (userId: number, kept?: string) => {
+    for (const [k, { session }] of cache) if (session.userId === userId && k !== kept) cache.delete(k);
+  };
+  const forget = (k: Kick) => {
+    if ("session" in k) cache.delete(k.session);
+    else if ("keep" in k) forgetUser(k.user, k.keep);
+    else if (!("room" in k)) forgetUser(k.user);
+  };
+  const cached: Store = {
     ...store,
     async findSession(tokenHash) {
       const k = key(tokenHash);
@@ -28,6 +41,11 @@ export function withSessionCache(store: Store, now: () => number = Date.now): St
       cache.delete(key(tokenHash));
       await store.deleteSession(tokenHash);
     },
+    async endSession(userId, publicId) {
+      const hash = await store.endSession(userId, publicId);
+      if (hash) cache.delete(key(hash));
+      return hash;
+    },
     async touchSession(tokenHash, t) {
       await store.touchSession(tokenHash, t);
       const hit = cache.get(key(tokenHash));
@@ -38,9 +56,19 @@ export function withSessionCache(store: Store, now: () => number = Date.now): St
       return store.purgeSessions(idleBefore, createdBefore);
     },
     async changePassword(userId, hash, keep) {
-      const kept = keep && key(keep);
-      for (const [k, { session }] of cache) if (session.userId === userId && k !== kept) cache.delete(k);
+      forgetUser(userId, keep ? key(keep) : undefined);
       return store.changePassword(userId, hash, keep);
     },
+    async updateAccount(userId, change) {
+      const result = await store.updateAccount(userId, change);
+      if (result === "ok" && change.disabled) forgetUser(userId);
+      return result;
+    },
+    async deleteAccount(userId, t) {
+      const result = await store.deleteAccount(userId, t);
+      if (result === "ok") forgetUser(userId);
+      return result;
+    },
   };
+  return { store: cached, forget };
 }

@@ -56,6 +56,15 @@ export async function requireUser({ store, config, now }: SessionDeps, req: Requ
   return { userId: session.userId, login: session.login, tokenHash };
 }
 
+// An enabled admin, read from the store each time (not the session cache): a demotion on another
+// instance counts at once.
+export async function requireAdmin(deps: SessionDeps, req: Request): Promise<Caller> {
+  const caller = await requireUser(deps, req);
+  const account = await deps.store.findAccount(caller.userId);
+  if (!account?.admin || account.disabled) throw new ApiError("forbidden");
+  return caller;
+}
+
 export function sessionExpired(config: SessionDeps["config"], s: Pick<Session, "createdAt" | "lastUsedAt">, t: number) {
   return t - s.lastUsedAt > config.sessionIdleDays * DAY_MS || t - s.createdAt > config.sessionMaxDays * DAY_MS;
 }

@@ -21,7 +21,13 @@ export type EventBody = { user_id: number; message_id?: number };
 // - session: one session's (logout), with 4001
 // - user + keep: every socket of the user but those of session `keep` (password change), with 4001
 // - room + user: the user's sockets in that room (removed from the room), with 4003
-export type Kick = { session: string } | { user: number; keep: string } | { room: number; user: number };
+// - user alone: every socket of the user (disabled or deleted), with 4001
+// Every instance also forgets the sessions a kick ends from its session cache (auth/session-cache.ts).
+export type Kick =
+  | { session: string }
+  | { user: number; keep: string }
+  | { room: number; user: number }
+  | { user: number };
 
 // What the realtime side implements: delivery to this instance's sockets.
 export interface BrokerEventHandler {

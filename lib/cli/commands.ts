@@ -1,4 +1,5 @@
-// The command line: `echat [serve]`, `echat user add|passwd|list`, `echat backup`, `echat migrate`, `echat version`.
+// The command line: `echat [serve]`, `echat user add|passwd|list|admin|disable|enable|delete`,
+// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat version`.
 // Each command is one entry in COMMANDS; adding a command is adding an entry (its own flags go in
 // `options`, the settings flags from lib/config.ts come with every command).
 import { existsSync, statSync } from "node:fs";
@@ -10,29 +11,10 @@ import { ApiError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
+import { ACCOUNT_COMMANDS, INVITE_COMMANDS } from "./accounts.ts";
+import { type App, type Command, type Context, err, Failure, out, UsageError, withStore } from "./command.ts";
 import { PromptError, readPassword } from "./prompt.ts";
 import { foldLogin, validLogin, validPassword } from "../validate.ts";
-
-export type App = {
-  version: string;
-  startServer: (config: Config) => Promise<Running>;
-};
-
-type Values = Record<string, string | boolean | undefined>;
-type Context = { app: App; config: Config; args: string[]; values: Values };
-
-type Command = {
-  args: string[]; // positional argument names, all required
-  summary: string;
-  options?: ParseArgsOptionsConfig; // flags of this command only
-  run: (ctx: Context) => Promise<number>;
-};
-
-class UsageError extends Error {} // exit 2
-class Failure extends Error {} // exit 1
-
-const out = (line: string) => process.stdout.write(line + "\n");
-const err = (line: string) => process.stderr.write(line + "\n");
 
 export const COMMANDS: Record<string, Command> = {
   serve: {
@@ -42,19 +24,23 @@ export const COMMANDS: Record<string, Command> = {
   },
   "user add": {
     args: ["login"],
-    summary: "create a user; the password comes from stdin, or a prompt on a terminal",
-    async run({ config, args: [raw] }) {
+    summary: "create a user (--admin: an admin); the password comes from stdin, or a prompt on a terminal",
+    options: { admin: { type: "boolean" } },
+    async run({ config, args: [raw], values }) {
       const login = validLogin(raw!);
       const password = validPassword(await readPassword(true));
       const hash = await hashPassword(config, password);
+      const admin = values.admin === true;
       const user = await withStore(config, true, (store) =>
-        store.createUser(login, foldLogin(login), hash, Date.now()),
+        store.createUser(login, foldLogin(login), hash, Date.now(), admin),
       );
       if (!user) throw new Failure(`user ${JSON.stringify(login)} already exists`);
-      out(`created user ${user.login} (id ${user.id})`);
+      out(`created ${admin ? "admin" : "user"} ${user.login} (id ${user.id})`);
       return 0;
     },
   },
+  ...ACCOUNT_COMMANDS,
+  ...INVITE_COMMANDS,
   "user passwd": {
     args: ["login"],
     summary: "set a user's password (stdin or prompt) and end all their sessions",
@@ -156,7 +142,7 @@ export async function main(argv: string[], app: App): Promise<number> {
           : `missing <${cmd.args[parsed.positionals.length]}> (usage: echat ${name}${cmd.args.map((a) => ` <${a}>`).join("")})`,
       );
     }
-    const values = parsed.values as Values; // no option is `multiple`
+    const values = parsed.values as Context["values"]; // no option is `multiple`
     const config = buildConfig(values, process.env);
     return await cmd.run({ app, config, args: parsed.positionals, values });
   } catch (e) {
@@ -234,21 +220,6 @@ export const show = (v: unknown) =>
           ? "on"
           : "off"
         : String(v);
-
-async function withStore<T>(config: Config, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
-  if (!config.databaseUrl && !create && !existsSync(config.db))
-    throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
-  const { store } = await openDatabase(config, { serving: false }).catch((e) => {
-    throw new Failure(
-      `cannot open ${config.databaseUrl ? "the database" : config.db}: ${e instanceof Error ? e.message : e}`,
-    );
-  });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 async function serve({ app, config }: Context): Promise<number> {
   const log = createLogger(config);

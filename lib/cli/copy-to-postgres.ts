@@ -1,14 +1,15 @@
 // Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids and
-// seqs, room events, read markers) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// seqs, room events, read markers, invites) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
 // one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
 import { type SQL } from "bun";
+import { newPublicId } from "../auth/registration.ts";
 import { openPostgres } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
-import { SQLITE_MIGRATIONS } from "../store/sqlite/migrations.ts";
+import { fillRoomOrder } from "../store/postgres/migrations.ts";
 
-const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "room_events"] as const;
+const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "room_events", "invites"] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
 
@@ -18,14 +19,6 @@ export class MigrateError extends Error {}
 
 export async function migrateToPostgres(sqlitePath: string, databaseUrl: string): Promise<Counts> {
   const lite = new Database(sqlitePath, { readonly: true, strict: true });
-  const { user_version } = lite.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
-  if (user_version !== SQLITE_MIGRATIONS.version) {
-    lite.close();
-    throw new MigrateError(
-      `${sqlitePath} is at schema version ${user_version}, this echat writes ${SQLITE_MIGRATIONS.version}: ` +
-        "start this echat on it once (it migrates the file), stop it, then copy",
-    );
-  }
   const { store, pg } = await openPostgres({ databaseUrl });
   const { sql } = pg;
   try {
@@ -39,6 +32,8 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
       await sql.begin(async (tx) => {
         for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
         await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
+        // A file older than the room's order (schema 6): seqs and creation events as the migration makes them.
+        if (copied.room_events === 0 && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
         // Ids were copied as they were: move each sequence past them.
         for (const table of ["users", "rooms", "messages", "room_events"]) {
           await tx.unsafe(
@@ -64,7 +59,10 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
 }
 
 async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number> {
-  const order = table === "sessions" || table === "room_members" ? "1, 2" : "id"; // WITHOUT ROWID tables: their key
+  const exists = lite.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table);
+  if (!exists) return 0; // a file of an older schema (invites came with version 5)
+  // WITHOUT ROWID tables: their key.
+  const order = table === "sessions" || table === "room_members" ? "1, 2" : table === "invites" ? "1" : "id";
   const page = lite.query<Record<string, any>, [number, number]>(
     `SELECT * FROM ${table} ORDER BY ${order} LIMIT ? OFFSET ?`,
   );
@@ -77,9 +75,17 @@ async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number>
   }
 }
 
-// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text), and flags as booleans.
+// PostgreSQL keeps message text and client ids as bytes (it cannot hold U+0000 in text), and flags as
+// booleans; a session from a file older than schema 5 gets a public id here.
 function toPostgres(table: Table, row: Record<string, any>): Record<string, unknown> {
-  if (table === "rooms") return { ...row, public: row.public === 1, archived: row.archived === 1 };
+  const flag = (v: unknown) => (v === undefined ? undefined : v === 1);
+  if (table === "users") return withoutUndefined({ ...row, admin: flag(row.admin), disabled: flag(row.disabled) });
+  if (table === "invites") return { ...row, admin: flag(row.admin) };
+  if (table === "sessions") return { ...row, public_id: row.public_id ?? newPublicId() };
+  if (table === "rooms") return withoutUndefined({ ...row, public: flag(row.public), archived: flag(row.archived) });
   if (table !== "messages") return row;
   return { ...row, text: Buffer.from(row.text), client_id: row.client_id === null ? null : Buffer.from(row.client_id) };
 }
+
+const withoutUndefined = (row: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined));

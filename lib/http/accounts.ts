@@ -1,15 +1,16 @@
-// Accounts: register, log in and out, change the password, who am I.
+// Accounts: register (open, by invite, or closed), log in and out, change the password, who am I.
 import { hashPassword, verifyPassword } from "../auth/passwords.ts";
+import { INVITE_CODE, newPublicId } from "../auth/registration.ts";
 import { type Caller, hashToken, newSessionToken, requireUser } from "../auth/sessions.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { clientAddress } from "../limits/address.ts";
+import { clientAddress, clientIp } from "../limits/address.ts";
 import { createBuckets } from "../limits/buckets.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Notifier } from "../realtime/notifier.ts";
-import type { Store } from "../store/store.ts";
-import { foldLogin, requireString, validLogin, validPassword } from "../validate.ts";
+import type { Store, User } from "../store/store.ts";
+import { foldLogin, type Json, requireString, validLogin, validPassword } from "../validate.ts";
 import { json, type Req, readJson, type Server } from "./respond.ts";
 
 export type AccountDeps = {
@@ -18,7 +19,7 @@ export type AccountDeps = {
   now: () => number;
   limits: Limits;
   log: Logger;
-  notify: Pick<Notifier, "sessionEnded" | "passwordChanged">; // closes sockets of ended sessions
+  notify: Pick<Notifier, "sessionEnded" | "passwordChanged" | "roomChanged">; // ended sessions; an invite's room joined
 };
 
 type Deps = AccountDeps & { logOnce: (address: string) => boolean };
@@ -37,15 +38,41 @@ export function accountHandlers(accountDeps: AccountDeps) {
   };
 }
 
+// --registration open: anyone; invite: with an invite code; closed: only with the first-admin setup link.
+// An invite is checked before the login, so a bad one never tells whether a login is taken.
 async function handleRegister(deps: Deps, req: Req, server: Server) {
   const { store, config, now, limits } = deps;
   const body = await readJson(req);
   const login = validLogin(requireString(body, "login"));
   const password = validPassword(requireString(body, "password"));
+  const invite = optionalInvite(body);
+  const mode = config.registration;
+  if (invite === null && mode !== "open")
+    throw new ApiError(mode === "closed" ? "registration_closed" : "invite_required");
   await limits.registration(address(deps, req, server));
-  const user = await store.createUser(login, foldLogin(login), await hashPassword(config, password), now());
+  const refused = mode === "closed" ? "registration_closed" : "invalid_invite";
+  if (invite !== null && !INVITE_CODE.test(invite)) throw new ApiError(refused);
+  const newUser = { login, folded: foldLogin(login), passwordHash: await hashPassword(config, password), now: now() };
+  let user: User | null;
+  let roomId: number | null = null;
+  if (invite === null) {
+    user = await store.createUser(newUser.login, newUser.folded, newUser.passwordHash, newUser.now);
+  } else {
+    const r = await store.registerWithInvite(hashToken(invite), newUser, now(), mode === "closed", config.maxRoomUsers);
+    if (r === "invalid") throw new ApiError(refused);
+    ({ user, roomId } = r === "taken" ? { user: null, roomId: null } : r);
+    if (typeof r !== "string") deps.notify.roomChanged(r.events);
+  }
   if (!user) throw new ApiError("user_already_exists");
-  return startSession(deps, user.id);
+  const session = await startSession(deps, req, server, user.id);
+  return json(roomId === null ? session : { ...session, room_id: roomId });
+}
+
+function optionalInvite(body: Json): string | null {
+  const v = body.invite;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") throw new ApiError("invalid_json", '"invite" must be a string');
+  return v;
 }
 
 // A failed attempt keeps the tokens it took from the login's and the address's buckets;
@@ -68,7 +95,8 @@ async function handleLogin(deps: Deps, req: Req, server: Server) {
   if (!user) throw new ApiError("user_not_found");
   if (!(await verifyPassword(password, user.passwordHash))) throw new ApiError("wrong_credentials");
   await refund();
-  return startSession(deps, user.id);
+  if (user.disabled) throw new ApiError("account_disabled"); // only now: a guesser learns nothing
+  return json(await startSession(deps, req, server, user.id));
 }
 
 // Ends every other session of the user (and closes their sockets); this one stays. The old password
@@ -98,13 +126,23 @@ async function handleLogout(deps: Deps, req: Req) {
 
 async function handleInfo(deps: Deps, req: Req) {
   const caller = await requireUser(deps, req);
-  return json({ id: caller.userId, login: caller.login });
+  const account = await deps.store.findAccount(caller.userId);
+  if (!account) throw new ApiError("unauthorized"); // deleted a moment ago
+  return json({ id: caller.userId, login: caller.login, admin: account.admin });
 }
 
-async function startSession({ store, now }: AccountDeps, userId: number) {
+// The session records where it came from, for GET /v1/sessions.
+async function startSession(deps: AccountDeps, req: Req, server: Server, userId: number) {
   const token = newSessionToken();
-  await store.createSession(hashToken(token), userId, now());
-  return json({ session_id: token });
+  await deps.store.createSession({
+    tokenHash: hashToken(token),
+    publicId: newPublicId(),
+    userId,
+    now: deps.now(),
+    userAgent: req.headers.get("user-agent")?.slice(0, 256) ?? null,
+    address: clientIp(req, server, deps.config.trustProxy),
+  });
+  return { session_id: token };
 }
 
 function address({ config }: AccountDeps, req: Req, server: Server) {

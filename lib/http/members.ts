@@ -5,7 +5,7 @@ import { ApiError } from "../errors.ts";
 import type { Changed, Refused } from "../store/store.ts";
 import { roomId } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
-import { mayManage, namedUsers, refusal } from "./room-rules.ts";
+import { mayManage, namedUsers, notManager, refusal } from "./room-rules.ts";
 import type { RoomDeps } from "./rooms.ts";
 import { roomJson } from "./shapes.ts";
 
@@ -37,7 +37,7 @@ export function memberHandlers(deps: Omit<RoomDeps, "limits">) {
       const room = await store.findRoomForMember(id, caller.userId);
       if (!room) throw new ApiError("room_not_found");
       if (room.kind !== "group") throw new ApiError("not_a_group");
-      if (target !== caller.userId && !mayManage(room, caller)) throw new ApiError("forbidden");
+      if (target !== caller.userId && !(await mayManage(store, room, caller))) throw notManager();
       const r = await store.removeMember(id, target, caller.userId, now());
       if ("refused" in r) throw refusal(r, caller.userId, config);
       notify.roomChanged(r.events);

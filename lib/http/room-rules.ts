@@ -6,11 +6,15 @@ import { ApiError } from "../errors.ts";
 import type { Refused, Room, Store, User } from "../store/store.ts";
 import { foldLogin, type Json, roomUsers } from "../validate.ts";
 
-// Renaming a group and removing others from it: its owner. The one place that decides it (a server
-// admin joins here once accounts have the flag).
-export function mayManage(room: Room, caller: Caller): boolean {
-  return room.ownerId === caller.userId;
+// Renaming a group and removing others from it: its owner, or a server admin who is a member (the admin
+// flag read from the store each time, as requireAdmin does). The one place that decides it.
+export async function mayManage(store: Store, room: Room, caller: Caller): Promise<boolean> {
+  if (room.ownerId === caller.userId) return true;
+  const account = await store.findAccount(caller.userId);
+  return !!account?.admin && !account.disabled;
 }
+
+export const notManager = () => new ApiError("forbidden", "Only the group's owner or an admin may do this");
 
 // The users a body names ({"users":[{"id"}|{"login"}]}), by id; every one must exist.
 export async function namedUsers(store: Store, body: Json): Promise<number[]> {

@@ -8,7 +8,7 @@ import type { Notifier } from "../realtime/notifier.ts";
 import type { CreatedRoom, PublicRoom, RoomChange, RoomSummary } from "../store/store.ts";
 import { flag, type Json, publicRoomsQuery, roomId, roomName, roomPageQuery, roomTopic } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
-import { mayManage, namedUsers, refusal, tooManyRooms, tooManyUsers } from "./room-rules.ts";
+import { mayManage, namedUsers, notManager, refusal, tooManyRooms, tooManyUsers } from "./room-rules.ts";
 import { publicRoomJson, roomJson, roomSummaryJson } from "./shapes.ts";
 
 export type RoomDeps = SessionDeps & {
@@ -70,7 +70,7 @@ export function roomHandlers(deps: RoomDeps) {
       const room = await store.findRoomForMember(id, caller.userId);
       if (!room) throw new ApiError("room_not_found");
       if (room.kind !== "group") throw new ApiError("not_a_group");
-      if (!mayManage(room, caller)) throw new ApiError("forbidden");
+      if (!(await mayManage(store, room, caller))) throw notManager();
       const r = await store.updateRoom(id, caller.userId, change, now());
       if ("refused" in r) throw refusal(r, caller.userId, config);
       notify.roomChanged(r.events);

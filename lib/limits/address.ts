@@ -3,11 +3,16 @@ import type { Server } from "bun";
 // The client's address: the socket's peer, or with --trust-proxy the last X-Forwarded-For entry
 // (the one our own proxy appended; entries to its left are whatever the client claimed).
 export function clientAddress(req: Request, server: Server<any>, trustProxy: boolean): string {
+  return addressKey(clientIp(req, server, trustProxy));
+}
+
+// The address itself (at most 64 characters), as sessions record it.
+export function clientIp(req: Request, server: Server<any>, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (forwarded) return addressKey(forwarded.slice(0, 64));
+    if (forwarded) return forwarded.slice(0, 64);
   }
-  return addressKey(server.requestIP(req)?.address ?? "unknown");
+  return server.requestIP(req)?.address ?? "unknown";
 }
 
 // One key per IPv4 address, and per IPv6 /64: a single host is routinely handed a whole /64, so

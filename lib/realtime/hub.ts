@@ -61,6 +61,7 @@ export function createHub(deps: Deps) {
     roomChanged: (events) => {
       for (const e of events) broker.roomEvent(e);
     },
+    userEnded: (userId) => broker.kick({ user: userId }),
   };
 
   return {
@@ -168,7 +169,8 @@ function createRegistry() {
     kick(k: Kick) {
       if ("session" in k) closeAll(bySession.get(k.session) ?? [], CLOSE.loggedOut);
       else if ("keep" in k) closeWhere(CLOSE.loggedOut, (d) => d.userId === k.user && d.tokenHash !== k.keep);
-      else closeWhere(CLOSE.removed, (d) => d.userId === k.user && d.roomId === k.room);
+      else if ("room" in k) closeWhere(CLOSE.removed, (d) => d.userId === k.user && d.roomId === k.room);
+      else closeWhere(CLOSE.loggedOut, (d) => d.userId === k.user);
     },
     sessions: () => [...bySession.keys()],
     sockets: () => sockets.values(),

@@ -7,4 +7,5 @@ export type Notifier = {
   passwordChanged(userId: number, keep: Uint8Array): void; // every socket of the user but `keep`'s, with 4001
   memberRemoved(roomId: number, userId: number): void; // the user's sockets in that room close with 4003
   roomChanged(events: RoomEvent[]): void; // membership and room changes just stored, delivered in the room's order
+  userEnded(userId: number): void; // disabled or deleted: every socket of the user, with 4001
 };

@@ -3,9 +3,59 @@
 import type { SQL } from "bun";
 
 export type User = { id: number; login: string };
-export type UserWithHash = User & { passwordHash: string };
+export type UserWithHash = User & { passwordHash: string; disabled: boolean };
 export type UserRow = User & { createdAt: number };
 export type Session = { userId: number; login: string; createdAt: number; lastUsedAt: number };
+// An account as admins and /v1/info see it.
+export type Account = User & { admin: boolean; disabled: boolean; createdAt: number; lastSeenAt: number | null };
+// A page of accounts for admins, newest first: login containing `folded` (all when empty), ids below `before`.
+export type AccountPage = { folded: string; limit: number; before?: number };
+export type AccountChange = { disabled?: boolean; admin?: boolean };
+// last_admin: the change would leave no enabled admin (store/accounts.ts).
+export type AccountResult = "ok" | "not_found" | "last_admin";
+
+// publicId: what the user sees and ends a session by; never the token or its hash.
+export type NewSession = {
+  tokenHash: Uint8Array;
+  publicId: string;
+  userId: number;
+  now: number;
+  userAgent: string | null;
+  address: string | null;
+};
+export type SessionRow = {
+  publicId: string;
+  tokenHash: Uint8Array;
+  createdAt: number;
+  lastUsedAt: number;
+  userAgent: string | null;
+  address: string | null;
+};
+
+// createdBy null: made by the CLI or the first-admin setup; admin: the setup link (expiresAt null).
+export type NewInvite = {
+  codeHash: Uint8Array;
+  publicId: string;
+  createdBy: number | null;
+  roomId: number | null;
+  admin: boolean;
+  uses: number;
+  expiresAt: number | null;
+  now: number;
+};
+export type Invite = {
+  publicId: string;
+  createdBy: number | null;
+  roomId: number | null;
+  usesLeft: number;
+  expiresAt: number | null;
+  createdAt: number;
+};
+export type NewUser = { login: string; folded: string; passwordHash: string; now: number };
+// setupOnly: only the first-admin setup link counts (registration closed).
+// invalid: unknown, expired, used up, revoked, or a setup link once an admin exists; taken: the login is.
+// roomId: the invite's room when the new user joined it; events: that join (a members change in the room's order).
+export type Redeemed = { user: User; roomId: number | null; events: RoomEvent[] } | "invalid" | "taken";
 
 export type Message = {
   id: number;
@@ -76,15 +126,42 @@ export type Stored = { message: Message; duplicate: boolean };
 export type Page = { limit: number; before?: number; after?: number };
 
 export interface Store {
-  createUser(login: string, folded: string, passwordHash: string, now: number): Promise<User | null>; // null: taken
+  // null: taken. admin: `echat user add --admin`.
+  createUser(login: string, folded: string, passwordHash: string, now: number, admin?: boolean): Promise<User | null>;
   // typed: the login as the caller typed it, to find an old account kept apart under the fold (storedFold).
   findUserByLogin(folded: string, typed?: string): Promise<UserWithHash | null>;
-  findUsersByIds(ids: number[]): Promise<User[]>;
+  findUsersByIds(ids: number[]): Promise<User[]>; // deleted accounts are not found
   searchUsers(folded: string, limit: number): Promise<User[]>;
   listUsers(): Promise<UserRow[]>; // by id; for the CLI
 
-  createSession(tokenHash: Uint8Array, userId: number, now: number): Promise<void>;
-  findSession(tokenHash: Uint8Array): Promise<Session | null>;
+  // Accounts (admins, /v1/info). Disabling and deleting end every session of the user; deleting also
+  // drops their invites and keeps their messages, under the login deleted-<id> (docs/api.md).
+  findAccount(userId: number): Promise<Account | null>; // null: no such user, or deleted
+  listAccounts(page: AccountPage): Promise<Account[]>;
+  updateAccount(userId: number, change: AccountChange): Promise<AccountResult>;
+  deleteAccount(userId: number, now: number): Promise<AccountResult>;
+  hasAdmin(): Promise<boolean>; // an enabled admin exists
+
+  // Invites. listInvites: live ones (not expired, uses left), setup links excluded, newest first.
+  createInvite(invite: NewInvite): Promise<void>;
+  listInvites(now: number): Promise<Invite[]>;
+  revokeInvite(codeHash: Uint8Array, publicId: string): Promise<boolean>; // by either; false: none
+  // Creates the user with the invite, in one transaction: the invite checked and a use taken, the user
+  // made (an admin by the setup link), and the invite's room joined when it still exists and has room.
+  // maxUsers: the invite's room is joined only below it.
+  registerWithInvite(
+    codeHash: Uint8Array,
+    user: NewUser,
+    now: number,
+    setupOnly: boolean,
+    maxUsers: number,
+  ): Promise<Redeemed>;
+
+  createSession(session: NewSession): Promise<void>;
+  findSession(tokenHash: Uint8Array): Promise<Session | null>; // null also for a disabled user's
+  listSessions(userId: number): Promise<SessionRow[]>; // newest first
+  // Ends one of the user's sessions by its public id; returns its token hash (null: none such of theirs).
+  endSession(userId: number, publicId: string): Promise<Uint8Array | null>;
   deleteSession(tokenHash: Uint8Array): Promise<void>;
   touchSession(tokenHash: Uint8Array, now: number): Promise<void>; // records last use
   // Deletes sessions last used before idleBefore or created before createdBefore; returns how many.

@@ -1,5 +1,7 @@
 // The project's typed HTTP client for tests: raw calls, and the few steps most tests start with.
+// Every reply is checked against the OpenAPI document (contract.ts): an undocumented one throws.
 import { expect } from "bun:test";
+import { checkReply, violation } from "./contract.ts";
 
 export type Reply<T = any> = { status: number; body: T; headers: Headers };
 
@@ -7,7 +9,7 @@ export async function call<T = any>(
   base: string,
   method: string,
   path: string,
-  opts: { body?: unknown; raw?: BodyInit; session?: string; headers?: Record<string, string> } = {},
+  opts: { body?: unknown; raw?: BodyInit; session?: string; headers?: Record<string, string>; tls?: object } = {},
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.session) headers["x-session-id"] = opts.session;
@@ -16,12 +18,14 @@ export async function call<T = any>(
     body = JSON.stringify(opts.body);
     headers["content-type"] = "application/json";
   }
-  const res = await fetch(base + path, { method, headers, body });
+  const res = await fetch(base + path, { method, headers, body, tls: opts.tls });
   const text = await res.text();
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);
   } catch {}
+  const problem = checkReply(method, path, res.status, res.headers, parsed);
+  if (problem) throw violation(`${method} ${path.slice(0, 120)}: ${problem}`);
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 

@@ -3,23 +3,51 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 
-// Version 4: no groups and no room order (version 5).
-export function rewindSqliteTo4(db: Database) {
+// Version 5: no groups and no room order (version 6).
+export function rewindSqliteTo5(db: Database) {
   db.run("DROP INDEX rooms_public");
   db.run("DROP TABLE room_events");
   for (const c of ["kind", "name", "name_folded", "topic", "public", "owner_id", "archived", "seq"]) {
     db.run(`ALTER TABLE rooms DROP COLUMN ${c}`);
   }
   db.run("ALTER TABLE messages DROP COLUMN seq");
-  db.run("PRAGMA user_version = 4");
+  db.run("PRAGMA user_version = 5");
 }
 
-export async function rewindPostgresTo4(sql: SQL) {
+export async function rewindPostgresTo5(sql: SQL) {
   await sql`DROP TABLE room_events`;
   await sql`DROP INDEX rooms_public`;
   await sql`ALTER TABLE rooms DROP COLUMN kind, DROP COLUMN name, DROP COLUMN name_folded, DROP COLUMN topic,
     DROP COLUMN public, DROP COLUMN owner_id, DROP COLUMN archived, DROP COLUMN seq`;
   await sql`ALTER TABLE messages DROP COLUMN seq`;
+  await sql`UPDATE echat_schema SET version = 5`;
+}
+
+// Version 4: no admins, disabled or deleted accounts, invites, nor session details (version 5).
+export function rewindSqliteTo4(db: Database) {
+  rewindSqliteTo5(db);
+  db.run("DROP TABLE invites");
+  for (const c of ["admin", "disabled", "last_seen_at", "deleted_at"]) db.run(`ALTER TABLE users DROP COLUMN ${c}`);
+  db.run(`CREATE TABLE sessions_v4 (
+    token_hash   BLOB    PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL
+  ) WITHOUT ROWID`);
+  db.run("INSERT INTO sessions_v4 SELECT token_hash, user_id, created_at, last_used_at FROM sessions");
+  db.run("DROP TABLE sessions");
+  db.run("ALTER TABLE sessions_v4 RENAME TO sessions");
+  db.run("CREATE INDEX sessions_user ON sessions(user_id)");
+  db.run("PRAGMA user_version = 4");
+}
+
+export async function rewindPostgresTo4(sql: SQL) {
+  await rewindPostgresTo5(sql);
+  await sql`DROP TABLE invites`;
+  await sql`ALTER TABLE users DROP COLUMN admin, DROP COLUMN disabled, DROP COLUMN last_seen_at, DROP COLUMN deleted_at`;
+  await sql`DROP INDEX sessions_user`;
+  await sql`ALTER TABLE sessions DROP COLUMN public_id, DROP COLUMN user_agent, DROP COLUMN address`;
+  await sql`CREATE INDEX sessions_user ON sessions(user_id)`;
   await sql`UPDATE echat_schema SET version = 4`;
 }
 

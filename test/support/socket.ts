@@ -1,20 +1,27 @@
 // A WebSocket client for tests: frames queue up in an inbox; next() takes the first one matching
-// a predicate, waiting for it (never sleeping) up to a timeout.
+// a predicate, waiting for it (never sleeping) up to a timeout. Every frame received is checked against
+// the AsyncAPI document (contract.ts): next() throws at a frame it does not describe.
+import { checkFrame, checkReply, observeClose, observeSent, violation } from "./contract.ts";
 import type { Account } from "./http.ts";
 import { Changes, waitFor } from "./waiting.ts";
 
 export class Socket {
   readonly inbox: any[] = [];
+  private problem: Error | undefined;
   readonly closed: Promise<{ code: number; reason: string }>;
   private changes = new Changes();
 
   private constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (e) => {
-      this.inbox.push(JSON.parse(String(e.data)));
+      const frame = JSON.parse(String(e.data));
+      const problem = checkFrame(frame);
+      if (problem) this.problem ??= violation(problem);
+      this.inbox.push(frame);
       this.changes.notify();
     });
     this.closed = new Promise((resolve) =>
       ws.addEventListener("close", (e) => {
+        observeClose(e.code);
         resolve({ code: e.code, reason: e.reason });
         this.changes.notify();
       }),
@@ -25,17 +32,21 @@ export class Socket {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       const s = new Socket(ws);
-      ws.addEventListener("open", () => resolve(s), { once: true });
+      ws.addEventListener("open", () => (checkReply("GET", url, 101, new Headers(), undefined), resolve(s)), {
+        once: true,
+      });
       ws.addEventListener("error", () => reject(new Error(`cannot connect ${url}`)), { once: true });
     });
   }
 
   send(frame: unknown) {
+    observeSent(typeof frame === "string" ? undefined : frame);
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }
 
   next(match: (f: any) => boolean = () => true, timeoutMs = 5000): Promise<any> {
     const take = () => {
+      if (this.problem) throw this.problem;
       const i = this.inbox.findIndex(match);
       if (i >= 0) return this.inbox.splice(i, 1)[0];
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error("socket closed while waiting for a frame");

@@ -7,11 +7,17 @@ import { refoldUsers } from "./users.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 5,
+  version: 6,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
-  from: { 1: migrateFrom1, 2: foldLoginsNfkcAndIndexSearch, 3: addUnreadCounters, 4: addRoomOrder },
+  from: {
+    1: migrateFrom1,
+    2: foldLoginsNfkcAndIndexSearch,
+    3: addUnreadCounters,
+    4: addAdminsInvitesAndSessionDetails,
+    5: addRoomOrder,
+  },
 };
 
 export async function migratePostgres(sql: SQL) {
@@ -64,8 +70,23 @@ async function addUnreadCounters(tx: SQL) {
     WHERE c.room_id = m.room_id AND c.user_id = m.user_id`;
 }
 
-// 4 -> 5: groups and the room's order, as on SQLite (sqlite/migrations.ts): every room gets its creation
-// event as seq 1 (members: everyone, by its first member), its messages the following seqs in id order.
+// 4 -> 5: admins, disabled and deleted accounts, invites (from schema.sql), and sessions with a random
+// public id and where they came from.
+async function addAdminsInvitesAndSessionDetails(tx: SQL) {
+  await tx`ALTER TABLE users ADD COLUMN admin boolean NOT NULL DEFAULT false,
+    ADD COLUMN disabled boolean NOT NULL DEFAULT false, ADD COLUMN last_seen_at bigint, ADD COLUMN deleted_at bigint`;
+  await tx`UPDATE users u SET last_seen_at = s.at FROM (SELECT user_id, max(last_used_at) AS at FROM sessions
+    GROUP BY user_id) s WHERE s.user_id = u.id`;
+  await tx`ALTER TABLE sessions ADD COLUMN public_id text, ADD COLUMN user_agent text, ADD COLUMN address text`;
+  await tx`UPDATE sessions SET public_id = replace(gen_random_uuid()::text, '-', '')`;
+  await tx`ALTER TABLE sessions ALTER COLUMN public_id SET NOT NULL`;
+  await tx`DROP INDEX sessions_user`;
+  await tx`CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id)`;
+  const invites = schema.slice(schema.indexOf("-- Invite codes by their SHA-256"));
+  await tx.unsafe(invites);
+}
+
+// 5 -> 6: groups and the room's order, as on SQLite (sqlite/migrations.ts).
 async function addRoomOrder(tx: SQL) {
   await tx`ALTER TABLE rooms ADD COLUMN kind text NOT NULL DEFAULT 'direct', ADD COLUMN name text,
     ADD COLUMN name_folded text, ADD COLUMN topic text, ADD COLUMN public boolean NOT NULL DEFAULT false,
@@ -76,10 +97,17 @@ async function addRoomOrder(tx: SQL) {
   await tx`CREATE TABLE room_events (
     id bigserial PRIMARY KEY, room_id bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE, seq bigint NOT NULL,
     kind text NOT NULL, by_id bigint NOT NULL, body text NOT NULL, created_at bigint NOT NULL, UNIQUE (room_id, seq))`;
+  await fillRoomOrder(tx);
+}
+
+// Rooms from before the room's order: each gets the creation event a new room gets (members: everyone, by
+// its first member) as seq 1, its messages the following seqs in id order. Also for `echat migrate` of an
+// older SQLite file. Returns how many events it made.
+export async function fillRoomOrder(tx: SQL): Promise<number> {
   await tx`UPDATE messages m SET seq = x.n + 1
     FROM (SELECT id, row_number() OVER (PARTITION BY room_id ORDER BY id) AS n FROM messages) x WHERE x.id = m.id`;
   await tx`UPDATE rooms SET seq = message_count + 1`;
-  await tx`INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at)
+  const made = await tx`INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at)
     SELECT r.id, 1, 'members', coalesce(u.users->0->>'id', '0')::bigint,
       json_build_object('users', coalesce(u.users, '[]'::json), 'added', coalesce(u.ids, '[]'::json), 'removed', '[]'::json)::text,
       r.created_at
@@ -87,4 +115,5 @@ async function addRoomOrder(tx: SQL) {
       SELECT json_agg(json_build_object('id', x.id, 'login', x.login) ORDER BY m.position) AS users,
              json_agg(x.id ORDER BY m.position) AS ids
       FROM room_members m JOIN users x ON x.id = m.user_id WHERE m.room_id = r.id) u ON true`;
+  return made.count;
 }

@@ -88,14 +88,29 @@ async function addTo(tx: SQL, room: Room, by: number, ids: number[], now: number
   if (room.users.length + added.length > rules.maxUsers) return { refused: "too_many_users" } as const;
   const full = await fullMember(tx, added, rules.maxRooms);
   if (full) return { refused: "full", user: full } as const;
-  for (const userId of added) {
-    // A new member's read marker starts at the newest message: the history is there, not unread.
-    await tx`INSERT INTO room_members (room_id, user_id, position, last_read_id, read_count)
-      SELECT r.id, ${userId}, coalesce((SELECT max(position) + 1 FROM room_members WHERE room_id = r.id), 0),
-        coalesce(r.last_message_id, 0), r.message_count FROM rooms r WHERE r.id = ${room.id}`;
-  }
+  for (const userId of added) await insertJoining(tx, room.id, userId);
   const event = await membersEvent(tx, room.id, by, added, [], now);
   return { room: await current(tx, room.id), events: [event] };
+}
+
+// A new user joins an invite's room (in the registration's transaction) if it is live and has room,
+// last: the events of the join, or null. No room can hold a user made a moment ago, so a direct room's
+// new member set is unique already.
+export async function inviteJoin(tx: SQL, roomId: number, userId: number, now: number, maxUsers: number) {
+  const room = await readRoom(tx, roomId, true);
+  if (!room || room.archived || room.users.length === 0 || room.users.length >= maxUsers) return null;
+  await insertJoining(tx, roomId, userId);
+  if (room.kind === "direct") {
+    await tx`UPDATE rooms SET member_key = ${memberKey([...room.users.map((u) => u.id), userId])} WHERE id = ${roomId}`;
+  }
+  return [await membersEvent(tx, roomId, userId, [userId], [], now)];
+}
+
+// A new member's read marker starts at the newest message: the history is there, not unread.
+async function insertJoining(tx: SQL, roomId: number, userId: number) {
+  await tx`INSERT INTO room_members (room_id, user_id, position, last_read_id, read_count)
+    SELECT r.id, ${userId}, coalesce((SELECT max(position) + 1 FROM room_members WHERE room_id = r.id), 0),
+      coalesce(r.last_message_id, 0), r.message_count FROM rooms r WHERE r.id = ${roomId}`;
 }
 
 async function insertMembers(tx: SQL, roomId: number, memberIds: number[]) {

@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 5: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 6: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -10,8 +10,12 @@ CREATE TABLE users (
   id            bigserial PRIMARY KEY,
   login         text   NOT NULL,         -- as registered, NFC
   login_folded  text   NOT NULL UNIQUE,  -- folded in JS (validate.ts foldLogin), for lookup and search
-  password_hash text   NOT NULL,
-  created_at    bigint NOT NULL
+  password_hash text   NOT NULL,          -- '' once deleted: no password matches
+  created_at    bigint NOT NULL,
+  admin         boolean NOT NULL DEFAULT false,  -- may create invites and manage users
+  disabled      boolean NOT NULL DEFAULT false,  -- may not log in; has no sessions
+  last_seen_at  bigint,                          -- last login or session use (sessions are touched hourly)
+  deleted_at    bigint                           -- deleted: login is deleted-<id>, the fold out of reach
 );
 -- User search (GET /v1/users): prefixes in code point order, substrings by trigram (pg_trgm, in contrib).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -22,9 +26,12 @@ CREATE TABLE sessions (
   token_hash   bytea  PRIMARY KEY,      -- SHA-256 of the session id
   user_id      bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   created_at   bigint NOT NULL,
-  last_used_at bigint NOT NULL
+  last_used_at bigint NOT NULL,
+  public_id    text   NOT NULL,         -- what GET /v1/sessions shows: random, no way to the secret
+  user_agent   text,                    -- at most 256 characters
+  address      text
 );
-CREATE INDEX sessions_user ON sessions(user_id);
+CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id);
 
 CREATE TABLE rooms (
   id              bigserial PRIMARY KEY,
@@ -111,3 +118,16 @@ CREATE TABLE limit_buckets (
   at     bigint  NOT NULL,     -- when tokens was computed
   took   boolean NOT NULL      -- whether the last take got a token
 );
+
+-- Invite codes by their SHA-256, as on SQLite (see its schema.sql).
+CREATE TABLE invites (
+  code_hash  bytea   PRIMARY KEY,
+  public_id  text    NOT NULL UNIQUE,
+  created_by bigint  REFERENCES users(id) ON DELETE CASCADE,
+  room_id    bigint  REFERENCES rooms(id) ON DELETE SET NULL,
+  admin      boolean NOT NULL DEFAULT false,
+  uses_left  integer NOT NULL,
+  expires_at bigint,
+  created_at bigint  NOT NULL
+);
+CREATE INDEX invites_creator ON invites(created_by);

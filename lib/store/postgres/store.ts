@@ -6,6 +6,7 @@ import type { Config } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
 import { guardStore } from "../guard.ts";
 import type { PostgresHandle, Store } from "../store.ts";
+import { createAccounts } from "./accounts.ts";
 import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
 import { createRoomChanges } from "./room-changes.ts";
@@ -31,6 +32,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
   const messages = createMessages(sql, unavailable);
   const store: Store = {
     ...createUsers(sql),
+    ...createAccounts(sql),
     ...createSessions(sql),
     ...createRooms(sql),
     ...createRoomChanges(sql),

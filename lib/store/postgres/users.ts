@@ -1,40 +1,32 @@
-// Accounts on PostgreSQL: registration, lookup, search, the CLI's list, password changes.
+// Users on PostgreSQL: lookup, search, the CLI's list, password changes (registration: accounts.ts).
 import type { SQL } from "bun";
 import type { Store, User } from "../store.ts";
 import { LEGACY_END, pickLogin, prefixEnd, storedFold } from "../../validate.ts";
 import { type Row, user } from "./rows.ts";
 
-type Users = Pick<
-  Store,
-  "createUser" | "findUserByLogin" | "findUsersByIds" | "searchUsers" | "listUsers" | "changePassword"
->;
+type Users = Pick<Store, "findUserByLogin" | "findUsersByIds" | "searchUsers" | "listUsers" | "changePassword">;
 
 // Above this many trigram candidates a search walks the logins in order instead of sorting the matches.
 const SORT_AT_MOST = 1000;
 
 export function createUsers(sql: SQL): Users {
   return {
-    async createUser(login, folded, passwordHash, now) {
-      const [row] = await sql`INSERT INTO users (login, login_folded, password_hash, created_at)
-        VALUES (${login}, ${folded}, ${passwordHash}, ${now}) ON CONFLICT (login_folded) DO NOTHING RETURNING id, login`;
-      return row ? user(row) : null;
-    },
     async findUserByLogin(folded, typed) {
       if (folded.includes("\0")) return null; // no login holds U+0000 (validLogin), and PostgreSQL text cannot
       // The fold's own account and old accounts kept apart under it (validate.ts storedFold).
       // [fold, fold + U+0002) by code point: the fold itself and fold + U+0001 + id, by users_folded_order.
-      const rows = await sql`SELECT id, login, login_folded AS folded, password_hash FROM users
+      const rows = await sql`SELECT id, login, login_folded AS folded, password_hash, disabled FROM users
         WHERE login_folded COLLATE "C" >= ${folded} AND login_folded COLLATE "C" < ${folded + LEGACY_END}`;
       const row = pickLogin(
         rows as Row[] as { login: string; folded: string }[],
         folded,
         typed ?? folded,
       ) as Row | null;
-      return row ? { ...user(row), passwordHash: row.password_hash } : null;
+      return row ? { ...user(row), passwordHash: row.password_hash, disabled: row.disabled } : null;
     },
     async findUsersByIds(ids) {
       if (ids.length === 0) return [];
-      const rows = await sql`SELECT id, login FROM users WHERE id = ANY(${ids}::bigint[])`;
+      const rows = await sql`SELECT id, login FROM users WHERE id = ANY(${ids}::bigint[]) AND deleted_at IS NULL`;
       const byId = new Map(rows.map((r: Row) => [Number(r.id), user(r)]));
       return ids.map((id) => byId.get(id)).filter((u): u is User => u !== undefined);
     },
@@ -55,7 +47,8 @@ export function createUsers(sql: SQL): Users {
 
 // The same plan and order as SQLite's (sqlite/users.ts): the exact match and prefixes from the code-point
 // index (users_folded_order), the other matches from the pg_trgm index (users_folded_trgm), sorted when
-// few, else by walking the code-point index. COLLATE "C" orders by code point, as SQLite does.
+// few, else by walking the code-point index. COLLATE "C" orders by code point, as SQLite does. Deleted
+// accounts are never a prefix match (their folds start with a control character) and skipped otherwise.
 async function searchUsers(sql: SQL, q: string, limit: number): Promise<User[]> {
   if (q.includes("\0")) return [];
   const end = prefixEnd(q);
@@ -69,8 +62,8 @@ async function searchUsers(sql: SQL, q: string, limit: number): Promise<User[]> 
   const rest =
     Number(n) <= SORT_AT_MOST
       ? await sql`SELECT id, login FROM users WHERE login_folded LIKE ${pattern} AND strpos(login_folded, ${q}) > 1
-          ORDER BY login_folded COLLATE "C" LIMIT ${limit - first.length}`
-      : await sql`SELECT id, login FROM users WHERE strpos(login_folded, ${q}) > 1
+          AND deleted_at IS NULL ORDER BY login_folded COLLATE "C" LIMIT ${limit - first.length}`
+      : await sql`SELECT id, login FROM users WHERE strpos(login_folded, ${q}) > 1 AND deleted_at IS NULL
           ORDER BY login_folded COLLATE "C" LIMIT ${limit - first.length}`;
   return [...first, ...rest].map(user);
 }

@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 5,
+  version: 6,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -16,7 +16,8 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     },
     2: foldLoginsNfkcAndIndexSearch,
     3: addUnreadCounters,
-    4: addRoomOrder,
+    4: addAdminsInvitesAndSessionDetails,
+    5: addRoomOrder,
   },
 };
 
@@ -35,6 +36,24 @@ function addUnreadCounters(db: Database) {
     read_sent = (SELECT count(*) FROM messages x WHERE x.room_id = room_members.room_id
       AND x.user_id = room_members.user_id AND x.id <= room_members.last_read_id)`);
   db.run("DROP INDEX migrating_senders");
+}
+
+// 4 -> 5: admins, disabled and deleted accounts, invites, and sessions with a public id and where they came
+// from. The sessions table is made anew from schema.sql (SQLite cannot add a NOT NULL column without a
+// default), each existing session given a random public id.
+function addAdminsInvitesAndSessionDetails(db: Database) {
+  db.run("ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0");
+  db.run("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0");
+  db.run("ALTER TABLE users ADD COLUMN last_seen_at INTEGER");
+  db.run("ALTER TABLE users ADD COLUMN deleted_at INTEGER");
+  db.run("UPDATE users SET last_seen_at = (SELECT max(last_used_at) FROM sessions s WHERE s.user_id = users.id)");
+  db.run("ALTER TABLE sessions RENAME TO sessions_v4");
+  db.run("DROP INDEX sessions_user");
+  db.run(schemaBlock("-- sessions: begin", "-- sessions: end"));
+  db.run(`INSERT INTO sessions (token_hash, user_id, public_id, created_at, last_used_at)
+    SELECT token_hash, user_id, lower(hex(randomblob(16))), created_at, last_used_at FROM sessions_v4`);
+  db.run("DROP TABLE sessions_v4");
+  db.run(schemaBlock("-- Invite codes, by the SHA-256", null));
 }
 
 export function migrateSqlite(db: Database) {
@@ -64,13 +83,19 @@ function foldLoginsNfkcAndIndexSearch(db: Database) {
 
 // The search table and its triggers as schema.sql makes them, so a migrated database equals a fresh one.
 function userSearchDdl() {
-  const from = schema.indexOf("-- Substring search on the folded login");
-  const to = schema.indexOf("CREATE TABLE sessions");
-  if (from < 0 || to < from) throw new Error("schema.sql: the users_search block moved");
+  return schemaBlock("-- Substring search on the folded login", "-- sessions: begin");
+}
+
+// A part of schema.sql, from one marker line to the next (null: to the end), so migrations make what a
+// fresh database has.
+function schemaBlock(start: string, end: string | null) {
+  const from = schema.indexOf(start);
+  const to = end === null ? schema.length : schema.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`schema.sql: the block at ${JSON.stringify(start)} moved`);
   return schema.slice(from, to);
 }
 
-// 4 -> 5: groups (kind, name, topic, public, owner, archived) and the room's order (seq). Every room
+// 5 -> 6: groups (kind, name, topic, public, owner, archived) and the room's order (seq). Every room
 // gets the creation event a new room gets (members: everyone, by its first member) as seq 1, and its
 // messages the following seqs in id order, so a migrated room reads as one made today.
 function addRoomOrder(db: Database) {

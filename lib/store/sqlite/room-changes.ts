@@ -115,6 +115,17 @@ export function createRoomChanges(db: Database) {
       if (!room.public && !room.users.some((u) => u.id === userId)) return { refused: "not_found" };
       return addTo(room, userId, [userId], now, rules);
     },
+    // A new user joins an invite's room if it is live and has room, last. No room can hold a user made
+    // a moment ago, so a direct room's new member set is unique already.
+    inviteJoin(roomId: number, userId: number, now: number, maxUsers: number): Changed | Refused {
+      const room = reads.room(roomId);
+      if (!room || room.archived || room.users.length === 0) return { refused: "not_found" };
+      if (room.users.length >= maxUsers) return { refused: "too_many_users" };
+      q.joinMember.run(roomId, userId);
+      if (room.kind === "direct") q.setMemberKey.run(memberKey([...room.users.map((u) => u.id), userId]), roomId);
+      const event = membersEvent(roomId, userId, [userId], [], now);
+      return { room: current(roomId), events: [event] };
+    },
     // The owner leaving passes ownership to the member who joined first (a second event, "room");
     // the last member leaving archives the group.
     removeMember(roomId: number, userId: number, by: number, now: number): Changed | Refused {
@@ -166,6 +177,7 @@ function prepare(db: Database) {
        SELECT ?1, ?2, coalesce((SELECT max(position) + 1 FROM room_members WHERE room_id = ?1), 0),
          coalesce(r.last_message_id, 0), r.message_count FROM rooms r WHERE r.id = ?1`,
     ),
+    setMemberKey: db.query<never, [string, number]>("UPDATE rooms SET member_key = ? WHERE id = ?"),
     deleteMember: db.query<never, [number, number]>("DELETE FROM room_members WHERE room_id = ? AND user_id = ?"),
     firstMember: db.query<{ userId: number }, [number]>(
       "SELECT user_id AS userId FROM room_members WHERE room_id = ? ORDER BY position LIMIT 1",

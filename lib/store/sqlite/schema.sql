@@ -1,4 +1,4 @@
--- echat SQLite schema, version 5. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 6. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -6,8 +6,12 @@ CREATE TABLE users (
   id            INTEGER PRIMARY KEY,
   login         TEXT    NOT NULL,          -- as registered, NFC
   login_folded  TEXT    NOT NULL UNIQUE,   -- NFKC + case fold (validate.ts foldLogin), for lookup and search
-  password_hash TEXT    NOT NULL,          -- argon2id, PHC string
-  created_at    INTEGER NOT NULL
+  password_hash TEXT    NOT NULL,          -- argon2id, PHC string ('' once deleted: no password matches)
+  created_at    INTEGER NOT NULL,
+  admin         INTEGER NOT NULL DEFAULT 0,  -- may create invites and manage users
+  disabled      INTEGER NOT NULL DEFAULT 0,  -- may not log in; has no sessions
+  last_seen_at  INTEGER,                     -- last login or session use (sessions are touched hourly)
+  deleted_at    INTEGER                      -- deleted: login is deleted-<id>, the fold is out of reach (store/accounts.ts)
 );
 
 -- Substring search on the folded login (GET /v1/users): its trigrams, kept in step by triggers.
@@ -24,14 +28,20 @@ END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
   INSERT INTO users_search (users_search, rowid, login_folded) VALUES ('delete', old.id, old.login_folded);
 END;
--- Only a SHA-256 of the session id is stored: a stolen database holds no live session.
+-- sessions: begin
+-- Only a SHA-256 of the session id is stored: a stolen database holds no live session. public_id is what
+-- GET /v1/sessions shows and DELETE /v1/sessions/:id takes: random, and no way to the secret.
 CREATE TABLE sessions (
   token_hash   BLOB    PRIMARY KEY,
   user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  public_id    TEXT    NOT NULL,
   created_at   INTEGER NOT NULL,
-  last_used_at INTEGER NOT NULL
+  last_used_at INTEGER NOT NULL,
+  user_agent   TEXT,                        -- as sent at login or registration, at most 256 characters
+  address      TEXT                         -- the client address then
 ) WITHOUT ROWID;
-CREATE INDEX sessions_user ON sessions(user_id);
+CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id);
+-- sessions: end
 
 -- Direct rooms (kind 'direct', the seed's) are one per member set, which never changes. Groups are
 -- named, never de-duplicated, and their members come and go.
@@ -105,3 +115,17 @@ CREATE TABLE room_events (
   created_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX room_events_seq ON room_events(room_id, seq);
+
+-- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
+-- expired rows are skipped and purged when the next invite is made.
+CREATE TABLE invites (
+  code_hash  BLOB    PRIMARY KEY,
+  public_id  TEXT    NOT NULL UNIQUE,       -- shown in GET /v1/invites; revoking takes it or the code
+  created_by INTEGER REFERENCES users(id) ON DELETE CASCADE,  -- NULL: the CLI or the first-admin setup link
+  room_id    INTEGER REFERENCES rooms(id) ON DELETE SET NULL,  -- the new user joins this room
+  admin      INTEGER NOT NULL DEFAULT 0,    -- the setup link: makes its user an admin, only while none exists
+  uses_left  INTEGER NOT NULL,
+  expires_at INTEGER,                       -- NULL: the setup link, valid until used or an admin exists
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX invites_creator ON invites(created_by);

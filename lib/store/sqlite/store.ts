@@ -6,6 +6,7 @@ import type { Config } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
 import { guardStore } from "../guard.ts";
 import type { Store } from "../store.ts";
+import { createAccounts } from "./accounts.ts";
 import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
 import { createRooms } from "./rooms.ts";
@@ -44,6 +45,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
   const ping = db.query<{ one: number }, []>("SELECT 1 AS one");
   const store: Store = {
     ...createUsers(db),
+    ...createAccounts(db, messages.change),
     ...createSessions(db),
     ...createRooms(db, messages.change),
     createMessage: messages.createMessage,

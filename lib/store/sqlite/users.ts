@@ -1,28 +1,21 @@
-// Accounts on SQLite: registration, lookup, search, the CLI's list, password changes.
+// Users on SQLite: lookup, search, the CLI's list, password changes (registration: accounts.ts).
 import type { Database } from "bun:sqlite";
 import type { Store, User, UserRow, UserWithHash } from "../store.ts";
 import { LEGACY_END, pickLogin, prefixEnd, storedFold } from "../../validate.ts";
 
-type Users = Pick<
-  Store,
-  "createUser" | "findUserByLogin" | "findUsersByIds" | "searchUsers" | "listUsers" | "changePassword"
->;
+type Users = Pick<Store, "findUserByLogin" | "findUsersByIds" | "searchUsers" | "listUsers" | "changePassword">;
 
 // Above this many trigram matches a search walks the logins in order instead of sorting the matches.
 const SORT_AT_MOST = 1000;
 
 export function createUsers(db: Database): Users {
-  const insertUser = db.query<User, [string, string, string, number]>(
-    `INSERT INTO users (login, login_folded, password_hash, created_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (login_folded) DO NOTHING RETURNING id, login`,
-  );
   // The fold's own account and old accounts kept apart under it (validate.ts storedFold).
   // [fold, fold + U+0002): the fold itself and fold + U+0001 + id, by the unique index.
-  const usersByFold = db.query<UserWithHash & { folded: string }, [string, string]>(
-    `SELECT id, login, login_folded AS folded, password_hash AS passwordHash FROM users
+  const usersByFold = db.query<Omit<UserWithHash, "disabled"> & { folded: string; disabled: number }, [string, string]>(
+    `SELECT id, login, login_folded AS folded, password_hash AS passwordHash, disabled FROM users
      WHERE login_folded >= ?1 AND login_folded < ?2`,
   );
-  const userById = db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?");
+  const userById = db.query<User, [number]>("SELECT id, login FROM users WHERE id = ? AND deleted_at IS NULL");
   const allUsers = db.query<UserRow, []>("SELECT id, login, created_at AS createdAt FROM users ORDER BY id");
   const setPassword = db.query<never, [string, number]>("UPDATE users SET password_hash = ? WHERE id = ?");
   const deleteOtherSessions = db.query<never, [number, Uint8Array | null]>(
@@ -35,13 +28,10 @@ export function createUsers(db: Database): Users {
   const search = searchStatements(db);
 
   return {
-    async createUser(login, folded, passwordHash, now) {
-      return insertUser.get(login, folded, passwordHash, now);
-    },
     async findUserByLogin(folded, typed) {
       const rows = usersByFold.all(folded, folded + LEGACY_END);
       const row = pickLogin(rows, folded, typed ?? folded);
-      return row && { id: row.id, login: row.login, passwordHash: row.passwordHash };
+      return row && { id: row.id, login: row.login, passwordHash: row.passwordHash, disabled: row.disabled === 1 };
     },
     async findUsersByIds(ids) {
       return ids.map((id) => userById.get(id)).filter((u): u is User => u !== null);
@@ -60,6 +50,7 @@ export function createUsers(db: Database): Users {
 // by code point): the exact match and prefixes come in order from the unique index; the other matches
 // from the trigram index (users_search), sorted when there are few, else by walking the unique index in
 // order, which then finds them densely. Queries under 3 characters have no trigram: exact and prefix only.
+// Deleted accounts' folds start with a control character: never a prefix match, and skipped below.
 function searchStatements(db: Database) {
   const prefixed = db.query<User, [string, string, number]>(
     `SELECT id, login FROM users WHERE login_folded >= ?1 AND login_folded < ?2 ORDER BY login_folded LIMIT ?3`,
@@ -73,11 +64,11 @@ function searchStatements(db: Database) {
   // instr > 1: contains q, but not at the start (those came first).
   const sortMatches = db.query<User, [string, string, number]>(
     `SELECT id, login FROM users WHERE id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?1)
-     AND instr(login_folded, ?2) > 1 ORDER BY login_folded LIMIT ?3`,
+     AND instr(login_folded, ?2) > 1 AND deleted_at IS NULL ORDER BY login_folded LIMIT ?3`,
   );
   const walkInOrder = db.query<User, [string, number]>(
     `SELECT id, login FROM users INDEXED BY sqlite_autoindex_users_1 WHERE instr(login_folded, ?1) > 1
-     ORDER BY login_folded LIMIT ?2`,
+     AND deleted_at IS NULL ORDER BY login_folded LIMIT ?2`,
   );
   return (q: string, limit: number): User[] => {
     const end = prefixEnd(q);

@@ -1,0 +1,203 @@
+// Typed REST calls over the transport: one method per endpoint of docs/api.md. A 2xx answer returns its
+// body typed; any other throws ApiError (the API's error body) or NetworkError (no answer, or not the API's).
+import { ApiError, errorOf, NetworkError, retryAfterSeconds } from "./errors.ts";
+import { RoomSocket, type RoomSocketOptions } from "./room-socket.ts";
+import { createTransport, type Request, type RequestOptions } from "./transport.ts";
+import type {
+  AdminUser,
+  Health,
+  Info,
+  Invite,
+  MemberRef,
+  NewInvite,
+  Message,
+  Readiness,
+  Reply,
+  Room,
+  RoomSummary,
+  Session,
+  SessionInfo,
+  User,
+} from "./types.ts";
+
+export type ClientOptions = {
+  baseUrl?: string; // "" (the default) in a page served by echat; "http://host:port" elsewhere
+  session?: string | null; // a session from earlier (e.g. kept in localStorage)
+  onSession?: (session: string | null) => void; // told when login/register set it and logout clears it
+  onUnauthorized?: () => void; // a call made with a session got 401: the session has ended
+  fetch?: typeof fetch;
+};
+
+export type RoomPage = { rooms: RoomSummary[]; next: string | null }; // next: the before= cursor of the next page
+export type HistoryQuery = { limit?: number; before?: number; after?: number };
+
+export class RestClient {
+  readonly request: Request;
+  readonly baseUrl: string;
+  private current: string | null;
+
+  constructor(private options: ClientOptions = {}) {
+    this.baseUrl = options.baseUrl ?? "";
+    this.request = createTransport(this.baseUrl, options.fetch);
+    this.current = options.session ?? null;
+  }
+
+  get session(): string | null {
+    return this.current;
+  }
+
+  set session(id: string | null) {
+    this.current = id;
+    this.options.onSession?.(id);
+  }
+
+  // invite: the code of an invite link, needed when the server's registration is "invite".
+  async register(login: string, password: string, invite?: string): Promise<Session> {
+    const body = invite ? { login, password, invite } : { login, password };
+    return this.start(await this.call<Session>("POST", "/v1/register", { body }));
+  }
+
+  async login(login: string, password: string): Promise<Session> {
+    return this.start(await this.call<Session>("POST", "/v1/login", { body: { login, password } }));
+  }
+
+  // Ends this session on the server (its sockets close with 4001) and forgets it here.
+  async logout(): Promise<void> {
+    try {
+      await this.call("POST", "/v1/logout", { body: {} });
+    } finally {
+      this.session = null;
+    }
+  }
+
+  // Ends every other session of the user; this one stays.
+  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    await this.call("POST", "/v1/password", { body: { old_password: oldPassword, new_password: newPassword } });
+  }
+
+  info(): Promise<Info> {
+    return this.call<Info>("GET", "/v1/info");
+  }
+
+  searchUsers(q: string): Promise<User[]> {
+    return this.call<User[]>("GET", `/v1/users?${new URLSearchParams({ q })}`);
+  }
+
+  // One page of the caller's rooms, most recent activity first; pass next back as before for the next page.
+  async listRooms(query: { limit?: number; before?: string } = {}): Promise<RoomPage> {
+    const reply = await this.send<RoomSummary[]>("GET", `/v1/rooms${search(query)}`);
+    const link = /<([^>]+)>;\s*rel="next"/.exec(reply.headers.get("link") ?? "")?.[1];
+    return { rooms: reply.body, next: link ? new URL(link, "http://x").searchParams.get("before") : null };
+  }
+
+  // Every room, following the pages (at most 1,000 rooms: 5 requests).
+  async allRooms(limit = 200): Promise<RoomSummary[]> {
+    const all: RoomSummary[] = [];
+    for (let before: string | undefined; ; ) {
+      const page = await this.listRooms({ limit, before });
+      all.push(...page.rooms);
+      if (!page.next) return all;
+      before = page.next;
+    }
+  }
+
+  // Idempotent by member set: the room with exactly these members (and the caller) if it exists.
+  createRoom(users: MemberRef[]): Promise<Room> {
+    return this.call<Room>("POST", "/v1/rooms", { body: { users } });
+  }
+
+  getRoom(id: number): Promise<Room> {
+    return this.call<Room>("GET", `/v1/rooms/${id}`);
+  }
+
+  // The latest 50 by default, oldest first; before= scrolls back, after= catches up.
+  messages(roomId: number, query: HistoryQuery = {}): Promise<Message[]> {
+    return this.call<Message[]>("GET", `/v1/rooms/${roomId}/messages${search(query)}`);
+  }
+
+  // Every message with an id above after, paging until a short page.
+  async messagesAfter(roomId: number, after: number, limit = 200): Promise<Message[]> {
+    const all: Message[] = [];
+    for (;;) {
+      const page = await this.messages(roomId, { after, limit });
+      all.push(...page);
+      if (page.length < limit) return all;
+      after = page.at(-1)!.id;
+    }
+  }
+
+  // The room's live chat, connecting at once: see RoomSocket.
+  roomSocket(roomId: number, options?: RoomSocketOptions): RoomSocket {
+    return new RoomSocket(this, roomId, options);
+  }
+
+  // The caller's signed-in sessions; ending one closes its sockets (4001).
+  sessions(): Promise<SessionInfo[]> {
+    return this.call<SessionInfo[]>("GET", "/v1/sessions");
+  }
+
+  async endSession(id: string): Promise<void> {
+    await this.call("DELETE", `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  // Admins only (403 forbidden otherwise): invite links.
+  createInvite(options: { uses?: number; expires_in?: number; room_id?: number } = {}): Promise<NewInvite> {
+    return this.call<NewInvite>("POST", "/v1/invites", { body: options });
+  }
+
+  invites(): Promise<Invite[]> {
+    return this.call<Invite[]>("GET", "/v1/invites");
+  }
+
+  // By its code, or by the id from invites().
+  async revokeInvite(codeOrId: string): Promise<void> {
+    await this.call("DELETE", `/v1/invites/${encodeURIComponent(codeOrId)}`);
+  }
+
+  // Admins only: the users, newest first; pass the last id as before for the next page.
+  adminUsers(query: { q?: string; limit?: number; before?: number } = {}): Promise<AdminUser[]> {
+    return this.call<AdminUser[]>("GET", `/v1/admin/users${search(query)}`);
+  }
+
+  updateUser(id: number, change: { disabled?: boolean; admin?: boolean }): Promise<AdminUser> {
+    return this.call<AdminUser>("PATCH", `/v1/admin/users/${id}`, { body: change });
+  }
+
+  async deleteUser(id: number): Promise<void> {
+    await this.call("DELETE", `/v1/admin/users/${id}`);
+  }
+
+  health(): Promise<Health> {
+    return this.call<Health>("GET", "/healthz");
+  }
+
+  ready(): Promise<Readiness> {
+    return this.call<Readiness>("GET", "/readyz");
+  }
+
+  private start(s: Session): Session {
+    this.session = s.session_id;
+    return s;
+  }
+
+  private async call<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    return (await this.send<T>(method, path, opts)).body;
+  }
+
+  private async send<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Reply<T>> {
+    const session = this.current ?? undefined;
+    const reply = await this.request<T>(method, path, { ...opts, session });
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    const e = errorOf(reply.body);
+    if (!e) throw new NetworkError(`The server answered ${reply.status}.`, reply.status);
+    if (reply.status === 401 && session) this.options.onUnauthorized?.();
+    throw new ApiError(reply.status, e.code, e.message, retryAfterSeconds(reply.headers.get("retry-after")));
+  }
+}
+
+function search(query: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}

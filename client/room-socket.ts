@@ -1,0 +1,202 @@
+// One room's live chat: a Connection that resumes from the last message id it delivered (?after=), an Outbox
+// that sends each message with a client_id until the server acknowledges it, and typed frames as events.
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
+import { newClientId } from "./client-id.ts";
+import { Connection, type Ended, type StateChange, type WebSocketLike } from "./connection.ts";
+import { Emitter } from "./emitter.ts";
+import { ApiError, SocketClosed } from "./errors.ts";
+import { Outbox } from "./outbox.ts";
+import type { ErrorFrame, Message, PresenceFrame, ReadFrame, RoomEvent, TypingFrame } from "./types.ts";
+
+const MAX_FRAME_BYTES = 64 * 1024; // the server closes the socket (1009) on a larger frame
+const RETRYABLE: ReadonlySet<string> = new Set(["internal_error", "unavailable"]); // not stored: send again
+const GONE: ReadonlySet<string> = new Set(["unauthorized", "room_not_found"]); // no use reconnecting
+
+// What the socket needs of the REST client (a RestClient has all of it).
+export type RoomApi = {
+  readonly baseUrl: string;
+  readonly session: string | null;
+  getRoom(id: number): Promise<unknown>;
+  messages(roomId: number, query: { limit?: number }): Promise<Message[]>;
+};
+
+export type RoomSocketOptions = {
+  after?: number; // resume after this id; default: the room's newest message when the socket starts
+  events?: RoomEvent[]; // opt-in events; none by default
+  backoff?: Partial<Backoff>;
+  WebSocket?: WebSocketLike; // another implementation (tests, old runtimes)
+};
+
+export type RoomSocketEvents = {
+  message: Message; // each stored message once, in id order, the sender's own included
+  typing: TypingFrame;
+  presence: PresenceFrame;
+  read: ReadFrame;
+  resync: { room_id: number; after: number }; // over 1000 missed: page messagesAfter(room, after) over REST
+  error: ApiError; // an error frame that answers no pending send
+  state: StateChange;
+  closed: Ended; // for good: see docs/client.md for the codes
+};
+
+export class RoomSocket extends Emitter<RoomSocketEvents> {
+  private conn: Connection;
+  private outbox = new Outbox<Message>();
+  private last: number | undefined;
+  private holdUntil: number | undefined; // resends wait until the backlog reaches this id
+  private backoff: Backoff;
+
+  constructor(
+    private api: RoomApi,
+    readonly roomId: number,
+    private options: RoomSocketOptions = {},
+  ) {
+    super();
+    this.last = options.after;
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.conn = new Connection(
+      {
+        prepare: (retry) => this.prepare(retry),
+        fatal: (e) => e instanceof ApiError && GONE.has(e.code),
+        opened: () => void this.opened(),
+        frame: (f) => this.receive(f),
+        state: (s) => this.emit("state", s),
+        ended: (end) => this.ended(end),
+      },
+      this.backoff,
+      options.WebSocket,
+    );
+    queueMicrotask(() => this.conn.start()); // after the caller's on() calls, so they see every state
+  }
+
+  // The id of the newest message delivered: where the next connection resumes.
+  get lastId(): number {
+    return this.last ?? 0;
+  }
+
+  get open(): boolean {
+    return this.conn.open;
+  }
+
+  // Resolves with the stored message (the server's acknowledgement); rejects with the ApiError of an error
+  // frame (invalid_text, rate_limited: not stored). Goes out now or on the next connection, again on every
+  // connection until acknowledged; pass the clientId of an earlier send to retry it yourself.
+  send(text: string, opts: { clientId?: string } = {}): Promise<Message> {
+    const clientId = opts.clientId ?? newClientId();
+    const frame = { text, client_id: clientId };
+    const { entry, acked } = this.outbox.add(clientId, frame);
+    if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
+      this.outbox.fail(clientId, new ApiError(0, "payload_too_large", "The message is larger than a frame may be"));
+    } else if (this.holdUntil === undefined && this.conn.send(frame)) entry.sent = true;
+    return acked;
+  }
+
+  // Resolves when the socket is open (at once if it is); rejects with SocketClosed if it ends for good first.
+  connected(): Promise<void> {
+    if (this.open) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const offState = this.on("state", (s) => s.state === "open" && (done(), resolve()));
+      const offClosed = this.on("closed", (end) => (done(), reject(new SocketClosed(end))));
+      const done = () => (offState(), offClosed());
+    });
+  }
+
+  // Ephemeral: sent only while connected (false when not).
+  typing(): boolean {
+    return this.conn.send({ type: "typing" });
+  }
+
+  read(messageId: number): boolean {
+    return this.conn.send({ type: "read", message_id: messageId });
+  }
+
+  close() {
+    this.conn.close();
+  }
+
+  private async prepare(retry: boolean): Promise<string> {
+    if (retry) await this.api.getRoom(this.roomId); // unauthorized or room_not_found end the socket
+    this.last ??= (await this.api.messages(this.roomId, { limit: 1 })).at(-1)?.id ?? 0;
+    const { session, baseUrl } = this.api;
+    return roomSocketUrl(baseUrl, this.roomId, {
+      session: session ?? "",
+      after: this.last,
+      events: this.options.events,
+    });
+  }
+
+  // Sends that went out before may be stored already, and their copy may still be on its way in the
+  // backlog. Resending before the backlog has passed them would get the stored copy back as an ack ahead of
+  // older backlog messages; so they wait until the backlog reaches the room's newest id as of now.
+  private async opened() {
+    const entries = this.outbox.entries();
+    if (!entries.some((e) => e.sent)) return this.flush();
+    this.holdUntil = Infinity;
+    try {
+      this.holdUntil = (await this.api.messages(this.roomId, { limit: 1 })).at(-1)?.id ?? 0;
+    } catch {
+      this.holdUntil = 0; // cannot tell: resend now; the server still stores each once
+    }
+    if (this.lastId >= this.holdUntil) this.flush();
+  }
+
+  private flush() {
+    this.holdUntil = undefined;
+    for (const e of this.outbox.entries()) if (this.conn.send(e.frame)) e.sent = true;
+  }
+
+  // Frame type -> handler; a frame without a type is a message (a socket with no events opted in).
+  private frames: Record<string, (f: any) => void> = {
+    message: (m: Message) => this.onMessage(m),
+    typing: (f: TypingFrame) => this.emit("typing", f),
+    presence: (f: PresenceFrame) => this.emit("presence", f),
+    read: (f: ReadFrame) => this.emit("read", f),
+    resync: (f: { room_id: number }) => this.emit("resync", { room_id: f.room_id, after: this.lastId }),
+  };
+
+  private receive(f: Record<string, unknown>) {
+    if (f.error) return this.refused(f as ErrorFrame);
+    this.frames[(f.type as string | undefined) ?? "message"]?.(f);
+  }
+
+  // A message: it acknowledges its send, and is delivered unless it is a retry's copy of one delivered already.
+  private onMessage(m: Message) {
+    if (m.client_id) this.outbox.settle(m.client_id, m);
+    if (m.id <= this.lastId) return;
+    this.last = m.id;
+    this.emit("message", m);
+    if (this.holdUntil !== undefined && this.lastId >= this.holdUntil) this.flush();
+  }
+
+  private refused(f: ErrorFrame) {
+    const e = new ApiError(0, f.error.code, f.error.message);
+    const entry = f.client_id ? this.outbox.entries().find((p) => p.clientId === f.client_id) : undefined;
+    if (!entry) return this.emit("error", e);
+    if (!RETRYABLE.has(e.code)) return void this.outbox.fail(entry.clientId, e);
+    entry.sent = false; // not stored: it goes out again after a pause, or on the next connection
+    const again = () => this.outbox.has(entry.clientId) && (entry.sent = this.conn.send(entry.frame));
+    setTimeout(again, backoffDelay(entry.refusals++, this.backoff));
+  }
+
+  private ended(end: Ended) {
+    this.outbox.failAll(new SocketClosed(end));
+    this.emit("closed", end);
+  }
+}
+
+// The URL of a room's socket: GET /v1/rooms/:id/chat?session_id=&after=&events=.
+export function roomSocketUrl(
+  baseUrl: string,
+  roomId: number,
+  query: { session: string; after?: number; events?: readonly RoomEvent[] },
+): string {
+  const q = new URLSearchParams({ session_id: query.session });
+  if (query.after !== undefined) q.set("after", String(query.after));
+  if (query.events?.length) q.set("events", query.events.join(","));
+  return `${socketBase(baseUrl)}/v1/rooms/${roomId}/chat?${q}`;
+}
+
+// ws(s)://host of the API; in a page served by echat (baseUrl ""), the page's own host.
+function socketBase(baseUrl: string): string {
+  if (baseUrl) return baseUrl.replace(/^http/, "ws").replace(/\/+$/, "");
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
+}

@@ -1,0 +1,71 @@
+// The API's JSON shapes, snake_case exactly as the server sends them (docs/api.md).
+import type { ErrorCode } from "./errors.ts";
+
+export type User = { id: number; login: string };
+export type Info = User & { admin: boolean };
+export type Session = { session_id: string };
+
+// One of the caller's signed-in sessions (GET /v1/sessions): id is a public identifier, never the secret.
+export type SessionInfo = {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  user_agent: string | null;
+  address: string | null;
+  current: boolean;
+};
+
+// Admins only: invite links and the users' list (GET /v1/invites, GET /v1/admin/users).
+// A live invite as listed: never its code, which is shown once, when the invite is made.
+export type Invite = {
+  id: string;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  created_by: number | null;
+  room_id: number | null;
+};
+export type NewInvite = {
+  id: string;
+  code: string;
+  url: string;
+  uses_left: number;
+  expires_at: string;
+  room_id: number | null;
+};
+export type AdminUser = User & { admin: boolean; disabled: boolean; created_at: string; last_seen_at: string | null };
+
+export type Message = {
+  id: number;
+  text: string;
+  user_id: number;
+  room_id: number;
+  created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
+  client_id?: string; // present when the sender gave one
+  seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
+};
+
+export type Room = { id: number; users: User[] }; // the caller first, then the others in the order they joined
+export type RoomSummary = Room & { last_message: Message | null; unread: number };
+export type Health = { status: "ok" };
+export type Readiness = { status: "ok"; database: "ok" };
+
+// A member to put in a new room: by id, or looked up by login.
+export type MemberRef = { id: number } | { login: string };
+
+// Raw HTTP answer of the transport: body is the parsed JSON, or the text when it is not JSON.
+export type Reply<T = unknown> = { status: number; headers: Headers; body: T };
+
+// Room socket frames (docs/api.md, WebSocket). Events come only to a socket that opted in to them.
+export type RoomEvent = "typing" | "presence" | "read";
+export type MessageFrame = Message & { type?: "message" };
+export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
+export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
+export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number };
+export type ResyncFrame = { type: "resync"; room_id: number };
+export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
+export type ServerFrame = MessageFrame | TypingFrame | PresenceFrame | ReadFrame | ResyncFrame | ErrorFrame;
+export type ClientFrame =
+  | { type?: "message"; text: string; client_id?: string }
+  | { type: "typing" }
+  | { type: "read"; message_id: number };

@@ -1,0 +1,389 @@
+// Every REST operation of the route table in server.ts, one entry each: a new endpoint is one entry here
+// and one line there (test/spec.test.ts fails when the two disagree). openapi.ts builds the document
+// from this table; the statuses of the error codes come from the catalogue in errors.ts.
+import type { ErrorCode } from "../../errors.ts";
+import { ROOM_PAGE } from "../../validate.ts";
+import { ADMIN_USER_PAGE } from "../admin.ts";
+import { ref, type Schema, type SchemaName } from "./schemas.ts";
+
+export type Param = { name: string; in: "query" | "path"; description: string; schema: Schema; required?: boolean };
+export type Operation = {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string; // OpenAPI form: /v1/rooms/{id}
+  aliases?: string[]; // other route-table paths served by the same handler
+  summary: string;
+  description?: string;
+  tag:
+    | "accounts"
+    | "sessions"
+    | "invites"
+    | "admin"
+    | "users"
+    | "rooms"
+    | "messages"
+    | "realtime"
+    | "operations"
+    | "documents"
+    | "web";
+  // session: X-Session-Id or Authorization: Bearer (401 unauthorized without); socket: also ?session_id=
+  auth: "session" | "socket" | "none";
+  params?: Param[];
+  body?: SchemaName;
+  ok: { status: number; description: string; body?: SchemaName | Schema; type?: string; link?: boolean };
+  errors?: ErrorCode[]; // besides the ones every operation of its kind has (see openapi.ts)
+  retryAfter?: boolean; // 429 and 503 may carry Retry-After (seconds)
+};
+
+const query = (name: string, description: string, schema: Schema): Param => ({
+  name,
+  in: "query",
+  description,
+  schema,
+});
+const cursor = (name: string, description: string) => query(name, description, { type: "integer", minimum: 0 });
+const limit = (def: number, max: number) =>
+  query("limit", `page size, 1-${max} (default ${def})`, { type: "integer", minimum: 1, maximum: max, default: def });
+const array = (name: SchemaName): Schema => ({ type: "array", items: ref(name) });
+
+export const OPERATIONS: Operation[] = [
+  {
+    method: "POST",
+    path: "/v1/register",
+    summary: "Register a user and log in",
+    description:
+      "Answers 200 (as the seed), not 201. With --registration invite an invite code is needed; closed " +
+      "accepts only the first-admin setup link. An invite is checked before the login, so a bad one never " +
+      "tells whether a login is taken.",
+    tag: "accounts",
+    auth: "none",
+    body: "Registration",
+    ok: { status: 200, description: "the new user's session", body: "Session" },
+    errors: [
+      "invalid_json",
+      "invite_required",
+      "invalid_invite",
+      "registration_closed",
+      "invalid_login",
+      "invalid_password",
+      "user_already_exists",
+      "rate_limited",
+    ],
+    retryAfter: true,
+  },
+  {
+    method: "POST",
+    path: "/v1/login",
+    summary: "Log in: a new session",
+    tag: "accounts",
+    auth: "none",
+    body: "Credentials",
+    ok: { status: 200, description: "a new session; other sessions stay", body: "Session" },
+    description: "account_disabled only after the password was verified: it tells a guesser nothing.",
+    errors: ["invalid_json", "user_not_found", "wrong_credentials", "account_disabled", "rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "POST",
+    path: "/v1/logout",
+    summary: "End this session",
+    description: "The body is ignored. The session's open WebSockets are closed with 4001.",
+    tag: "accounts",
+    auth: "session",
+    ok: { status: 200, description: "the session ended", body: "Empty" },
+  },
+  {
+    method: "POST",
+    path: "/v1/password",
+    summary: "Change the password, ending every other session",
+    tag: "accounts",
+    auth: "session",
+    body: "PasswordChange",
+    ok: { status: 200, description: "changed; the calling session stays", body: "Empty" },
+    errors: ["invalid_json", "invalid_password", "wrong_credentials", "rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "GET",
+    path: "/v1/info",
+    summary: "Who the session belongs to",
+    tag: "accounts",
+    auth: "session",
+    ok: { status: 200, description: "the caller, and whether they are a server admin", body: "Me" },
+  },
+  {
+    method: "GET",
+    path: "/v1/sessions",
+    summary: "The caller's sessions (devices)",
+    tag: "sessions",
+    auth: "session",
+    ok: { status: 200, description: "newest first", body: array("SessionInfo") },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/sessions/{id}",
+    summary: "End one of the caller's sessions",
+    description: "Its open WebSockets close with 4001, on every instance.",
+    tag: "sessions",
+    auth: "session",
+    ok: { status: 200, description: "ended", body: "Empty" },
+    errors: ["session_not_found"],
+  },
+  {
+    method: "POST",
+    path: "/v1/invites",
+    summary: "Make an invite link (admins)",
+    tag: "invites",
+    auth: "session",
+    body: "InviteRequest",
+    ok: { status: 200, description: "the invite, with its code shown this once", body: "NewInvite" },
+    errors: ["forbidden", "invalid_json", "room_not_found"],
+  },
+  {
+    method: "GET",
+    path: "/v1/invites",
+    summary: "Live invites (admins), never their codes",
+    tag: "invites",
+    auth: "session",
+    ok: { status: 200, description: "newest first", body: array("Invite") },
+    errors: ["forbidden"],
+  },
+  {
+    method: "DELETE",
+    path: "/v1/invites/{code}",
+    summary: "Revoke an invite (admins), by its code or its id",
+    tag: "invites",
+    auth: "session",
+    ok: { status: 200, description: "revoked", body: "Empty" },
+    errors: ["forbidden", "invite_not_found"],
+  },
+  {
+    method: "GET",
+    path: "/v1/admin/users",
+    summary: "List and search users (admins)",
+    tag: "admin",
+    auth: "session",
+    params: [
+      query("q", "substring of the folded login", { type: "string" }),
+      limit(ADMIN_USER_PAGE.default, ADMIN_USER_PAGE.max),
+      cursor("before", "the page after this user id (newest first)"),
+    ],
+    ok: { status: 200, description: "accounts, newest first", body: array("Account") },
+    errors: ["forbidden", "invalid_query"],
+  },
+  {
+    method: "PATCH",
+    path: "/v1/admin/users/{id}",
+    summary: "Disable or enable a user, make or unmake an admin (admins)",
+    description: "Disabling ends every session of the user; their sockets close with 4001 on every instance.",
+    tag: "admin",
+    auth: "session",
+    body: "AccountChange",
+    ok: { status: 200, description: "the account", body: "Account" },
+    errors: ["forbidden", "invalid_json", "user_not_found", "last_admin"],
+  },
+  {
+    method: "DELETE",
+    path: "/v1/admin/users/{id}",
+    summary: "Delete a user (admins): messages stay, under the login deleted-<id>",
+    tag: "admin",
+    auth: "session",
+    ok: { status: 200, description: "deleted", body: "Empty" },
+    errors: ["forbidden", "user_not_found", "last_admin"],
+  },
+  {
+    method: "GET",
+    path: "/v1/users",
+    aliases: ["/v1/users/"],
+    summary: "Search users by login",
+    description: "Also served at `/v1/users/` (the seed's path, with its trailing slash). At most 50 users.",
+    tag: "users",
+    auth: "session",
+    params: [query("q", "substring of the folded login; empty or absent gives []", { type: "string" })],
+    ok: { status: 200, description: "matching users, the exact match first", body: array("User") },
+    errors: ["rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "GET",
+    path: "/v1/rooms",
+    summary: "List the caller's rooms, most recent activity first",
+    tag: "rooms",
+    auth: "session",
+    params: [
+      limit(ROOM_PAGE.default, ROOM_PAGE.max),
+      query("before", "cursor from the Link header: <last activity in ms>_<room id>", {
+        type: "string",
+        pattern: "^\\d{1,16}_\\d{1,16}$",
+      }),
+    ],
+    ok: { status: 200, description: "a page of rooms", body: array("RoomSummary"), link: true },
+    errors: ["invalid_query"],
+  },
+  {
+    method: "POST",
+    path: "/v1/rooms",
+    summary: "Create a room, or find the one with exactly these members; with a name, create a group",
+    tag: "rooms",
+    auth: "session",
+    body: "NewRoom",
+    ok: { status: 200, description: "the room, new or existing", body: "Room" },
+    errors: [
+      "invalid_json",
+      "invalid_name",
+      "invalid_topic",
+      "user_not_found",
+      "too_many_users",
+      "too_many_rooms",
+      "rate_limited",
+    ],
+    retryAfter: true,
+  },
+  {
+    method: "GET",
+    path: "/v1/rooms/public",
+    summary: "The directory of public groups, newest first",
+    tag: "rooms",
+    auth: "session",
+    params: [
+      query("q", "substring of the folded name", { type: "string" }),
+      limit(50, ROOM_PAGE.max),
+      cursor("before", "the page after this room id (from the Link header)"),
+    ],
+    ok: { status: 200, description: "public groups", body: array("PublicRoom"), link: true },
+    errors: ["invalid_query"],
+  },
+  {
+    method: "PATCH",
+    path: "/v1/rooms/{id}",
+    summary: "Change a group's name, topic or visibility (its owner or an admin)",
+    tag: "rooms",
+    auth: "session",
+    body: "RoomChange",
+    ok: { status: 200, description: "the room after the change", body: "Room" },
+    errors: ["room_not_found", "not_a_group", "forbidden", "invalid_json", "invalid_name", "invalid_topic"],
+  },
+  {
+    method: "POST",
+    path: "/v1/rooms/{id}/users",
+    summary: "Add people to a group (any member)",
+    tag: "rooms",
+    auth: "session",
+    body: "MemberList",
+    ok: { status: 200, description: "the room after the change", body: "Room" },
+    errors: ["room_not_found", "not_a_group", "invalid_json", "user_not_found", "too_many_users", "too_many_rooms"],
+  },
+  {
+    method: "DELETE",
+    path: "/v1/rooms/{id}/users/{user_id}",
+    summary: "Leave a group (your own id) or remove a member (its owner or an admin)",
+    description: "The user's room sockets close with 4003 on every instance.",
+    tag: "rooms",
+    auth: "session",
+    ok: { status: 200, description: "{} when the caller left, else the room", body: "RoomOrEmpty" },
+    errors: ["room_not_found", "not_a_group", "forbidden", "user_not_found"],
+  },
+  {
+    method: "POST",
+    path: "/v1/rooms/{id}/join",
+    summary: "Join a public group",
+    description: "Any room that is not a public group answers room_not_found, revealing nothing.",
+    tag: "rooms",
+    auth: "session",
+    ok: { status: 200, description: "the room", body: "Room" },
+    errors: ["room_not_found", "too_many_users", "too_many_rooms"],
+  },
+  {
+    method: "GET",
+    path: "/v1/rooms/{id}",
+    summary: "Show one of the caller's rooms",
+    tag: "rooms",
+    auth: "session",
+    ok: { status: 200, description: "the room", body: "Room" },
+    errors: ["room_not_found"],
+  },
+  {
+    method: "GET",
+    path: "/v1/rooms/{id}/messages",
+    summary: "A page of a room's history, oldest first",
+    tag: "messages",
+    auth: "session",
+    params: [
+      limit(50, 200),
+      cursor("before", "the page just older than this id"),
+      cursor("after", "the oldest messages with a larger id (not with before)"),
+    ],
+    ok: { status: 200, description: "messages, oldest first", body: array("Message") },
+    errors: ["room_not_found", "invalid_query"],
+  },
+  {
+    method: "GET",
+    path: "/v1/rooms/{id}/chat",
+    summary: "Open the room's WebSocket (see /v1/asyncapi.json)",
+    description: "Everything is checked before the upgrade; a refusal is a JSON error. 429 has no Retry-After.",
+    tag: "realtime",
+    auth: "socket",
+    params: [
+      cursor(
+        "after",
+        "resume: every stored message with a larger id first (with events=members: frames after this seq)",
+      ),
+      query("events", "opt-in events, comma-separated: typing, presence, read, members", {
+        type: "string",
+        pattern: "^((typing|presence|read|members)(,(typing|presence|read|members))*)?$",
+      }),
+    ],
+    ok: { status: 101, description: "Switching Protocols: the room socket" },
+    errors: ["room_not_found", "invalid_query", "upgrade_required", "rate_limited"],
+  },
+  {
+    method: "GET",
+    path: "/v1/openapi.json",
+    summary: "This document",
+    tag: "documents",
+    auth: "none",
+    ok: { status: 200, description: "OpenAPI 3.1", body: "Document" },
+  },
+  {
+    method: "GET",
+    path: "/v1/asyncapi.json",
+    summary: "The WebSocket's AsyncAPI 3.0 document",
+    tag: "documents",
+    auth: "none",
+    ok: { status: 200, description: "AsyncAPI 3.0", body: "Document" },
+  },
+  {
+    method: "GET",
+    path: "/healthz",
+    summary: "Liveness",
+    tag: "operations",
+    auth: "none",
+    ok: { status: 200, description: "the process serves", body: "Health" },
+  },
+  {
+    method: "GET",
+    path: "/readyz",
+    summary: "Readiness: the database answers",
+    tag: "operations",
+    auth: "none",
+    ok: { status: 200, description: "ready", body: "Ready" },
+    errors: ["unavailable"],
+  },
+  {
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    tag: "operations",
+    auth: "none",
+    ok: { status: 200, description: "Prometheus text format 0.0.4", type: "text/plain", body: { type: "string" } },
+  },
+  {
+    method: "GET",
+    path: "/",
+    aliases: ["/index.html"],
+    summary: "The built-in web client",
+    description: "Also served at `/index.html`; its script and style are served beside it.",
+    tag: "web",
+    auth: "none",
+    ok: { status: 200, description: "the page", type: "text/html", body: { type: "string" } },
+  },
+];

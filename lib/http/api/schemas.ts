@@ -1,0 +1,251 @@
+// The JSON Schemas of every API body and WebSocket frame: the one source of truth that openapi.ts and
+// asyncapi.ts put into the two documents (under components.schemas) and the suite validates against.
+// Response shapes are strict (additionalProperties: false): a field the server adds must be added here.
+// Request shapes are open, as the server accepts extra keys.
+import type { ErrorCode } from "../../errors.ts";
+
+export type Schema = Record<string, unknown>;
+
+export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+const id = { type: "integer", minimum: 1 };
+const strict = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  type: "object",
+  properties,
+  required,
+  additionalProperties: false,
+});
+
+// The error body, its code limited to those one route or frame can answer.
+export function errorSchema(codes: readonly ErrorCode[]): Schema {
+  return strict({ error: strict({ code: { type: "string", enum: [...codes] }, message: { type: "string" } }) });
+}
+
+const time = { type: "string", format: "date-time", pattern: "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$" };
+const orNull = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }] });
+const publicId = { type: "string", pattern: "^[0-9a-f]{32}$", description: "a public identifier, never the secret" };
+
+const messageProps = {
+  id,
+  text: { type: "string" },
+  user_id: id,
+  room_id: id,
+  created_at: time,
+  client_id: { type: "string", maxLength: 64, description: "present when the sender gave one" },
+  seq: { type: "integer", minimum: 1, description: "the message's place in the room's order" },
+};
+const messageRequired = ["id", "text", "user_id", "room_id", "created_at", "seq"];
+
+const userSchema = strict({ id, login: { type: "string", minLength: 1 } });
+const roomName = { type: "string", minLength: 1, maxLength: 100 };
+const roomTopic = { type: "string", maxLength: 1000 };
+// The room object's fields besides users (issue 15): direct rooms have no name, topic or owner.
+const roomProps = {
+  name: orNull(roomName),
+  topic: orNull(roomTopic),
+  kind: { enum: ["direct", "group"], description: "direct: one per member set, fixed; group: named, members change" },
+  public: { type: "boolean", description: "a group listed in GET /v1/rooms/public that anyone may join" },
+  owner_id: orNull(id),
+  seq: { type: "integer", minimum: 1, description: "the room's newest seq (its order: messages and changes)" },
+};
+const roomChangeFrame = strict({
+  type: { const: "room" },
+  room_id: id,
+  seq: { type: "integer", minimum: 1 },
+  room: strict({ id, users: { type: "array", items: userSchema, description: "join order" }, ...roomProps }),
+  by: id,
+});
+const membersFrame = strict({
+  type: { const: "members" },
+  room_id: id,
+  seq: { type: "integer", minimum: 1 },
+  users: { type: "array", items: userSchema, description: "the members after the change, join order" },
+  added: { type: "array", items: id },
+  removed: { type: "array", items: id },
+  by: id,
+});
+
+// Codes a room socket's error frame may carry.
+export const FRAME_ERRORS = [
+  "invalid_json",
+  "invalid_text",
+  "unknown_type",
+  "rate_limited",
+  "internal_error",
+  "unavailable",
+] as const satisfies readonly ErrorCode[];
+
+// Bodies of REST requests and responses (OpenAPI's components.schemas).
+export const REST_SCHEMAS = {
+  User: strict({ id, login: { type: "string", minLength: 1 } }),
+  Me: strict({ id, login: { type: "string", minLength: 1 }, admin: { type: "boolean" } }),
+  Session: strict(
+    {
+      session_id: { type: "string", pattern: "^[0-9a-f]{40}$" },
+      room_id: { ...id, description: "register only: the room an invite made the new user join" },
+    },
+    ["session_id"],
+  ),
+  SessionInfo: strict({
+    id: publicId,
+    created_at: time,
+    last_used_at: time,
+    user_agent: orNull({ type: "string", maxLength: 256 }),
+    address: orNull({ type: "string" }),
+    current: { type: "boolean", description: "the session making this call" },
+  }),
+  NewInvite: strict({
+    id: publicId,
+    code: { type: "string", pattern: "^[A-Za-z0-9_-]{24}$", description: "shown only now" },
+    url: { type: "string", description: "<public URL>/#invite=<code>: the web client's registration form" },
+    uses_left: { type: "integer", minimum: 0 },
+    expires_at: orNull(time),
+    room_id: orNull(id),
+  }),
+  Invite: strict({
+    id: publicId,
+    uses_left: { type: "integer", minimum: 0 },
+    expires_at: orNull(time),
+    created_at: time,
+    created_by: orNull(id),
+    room_id: orNull(id),
+  }),
+  Account: strict({
+    id,
+    login: { type: "string", minLength: 1 },
+    admin: { type: "boolean" },
+    disabled: { type: "boolean" },
+    created_at: time,
+    last_seen_at: orNull(time),
+  }),
+  Empty: strict({}),
+  Message: strict(messageProps, messageRequired),
+  Room: strict({
+    id,
+    users: { type: "array", items: ref("User"), minItems: 1, description: "the caller first, then join order" },
+    ...roomProps,
+  }),
+  RoomSummary: strict({
+    id,
+    users: { type: "array", items: ref("User"), minItems: 1 },
+    ...roomProps,
+    last_message: { oneOf: [ref("Message"), { type: "null" }] },
+    unread: { type: "integer", minimum: 0 },
+  }),
+  PublicRoom: strict({ id, name: roomName, topic: orNull(roomTopic), member_count: { type: "integer", minimum: 0 } }),
+  // DELETE /v1/rooms/{id}/users/{user_id}: {} when the caller left, the room when they removed someone.
+  RoomOrEmpty: { oneOf: [ref("Room"), ref("Empty")] },
+  Health: strict({ status: { const: "ok" } }),
+  Ready: strict({ status: { const: "ok" }, database: { const: "ok" } }),
+  Document: { type: "object", description: "a JSON document (OpenAPI or AsyncAPI)" },
+
+  // Request bodies (extra keys are accepted and ignored).
+  Credentials: {
+    type: "object",
+    properties: { login: { type: "string", minLength: 1, maxLength: 64 }, password: { type: "string" } },
+    required: ["login", "password"],
+  },
+  Registration: {
+    type: "object",
+    properties: {
+      login: { type: "string", minLength: 1, maxLength: 64 },
+      password: { type: "string" },
+      invite: { type: "string", description: "an invite code: needed with --registration invite" },
+    },
+    required: ["login", "password"],
+  },
+  InviteRequest: {
+    type: "object",
+    properties: {
+      uses: { type: "integer", minimum: 1, maximum: 1000, default: 1 },
+      expires_in: { type: "integer", minimum: 60, maximum: 31536000, default: 604800, description: "seconds" },
+      room_id: { type: "integer", description: "a room the admin is in: each new user joins it" },
+    },
+  },
+  AccountChange: {
+    type: "object",
+    properties: { disabled: { type: "boolean" }, admin: { type: "boolean" } },
+    minProperties: 1,
+  },
+  PasswordChange: {
+    type: "object",
+    properties: { old_password: { type: "string" }, new_password: { type: "string", minLength: 8, maxLength: 1024 } },
+    required: ["old_password", "new_password"],
+  },
+  NewRoom: {
+    type: "object",
+    properties: {
+      name: { ...roomName, description: "makes a group (never de-duplicated) owned by the caller" },
+      topic: orNull({ ...roomTopic, description: "a group's topic" }),
+      public: { type: "boolean", default: false, description: "a group in the public directory" },
+      users: {
+        type: "array",
+        items: {
+          type: "object",
+          description: "by id, or by login when id is absent",
+          properties: { id: { type: "integer" }, login: { type: "string" } },
+        },
+      },
+    },
+    required: ["users"],
+  },
+  RoomChange: {
+    type: "object",
+    properties: { name: roomName, topic: orNull(roomTopic), public: { type: "boolean" } },
+    minProperties: 1,
+  },
+  MemberList: {
+    type: "object",
+    properties: {
+      users: {
+        type: "array",
+        items: {
+          type: "object",
+          description: "by id, or by login when id is absent",
+          properties: { id: { type: "integer" }, login: { type: "string" } },
+        },
+      },
+    },
+    required: ["users"],
+  },
+} satisfies Record<string, Schema>;
+
+// WebSocket frames (AsyncAPI's components.schemas).
+export const FRAME_SCHEMAS = {
+  // Frames the server sends on a room socket.
+  MessageFrame: strict(messageProps, messageRequired),
+  TypedMessageFrame: strict({ type: { const: "message" }, ...messageProps }, ["type", ...messageRequired]),
+  ErrorFrame: strict(
+    {
+      error: strict({ code: { type: "string", enum: [...FRAME_ERRORS] }, message: { type: "string" } }),
+      client_id: { type: "string", maxLength: 64 },
+    },
+    ["error"],
+  ),
+  ResyncFrame: strict({ type: { const: "resync" }, room_id: id }),
+  TypingFrame: strict({ type: { const: "typing" }, room_id: id, user_id: id }),
+  PresenceFrame: strict({ type: { const: "presence" }, room_id: id, online: { type: "array", items: id } }),
+  ReadFrame: strict({ type: { const: "read" }, room_id: id, user_id: id, message_id: { type: "integer", minimum: 0 } }),
+  MembersFrame: membersFrame,
+  RoomChangeFrame: roomChangeFrame,
+
+  // Frames a client sends (extra keys are ignored).
+  SendMessage: {
+    type: "object",
+    properties: {
+      type: { const: "message", description: "the default" },
+      text: { type: "string", minLength: 1, maxLength: 4000 },
+      client_id: { type: "string", maxLength: 64 },
+    },
+    required: ["text"],
+  },
+  SendTyping: { type: "object", properties: { type: { const: "typing" } }, required: ["type"] },
+  SendRead: {
+    type: "object",
+    properties: { type: { const: "read" }, message_id: { type: "integer", minimum: 0 } },
+    required: ["type", "message_id"],
+  },
+} satisfies Record<string, Schema>;
+
+export const SCHEMAS = { ...REST_SCHEMAS, ...FRAME_SCHEMAS };
+export type SchemaName = keyof typeof SCHEMAS;
