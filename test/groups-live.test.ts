@@ -145,6 +145,20 @@ describe("events=members", () => {
     expect(await gap.next()).toEqual({ type: "resync", room_id: room });
     await Promise.all([sa.close(), full.close(), gap.close()]);
   });
+
+  test("a gap far past the cap (the room's seq says so) is a resync without reading it; live frames follow", async () => {
+    const room = await group(ann, [ben]);
+    const sa = await Socket.open(chatUrl(s, room, ann));
+    await sendAll(
+      sa,
+      Array.from({ length: 2001 }, (_, i) => `m${i}`),
+    ); // seqs 2..2002: more than twice the cap after seq 0
+    const far = await members(room, ben, { after: 0 });
+    expect(await far.next()).toEqual({ type: "resync", room_id: room });
+    await sendAll(sa, ["live"]);
+    expect(await far.next()).toMatchObject({ type: "message", text: "live", seq: 2003 });
+    await Promise.all([sa.close(), far.close()]);
+  });
 });
 
 describe("leaving and removal close the member's room sockets with 4003", () => {
