@@ -12,7 +12,10 @@ let root: Account, ann: Account, ben: Account;
 beforeAll(async () => {
   ({ s, admin: root } = await startWithAdmin({ config: { maxRoomUsers: 3, maxRoomsPerUser: 3 } }));
   const invite = await makeInvite(s.url, root, { uses: 10 });
-  [ann, ben] = await Promise.all(["ann", "ben"].map((l) => registerWith(s.url, l, invite.code)));
+  [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => registerWith(s.url, l, invite.code)))) as [
+    Account,
+    Account,
+  ];
 });
 afterAll(() => s.stop());
 
@@ -85,7 +88,7 @@ describe("an invite into a room", () => {
 
 describe("caps", () => {
   test("joining a full public group is too_many_users; a user in --max-rooms-per-user rooms is too_many_rooms", async () => {
-    const [fay, gus] = await Promise.all(["fay", "gus"].map((l) => register(s.url, l)));
+    const [fay, gus] = (await Promise.all(["fay", "gus"].map((l) => register(s.url, l)))) as [Account, Account];
     const open = await group(ann, [ben], { public: true });
     await call(s.url, "POST", `/v1/rooms/${open}/join`, { session: fay.session });
     expectError(await call(s.url, "POST", `/v1/rooms/${open}/join`, { session: gus.session }), 422, "too_many_users");
