@@ -19,7 +19,17 @@ const message = (id: number): Message => ({
   createdAt: 1_700_000_000_000 + id,
   seq: id,
 });
-const joined: RoomEvent = { kind: "members", roomId: ROOM, seq: 3, users: [], added: [4], removed: [], by: 1 };
+const room = {
+  id: ROOM,
+  users: [],
+  name: null,
+  topic: null,
+  kind: "direct" as const,
+  public: false,
+  ownerId: null,
+  seq: 3,
+};
+const joined: RoomEvent = { kind: "members", roomId: ROOM, seq: 3, users: [], added: [4], removed: [], by: 1, room };
 const SOCKET = { socket: "the sender" }; // stands for the local socket a typing frame came from
 
 // Records every call, and resolves waiters when a call matching their predicate arrives.

@@ -83,9 +83,19 @@ export type Room = {
 
 // Every durable change of a room has a seq: 1, 2, 3 … within the room, with no gap, in commit order.
 // Messages take theirs in the message writer's batch; membership and room changes are stored as events
-// in the same order. users: the members after the change; added/removed: user ids; by: who did it.
+// in the same order. users: the members after the change; added/removed: user ids; by: who did it;
+// room: the room after it (a user's stream announces a room it was added to with it).
 export type RoomEvent =
-  | { kind: "members"; roomId: number; seq: number; users: User[]; added: number[]; removed: number[]; by: number }
+  | {
+      kind: "members";
+      roomId: number;
+      seq: number;
+      users: User[];
+      added: number[];
+      removed: number[];
+      by: number;
+      room: Room;
+    }
   | { kind: "room"; roomId: number; seq: number; room: Room; by: number };
 export type RoomFrame = { kind: "message"; message: Message } | RoomEvent;
 export const frameSeq = (f: RoomFrame) => (f.kind === "message" ? f.message.seq : f.seq);

@@ -16,7 +16,8 @@ import type {
   Store,
   User,
 } from "../store.ts";
-import { eventBody, room as toRoom, user } from "./rows.ts";
+import { eventBody } from "../frames.ts";
+import { room as toRoom, user } from "./rows.ts";
 
 type RoomChanges = Pick<
   Store,
@@ -55,7 +56,8 @@ async function nextSeq(tx: SQL, roomId: number): Promise<number> {
 
 async function membersEvent(tx: SQL, roomId: number, by: number, added: number[], removed: number[], now: number) {
   const seq = await nextSeq(tx, roomId);
-  return record(tx, { kind: "members", roomId, seq, users: await roomUsers(tx, roomId), added, removed, by }, now);
+  const room = await current(tx, roomId);
+  return record(tx, { kind: "members", roomId, seq, users: room.users, added, removed, by, room }, now);
 }
 
 async function roomChangedEvent(tx: SQL, roomId: number, by: number, now: number) {

@@ -1,4 +1,5 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
+import { eventFromBody } from "../frames.ts";
 import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
@@ -33,13 +34,5 @@ export function room(r: Row, users: User[]): Room {
 }
 
 export function roomEvent(r: Row): RoomEvent {
-  const body = JSON.parse(r.body);
-  const head = { roomId: Number(r.room_id), seq: Number(r.seq), by: Number(r.by_id) };
-  if (r.kind === "room") return { kind: "room", ...head, room: body.room };
-  return { kind: "members", ...head, users: body.users, added: body.added, removed: body.removed };
-}
-
-// The body stored for an event: what its frame carries besides room_id, seq and by.
-export function eventBody(e: RoomEvent): string {
-  return JSON.stringify(e.kind === "room" ? { room: e.room } : { users: e.users, added: e.added, removed: e.removed });
+  return eventFromBody(r.kind, Number(r.room_id), Number(r.seq), Number(r.by_id), r.body);
 }

@@ -17,7 +17,8 @@ import type {
   RoomRules,
   User,
 } from "../store.ts";
-import { eventBody, prepareRoomReads } from "./room-rows.ts";
+import { eventBody } from "../frames.ts";
+import { prepareRoomReads } from "./room-rows.ts";
 
 // What the writer answers for a change: the result, and the new event's id (reads stop at it).
 export type ChangeReply = { result: unknown; eventId: number };
@@ -33,7 +34,8 @@ export function createRoomChanges(db: Database) {
   }
   function membersEvent(roomId: number, by: number, added: number[], removed: number[], now: number) {
     const seq = q.nextSeq.get(roomId)!.seq;
-    return record({ kind: "members", roomId, seq, users: reads.users(roomId), added, removed, by }, now);
+    const room = current(roomId);
+    return record({ kind: "members", roomId, seq, users: room.users, added, removed, by, room }, now);
   }
   function roomEvent(roomId: number, by: number, now: number) {
     const seq = q.nextSeq.get(roomId)!.seq;

@@ -1,6 +1,7 @@
 // Rooms read as domain objects, on whichever connection asks: the main one (reads) and the writer's
 // (room changes answer with the room after the change).
 import type { Database } from "bun:sqlite";
+import { eventFromBody } from "../frames.ts";
 import type { Room, RoomEvent, RoomKind, User } from "../store.ts";
 
 export type RoomRow = {
@@ -32,22 +33,7 @@ export function toRoom(r: RoomRow, users: User[]): Room {
 }
 
 export function toEvent(r: EventRow): RoomEvent {
-  const body = JSON.parse(r.body);
-  if (r.kind === "room") return { kind: "room", roomId: r.roomId, seq: r.seq, room: body.room, by: r.byId };
-  return {
-    kind: "members",
-    roomId: r.roomId,
-    seq: r.seq,
-    users: body.users,
-    added: body.added,
-    removed: body.removed,
-    by: r.byId,
-  };
-}
-
-// The body stored for an event: what its frame carries besides room_id, seq and by.
-export function eventBody(e: RoomEvent): string {
-  return JSON.stringify(e.kind === "room" ? { room: e.room } : { users: e.users, added: e.added, removed: e.removed });
+  return eventFromBody(r.kind, r.roomId, r.seq, r.byId, r.body);
 }
 
 export function prepareRoomReads(db: Database) {
