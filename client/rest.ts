@@ -10,11 +10,14 @@ import type {
   Info,
   Invite,
   MemberRef,
+  NewGroup,
   NewInvite,
+  PublicRoom,
   Message,
   Readiness,
   Reply,
   Room,
+  RoomChange,
   RoomSummary,
   Session,
   SessionInfo,
@@ -110,6 +113,39 @@ export class RestClient {
 
   getRoom(id: number): Promise<Room> {
     return this.call<Room>("GET", `/v1/rooms/${id}`);
+  }
+
+  // A named group, never de-duplicated; the caller owns it.
+  createGroup(group: NewGroup): Promise<Room> {
+    return this.call<Room>("POST", "/v1/rooms", { body: { users: [], ...group } });
+  }
+
+  // A group's name, topic or visibility: its owner or a server admin.
+  updateRoom(id: number, change: RoomChange): Promise<Room> {
+    return this.call<Room>("PATCH", `/v1/rooms/${id}`, { body: change });
+  }
+
+  // Any member of a group adds people.
+  addMembers(id: number, users: MemberRef[]): Promise<Room> {
+    return this.call<Room>("POST", `/v1/rooms/${id}/users`, { body: { users } });
+  }
+
+  // The owner (or an admin) removes someone; removing yourself is leave().
+  async removeMember(id: number, userId: number): Promise<void> {
+    await this.call("DELETE", `/v1/rooms/${id}/users/${userId}`);
+  }
+
+  async leave(id: number, myId: number): Promise<void> {
+    await this.removeMember(id, myId);
+  }
+
+  // The directory of public groups, newest first; before: the smallest id of the previous page.
+  publicRooms(query: { q?: string; limit?: number; before?: number } = {}): Promise<PublicRoom[]> {
+    return this.call<PublicRoom[]>("GET", `/v1/rooms/public${search(query)}`);
+  }
+
+  joinRoom(id: number): Promise<Room> {
+    return this.call<Room>("POST", `/v1/rooms/${id}/join`, { body: {} });
   }
 
   // The latest 50 by default, oldest first; before= scrolls back, after= catches up.

@@ -1,6 +1,7 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
 import type { ApiError, Info, Room, RoomSummary, User } from "../client/index.ts";
 import { AdminView } from "./admin.ts";
+import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
@@ -19,7 +20,9 @@ const searchError = byId("search-error");
 let me: Info | null = null;
 let rooms: RoomSummary[] = [];
 let open: RoomView | null = null;
-let panel: "admin" | "sessions" | null = null; // a view in place of a room
+const PANELS = ["admin", "sessions", "new-group", "directory"] as const;
+type Panel = (typeof PANELS)[number];
+let panel: Panel | null = null; // a view in place of a room
 let poll: ReturnType<typeof setInterval> | undefined;
 
 function show(screen: "auth" | "chat") {
@@ -142,29 +145,39 @@ function renderRooms() {
   document.title = total ? `(${total}) echat` : "echat";
 }
 
-byId("admin").onclick = () => (location.hash = "#admin");
-byId("sessions").onclick = () => (location.hash = "#sessions");
+for (const name of PANELS) byId(name).onclick = () => (location.hash = `#${name}`);
 
-// The admin view and the sessions list take the room's place (#admin, #sessions).
-async function showPanel(name: "admin" | "sessions") {
+// A room just made or joined: into the list, and open.
+async function opened(room: Room) {
+  await refreshRooms();
+  location.hash = `#room/${room.id}`;
+}
+
+// The admin view, the sessions list, a new group's form and the directory take the room's place (#admin, …).
+async function showPanel(name: Panel) {
   if (panel === name) return;
   open?.close();
   open = null;
   panel = name;
   document.body.classList.add("in-room");
-  const host = { loggedOut, back: () => (location.hash = "") };
-  const view = name === "admin" ? new AdminView(me!, host) : new SessionsView(host);
+  const host = { loggedOut, opened, back: () => (location.hash = "") };
+  const view = {
+    admin: () => new AdminView(me!, host),
+    sessions: () => new SessionsView(host),
+    "new-group": () => new NewGroupView(host),
+    directory: () => new DirectoryView(host),
+  }[name]();
   roomPane.replaceChildren(view.el);
   renderRooms();
   await view.start();
 }
 
-// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin and #sessions
-// show those views instead.
+// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin, #sessions,
+// #new-group and #directory show those views instead.
 async function route() {
   if (!me) return;
-  if (location.hash === "#sessions" || (location.hash === "#admin" && me.admin))
-    return showPanel(location.hash.slice(1) as "admin" | "sessions");
+  const name = PANELS.find((p) => location.hash === `#${p}`);
+  if (name && (name !== "admin" || me.admin)) return showPanel(name);
   const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
   if (open?.room.id === id && !panel) return;
   open?.close();
@@ -187,6 +200,7 @@ async function route() {
     loggedOut,
     activity: () => refreshRooms(),
     back: () => (location.hash = ""),
+    left: () => (location.hash = ""),
   });
   open = view;
   roomPane.replaceChildren(view.el);
