@@ -4,6 +4,7 @@ import { ApiError, errorOf, NetworkError, retryAfterSeconds } from "./errors.ts"
 import type { WebSocketLike } from "./connection.ts";
 import { RoomSocket, type RoomSocketOptions } from "./room-socket.ts";
 import { createTransport, type Request, type RequestOptions } from "./transport.ts";
+import { UserStream, type UserStreamOptions } from "./user-stream.ts";
 import type {
   AdminUser,
   Health,
@@ -162,6 +163,11 @@ export class RestClient {
       if (page.length < limit) return all;
       after = page.at(-1)!.id;
     }
+  }
+
+  // One live stream over all of the user's rooms, connecting at once: see UserStream.
+  stream(options?: UserStreamOptions): UserStream {
+    return new UserStream(this, { WebSocket: this.options.WebSocket, ...options });
   }
 
   // The room's live chat, connecting at once: see RoomSocket.

@@ -2,7 +2,7 @@
 // that sends each message with a client_id until the server acknowledges it, and typed frames as events.
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
 import { newClientId } from "./client-id.ts";
-import { Connection, type Ended, type StateChange, type WebSocketLike } from "./connection.ts";
+import { Connection, type Ended, socketBase, type StateChange, type WebSocketLike } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
 import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
@@ -227,10 +227,4 @@ export function roomSocketUrl(
   if (query.after !== undefined) q.set("after", String(query.after));
   if (query.events?.length) q.set("events", query.events.join(","));
   return `${socketBase(baseUrl)}/v1/rooms/${roomId}/chat?${q}`;
-}
-
-// ws(s)://host of the API; in a page served by echat (baseUrl ""), the page's own host.
-function socketBase(baseUrl: string): string {
-  if (baseUrl) return baseUrl.replace(/^http/, "ws").replace(/\/+$/, "");
-  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
 }
