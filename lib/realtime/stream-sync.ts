@@ -78,6 +78,7 @@ export function createStreamSync({ store, broker, streams }: Deps) {
   return async function sync(ws: WS, s: StreamState, map: Map<number, number>) {
     const st = streams();
     const mine = await store.listMemberships(ws.data.userId);
+    if (!st.alive(ws)) return; // closed meanwhile: nothing to mark
     // Interest first (several instances: the sequencer delivers a room's frames here from now on),
     // then where each room stands; what is newer reaches the buffer.
     for (const room of mine.keys()) st.addRoom(ws, s, room, map.get(room) ?? 0);

@@ -95,6 +95,7 @@ export function createStreams(deps: Deps) {
   return {
     interested: (room: number) => interest.has(room),
     syncing: () => syncing.size > 0,
+    alive: (ws: WS) => states.has(ws),
     open(ws: WS) {
       const s: StreamState = { phase: "waiting", openedAt: now(), rooms: new Map(), buffer: [] };
       states.set(ws, s);
