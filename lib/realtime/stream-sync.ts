@@ -17,6 +17,28 @@ export function frameJson(f: RoomFrame): string {
   return JSON.stringify(f.kind === "message" ? { type: "message", ...messageJson(f.message) } : roomEventJson(f));
 }
 
+// Reads a few rooms ahead (a networked store answers them at once) while the stream is sent in order.
+const READ_AHEAD = 16;
+function ahead<T, R>(items: T[], read: (item: T) => Promise<R>) {
+  const started: Promise<R>[] = [];
+  const start = () => {
+    while (started.length < items.length && started.length < taken + READ_AHEAD) {
+      const p = read(items[started.length]!);
+      p.catch(() => {}); // awaited in order by next(); a failure there ends the resume
+      started.push(p);
+    }
+  };
+  let taken = 0;
+  start();
+  return {
+    next(): Promise<R> {
+      const p = started[taken++]!;
+      start();
+      return p;
+    },
+  };
+}
+
 export function createStreamSync({ store, broker, streams }: Deps) {
   // The frames of one room after `after`, or null when more than RESYNC_AFTER are missing. A gap the
   // room's seq shows to be far past it is not read (Store.listFrames walks the missed rows).
@@ -29,12 +51,16 @@ export function createStreamSync({ store, broker, streams }: Deps) {
 
   async function replay(ws: WS, s: StreamState, map: Map<number, number>, mine: Map<number, number>) {
     const st = streams();
+    const reads = ahead(
+      [...map].filter(([room]) => mine.has(room)),
+      ([room, after]) => missed(room, after, mine.get(room)!),
+    );
     for (const [room, after] of map) {
       if (!mine.has(room)) {
         send(ws, { type: "room_removed", room_id: room });
         continue;
       }
-      const frames = await missed(room, after, mine.get(room)!);
+      const frames = await reads.next();
       if (ws.readyState !== 1) return;
       if (frames === null) {
         send(ws, { type: "resync", room_id: room, seq: mine.get(room)! });
