@@ -201,6 +201,23 @@ describe("live", () => {
     await st.close();
   });
 
+  test("typing goes both ways between streams and room sockets, never back to its sender", async () => {
+    const room = await group(ann, [ben, cat]);
+    const { st: benStream } = await resumed(ben, {});
+    const { st: catStream } = await resumed(cat, {});
+    const annSock = await Socket.open(chatUrl(s, room, ann, { events: "typing" }));
+    benStream.send({ type: "typing", room_id: room });
+    const typing = { type: "typing", room_id: room, user_id: ben.id };
+    expect(await annSock.next()).toEqual(typing);
+    expect(await catStream.next()).toEqual(typing);
+    annSock.send({ type: "typing" });
+    expect(await benStream.next()).toEqual({ type: "typing", room_id: room, user_id: ann.id });
+    benStream.send({ type: "typing", room_id: 999999 });
+    expect((await benStream.next()).error.code).toBe("room_not_found");
+    expect(benStream.inbox).toEqual([]);
+    await Promise.all([benStream.close(), catStream.close(), annSock.close()]);
+  });
+
   test("after a restart, resuming with the map loses nothing and doubles nothing", async () => {
     const room = await group(ann, [ben]);
     const { st, frames } = await resumed(ben, {});

@@ -84,9 +84,14 @@ export async function storeMessage(ctx: FrameContext, ws: WS, room: number, fram
   broker.message(stored.message);
 }
 
-// At most one per user and room every TYPING_EVERY_MS; never echoed to the socket that sent it.
-function handleTypingFrame({ now, broker, lastTyping }: FrameContext, ws: WS) {
-  const { roomId: room, userId } = ws.data;
+function handleTypingFrame(ctx: FrameContext, ws: WS) {
+  sendTyping(ctx, ws, ws.data.roomId);
+}
+
+// At most one per user and room every TYPING_EVERY_MS; never echoed to the socket that sent it. Also a
+// user stream's typing frame (stream.ts), once it has checked the room.
+export function sendTyping({ now, broker, lastTyping }: FrameContext, ws: WS, room: number) {
+  const { userId } = ws.data;
   const key = `${room}:${userId}`;
   const t = now();
   if (t - (lastTyping.get(key) ?? -Infinity) < TYPING_EVERY_MS) return;

@@ -2,17 +2,24 @@
 // client's first frame is resume (its last seq per room); nothing live goes out before the server has
 // sent, per room, what was missed (stream-sync.ts) and then "synced". Live, the stream gets every
 // durable frame of its rooms through the rooms' typed-message and members topics (the same publishes
-// as room sockets: no extra cost per message), "room" when its user is added to a room and
-// "room_removed" when removed. A client sends messages with a room_id.
+// as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
+// "room_removed" when removed. A client sends messages and typing with a room_id.
 import { roomJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
 import type { Room, RoomEvent, RoomFrame } from "../store/store.ts";
-import { type FrameContext, type Frame, storeMessage } from "./frames.ts";
+import { type FrameContext, type Frame, sendTyping, storeMessage } from "./frames.ts";
 import { isObject } from "../validate.ts";
 import { send, sendError, type WS } from "./socket.ts";
 import { topic } from "./topics.ts";
 
 export const RESUME_WAIT_MS = 10_000;
+
+// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing.
+const TOPICS = [
+  topic.typed,
+  (room: number) => topic.event(room, "members"),
+  (room: number) => topic.event(room, "typing"),
+];
 
 // waiting: hello sent, no resume yet; syncing: sending what was missed, live frames buffered; live.
 // rooms: the stream's rooms and the last seq sent for each (live: the topics carry the rest).
@@ -44,9 +51,7 @@ export function createStreams(deps: Deps) {
     if (!s.rooms.has(room)) interest.set(room, (interest.get(room) ?? 0) + 1);
     s.rooms.set(room, seq);
     if (s.phase !== "live") return;
-    ws.subscribe(topic.typed(room));
-    ws.subscribe(topic.event(room, "members"));
-    deps.subscriptionsChanged(room);
+    subscribe(ws, room);
   }
   function dropRoom(ws: WS, s: StreamState, room: number) {
     if (!s.rooms.delete(room)) return;
@@ -54,8 +59,11 @@ export function createStreams(deps: Deps) {
     if (n > 0) interest.set(room, n);
     else interest.delete(room);
     if (s.phase !== "live") return;
-    ws.unsubscribe(topic.typed(room));
-    ws.unsubscribe(topic.event(room, "members"));
+    for (const t of TOPICS) ws.unsubscribe(t(room));
+    deps.subscriptionsChanged(room);
+  }
+  function subscribe(ws: WS, room: number) {
+    for (const t of TOPICS) ws.subscribe(t(room));
     deps.subscriptionsChanged(room);
   }
 
@@ -89,6 +97,11 @@ export function createStreams(deps: Deps) {
       if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room))
         return sendError(ws, "room_not_found", clientId);
       return storeMessage(frames, ws, room, f, true);
+    },
+    typing(ws, s, f) {
+      const room = f.room_id;
+      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room)) return sendError(ws, "room_not_found");
+      sendTyping(frames, ws, room);
     },
   };
 
@@ -141,11 +154,7 @@ export function createStreams(deps: Deps) {
       s.phase = "live";
       syncing.delete(s);
       s.buffer = [];
-      for (const room of s.rooms.keys()) {
-        ws.subscribe(topic.typed(room));
-        ws.subscribe(topic.event(room, "members"));
-        deps.subscriptionsChanged(room);
-      }
+      for (const room of s.rooms.keys()) subscribe(ws, room);
     },
     // From the hub's sweep: a stream that sent no resume within RESUME_WAIT_MS is closed with 1008.
     sweep() {

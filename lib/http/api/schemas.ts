@@ -263,7 +263,11 @@ export const FRAME_SCHEMAS = {
     },
     required: ["type", "rooms"],
   },
-  SendTyping: { type: "object", properties: { type: { const: "typing" } }, required: ["type"] },
+  SendTyping: {
+    type: "object",
+    properties: { type: { const: "typing" }, room_id: { type: "integer", description: "user stream: the room" } },
+    required: ["type"],
+  },
   SendRead: {
     type: "object",
     properties: { type: { const: "read" }, message_id: { type: "integer", minimum: 0 } },
