@@ -218,6 +218,26 @@ describe("live", () => {
     await Promise.all([benStream.close(), catStream.close(), annSock.close()]);
   });
 
+  test("read markers: stored, announced to the room's streams and opted-in sockets, counted in unread", async () => {
+    const room = await group(ann, [ben]);
+    const annSock = await Socket.open(chatUrl(s, room, ann, { events: "read" }));
+    const [, last] = await sendAll(annSock, ["one", "two"]);
+    const unread = async () =>
+      (await call(s.url, "GET", "/v1/rooms", { session: ben.session })).body.find((r: any) => r.id === room).unread;
+    expect(await unread()).toBe(2);
+    const { st } = await resumed(ben, {});
+    st.send({ type: "read", room_id: room, message_id: last.id });
+    const read = { type: "read", room_id: room, user_id: ben.id, message_id: last.id };
+    expect(await annSock.next((f) => f.type === "read")).toEqual(read);
+    expect(await st.next()).toEqual(read);
+    expect(await unread()).toBe(0);
+    st.send({ type: "read", room_id: room, message_id: -1 });
+    expect((await st.next()).error.code).toBe("invalid_json");
+    st.send({ type: "read", room_id: 999999, message_id: 1 });
+    expect((await st.next()).error.code).toBe("room_not_found");
+    await Promise.all([st.close(), annSock.close()]);
+  });
+
   test("after a restart, resuming with the map loses nothing and doubles nothing", async () => {
     const room = await group(ann, [ben]);
     const { st, frames } = await resumed(ben, {});

@@ -104,5 +104,5 @@ export function sendTyping({ now, broker, lastTyping }: FrameContext, ws: WS, ro
 function handleReadFrame({ reads }: FrameContext, ws: WS, frame: Frame) {
   const id = frame.message_id;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
-  reads.mark(ws, id);
+  reads.mark(ws, ws.data.roomId, id);
 }

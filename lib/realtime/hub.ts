@@ -146,8 +146,8 @@ function socketHandlers(
     close(ws: WS) {
       ws.data.release();
       registry.remove(ws);
-      if (ws.data.stream) return streams.close(ws);
       reads.closed(ws);
+      if (ws.data.stream) return streams.close(ws);
       resumer.closed(ws);
       const { roomId: room, userId } = ws.data;
       delivery.subscriptionsChanged(room);

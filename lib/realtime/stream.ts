@@ -14,11 +14,12 @@ import { topic } from "./topics.ts";
 
 export const RESUME_WAIT_MS = 10_000;
 
-// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing.
+// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing, read.
 const TOPICS = [
   topic.typed,
   (room: number) => topic.event(room, "members"),
   (room: number) => topic.event(room, "typing"),
+  (room: number) => topic.event(room, "read"),
 ];
 
 // waiting: hello sent, no resume yet; syncing: sending what was missed, live frames buffered; live.
@@ -97,6 +98,13 @@ export function createStreams(deps: Deps) {
       if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room))
         return sendError(ws, "room_not_found", clientId);
       return storeMessage(frames, ws, room, f, true);
+    },
+    read(ws, s, f) {
+      const room = f.room_id;
+      const id = f.message_id;
+      if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
+      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room)) return sendError(ws, "room_not_found");
+      frames.reads.mark(ws, room, id);
     },
     typing(ws, s, f) {
       const room = f.room_id;

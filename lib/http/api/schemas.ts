@@ -270,7 +270,11 @@ export const FRAME_SCHEMAS = {
   },
   SendRead: {
     type: "object",
-    properties: { type: { const: "read" }, message_id: { type: "integer", minimum: 0 } },
+    properties: {
+      type: { const: "read" },
+      message_id: { type: "integer", minimum: 0 },
+      room_id: { type: "integer", description: "user stream: the room" },
+    },
     required: ["type", "message_id"],
   },
 } satisfies Record<string, Schema>;
