@@ -145,6 +145,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/v1/rooms/:id/join": methods({ POST: members.handleJoinRoom }),
     "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
     "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
+    "/v1/stream": methods({ GET: hub.handleStream }),
     "/healthz": methods({ GET: ops.handleHealth }),
     "/readyz": methods({ GET: ops.handleReady }),
     "/metrics": methods({ GET: ops.handleMetrics }),

@@ -85,6 +85,45 @@ for (const path of paths) {
       await Promise.all([...watchers, sa, sb, late].map((s) => s.close()));
     });
 
+    const streamOn = async (t: TestServer, who: Account, rooms: Record<number, number>) => {
+      const st = await Socket.open(`${t.wsUrl}/v1/stream?session_id=${who.session}`);
+      await st.next(); // hello
+      st.send({ type: "resume", rooms });
+      const frames = [];
+      for (let f = await st.next(); f.type !== "synced"; f = await st.next()) frames.push(f);
+      return { st, frames };
+    };
+
+    test("a user added on A appears on B's stream, and the room's frames from A follow there", async () => {
+      const dan = await register(b.url, `dan-${path.name.length}`);
+      const room = await group(ann, []);
+      const { st } = await streamOn(b, dan, {});
+      await call(a.url, "POST", `/v1/rooms/${room}/users`, { session: ann.session, body: { users: [{ id: dan.id }] } });
+      expect(await st.next()).toMatchObject({ type: "room", room_id: room, seq: 2 });
+      const sa = await Socket.open(chatUrl(a, room, ann));
+      const [m] = await sendAll(sa, ["from A"]);
+      expect(await st.next()).toMatchObject({ type: "message", id: m.id, seq: 3 });
+      await Promise.all([st.close(), sa.close()]);
+    });
+
+    test("a stream resumed on the other instance gets what was sent on both meanwhile, once, in order", async () => {
+      const room = await group(ann, [ben]);
+      const first = await streamOn(a, ben, {});
+      const seq = first.frames.find((f) => f.room_id === room).seq;
+      await first.st.close();
+      await call(a.url, "POST", `/v1/rooms/${room}/users`, { session: ann.session, body: { users: [{ id: cat.id }] } });
+      const [sa, sb] = await Promise.all([Socket.open(chatUrl(a, room, ann)), Socket.open(chatUrl(b, room, cat))]);
+      await Promise.all([sendAll(sa, ["a1", "a2"]), sendAll(sb, ["b1", "b2"])]);
+      const { st, frames } = await streamOn(b, ben, { [room]: seq });
+      // B's fan-out may not have every frame from A yet: the rest follow synced, live, in order.
+      const got = frames.filter((f) => f.room_id === room).map((f) => f.seq);
+      while (got.length < 5) got.push((await st.next((f) => f.room_id === room)).seq);
+      expect(got).toEqual([seq + 1, seq + 2, seq + 3, seq + 4, seq + 5]); // cat added, four messages
+      await sendAll(sa, ["live"]);
+      expect(await st.next((f) => f.room_id === room)).toMatchObject({ text: "live", seq: seq + got.length + 1 });
+      await Promise.all([st.close(), sa.close(), sb.close()]);
+    });
+
     test("a member removed through A has their room sockets closed with 4003 on A and on B", async () => {
       const room = await group(ann, [ben]);
       const onA = await Socket.open(chatUrl(a, room, ben));

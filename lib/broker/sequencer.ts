@@ -48,8 +48,13 @@ export class Sequencer {
   push(room: number, seq: number, f?: RoomFrame) {
     const last = this.last.get(room);
     if (last !== undefined && seq <= last) return; // a duplicate, or already filled from the store
-    // Nobody here listens: nothing to order, remember where the room is.
-    if (!this.handler.interested(room)) return void this.last.set(room, seq);
+    // Nobody here listens: nothing to order, remember where the room is. A membership change still goes
+    // to the handler: it may add a user whose stream is here to the room.
+    if (!this.handler.interested(room)) {
+      this.last.set(room, seq);
+      if (f?.kind === "members") this.handler.roomEvent(f);
+      return;
+    }
     // Not watched: start from this frame.
     if (last === undefined) this.last.set(room, seq - 1);
     let list = this.held.get(room);

@@ -3,18 +3,21 @@
 import type { Server } from "bun";
 import type { EventBody } from "../broker/broker.ts";
 import { messageJson, roomEventJson } from "../http/shapes.ts";
-import type { Message, RoomEvent } from "../store/store.ts";
+import type { Message, RoomEvent, RoomFrame } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import type { WS } from "./socket.ts";
 import { type Event, topic } from "./topics.ts";
 
+// streams: user streams (stream.ts) hear of every durable frame; a message only while one is syncing.
+type StreamHook = { syncing(): boolean; frame(f: RoomFrame): void };
 type Deps = {
   rooms: RoomState;
+  streams: () => StreamHook;
   server: () => Server<any> | undefined; // undefined until Bun.serve has started
   onDeliver: (frames: number) => void; // message frames handed to sockets, for /metrics
 };
 
-export function createDelivery({ rooms, server, onDeliver }: Deps) {
+export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // A room's two message topics and their subscriber counts, read once and kept until a socket of the
   // room subscribes or closes (subscriptionsChanged): two native subscriberCount calls and two topic
   // names per message were about 6% of the main thread in fan-out. Rooms nobody listens to are not kept.
@@ -41,6 +44,7 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
     onDeliver(t.plainCount + t.typedCount);
     s.publish(t.plain, plain, false);
     if (t.typedCount > 0) s.publish(t.typed, `{"type":"message",${plain.slice(1)}`, false);
+    if (streams().syncing()) streams().frame({ kind: "message", message: m });
   }
 
   // except: the socket the event came from (the broker hands back what the hub gave it): its own
@@ -56,6 +60,7 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
   function roomEvent(e: RoomEvent) {
     rooms.buffer(e);
     server()?.publish(topic.event(e.roomId, "members"), JSON.stringify(roomEventJson(e)), false);
+    streams().frame(e);
   }
 
   // The hub calls this after a socket of the room subscribed to its topics, and when one closed.

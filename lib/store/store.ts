@@ -204,6 +204,8 @@ export interface Store {
   removeMember(roomId: number, userId: number, by: number, now: number): Promise<Changed | Refused>;
   // A public group, joined by userId itself (not_found for anything else).
   joinRoom(roomId: number, userId: number, now: number, rules: MemberRules): Promise<Changed | Refused>;
+  // The user's rooms and each one's newest seq (a user stream's resume).
+  listMemberships(userId: number): Promise<Map<number, number>>;
   // Public groups whose folded name contains `folded`, newest first, ids below `before`.
   listPublicRooms(page: PublicPage): Promise<PublicRoom[]>;
   // The room's durable frames after seq, in seq order, at most limit. Found through (room_id, id) for

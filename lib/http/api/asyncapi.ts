@@ -23,6 +23,9 @@ export const SERVER_FRAMES: Record<string, Frame> = {
     summary: "Members were added or removed (the room's order: seq); replayed on resume",
     event: "members",
   },
+  hello: { schema: "HelloFrame", summary: "User stream: the first frame, who the stream belongs to" },
+  synced: { schema: "SyncedFrame", summary: "User stream: everything missed was sent; live frames follow" },
+  roomRemoved: { schema: "RoomRemovedFrame", summary: "User stream: the user is no longer in this room" },
   room: {
     schema: "RoomChangeFrame",
     summary: "A group's name, topic, visibility or owner changed (the room's order: seq); replayed on resume",
@@ -35,6 +38,7 @@ export const CLIENT_FRAMES: Record<string, Frame> = {
   sendMessage: { schema: "SendMessage", summary: "Send a message; client_id makes it idempotent" },
   sendTyping: { schema: "SendTyping", summary: "Tell the room you are typing" },
   sendRead: { schema: "SendRead", summary: "Move your read marker" },
+  sendResume: { schema: "SendResume", summary: "User stream: the first frame, the last seq seen per room" },
 };
 
 const CLOSE_TABLE = Object.values(CLOSE)

@@ -337,6 +337,18 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: "GET",
+    path: "/v1/stream",
+    summary: "Open the user stream: one WebSocket over all the caller's rooms (see /v1/asyncapi.json)",
+    description:
+      'The server says hello; the first frame is {"type":"resume","rooms":{…}}; then what was missed, "synced", ' +
+      "and every durable frame of the user's rooms live. 429 has no Retry-After.",
+    tag: "realtime",
+    auth: "socket",
+    ok: { status: 101, description: "Switching Protocols: the user stream" },
+    errors: ["upgrade_required", "rate_limited"],
+  },
+  {
+    method: "GET",
     path: "/v1/openapi.json",
     summary: "This document",
     tag: "documents",

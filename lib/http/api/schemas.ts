@@ -48,13 +48,17 @@ const roomProps = {
   owner_id: orNull(id),
   seq: { type: "integer", minimum: 1, description: "the room's newest seq (its order: messages and changes)" },
 };
-const roomChangeFrame = strict({
-  type: { const: "room" },
-  room_id: id,
-  seq: { type: "integer", minimum: 1 },
-  room: strict({ id, users: { type: "array", items: userSchema, description: "join order" }, ...roomProps }),
-  by: id,
-});
+// by: absent on a user stream's "room" for a room the user was added to (or joined while away).
+const roomChangeFrame = strict(
+  {
+    type: { const: "room" },
+    room_id: id,
+    seq: { type: "integer", minimum: 1 },
+    room: strict({ id, users: { type: "array", items: userSchema, description: "join order" }, ...roomProps }),
+    by: id,
+  },
+  ["type", "room_id", "seq", "room"],
+);
 const membersFrame = strict({
   type: { const: "members" },
   room_id: id,
@@ -73,6 +77,7 @@ export const FRAME_ERRORS = [
   "rate_limited",
   "internal_error",
   "unavailable",
+  "room_not_found",
 ] as const satisfies readonly ErrorCode[];
 
 // Bodies of REST requests and responses (OpenAPI's components.schemas).
@@ -222,7 +227,13 @@ export const FRAME_SCHEMAS = {
     },
     ["error"],
   ),
-  ResyncFrame: strict({ type: { const: "resync" }, room_id: id }),
+  ResyncFrame: strict(
+    { type: { const: "resync" }, room_id: id, seq: { type: "integer", minimum: 0, description: "user stream" } },
+    ["type", "room_id"],
+  ),
+  HelloFrame: strict({ type: { const: "hello" }, user: userSchema }),
+  SyncedFrame: strict({ type: { const: "synced" } }),
+  RoomRemovedFrame: strict({ type: { const: "room_removed" }, room_id: id }),
   TypingFrame: strict({ type: { const: "typing" }, room_id: id, user_id: id }),
   PresenceFrame: strict({ type: { const: "presence" }, room_id: id, online: { type: "array", items: id } }),
   ReadFrame: strict({ type: { const: "read" }, room_id: id, user_id: id, message_id: { type: "integer", minimum: 0 } }),
@@ -236,13 +247,34 @@ export const FRAME_SCHEMAS = {
       type: { const: "message", description: "the default" },
       text: { type: "string", minLength: 1, maxLength: 4000 },
       client_id: { type: "string", maxLength: 64 },
+      room_id: { type: "integer", description: "user stream: the room (a room socket ignores it)" },
     },
     required: ["text"],
   },
-  SendTyping: { type: "object", properties: { type: { const: "typing" } }, required: ["type"] },
+  SendResume: {
+    type: "object",
+    properties: {
+      type: { const: "resume" },
+      rooms: {
+        type: "object",
+        description: 'user stream, its first frame: {"<room id>": <last seq seen>, …} ({} without state)',
+        additionalProperties: { type: "integer", minimum: 0 },
+      },
+    },
+    required: ["type", "rooms"],
+  },
+  SendTyping: {
+    type: "object",
+    properties: { type: { const: "typing" }, room_id: { type: "integer", description: "user stream: the room" } },
+    required: ["type"],
+  },
   SendRead: {
     type: "object",
-    properties: { type: { const: "read" }, message_id: { type: "integer", minimum: 0 } },
+    properties: {
+      type: { const: "read" },
+      message_id: { type: "integer", minimum: 0 },
+      room_id: { type: "integer", description: "user stream: the room" },
+    },
     required: ["type", "message_id"],
   },
 } satisfies Record<string, Schema>;

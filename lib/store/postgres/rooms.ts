@@ -6,7 +6,10 @@ import type { RoomPage, RoomSummary, Store } from "../store.ts";
 import { readRoom } from "./room-changes.ts";
 import { message, type Row, room as toRoom, user } from "./rows.ts";
 
-type Rooms = Pick<Store, "findRoomForMember" | "isMember" | "listRooms" | "listPublicRooms" | "markRead">;
+type Rooms = Pick<
+  Store,
+  "findRoomForMember" | "isMember" | "listRooms" | "listPublicRooms" | "listMemberships" | "markRead"
+>;
 
 export function createRooms(sql: SQL): Rooms {
   async function isMember(roomId: number, userId: number) {
@@ -40,6 +43,11 @@ export function createRooms(sql: SQL): Rooms {
           lastActivity: Number(r.last_activity),
         }),
       );
+    },
+    async listMemberships(userId) {
+      const rows = await sql`SELECT r.id, r.seq FROM room_members m JOIN rooms r ON r.id = m.room_id
+        WHERE m.user_id = ${userId}`;
+      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.seq)]));
     },
     async listPublicRooms({ folded, limit, before }) {
       const rows = await sql`SELECT r.id, r.name, r.topic,

@@ -18,6 +18,7 @@ type Rooms = Pick<
   | "isMember"
   | "listRooms"
   | "listPublicRooms"
+  | "listMemberships"
   | "markRead"
 >;
 type RoomListRow = RoomRow & { lastMessageId: number | null; lastActivity: number; unread: number };
@@ -59,6 +60,9 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
           lastActivity: r.lastActivity,
         }),
       );
+    },
+    async listMemberships(userId) {
+      return new Map(q.memberships.all(userId).map((r) => [r.id, r.seq]));
     },
     async listPublicRooms({ folded, limit, before }) {
       return q.publicRooms.all(before ?? Number.MAX_SAFE_INTEGER, folded, limit);
@@ -117,9 +121,13 @@ function prepare(db: Database) {
      FROM rooms r WHERE r.public = 1 AND r.archived = 0 AND r.id < ?1 AND instr(r.name_folded, ?2) > 0
      ORDER BY r.id DESC LIMIT ?3`,
   );
+  const memberships = db.query<{ id: number; seq: number }, [number]>(
+    "SELECT r.id, r.seq FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?",
+  );
   return {
     isMember,
     publicRooms,
+    memberships,
     userRooms,
     roomsMembers,
     messageById,
