@@ -58,6 +58,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   private readonly bySeq: boolean;
   private holdUntil: number | undefined; // resends wait until the backlog reaches this id
   private backoff: Backoff;
+  private end?: Ended; // closed for good
 
   constructor(
     private api: RoomApi,
@@ -96,6 +97,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   // frame (invalid_text, rate_limited: not stored). Goes out now or on the next connection, again on every
   // connection until acknowledged; pass the clientId of an earlier send to retry it yourself.
   send(text: string, opts: { clientId?: string } = {}): Promise<Message> {
+    if (this.end) return Promise.reject(new SocketClosed(this.end));
     const clientId = opts.clientId ?? newClientId();
     const frame = { text, client_id: clientId };
     const { entry, acked } = this.outbox.add(clientId, frame);
@@ -212,6 +214,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   }
 
   private ended(end: Ended) {
+    this.end = end;
     this.outbox.failAll(new SocketClosed(end));
     this.emit("closed", end);
   }

@@ -42,6 +42,7 @@ export class UserStream extends Emitter<UserStreamEvents> {
   private outbox = new Outbox<StreamMessage>();
   private positions: Map<number, number>;
   private synced = false;
+  private end?: Ended; // closed for good
   private backoff: Backoff;
 
   constructor(
@@ -58,7 +59,7 @@ export class UserStream extends Emitter<UserStreamEvents> {
         opened: () => this.conn.send({ type: "resume", rooms: Object.fromEntries(this.positions) }),
         frame: (f) => this.receive(f),
         state: (s) => this.onState(s),
-        ended: (end) => (this.outbox.failAll(new SocketClosed(end)), this.emit("closed", end)),
+        ended: (end) => this.ended(end),
       },
       this.backoff,
       options.WebSocket,
@@ -78,6 +79,7 @@ export class UserStream extends Emitter<UserStreamEvents> {
   // Resolves with the stored message; rejects with the ApiError of an error frame (invalid_text,
   // room_not_found, rate_limited: not stored). Goes out once synced, again on every connection until acknowledged.
   send(roomId: number, text: string, opts: { clientId?: string } = {}): Promise<StreamMessage> {
+    if (this.end) return Promise.reject(new SocketClosed(this.end));
     const clientId = opts.clientId ?? newClientId();
     const { entry, acked } = this.outbox.add(clientId, { type: "message", room_id: roomId, text, client_id: clientId });
     if (this.synced && this.conn.send(entry.frame)) entry.sent = true;
@@ -102,6 +104,12 @@ export class UserStream extends Emitter<UserStreamEvents> {
     if (retry) await this.api.info();
     const q = new URLSearchParams({ session_id: this.api.session ?? "" });
     return `${socketBase(this.api.baseUrl)}/v1/stream?${q}`;
+  }
+
+  private ended(end: Ended) {
+    this.end = end;
+    this.outbox.failAll(new SocketClosed(end));
+    this.emit("closed", end);
   }
 
   private onState(s: StateChange) {
