@@ -14,7 +14,15 @@ import {
   startBaseline,
   startEchat,
 } from "./procs.ts";
-import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
+import {
+  type RoomRef,
+  type World,
+  baselinePath,
+  baselineStreamSpec,
+  serverPath,
+  serverStreamSpec,
+  setupWorld,
+} from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { loginFloodScenario } from "./scenarios-logins.ts";
 import { readFlood, silentResumes } from "./scenarios-memory.ts";
@@ -34,7 +42,12 @@ const P = quick
   : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5 };
 
 type Kind = "server" | "baseline";
-type Target = { kind: Kind; child: Child; path: (room: RoomRef, user: number) => string };
+type Target = {
+  kind: Kind;
+  child: Child;
+  path: (room: RoomRef, user: number) => string;
+  stream: (fanRoom: number, user: number, sender: boolean) => ClientSpec;
+};
 
 // figures[scenario][metric][kind] = one value per round
 const figures: Record<string, Record<string, Record<Kind, number[]>>> = {};
@@ -99,6 +112,21 @@ const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
       range(0, 100).map(
         (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
       ),
+      16,
+      { sampleEvery: 16 },
+    ),
+  // Issue 15: scenario 1 over user streams, one per user (the baseline: scenario 1's bare room sockets).
+  "1s fan-out 10x10 all sending, user streams": (t) =>
+    closedLoop(
+      t.child.port,
+      range(0, 100).map((u) => t.stream(Math.floor(u / 10), u, true)),
+      8,
+      { sampleEvery: 16 },
+    ),
+  "1sb fan-out 10x10 all sending, user streams, 16 in flight": (t) =>
+    closedLoop(
+      t.child.port,
+      range(0, 100).map((u) => t.stream(Math.floor(u / 10), u, true)),
       16,
       { sampleEvery: 16 },
     ),
@@ -185,8 +213,8 @@ async function main() {
   const base = `http://127.0.0.1:${server.port}`;
   const world = await setupWorld(base);
   const targets: Target[] = [
-    { kind: "server", child: server, path: serverPath(world) },
-    { kind: "baseline", child: baseline, path: baselinePath },
+    { kind: "server", child: server, path: serverPath(world), stream: serverStreamSpec(world) },
+    { kind: "baseline", child: baseline, path: baselinePath, stream: baselineStreamSpec },
   ];
   try {
     for (const [name, make] of Object.entries(chatScenarios)) {
@@ -233,7 +261,7 @@ async function main() {
         range(0, 100).map(
           (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
         );
-      const t: Target = { kind: "server", child: server, path: serverPath(world) };
+      const t: Target = { kind: "server", child: server, path: serverPath(world), stream: serverStreamSpec(world) };
       const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
         drive(t, await openLoop(server.port, fanSpecs(t), 2000)),
       );

@@ -1,3 +1,5 @@
+import type { ClientSpec } from "./load.ts";
+
 // Sessions and rooms for the scenarios, made through the real API; and the paths each target
 // takes, so that a scenario reads the same against the server and the baseline.
 export type World = {
@@ -60,4 +62,20 @@ export function serverPath(w: World) {
 export function baselinePath(room: RoomRef, user: number) {
   const id = room.kind === "fan" ? `f${room.index}` : room.kind;
   return `/v1/rooms/${id}/chat?user=${user}`;
+}
+
+// The same user in the same fan room over a user stream (WS /v1/stream), sending with room_id. The
+// baseline has no streams: its clients are scenario 1's room sockets, sent the stream's frames (it
+// reads only "text"), so the load generator does the same work against both.
+export function serverStreamSpec(w: World) {
+  return (index: number, user: number, sender: boolean): ClientSpec => ({
+    path: `/v1/stream?session_id=${w.tokens[user]}`,
+    sender,
+    room: w.fanRooms[index]!,
+    resume: true,
+  });
+}
+
+export function baselineStreamSpec(index: number, user: number, sender: boolean): ClientSpec {
+  return { path: baselinePath({ kind: "fan", index }, user), sender, room: index };
 }
