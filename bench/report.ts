@@ -16,6 +16,13 @@ const TARGETS: Record<string, { min?: number; max?: number; abs?: boolean }> = {
   "1 fan-out 10x10 all sending/server_cpu_us_per_delivery": { max: 1.3 },
   "1b fan-out 10x10 all sending, 16 in flight/deliveries_per_s": { min: 0.7 },
   "1b fan-out 10x10 all sending, 16 in flight/server_cpu_us_per_delivery": { max: 1.3 },
+  // Issue 15: streams hold scenario 1's targets (and within 10% of its ratios: printed under the table).
+  "1s fan-out 10x10 all sending, user streams/deliveries_per_s": { min: 0.7 },
+  "1s fan-out 10x10 all sending, user streams/server_cpu_us_per_delivery": { max: 1.3 },
+  "1sb fan-out 10x10 all sending, user streams, 16 in flight/deliveries_per_s": { min: 0.7 },
+  "1sb fan-out 10x10 all sending, user streams, 16 in flight/server_cpu_us_per_delivery": { max: 1.3 },
+  "R1 stream resume, 200 rooms x 10 missed (SQLite)/ms_to_synced": { max: 100, abs: true },
+  "R1 stream resume, 200 rooms x 10 missed (PostgreSQL)/ms_to_synced": { max: 100, abs: true },
   "2 big room 1x100 (200 sockets), 1 sender/deliveries_per_s": { min: 0.85 },
   "2 big room 1x100 (200 sockets), 1 sender/server_cpu_us_per_delivery": { max: 1.3 },
   "2b big room 1x100 (200 sockets), 1 sender, 16 in flight/deliveries_per_s": { min: 0.85 },

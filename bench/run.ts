@@ -28,6 +28,7 @@ import { loginFloodScenario } from "./scenarios-logins.ts";
 import { readFlood, silentResumes } from "./scenarios-memory.ts";
 import { roomListScenarios } from "./scenarios-rooms.ts";
 import { searchScenario } from "./scenarios-search.ts";
+import { resumeStores, streamResume } from "./scenarios-stream.ts";
 import { markdownTable, printTable, type Row } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
@@ -38,8 +39,8 @@ const only = Bun.argv
   .split(",");
 const want = (name: string) => !only || only.some((o) => name.startsWith(o));
 const P = quick
-  ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3 }
-  : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5 };
+  ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3, resumeRounds: 2 }
+  : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5, resumeRounds: 5 };
 
 type Kind = "server" | "baseline";
 type Target = {
@@ -268,6 +269,11 @@ async function main() {
       record("7 login burst (default argon2id)", "server", login);
       await server.stop();
     }
+    process.stdout.write(".");
+
+    for (const store of want("R1") ? resumeStores() : [])
+      for (const v of await streamResume(P.resumeRounds, store))
+        record(`R1 stream resume, 200 rooms x 10 missed (${store})`, "server", v);
     process.stdout.write(".");
 
     for (const [name, v] of want("rooms") ? await roomListScenarios(P.rounds, P.secs) : []) record(name, "server", v);
