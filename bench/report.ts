@@ -113,3 +113,35 @@ export function markdownTable(rows: Row[]): string {
   }
   return out.join("\n") + "\n";
 }
+
+// Issue 15: the user stream's ratios against the room socket's, same run (each ratio against the same
+// bare pub/sub): deliveries at least 0.9x, CPU per delivery at most 1.1x.
+const STREAM_PAIRS: [string, string][] = [
+  ["1 fan-out 10x10 all sending", "1s fan-out 10x10 all sending, user streams"],
+  ["1b fan-out 10x10 all sending, 16 in flight", "1sb fan-out 10x10 all sending, user streams, 16 in flight"],
+];
+
+export function streamVsRoomSocket(rows: Row[]): string[] {
+  const ratio = (scenario: string, metric: string) =>
+    rows.find((r) => r.scenario === scenario && r.metric === metric)?.ratio ?? null;
+  const out: string[] = [];
+  for (const [room, stream] of STREAM_PAIRS) {
+    const parts = (
+      [
+        ["deliveries_per_s", 0.9, ">="],
+        ["server_cpu_us_per_delivery", 1.1, "<="],
+      ] as const
+    ).flatMap(([metric, limit, op]) => {
+      const a = ratio(room, metric);
+      const b = ratio(stream, metric);
+      if (a === null || b === null) return [];
+      const x = b / a;
+      const ok = op === ">=" ? x >= limit : x <= limit;
+      return [
+        `${metric} ${b.toFixed(2)}x / ${a.toFixed(2)}x = ${x.toFixed(2)} (${op}${limit} ${ok ? "ok" : "MISSED"})`,
+      ];
+    });
+    if (parts.length) out.push(`${stream.split(" ")[0]} vs ${room.split(" ")[0]}: ${parts.join("; ")}`);
+  }
+  return out;
+}

@@ -29,7 +29,7 @@ import { readFlood, silentResumes } from "./scenarios-memory.ts";
 import { roomListScenarios } from "./scenarios-rooms.ts";
 import { searchScenario } from "./scenarios-search.ts";
 import { resumeStores, streamResume } from "./scenarios-stream.ts";
-import { markdownTable, printTable, type Row } from "./report.ts";
+import { markdownTable, printTable, type Row, streamVsRoomSocket } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
 // --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
@@ -303,6 +303,8 @@ async function main() {
   }
 
   const rows: Row[] = printTable(figures);
+  const streams = streamVsRoomSocket(rows);
+  if (streams.length) console.log("\nuser stream / room socket (ratios to bare, same run):\n" + streams.join("\n"));
   const out = {
     when: new Date().toISOString(),
     mode: quick ? "quick" : "full",
@@ -320,7 +322,10 @@ async function main() {
     `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
     `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}. ` +
     `Disk, one-row commits with synchronous=FULL: p99 ${info.disk_before.p99_ms} ms before, ${out.machine.disk_after.p99_ms} ms after.\n\n`;
-  await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows));
+  const tail = streams.length
+    ? `\nUser stream / room socket (ratios to bare, same run):\n\n- ${streams.join("\n- ")}\n`
+    : "";
+  await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows) + tail);
   console.log(
     `\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`,
   );
