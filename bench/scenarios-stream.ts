@@ -7,7 +7,7 @@ import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEchat } from "./procs.ts";
+import { cpuMicros, startEchat } from "./procs.ts";
 import { type RawWs, connectRaw } from "./wsclient.ts";
 
 const ROOMS = 200;
@@ -61,7 +61,9 @@ async function sendMissed(sender: Stream, rooms: number[], round: number) {
 }
 
 // One resume: ms from the resume frame to synced; throws unless exactly the missed frames came, in order.
-async function resume(port: number, token: string, seen: Map<number, number>) {
+// The server's CPU over the same span (read just outside it), all threads and the main thread, tells
+// work from waiting (on PostgreSQL: for its answers).
+async function resume(port: number, pid: number, token: string, seen: Map<number, number>) {
   const s = await openStream(port, token);
   let frames = 0;
   const synced = until(s, (f) => {
@@ -71,13 +73,20 @@ async function resume(port: number, token: string, seen: Map<number, number>) {
     frames++;
     return false;
   });
+  const [cpu0, main0] = [await cpuMicros(pid), await cpuMicros(pid, true)];
   const t0 = performance.now();
   s.ws.send(JSON.stringify({ type: "resume", rooms: Object.fromEntries(seen) }));
   await synced;
   const ms = performance.now() - t0;
+  const [cpu1, main1] = [await cpuMicros(pid), await cpuMicros(pid, true)];
   s.ws.close();
   if (frames !== ROOMS * MISSED) throw new Error(`resume: ${frames} frames, not ${ROOMS * MISSED}`);
-  return { ms_to_synced: ms, frames };
+  return {
+    ms_to_synced: ms,
+    frames,
+    server_cpu_ms: (cpu1 - cpu0) / 1000,
+    server_main_thread_ms: (main1 - main0) / 1000,
+  };
 }
 
 async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -121,7 +130,7 @@ export async function streamResume(rounds: number, store: ResumeStore) {
     const results = [];
     for (let r = 0; r < rounds; r++) {
       await sendMissed(out, [...seen.keys()], r);
-      results.push(await resume(server.port, away, seen));
+      results.push(await resume(server.port, server.proc.pid, away, seen));
     }
     out.ws.close();
     return results;
