@@ -1,6 +1,7 @@
 // Typed REST calls over the transport: one method per endpoint of docs/api.md. A 2xx answer returns its
 // body typed; any other throws ApiError (the API's error body) or NetworkError (no answer, or not the API's).
 import { ApiError, errorOf, NetworkError, retryAfterSeconds } from "./errors.ts";
+import type { WebSocketLike } from "./connection.ts";
 import { RoomSocket, type RoomSocketOptions } from "./room-socket.ts";
 import { createTransport, type Request, type RequestOptions } from "./transport.ts";
 import type {
@@ -26,6 +27,7 @@ export type ClientOptions = {
   onSession?: (session: string | null) => void; // told when login/register set it and logout clears it
   onUnauthorized?: () => void; // a call made with a session got 401: the session has ended
   fetch?: typeof fetch;
+  WebSocket?: WebSocketLike; // the WebSocket implementation of this client's sockets (default: the global one)
 };
 
 export type RoomPage = { rooms: RoomSummary[]; next: string | null }; // next: the before= cursor of the next page
@@ -128,7 +130,7 @@ export class RestClient {
 
   // The room's live chat, connecting at once: see RoomSocket.
   roomSocket(roomId: number, options?: RoomSocketOptions): RoomSocket {
-    return new RoomSocket(this, roomId, options);
+    return new RoomSocket(this, roomId, { WebSocket: this.options.WebSocket, ...options });
   }
 
   // The caller's signed-in sessions; ending one closes its sockets (4001).

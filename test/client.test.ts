@@ -19,7 +19,7 @@ import {
   SocketClosed,
 } from "../client/index.ts";
 import { CLOSE, ERRORS } from "../lib/errors.ts";
-import { checkedFetch } from "./support/contract.ts";
+import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { Changes, waitFor } from "./support/waiting.ts";
 
@@ -33,7 +33,7 @@ let n = 0;
 const unique = (name: string) => `${name}${++n}`;
 
 async function signedUp(name = "user") {
-  const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url });
+  const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: s.url });
   await c.register(unique(name), "password123");
   const { id, login } = await c.info(); // a user as rooms and search show them: without info's admin flag
   return { c, me: { id, login } };
@@ -56,7 +56,12 @@ describe("the client's REST calls", () => {
 
   test("register keeps the session and reports it; info and logout use it; logout forgets it", async () => {
     const seen: (string | null)[] = [];
-    const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url, onSession: (id) => seen.push(id) });
+    const c = new EchatClient({
+      fetch: checkedFetch,
+      WebSocket: CheckedWebSocket,
+      baseUrl: s.url,
+      onSession: (id) => seen.push(id),
+    });
     const login = unique("Вася");
     const { session_id } = await c.register(login, "password123");
     expect(session_id).toMatch(/^[0-9a-f]{40}$/);
@@ -65,12 +70,17 @@ describe("the client's REST calls", () => {
     await c.logout();
     expect(c.session).toBeNull();
     expect(seen).toEqual([session_id, null]);
-    const again = new EchatClient({ fetch: checkedFetch, baseUrl: s.url, session: session_id });
+    const again = new EchatClient({
+      fetch: checkedFetch,
+      WebSocket: CheckedWebSocket,
+      baseUrl: s.url,
+      session: session_id,
+    });
     expect((await apiError(again.info())).code).toBe("unauthorized");
   });
 
   test("errors are ApiErrors with the status, the documented code and the server's message", async () => {
-    const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url });
+    const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: s.url });
     const cases: [() => Promise<unknown>, number, ErrorCode][] = [
       [() => c.register("", "password123"), 422, "invalid_login"],
       [() => c.register(unique("short"), "short"), 422, "invalid_password"],
@@ -103,13 +113,19 @@ describe("the client's REST calls", () => {
     let told = 0;
     const stale = new EchatClient({
       fetch: checkedFetch,
+      WebSocket: CheckedWebSocket,
       baseUrl: s.url,
       session: "0".repeat(40),
       onUnauthorized: () => told++,
     });
     await apiError(stale.info());
     expect(told).toBe(1);
-    const none = new EchatClient({ fetch: checkedFetch, baseUrl: s.url, onUnauthorized: () => told++ });
+    const none = new EchatClient({
+      fetch: checkedFetch,
+      WebSocket: CheckedWebSocket,
+      baseUrl: s.url,
+      onUnauthorized: () => told++,
+    });
     await apiError(none.info());
     expect(told).toBe(1);
   });
@@ -117,7 +133,7 @@ describe("the client's REST calls", () => {
   test("a 429 carries Retry-After in seconds", async () => {
     const limited = await startServer({ config: { limits: true, searchesPerMinute: 1 } });
     try {
-      const c = new EchatClient({ fetch: checkedFetch, baseUrl: limited.url });
+      const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: limited.url });
       await c.register(unique("searcher"), "password123");
       expect(await c.searchUsers("searcher")).toHaveLength(1);
       const e = await apiError(c.searchUsers("searcher"));
@@ -132,12 +148,14 @@ describe("the client's REST calls", () => {
   test("no server to answer is a NetworkError", async () => {
     const gone = await startServer();
     await gone.stop();
-    const e = await new EchatClient({ fetch: checkedFetch, baseUrl: gone.url }).health().catch((e: unknown) => e);
+    const e = await new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: gone.url })
+      .health()
+      .catch((e: unknown) => e);
     expect(e).toBeInstanceOf(NetworkError);
   });
 
   test("the transport answers any status as {status, headers, body} without throwing", async () => {
-    const c = new EchatClient({ fetch: checkedFetch, baseUrl: s.url });
+    const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: s.url });
     const r = await c.request("DELETE", "/v1/info");
     expect(r.status).toBe(405);
     expect(r.headers.get("allow")).toContain("GET");
@@ -183,7 +201,7 @@ class TapSocket {
   onclose: ((e: CloseEvent) => void) | null = null;
   private ws: WebSocket;
   constructor(url: string) {
-    this.ws = new WebSocket(url);
+    this.ws = new CheckedWebSocket(url);
     this.ws.onopen = (e) => this.onopen?.(e);
     this.ws.onmessage = (e) => void (this.deaf || this.onmessage?.(e));
     this.ws.onclose = (e) => this.onclose?.(e);
@@ -319,7 +337,7 @@ describe("the room socket", () => {
     const dir = mkdtempSync(join(tmpdir(), "echat-client-"));
     let own = await startServer({ config: { port }, dir });
     try {
-      const alice = new EchatClient({ fetch: checkedFetch, baseUrl: own.url });
+      const alice = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: own.url });
       await alice.register("alice", "password123");
       const room = (await alice.createRoom([])).id;
       await alice.roomSocket(room).send("before");
@@ -331,7 +349,12 @@ describe("the room socket", () => {
       await ar.state("reconnecting");
       // Written while the socket cannot connect: the same database served on another port.
       const elsewhere = await startServer({ config: { port: 0 }, dir });
-      const other = new EchatClient({ fetch: checkedFetch, baseUrl: elsewhere.url, session: alice.session });
+      const other = new EchatClient({
+        fetch: checkedFetch,
+        WebSocket: CheckedWebSocket,
+        baseUrl: elsewhere.url,
+        session: alice.session,
+      });
       const writer = other.roomSocket(room);
       for (const t of ["meanwhile 1", "meanwhile 2"]) await writer.send(t);
       writer.close();
@@ -419,7 +442,12 @@ describe("the room socket", () => {
     lastTap().deaf = true; // it will not hear the 4001
     lastTap().close(3000);
     await ar.state("reconnecting");
-    await new EchatClient({ fetch: checkedFetch, baseUrl: s.url, session: alice.session }).logout();
+    await new EchatClient({
+      fetch: checkedFetch,
+      WebSocket: CheckedWebSocket,
+      baseUrl: s.url,
+      session: alice.session,
+    }).logout();
     const end = await ar.until((n) => n === "closed");
     expect(end.code).toBe(0);
     expect(end.error).toBeInstanceOf(ApiError);
@@ -428,7 +456,7 @@ describe("the room socket", () => {
 
   test("backoff doubles with jitter and never exceeds its cap while the server is away", async () => {
     const gone = await startServer();
-    const c = new EchatClient({ fetch: checkedFetch, baseUrl: gone.url });
+    const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: gone.url });
     await c.register("away", "password123");
     const room = (await c.createRoom([])).id;
     await gone.stop();
@@ -457,7 +485,7 @@ test("a message the server could not store (internal_error) is sent again by its
     }),
   });
   try {
-    const c = new EchatClient({ fetch: checkedFetch, baseUrl: flaky.url });
+    const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: flaky.url });
     await c.register("flaky", "password123");
     const room = (await c.createRoom([])).id;
     const sock = c.roomSocket(room, { backoff: FAST });

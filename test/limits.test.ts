@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { addressKey } from "../lib/limits/address.ts";
 import { type Account, call, createRoom, expectError, register, upgradeRequest } from "./support/http.ts";
+import { startWithAdmin } from "./support/admin.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, Socket } from "./support/socket.ts";
 
@@ -252,6 +253,19 @@ describe("size limits (on whatever the switch says)", () => {
       expectError(await call(s.url, "POST", path, { raw: big, session: a.session }), 413, "payload_too_large");
     },
   );
+
+  test("a body over 64 KiB to the admin endpoints, with an admin's session, is payload_too_large", async () => {
+    const { s: server, admin } = await startWithAdmin({ config: { limits: false } });
+    running = s = server;
+    const big = padded(64 * 1024 + 1);
+    expectError(
+      await call(s.url, "POST", "/v1/invites", { raw: big, session: admin.session }),
+      413,
+      "payload_too_large",
+    );
+    const path = `/v1/admin/users/${admin.id}`;
+    expectError(await call(s.url, "PATCH", path, { raw: big, session: admin.session }), 413, "payload_too_large");
+  });
 
   test("a frame of exactly 64 KiB is read; one byte more closes the socket with 1009", async () => {
     running = s = await startServer({ config: { limits: false } });

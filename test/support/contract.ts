@@ -137,6 +137,30 @@ export function checkFrame(frame: unknown): string | undefined {
   observe({ kind: "frame", name: match[0], code });
 }
 
+// A WebSocket for clients that take one (client/'s sockets): each frame received is checked like a test
+// Socket's, and close codes are observed. A violation fails the test that saw it (test/setup.ts).
+export class CheckedWebSocket extends WebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols);
+    this.addEventListener("message", (e) => {
+      let frame: unknown;
+      try {
+        frame = JSON.parse(String(e.data));
+      } catch {
+        return void violation(`a frame that is not JSON: ${String(e.data).slice(0, 100)}`);
+      }
+      const problem = checkFrame(frame);
+      if (problem) violation(problem);
+    });
+    this.addEventListener("close", (e) => observeClose(e.code));
+  }
+
+  override send(data: Parameters<WebSocket["send"]>[0]) {
+    if (typeof data === "string") observeSent(JSON.parse(data));
+    super.send(data);
+  }
+}
+
 export function observeSent(frame: unknown) {
   observe({ kind: "sent", name: clientFrames.find(([, v]) => v(frame))?.[0] ?? "(not a documented frame)" });
 }

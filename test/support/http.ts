@@ -1,7 +1,8 @@
-// The project's typed HTTP client for tests: raw calls, and the few steps most tests start with.
-// Every reply is checked against the OpenAPI document (contract.ts): an undocumented one throws.
+// HTTP for tests: raw calls through the typed client's transport (client/transport.ts), and the few steps
+// most tests start with. Every reply is checked against the OpenAPI document (contract.ts): an undocumented one throws.
 import { expect } from "bun:test";
-import { checkReply, violation } from "./contract.ts";
+import { createTransport, type RequestOptions } from "../../client/index.ts";
+import { checkedFetch } from "./contract.ts";
 
 export type Reply<T = any> = { status: number; body: T; headers: Headers };
 
@@ -9,24 +10,12 @@ export async function call<T = any>(
   base: string,
   method: string,
   path: string,
-  opts: { body?: unknown; raw?: BodyInit; session?: string; headers?: Record<string, string>; tls?: object } = {},
+  opts: RequestOptions & { tls?: object } = {},
 ): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.session) headers["x-session-id"] = opts.session;
-  let body: BodyInit | undefined = opts.raw;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers["content-type"] = "application/json";
-  }
-  const res = await fetch(base + path, { method, headers, body, tls: opts.tls });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {}
-  const problem = checkReply(method, path, res.status, res.headers, parsed);
-  if (problem) throw violation(`${method} ${path.slice(0, 120)}: ${problem}`);
-  return { status: res.status, body: parsed as T, headers: res.headers };
+  const fetchWith = (
+    opts.tls ? (url, init) => checkedFetch(url, { ...init, tls: opts.tls }) : checkedFetch
+  ) as typeof fetch;
+  return createTransport(base, fetchWith)<T>(method, path, opts);
 }
 
 export type Account = { id: number; login: string; session: string };
