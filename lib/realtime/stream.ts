@@ -7,8 +7,11 @@
 import { roomJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
 import type { Room, RoomEvent, RoomFrame } from "../store/store.ts";
-import { type FrameContext, type Frame, sendTyping, storeMessage } from "./frames.ts";
+import type { FrameContext } from "./frames.ts";
 import { isObject } from "../validate.ts";
+import { type StreamState, streamFrames } from "./stream-frames.ts";
+
+export type { StreamState };
 import { send, sendError, type WS } from "./socket.ts";
 import { topic } from "./topics.ts";
 
@@ -21,15 +24,6 @@ const TOPICS = [
   (room: number) => topic.event(room, "typing"),
   (room: number) => topic.event(room, "read"),
 ];
-
-// waiting: hello sent, no resume yet; syncing: sending what was missed, live frames buffered; live.
-// rooms: the stream's rooms and the last seq sent for each (live: the topics carry the rest).
-export type StreamState = {
-  phase: "waiting" | "syncing" | "live";
-  openedAt: number;
-  rooms: Map<number, number>;
-  buffer: RoomFrame[];
-};
 
 type Deps = {
   log: Logger;
@@ -80,38 +74,15 @@ export function createStreams(deps: Deps) {
     }
   }
 
-  const FRAMES: Record<string, (ws: WS, s: StreamState, f: Frame) => unknown> = {
-    resume(ws, s, f) {
-      if (s.phase !== "waiting") return sendError(ws, "invalid_json");
-      const map = resumeMap(f.rooms);
-      if (!map) return sendError(ws, "invalid_json");
-      s.phase = "syncing";
-      syncing.add(s);
-      return deps.sync(ws, s, map).catch((e) => {
-        log.error("stream resume failed", { user: ws.data.userId, error: String(e) });
-        ws.close(1011, "resume failed");
-      });
-    },
-    message(ws, s, f) {
-      const room = f.room_id;
-      const clientId = typeof f.client_id === "string" ? f.client_id : null;
-      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room))
-        return sendError(ws, "room_not_found", clientId);
-      return storeMessage(frames, ws, room, f, true);
-    },
-    read(ws, s, f) {
-      const room = f.room_id;
-      const id = f.message_id;
-      if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
-      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room)) return sendError(ws, "room_not_found");
-      frames.reads.mark(ws, room, id);
-    },
-    typing(ws, s, f) {
-      const room = f.room_id;
-      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room)) return sendError(ws, "room_not_found");
-      sendTyping(frames, ws, room);
-    },
-  };
+  // resume: from waiting to syncing, once (stream-sync.ts does the rest).
+  const FRAMES = streamFrames(frames, (ws, s, map) => {
+    s.phase = "syncing";
+    syncing.add(s);
+    deps.sync(ws, s, map).catch((e) => {
+      log.error("stream resume failed", { user: ws.data.userId, error: String(e) });
+      ws.close(1011, "resume failed");
+    });
+  });
 
   return {
     interested: (room: number) => interest.has(room),
@@ -175,15 +146,3 @@ export function createStreams(deps: Deps) {
 }
 
 export const roomFrame = (room: Room) => ({ type: "room", room_id: room.id, seq: room.seq, room: roomJson(room) });
-
-// {"rooms":{"<room id>": <last seq seen>, …}}: positive integer ids, non-negative integer seqs.
-function resumeMap(rooms: unknown): Map<number, number> | null {
-  if (!isObject(rooms)) return null;
-  const map = new Map<number, number>();
-  for (const [key, seq] of Object.entries(rooms)) {
-    const room = /^\d{1,15}$/.test(key) ? Number(key) : 0;
-    if (room < 1 || typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return null;
-    map.set(room, seq);
-  }
-  return map;
-}
