@@ -142,7 +142,7 @@ function socketHandlers(
         sendError(ws, "internal_error");
       });
     },
-    drain: (ws: WS) => resumer.drain(ws),
+    drain: (ws: WS) => (ws.data.stream ? streams.drain(ws) : resumer.drain(ws)),
     close(ws: WS) {
       ws.data.release();
       registry.remove(ws);

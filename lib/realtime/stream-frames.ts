@@ -7,11 +7,14 @@ import type { RoomFrame } from "../store/store.ts";
 
 // waiting: hello sent, no resume yet; syncing: sending what was missed, live frames buffered; live.
 // rooms: the stream's rooms and the last seq sent for each (live: the topics carry the rest).
+// drained/stalledSince: a replay waiting for the socket to take what it was sent (flow control).
 export type StreamState = {
   phase: "waiting" | "syncing" | "live";
   openedAt: number;
   rooms: Map<number, number>;
   buffer: RoomFrame[];
+  drained?: () => void;
+  stalledSince?: number;
 };
 
 type Handler = (ws: WS, s: StreamState, f: Frame) => unknown;

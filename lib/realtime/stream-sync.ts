@@ -67,7 +67,12 @@ export function createStreamSync({ store, broker, streams }: Deps) {
         s.rooms.set(room, mine.get(room)!);
         continue;
       }
-      for (const f of frames) ws.send(frameJson(f));
+      for (const f of frames) {
+        ws.send(frameJson(f));
+        const full = st.roomToSend(ws, s);
+        if (full) await full;
+        if (ws.readyState !== 1) return;
+      }
       s.rooms.set(room, frames.length ? frameSeq(frames.at(-1)!) : after);
     }
     for (const room of mine.keys()) {

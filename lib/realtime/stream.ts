@@ -4,6 +4,7 @@
 // durable frame of its rooms through the rooms' typed-message and members topics (the same publishes
 // as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
 // "room_removed" when removed. A client sends messages and typing with a room_id.
+import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
 import type { Room, RoomEvent, RoomFrame } from "../store/store.ts";
@@ -13,9 +14,11 @@ import { type StreamState, streamFrames } from "./stream-frames.ts";
 
 export type { StreamState };
 import { send, sendError, type WS } from "./socket.ts";
+import { PAUSE_BYTES, STALL_MS } from "./resume.ts";
 import { topic } from "./topics.ts";
 
 export const RESUME_WAIT_MS = 10_000;
+export { STALL_MS };
 
 // A stream's topics in each of its rooms: the typed messages, membership and room changes, typing, read.
 const TOPICS = [
@@ -109,6 +112,7 @@ export function createStreams(deps: Deps) {
       if (!s) return;
       states.delete(ws);
       syncing.delete(s);
+      s.drained?.(); // a replay waiting for a drain ends (its socket is closed)
       byUser.get(ws.data.userId)?.delete(ws);
       if (byUser.get(ws.data.userId)?.size === 0) byUser.delete(ws.data.userId);
       for (const room of [...s.rooms.keys()]) dropRoom(ws, s, room);
@@ -135,11 +139,28 @@ export function createStreams(deps: Deps) {
       s.buffer = [];
       for (const room of s.rooms.keys()) subscribe(ws, room);
     },
-    // From the hub's sweep: a stream that sent no resume within RESUME_WAIT_MS is closed with 1008.
+    // The replay sends while less than PAUSE_BYTES wait unread, else waits for Bun's drain.
+    // undefined: go on now; else a promise the drain resolves.
+    roomToSend(ws: WS, s: StreamState): Promise<void> | undefined {
+      if (ws.getBufferedAmount() <= PAUSE_BYTES) return undefined;
+      s.stalledSince = now();
+      return new Promise<void>((resolve) => (s.drained = resolve));
+    },
+    drain(ws: WS) {
+      const s = states.get(ws);
+      const resume = s?.drained;
+      if (!s || !resume) return;
+      s.drained = s.stalledSince = undefined;
+      resume();
+    },
+    // From the hub's sweep: a stream that sent no resume within RESUME_WAIT_MS is closed with 1008; one
+    // whose replay took nothing for STALL_MS, with 1013 (as a room socket's backlog).
     sweep() {
       const t = now();
       for (const [ws, s] of states) {
         if (s.phase === "waiting" && t - s.openedAt >= RESUME_WAIT_MS) ws.close(1008, "no resume frame");
+        if (s.stalledSince !== undefined && t - s.stalledSince >= STALL_MS)
+          ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
       }
     },
   };
