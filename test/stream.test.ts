@@ -238,6 +238,13 @@ describe("live", () => {
     await Promise.all([st.close(), annSock.close()]);
   });
 
+  test("logout closes the session's streams with 4001, as its room sockets", async () => {
+    const eve = await register(s.url, "eve");
+    const { st } = await resumed(eve, {});
+    await call(s.url, "POST", "/v1/logout", { session: eve.session, body: {} });
+    expect(await st.closed).toEqual({ code: 4001, reason: "logged out" });
+  });
+
   test("after a restart, resuming with the map loses nothing and doubles nothing", async () => {
     const room = await group(ann, [ben]);
     const { st, frames } = await resumed(ben, {});
