@@ -7,6 +7,7 @@ import { accountHandlers } from "./lib/http/accounts.ts";
 import { adminHandlers } from "./lib/http/admin.ts";
 import { documentHandlers } from "./lib/http/api/handlers.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
+import { memberHandlers } from "./lib/http/members.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
 import { opsHandlers } from "./lib/http/ops.ts";
@@ -113,7 +114,8 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
   const users = userHandlers({ ...sessions, limits });
-  const rooms = roomHandlers({ ...sessions, limits });
+  const rooms = roomHandlers({ ...sessions, limits, notify });
+  const members = memberHandlers({ ...sessions, notify });
   const messages = messageHandlers(sessions);
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
@@ -136,9 +138,14 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/v1/users": methods({ GET: users.handleSearchUsers }),
     "/v1/users/": methods({ GET: users.handleSearchUsers }),
     "/v1/rooms": methods({ GET: rooms.handleListRooms, POST: rooms.handleCreateRoom }),
-    "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom }),
+    "/v1/rooms/public": methods({ GET: rooms.handleListPublicRooms }),
+    "/v1/rooms/:id": methods({ GET: rooms.handleGetRoom, PATCH: rooms.handleUpdateRoom }),
+    "/v1/rooms/:id/users": methods({ POST: members.handleAddMembers }),
+    "/v1/rooms/:id/users/:user_id": methods({ DELETE: members.handleRemoveMember }),
+    "/v1/rooms/:id/join": methods({ POST: members.handleJoinRoom }),
     "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
     "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
+    "/v1/stream": methods({ GET: hub.handleStream }),
     "/healthz": methods({ GET: ops.handleHealth }),
     "/readyz": methods({ GET: ops.handleReady }),
     "/metrics": methods({ GET: ops.handleMetrics }),

@@ -42,6 +42,7 @@ export type Message = {
   room_id: number;
   created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
   client_id?: string; // present when the sender gave one
+  seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
 };
 
 export type Room = { id: number; users: User[] }; // the caller first, then the others in the order they joined

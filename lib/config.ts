@@ -154,6 +154,13 @@ export const SETTINGS = {
     int(1, 100000),
     "rooms a user may be in; not an abuse limit: stays with --limits off",
   ),
+  maxRoomUsers: setting(
+    "max-room-users",
+    "ECHAT_MAX_ROOM_USERS",
+    100,
+    int(1, 100000),
+    "members a room may have, the creator included; not an abuse limit: stays with --limits off",
+  ),
   socketsPerUser: setting(
     "sockets-per-user",
     "ECHAT_SOCKETS_PER_USER",

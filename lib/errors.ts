@@ -16,7 +16,10 @@ export const ERRORS = {
   session_not_found: [422, "No such session of yours"],
   invite_not_found: [422, "No such invite"],
   last_admin: [422, "The last admin cannot stop being one; make another admin first"],
-  too_many_users: [422, "A room has at most 100 members"],
+  too_many_users: [422, "The room would have more members than a room may have"],
+  not_a_group: [422, "Only a group's name and members change; this is a direct room"],
+  invalid_name: [422, "A room name must be 1-100 characters with a visible one, without control characters"],
+  invalid_topic: [422, "A topic must be null or at most 1000 characters, without control characters but line breaks"],
   too_many_rooms: [422, "A member of this room is already in the most rooms a user may be in"],
   unknown_type: [422, "Unknown frame type"],
   unauthorized: [401, "Session is missing, unknown or expired"],
@@ -62,6 +65,6 @@ export const CLOSE = {
   slowConsumer: { code: 1013, reason: "try again later", reconnect: true },
   // Logout, password change, a session ended by id, the account disabled or deleted.
   loggedOut: { code: 4001, reason: "logged out", reconnect: false },
-  // Sent by the room+user kick; documented in docs/api.md with the first endpoint that removes members.
+  // The room+user kick: the user left or was removed from the room (docs/api.md).
   removed: { code: 4003, reason: "removed from room", reconnect: false },
 } as const;

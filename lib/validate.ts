@@ -234,3 +234,31 @@ export function roomUsers(body: Json): { ids: number[]; logins: string[] } {
   }
   return { ids, logins };
 }
+
+// Room names and topics (groups). A name: 1-100 code points, a visible one among them, no control
+// characters; a topic: null, or up to 1000 code points without control characters but line breaks
+// ("" is stored as null).
+const CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_NEWLINE = /[^\P{Cc}\n]/u;
+export function roomName(v: unknown): string {
+  if (typeof v !== "string" || !v.isWellFormed() || !VISIBLE.test(v) || CONTROL.test(v) || codePoints(v) > 100)
+    throw new ApiError("invalid_name");
+  return v;
+}
+export function roomTopic(v: unknown): string | null {
+  if (v === null || v === "") return null;
+  if (typeof v !== "string" || !v.isWellFormed() || CONTROL_BUT_NEWLINE.test(v) || codePoints(v) > 1000)
+    throw new ApiError("invalid_topic");
+  return v;
+}
+export function flag(v: unknown, key: string): boolean {
+  if (typeof v !== "boolean") throw new ApiError("invalid_json", `"${key}" must be true or false`);
+  return v;
+}
+
+// GET /v1/rooms/public: q (folded like logins), limit 1-200 (default 50), before=<room id>.
+export function publicRoomsQuery(params: URLSearchParams) {
+  const limit = limitParam(params, 50, ROOM_PAGE.max);
+  const before = cursor(params.get("before"), "before");
+  return { folded: foldLogin(params.get("q") ?? ""), limit, before: before === 0 ? undefined : before };
+}

@@ -76,6 +76,7 @@ describe("sending and receiving", () => {
         user_id: alice.id,
         room_id: room,
         created_at: expect.stringMatching(/Z$/),
+        seq: expect.any(Number),
       });
     }
     expect(new Set(frames.map((f) => f.id)).size).toBe(1);

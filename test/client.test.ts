@@ -272,6 +272,7 @@ describe("the room socket", () => {
       room_id: room,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       client_id: expect.any(String),
+      seq: expect.any(Number),
     });
     await br.until(() => br.messages().length === 3);
     expect(br.messages()).toEqual(sent);

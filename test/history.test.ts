@@ -32,7 +32,7 @@ describe("message history", () => {
     expect(r.status).toBe(200);
     expect(texts(r.body)).toEqual(texts(sent.slice(20)));
     const m = r.body[0];
-    expect(Object.keys(m).sort()).toEqual(["client_id", "created_at", "id", "room_id", "text", "user_id"]);
+    expect(Object.keys(m).sort()).toEqual(["client_id", "created_at", "id", "room_id", "seq", "text", "user_id"]);
     expect(m).toMatchObject({ room_id: room, user_id: alice.id, text: "message 20" });
     expect(m.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Math.abs(Date.parse(m.created_at) - Date.now())).toBeLessThan(60_000);

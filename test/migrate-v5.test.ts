@@ -13,6 +13,8 @@ import { dropDatabase, freshDatabase, opensSqliteFile, TEST_DATABASE_URL } from 
 import { startServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
+import { POSTGRES_MIGRATIONS } from "../lib/store/postgres/migrations.ts";
+import { SQLITE_MIGRATIONS } from "../lib/store/sqlite/migrations.ts";
 
 // Runs the same scenario on a store given a way to rewind it; returns nothing, asserts through the API.
 async function migratesFrom4(databaseUrl: string, rewind: (dir: string) => Promise<void>) {
@@ -88,7 +90,7 @@ test.skipIf(!opensSqliteFile("the v4 -> v5 migration test"))(
     for (const table of ["users", "sessions", "invites"])
       expect(columns(migrated!, table)).toEqual(columns(pristine!, table));
     expect(indexes(migrated!)).toEqual(indexes(pristine!));
-    expect(migrated!.query("PRAGMA user_version").get()).toEqual({ user_version: 5 });
+    expect(migrated!.query("PRAGMA user_version").get()).toEqual({ user_version: SQLITE_MIGRATIONS.version });
     for (const db of [migrated!, pristine!]) db.close();
     for (const d of [migratedDir, pristineDir]) rmSync(d, { recursive: true, force: true });
   },
@@ -121,7 +123,7 @@ test.skipIf(!needs("postgresql", TEST_DATABASE_URL !== ""))(
       };
       const [migrated, pristine] = [await describe(databaseUrl), await describe(pristineUrl)];
       expect(migrated).toEqual(pristine);
-      expect(migrated.version).toBe(5);
+      expect(migrated.version).toBe(POSTGRES_MIGRATIONS.version);
     } finally {
       await dropDatabase(databaseUrl);
       await dropDatabase(pristineUrl);

@@ -22,7 +22,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     if (databaseUrl) await dropDatabase(databaseUrl);
   });
 
-  test("keeps users, sessions, rooms, messages with their ids and read markers; new ids follow the old ones", async () => {
+  test("keeps users, sessions, rooms, groups, messages with their ids and seqs, read markers; new ids follow the old ones", async () => {
     // On SQLite: three users, two rooms, messages (one with a NUL and a client_id), read markers.
     const lite = await startServer({ config: { databaseUrl: "" }, dir });
     const [alice, bob, carol] = (await Promise.all(
@@ -37,6 +37,16 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     sc.send({ type: "read", message_id: last.id });
     await sc.next((f) => f.type === "read");
     await Promise.all([sa.close(), sc.close()]);
+    // A public group with a member added and a topic set: creation, an addition and a topic: room events.
+    const g = await call(lite.url, "POST", "/v1/rooms", {
+      session: alice!.session,
+      body: { name: "Группа", public: true, users: [] },
+    });
+    await call(lite.url, "POST", `/v1/rooms/${g.body.id}/users`, {
+      session: alice!.session,
+      body: { users: [{ id: bob!.id }] },
+    });
+    await call(lite.url, "PATCH", `/v1/rooms/${g.body.id}`, { session: alice!.session, body: { topic: "t" } });
     // Schema 5: an admin, her invite, and sessions with public ids.
     expect((await run(SOURCE, ["user", "admin", "alice", "on", "--db", join(dir, "echat.db")])).code).toBe(0);
     const invite = (await call(lite.url, "POST", "/v1/invites", { session: alice!.session, body: { uses: 3 } })).body;
@@ -55,6 +65,15 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
         ),
       ),
       search: (await call(base, "GET", "/v1/users?q=b", { session: carol!.session })).body,
+      directory: (await call(base, "GET", "/v1/rooms/public", { session: carol!.session })).body,
+      frames: await (async () => {
+        const sock = await Socket.open(
+          chatUrl({ wsUrl: base.replace(/^http/, "ws") }, g.body.id, bob!, { events: "members", after: 0 }),
+        );
+        const frames = await sock.take(3);
+        await sock.close();
+        return frames;
+      })(),
     });
     const before = await view(lite.url);
 
@@ -63,7 +82,9 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db"), "--to", databaseUrl]);
     expect(r).toMatchObject({
       code: 0,
-      stdout: expect.stringContaining("copied 3 users, 3 sessions, 2 rooms, 5 room_members, 4 messages, 1 invites"),
+      stdout: expect.stringContaining(
+        "copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 5 room_events, 1 invites",
+      ),
     });
     await lite.stop();
 
@@ -88,8 +109,8 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
       ).toBe("user_already_exists");
       const s = await Socket.open(chatUrl(pg, r1, bob!));
       const [next] = await sendAll(s, ["after the move"]);
-      expect(next.id).toBe(5);
-      expect(await createRoom(pg.url, dave, [alice!])).toBe(3);
+      expect(next).toMatchObject({ id: 5, seq: 5 }); // the room's order goes on: creation, three messages, this
+      expect(await createRoom(pg.url, dave, [alice!])).toBe(4);
       await s.close();
     } finally {
       await pg.stop();

@@ -1,13 +1,13 @@
-// The broker contract (lib/broker/broker.ts), unit-tested because no REST endpoint removes a member
-// yet: every kind of delivery — message, typing, read, presence, and the three kicks — reaches the
-// handler exactly once on every instance, the origin included; the memory broker synchronously.
+// The broker contract (lib/broker/broker.ts), unit-tested: every kind of delivery — message, membership
+// change, typing, read, presence, and the three kicks — reaches the handler exactly once on every
+// instance, the origin included; the memory broker synchronously. (The black-box side: test/groups*.test.ts.)
 import { describe, expect, test } from "bun:test";
 import type { Broker, BrokerEventHandler, Kick, Transport } from "../lib/broker/broker.ts";
 import { createMemoryBroker } from "../lib/broker/memory.ts";
 import { createSharedBroker } from "../lib/broker/shared.ts";
 import { createLogger } from "../lib/log.ts";
 import type { Config } from "../lib/config.ts";
-import type { Message, Store } from "../lib/store/store.ts";
+import type { Message, RoomEvent, Store } from "../lib/store/store.ts";
 
 const ROOM = 7;
 const message = (id: number): Message => ({
@@ -17,7 +17,19 @@ const message = (id: number): Message => ({
   text: `m${id}`,
   clientId: null,
   createdAt: 1_700_000_000_000 + id,
+  seq: id,
 });
+const room = {
+  id: ROOM,
+  users: [],
+  name: null,
+  topic: null,
+  kind: "direct" as const,
+  public: false,
+  ownerId: null,
+  seq: 3,
+};
+const joined: RoomEvent = { kind: "members", roomId: ROOM, seq: 3, users: [], added: [4], removed: [], by: 1, room };
 const SOCKET = { socket: "the sender" }; // stands for the local socket a typing frame came from
 
 // Records every call, and resolves waiters when a call matching their predicate arrives.
@@ -33,6 +45,7 @@ class Recorder implements BrokerEventHandler {
     return new Promise<void>((resolve) => this.waiters.push({ match, resolve }));
   }
   message = (m: Message) => this.record("message", m.id);
+  roomEvent = (e: RoomEvent) => this.record("roomEvent", e.seq);
   event = (room: number, kind: string, body: object, except?: object) =>
     this.record("event", room, kind, body, except === SOCKET ? "except sender" : except);
   presenceChanged = (room: number) => this.record("presence", room);
@@ -41,10 +54,11 @@ class Recorder implements BrokerEventHandler {
   onlinePairs = (): Array<[number, number]> => [];
 }
 
-// Every kind of delivery, started on one broker. prev chains the messages as a shared store would.
+// Every kind of delivery, started on one broker; the durable ones in the room's order (seq 1, 2, 3).
 function deliverEveryKind(broker: Broker) {
-  broker.message(message(1), null);
-  broker.message(message(2), 1);
+  broker.message(message(1));
+  broker.message(message(2));
+  broker.roomEvent(joined);
   broker.event(ROOM, "typing", { user_id: 1 }, SOCKET);
   broker.event(ROOM, "read", { user_id: 2, message_id: 2 });
   broker.presence(ROOM, 3, true);
@@ -55,6 +69,7 @@ function deliverEveryKind(broker: Broker) {
 const EXPECTED = (origin: boolean) => [
   ["message", 1],
   ["message", 2],
+  ["roomEvent", 3],
   ["event", ROOM, "typing", { user_id: 1 }, origin ? "except sender" : undefined],
   ["event", ROOM, "read", { user_id: 2, message_id: 2 }, undefined],
   ["presence", ROOM],
@@ -98,8 +113,8 @@ function createBus() {
 
 // What the sequencer reads: the room starts empty; gaps would be read from here.
 const store = {
-  latestMessageIds: async (rooms: number[]) => new Map(rooms.map((r) => [r, 0])),
-  listMessages: async () => [],
+  latestSeqs: async (rooms: number[]) => new Map(rooms.map((r) => [r, 0])),
+  listFrames: async () => [],
 } as unknown as Store;
 const log = createLogger({ logLevel: "error", logFormat: "json" } as Config, () => {});
 

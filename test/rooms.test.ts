@@ -79,6 +79,12 @@ describe("rooms", () => {
         { id: vasya.id, login: "Василий" },
         { id: petr.id, login: "Петр" },
       ],
+      kind: "direct",
+      name: null,
+      topic: null,
+      public: false,
+      owner_id: null,
+      seq: 1,
     });
   });
 
@@ -154,6 +160,12 @@ describe("rooms", () => {
         { id: petr.id, login: "Петр" },
         { id: vasya.id, login: "Василий" },
       ],
+      kind: "direct",
+      name: null,
+      topic: null,
+      public: false,
+      owner_id: null,
+      seq: 1,
     });
     for (const path of [`/v1/rooms/${id}`, `/v1/rooms/${id}/messages`]) {
       expectError(await call(s.url, "GET", path, { session: outsider.session }), 422, "room_not_found");
@@ -180,6 +192,12 @@ describe("rooms", () => {
           { id: lonely.id, login: "lonely" },
           { id: outsider.id, login: "outsider" },
         ],
+        kind: "direct",
+        name: null,
+        topic: null,
+        public: false,
+        owner_id: null,
+        seq: 1,
         last_message: null,
         unread: 0,
       },
@@ -300,7 +318,18 @@ describe("room list paging", () => {
     expect(r.status).toBe(200);
     expect(Array.isArray(r.body)).toBe(true);
     expect(r.body.length).toBe(100);
-    expect(Object.keys(r.body[0]).sort()).toEqual(["id", "last_message", "unread", "users"]);
+    expect(Object.keys(r.body[0]).sort()).toEqual([
+      "id",
+      "kind",
+      "last_message",
+      "name",
+      "owner_id",
+      "public",
+      "seq",
+      "topic",
+      "unread",
+      "users",
+    ]);
     expect(r.headers.get("link")).toMatch(/^<\/v1\/rooms\?limit=100&before=\d+_\d+>; rel="next"$/);
   });
 

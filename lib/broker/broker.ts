@@ -6,11 +6,12 @@
 // - One instance: the in-memory broker (memory.ts) calls the handler back at once, synchronously.
 // - Several: a shared broker (shared.ts) over a transport (Redis pub/sub in redis.ts, PostgreSQL
 //   LISTEN/NOTIFY in postgres.ts) calls this instance's handler and publishes to the others, whose
-//   brokers call theirs. A per-room sequencer (sequencer.ts) hands messages to the handler in id
-//   order with no gaps, reading what the transport lost from the store.
+//   brokers call theirs. A per-room sequencer (sequencer.ts) hands durable frames (messages,
+//   membership and room changes) to the handler in the room's order (seq) with no gaps, reading
+//   what the transport lost from the store.
 // The handler is called exactly once per delivery per instance. Publishing does not wait for other
 // instances: if the transport is away, this instance's sockets are still served.
-import type { Message } from "../store/store.ts";
+import type { Message, RoomEvent } from "../store/store.ts";
 
 export type EventKind = "typing" | "read";
 // typing: { user_id }; read: { user_id, message_id } — the frame's body without type and room_id.
@@ -30,7 +31,8 @@ export type Kick =
 
 // What the realtime side implements: delivery to this instance's sockets.
 export interface BrokerEventHandler {
-  message(m: Message): void; // in id order per room, each once
+  message(m: Message): void; // in the room's order (seq) with room events, each once
+  roomEvent(e: RoomEvent): void; // a membership or room change, likewise
   // except: the local socket the event came from, handed back as given (typing is not echoed to it);
   // never leaves this instance, so deliveries from other instances have none.
   event(room: number, kind: EventKind, body: EventBody, except?: object): void;
@@ -42,9 +44,10 @@ export interface BrokerEventHandler {
 
 export interface Broker {
   start(handler: BrokerEventHandler): Promise<void>;
-  // After storing: deliver everywhere. prev: the room's previous id (null: the first, or a store that
-  // does not know it because one instance needs no ordering).
-  message(m: Message, prev: number | null): void;
+  // After storing: deliver everywhere, in the room's order (the frame before is seq - 1). One instance
+  // (SQLite) publishes in that order already: its one writer answers in commit order.
+  message(m: Message): void;
+  roomEvent(e: RoomEvent): void;
   // Typing and read markers, everywhere.
   event(room: number, kind: EventKind, body: EventBody, except?: object): void;
   // Close sockets everywhere.
@@ -53,7 +56,7 @@ export interface Broker {
   presence(room: number, user: number, online: boolean): void;
   // Before a socket subscribes to a room: from here on this instance delivers every message of it.
   watch(room: number): void | Promise<void>;
-  // The last id delivered here for the room (undefined: one instance, no ordering needed).
+  // The last seq delivered here for the room (undefined: one instance, no ordering needed).
   position(room: number): number | undefined;
   // The room's online users, everywhere. here() gives this instance's, asked for last so that the
   // answer is as fresh as possible (this instance's own entries in the shared set may lag).

@@ -8,6 +8,7 @@ export function createMemoryBroker(): Broker {
       handler = h;
     },
     message: (m) => handler.message(m),
+    roomEvent: (e) => handler.roomEvent(e),
     event: (room, kind, body, except) => handler.event(room, kind, body, except),
     kick: (k) => handler.kick(k),
     presence: (room) => handler.presenceChanged(room),

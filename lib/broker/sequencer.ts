@@ -1,21 +1,21 @@
-// The per-room ordering of the shared broker (shared.ts): a message reaches this instance's sockets
-// only after its predecessor, and gaps are read from the store.
+// The per-room ordering of the shared broker (shared.ts): a durable frame (message, membership or room
+// change) reaches this instance's sockets only after its predecessor in the room's order (seq - 1),
+// and gaps are read from the store.
 import type { BrokerEventHandler } from "./broker.ts";
 import type { Logger } from "../log.ts";
-import type { Message, Store } from "../store/store.ts";
+import { frameSeq, type RoomFrame, type Store } from "../store/store.ts";
 
 const GAP_WAIT_MS = 50; // a missing predecessor usually arrives this soon from another instance
 const FILL_PAGE = 200;
 const SWEEP_MS = 1000; // how soon a message stored but never announced (its instance died) is delivered
 
-// Per room: deliver message `id` only once its predecessor `prev` was delivered. A message whose
-// predecessor has not come is held; if it does not come within GAP_WAIT_MS, the gap is read from the
-// store. That read is complete: ids commit in order within a room, so everything before a committed
-// message is committed too.
-type Held = { id: number; prev: number | null; m?: Message };
+// Per room: deliver frame `seq` only once seq - 1 was delivered. A frame whose predecessor has not
+// come is held; if it does not come within GAP_WAIT_MS, the gap is read from the store. That read is
+// complete: seqs commit in order within a room, so everything before a committed frame is committed too.
+type Held = { seq: number; f?: RoomFrame };
 
 export class Sequencer {
-  private last = new Map<number, number>(); // room -> last id delivered
+  private last = new Map<number, number>(); // room -> last seq delivered
   private held = new Map<number, Held[]>();
   private timers = new Map<number, ReturnType<typeof setTimeout>>();
   private filling = new Set<number>();
@@ -32,11 +32,11 @@ export class Sequencer {
     this.sweeper.unref();
   }
 
-  // The room's newest id becomes the starting point, unless messages already gave one. Every
-  // message after it is then delivered here, so a socket subscribed after this call misses none.
+  // The room's newest seq becomes the starting point, unless frames already gave one. Every frame
+  // after it is then delivered here, so a socket subscribed after this call misses none.
   async watch(room: number) {
-    if (this.last.has(room) || !this.store.latestMessageIds) return;
-    const latest = (await this.store.latestMessageIds([room])).get(room) ?? 0;
+    if (this.last.has(room)) return;
+    const latest = (await this.store.latestSeqs([room])).get(room) ?? 0;
     if (!this.last.has(room)) this.last.set(room, latest);
   }
 
@@ -44,20 +44,26 @@ export class Sequencer {
     return this.last.get(room);
   }
 
-  push(room: number, id: number, prev: number | null, m?: Message) {
+  // f: absent when the frame travelled without its body (too large); it is read from the store.
+  push(room: number, seq: number, f?: RoomFrame) {
     const last = this.last.get(room);
-    if (last !== undefined && id <= last) return; // a duplicate, or already filled from the store
-    // Nobody here listens: nothing to order, remember where the room is.
-    if (!this.handler.interested(room)) return void this.last.set(room, id);
-    // Not watched (a store without latestMessageIds): start from this message.
-    if (last === undefined) this.last.set(room, prev ?? 0);
+    if (last !== undefined && seq <= last) return; // a duplicate, or already filled from the store
+    // Nobody here listens: nothing to order, remember where the room is. A membership change still goes
+    // to the handler: it may add a user whose stream is here to the room.
+    if (!this.handler.interested(room)) {
+      this.last.set(room, seq);
+      if (f?.kind === "members") this.handler.roomEvent(f);
+      return;
+    }
+    // Not watched: start from this frame.
+    if (last === undefined) this.last.set(room, seq - 1);
     let list = this.held.get(room);
     if (!list) this.held.set(room, (list = []));
-    list.push({ id, prev, m });
+    list.push({ seq, f });
     this.drain(room);
     if (this.held.get(room)?.length && !this.timers.has(room)) {
-      // A message that came without its text and is next in line is read at once; a gap waits a little.
-      const next = !m && (prev ?? 0) === this.last.get(room);
+      // A frame that came without its body and is next in line is read at once; a gap waits a little.
+      const next = !f && seq - 1 === this.last.get(room);
       this.timers.set(
         room,
         setTimeout(() => this.fill(room), next ? 0 : GAP_WAIT_MS),
@@ -70,14 +76,14 @@ export class Sequencer {
     if (!list) return;
     for (;;) {
       const last = this.last.get(room)!;
-      const i = list.findIndex((h) => (h.prev ?? 0) === last && h.m);
+      const i = list.findIndex((h) => h.seq === last + 1 && h.f);
       if (i < 0) break;
       const [h] = list.splice(i, 1);
-      this.last.set(room, h!.id);
-      this.handler.message(h!.m!);
+      this.last.set(room, h!.seq);
+      this.deliver(h!.f!);
     }
     const last = this.last.get(room)!;
-    const rest = list.filter((h) => h.id > last);
+    const rest = list.filter((h) => h.seq > last);
     if (rest.length) this.held.set(room, rest);
     else {
       this.held.delete(room);
@@ -86,20 +92,25 @@ export class Sequencer {
     }
   }
 
-  // Reads the store after the last delivered id: up to the newest held message, or (toEnd) to the end.
+  private deliver(f: RoomFrame) {
+    if (f.kind === "message") this.handler.message(f.message);
+    else this.handler.roomEvent(f);
+  }
+
+  // Reads the store after the last delivered seq: up to the newest held frame, or (toEnd) to the end.
   private async fill(room: number, toEnd = false) {
     this.timers.delete(room);
     if (this.filling.has(room) || this.stopped) return;
     this.filling.add(room);
     try {
-      const target = toEnd ? Infinity : Math.max(0, ...(this.held.get(room) ?? []).map((h) => h.id));
+      const target = toEnd ? Infinity : Math.max(0, ...(this.held.get(room) ?? []).map((h) => h.seq));
       while ((this.last.get(room) ?? 0) < target) {
-        const page = await this.store.listMessages(room, { after: this.last.get(room) ?? 0, limit: FILL_PAGE });
+        const page = await this.store.listFrames(room, this.last.get(room) ?? 0, FILL_PAGE);
         this.log.debug("reading a gap from the store", { room, after: this.last.get(room) ?? 0, got: page.length });
-        for (const m of page) {
-          if (m.id <= (this.last.get(room) ?? 0)) continue;
-          this.last.set(room, m.id);
-          if (this.handler.interested(room)) this.handler.message(m);
+        for (const f of page) {
+          if (frameSeq(f) <= (this.last.get(room) ?? 0)) continue;
+          this.last.set(room, frameSeq(f));
+          if (this.handler.interested(room)) this.deliver(f);
         }
         if (page.length < FILL_PAGE) break;
       }
@@ -128,13 +139,13 @@ export class Sequencer {
   }
 
   // An instance that crashed after storing but before publishing leaves a tail nobody announces:
-  // once a second, one query for the newest ids of the rooms watched here. A message that was
+  // once a second, one query for the newest seqs of the rooms watched here. A frame that was
   // already newest a sweep ago and still is not delivered will not come by the broker: read it.
   private seen = new Map<number, number>();
   async sweep() {
     const rooms = [...this.last.keys()].filter((room) => this.handler.interested(room));
-    if (rooms.length === 0 || !this.store.latestMessageIds) return;
-    const latest = await this.store.latestMessageIds(rooms);
+    if (rooms.length === 0) return;
+    const latest = await this.store.latestSeqs(rooms);
     for (const [room, id] of this.seen) {
       if (id > (this.last.get(room) ?? 0) && !this.timers.has(room)) void this.fill(room, true);
     }

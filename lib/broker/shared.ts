@@ -27,9 +27,13 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
       );
       presence.start(handler);
     },
-    message(m, prev) {
-      seq.push(m.roomId, m.id, prev, m);
-      out.send(encodeMessage(origin, m, prev, transport.maxPayload));
+    message(m) {
+      seq.push(m.roomId, m.seq, { kind: "message", message: m });
+      out.send(encodeMessage(origin, m, transport.maxPayload));
+    },
+    roomEvent(e) {
+      seq.push(e.roomId, e.seq, e);
+      publish({ origin, kind: "roomEvent", room: e.roomId, seq: e.seq, roomEvent: e });
     },
     event(room, kind, body, except) {
       handler.event(room, kind, body, except);
@@ -84,23 +88,17 @@ function createPublisher(transport: Transport, log: Logger) {
 }
 
 // A message too large for the transport travels without its body; the receivers read it from the store.
-function encodeMessage(origin: string, m: Message, prev: number | null, maxPayload: number): string {
-  const payload = JSON.stringify({
-    origin,
-    kind: "message",
-    room: m.roomId,
-    id: m.id,
-    prev,
-    message: m,
-  } satisfies Wire);
+function encodeMessage(origin: string, m: Message, maxPayload: number): string {
+  const payload = JSON.stringify({ origin, kind: "message", room: m.roomId, seq: m.seq, message: m } satisfies Wire);
   if (Buffer.byteLength(payload) <= maxPayload) return payload;
-  return JSON.stringify({ origin, kind: "message", room: m.roomId, id: m.id, prev } satisfies Wire);
+  return JSON.stringify({ origin, kind: "message", room: m.roomId, seq: m.seq } satisfies Wire);
 }
 
 function receive(payload: string, origin: string, handler: BrokerEventHandler, seq: Sequencer) {
   const w = decode(payload);
   if (!w || w.origin === origin) return; // our own publication, already delivered here
-  if (w.kind === "message") seq.push(w.room, w.id, w.prev, w.message);
+  if (w.kind === "message") seq.push(w.room, w.seq, w.message && { kind: "message", message: w.message });
+  else if (w.kind === "roomEvent") seq.push(w.room, w.seq, w.roomEvent);
   else if (w.kind === "event") handler.event(w.room, w.event, w.body);
   else if (w.kind === "presence") handler.presenceChanged(w.room);
   else if (w.kind === "kick") handler.kick(w.kick);

@@ -1,11 +1,12 @@
 // The shared broker's wire format: one JSON object per publication, on one channel for all rooms.
 // origin: the publishing instance, which has delivered it to its own sockets already.
-import type { Message } from "../store/store.ts";
+import type { Message, RoomEvent } from "../store/store.ts";
 import type { EventBody, EventKind, Kick } from "./broker.ts";
 
 export type Wire =
   // message: absent when it is too large for the transport; the receiver reads it from the store
-  | { origin: string; kind: "message"; room: number; id: number; prev: number | null; message?: Message }
+  | { origin: string; kind: "message"; room: number; seq: number; message?: Message }
+  | { origin: string; kind: "roomEvent"; room: number; seq: number; roomEvent: RoomEvent }
   | { origin: string; kind: "event"; room: number; event: EventKind; body: EventBody }
   | { origin: string; kind: "presence"; room: number }
   | { origin: string; kind: "kick"; kick: Kick };

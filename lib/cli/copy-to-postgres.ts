@@ -1,5 +1,5 @@
-// Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids,
-// read markers, invites) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids and
+// seqs, room events, read markers, invites) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
 // one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
@@ -7,8 +7,9 @@ import { type SQL } from "bun";
 import { newPublicId } from "../auth/registration.ts";
 import { openPostgres } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
+import { fillRoomOrder } from "../store/postgres/migrations.ts";
 
-const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "invites"] as const;
+const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "room_events", "invites"] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
 
@@ -31,8 +32,10 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
       await sql.begin(async (tx) => {
         for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
         await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
+        // A file older than the room's order (schema 6): seqs and creation events as the migration makes them.
+        if (copied.room_events === 0 && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
         // Ids were copied as they were: move each sequence past them.
-        for (const table of ["users", "rooms", "messages"]) {
+        for (const table of ["users", "rooms", "messages", "room_events"]) {
           await tx.unsafe(
             `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
           );
@@ -79,6 +82,7 @@ function toPostgres(table: Table, row: Record<string, any>): Record<string, unkn
   if (table === "users") return withoutUndefined({ ...row, admin: flag(row.admin), disabled: flag(row.disabled) });
   if (table === "invites") return { ...row, admin: flag(row.admin) };
   if (table === "sessions") return { ...row, public_id: row.public_id ?? newPublicId() };
+  if (table === "rooms") return withoutUndefined({ ...row, public: flag(row.public), archived: flag(row.archived) });
   if (table !== "messages") return row;
   return { ...row, text: Buffer.from(row.text), client_id: row.client_id === null ? null : Buffer.from(row.client_id) };
 }

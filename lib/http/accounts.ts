@@ -19,7 +19,7 @@ export type AccountDeps = {
   now: () => number;
   limits: Limits;
   log: Logger;
-  notify: Pick<Notifier, "sessionEnded" | "passwordChanged">; // closes sockets of ended sessions
+  notify: Pick<Notifier, "sessionEnded" | "passwordChanged" | "roomChanged">; // ended sessions; an invite's room joined
 };
 
 type Deps = AccountDeps & { logOnce: (address: string) => boolean };
@@ -58,9 +58,10 @@ async function handleRegister(deps: Deps, req: Req, server: Server) {
   if (invite === null) {
     user = await store.createUser(newUser.login, newUser.folded, newUser.passwordHash, newUser.now);
   } else {
-    const r = await store.registerWithInvite(hashToken(invite), newUser, now(), mode === "closed");
+    const r = await store.registerWithInvite(hashToken(invite), newUser, now(), mode === "closed", config.maxRoomUsers);
     if (r === "invalid") throw new ApiError(refused);
     ({ user, roomId } = r === "taken" ? { user: null, roomId: null } : r);
+    if (typeof r !== "string") deps.notify.roomChanged(r.events);
   }
   if (!user) throw new ApiError("user_already_exists");
   const session = await startSession(deps, req, server, user.id);

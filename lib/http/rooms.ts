@@ -1,18 +1,24 @@
-// Rooms: list mine (paged), create (or find) one for a set of members, show one.
+// Rooms: list mine (paged), create a direct room (or find it by its members) or a group, show one,
+// change a group's name, topic and visibility, and the directory of public groups.
 import { requireUser, type SessionDeps } from "../auth/sessions.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
-import { MAX_ROOM_USERS } from "../store/members.ts";
-import type { RoomSummary } from "../store/store.ts";
-import { foldLogin, roomId, roomPageQuery, roomUsers } from "../validate.ts";
+import type { Notifier } from "../realtime/notifier.ts";
+import type { CreatedRoom, PublicRoom, RoomChange, RoomSummary } from "../store/store.ts";
+import { flag, type Json, publicRoomsQuery, roomId, roomName, roomPageQuery, roomTopic } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
-import { roomJson, roomSummaryJson } from "./shapes.ts";
+import { mayManage, namedUsers, notManager, refusal, tooManyRooms, tooManyUsers } from "./room-rules.ts";
+import { publicRoomJson, roomJson, roomSummaryJson } from "./shapes.ts";
 
-type RoomDeps = SessionDeps & { config: Pick<Config, "maxRoomsPerUser">; limits: Pick<Limits, "roomCreation"> };
+export type RoomDeps = SessionDeps & {
+  config: Pick<Config, "maxRoomsPerUser" | "maxRoomUsers">;
+  limits: Pick<Limits, "roomCreation">;
+  notify: Pick<Notifier, "roomChanged" | "memberRemoved">;
+};
 
 export function roomHandlers(deps: RoomDeps) {
-  const { store, now, limits, config } = deps;
+  const { store, now, limits, config, notify } = deps;
   return {
     // A JSON array as ever; when more rooms follow, a Link header names the next page.
     async handleListRooms(req: Req) {
@@ -25,28 +31,26 @@ export function roomHandlers(deps: RoomDeps) {
       return json(body, 200, more ? { link: nextLink(rooms.at(-1)!, page.limit) } : undefined);
     },
 
+    // Without "name": the seed's direct room, one per member set. With it: a new group, the caller its owner.
     async handleCreateRoom(req: Req) {
       const caller = await requireUser(deps, req);
-      const { ids, logins } = roomUsers(await readJson(req));
-      const members = new Set<number>([caller.userId]);
-      for (const login of logins) {
-        const user = await store.findUserByLogin(foldLogin(login));
-        if (!user) throw new ApiError("user_not_found", `no user with login ${JSON.stringify(login)}`);
-        members.add(user.id);
-      }
-      for (const id of ids) members.add(id);
-      if (members.size > MAX_ROOM_USERS) throw new ApiError("too_many_users");
-      const found = await store.findUsersByIds([...members]);
-      if (found.length !== members.size) throw new ApiError("user_not_found");
+      const body = await readJson(req);
+      const group = body.name === undefined ? null : groupFields(body);
+      const others = (await namedUsers(store, body)).filter((id) => id !== caller.userId);
+      const members = [caller.userId, ...others];
+      if (members.length > config.maxRoomUsers) throw tooManyUsers(config.maxRoomUsers);
       // The member set's existing room is answered even when the user may not create one now, and
       // finding it costs no room creation (the token goes back).
       const token = limits.roomCreation(caller.userId);
-      const made = await store.createRoom([...members], now(), {
-        maxRooms: config.maxRoomsPerUser,
-        mayCreate: token.taken,
-      });
+      const rules = { maxRooms: config.maxRoomsPerUser, mayCreate: token.taken };
+      const made: CreatedRoom = group
+        ? await store.createGroup({ ...group, creatorId: caller.userId, memberIds: members }, now(), rules)
+        : await store.createRoom(members, now(), rules);
       if (!made.room || !made.created) token.refund();
-      if (made.room) return json(roomJson(made.room, caller.userId));
+      if (made.room) {
+        notify.roomChanged(made.events);
+        return json(roomJson(made.room, caller.userId));
+      }
       if (made.full) throw tooManyRooms(made.full, caller.userId, config.maxRoomsPerUser);
       return token.refuse();
     },
@@ -57,14 +61,58 @@ export function roomHandlers(deps: RoomDeps) {
       if (!room) throw new ApiError("room_not_found");
       return json(roomJson(room, caller.userId));
     },
+
+    // PATCH: a group's name, topic or visibility, by whoever may manage it.
+    async handleUpdateRoom(req: Req) {
+      const caller = await requireUser(deps, req);
+      const id = roomId(req.params.id!);
+      const change = roomChange(await readJson(req));
+      const room = await store.findRoomForMember(id, caller.userId);
+      if (!room) throw new ApiError("room_not_found");
+      if (room.kind !== "group") throw new ApiError("not_a_group");
+      if (!(await mayManage(store, room, caller))) throw notManager();
+      const r = await store.updateRoom(id, caller.userId, change, now());
+      if ("refused" in r) throw refusal(r, caller.userId, config);
+      notify.roomChanged(r.events);
+      return json(roomJson(r.room, caller.userId));
+    },
+
+    // Public groups, newest first, to every user; a Link header names the next page.
+    async handleListPublicRooms(req: Req) {
+      await requireUser(deps, req);
+      const page = publicRoomsQuery(new URL(req.url).searchParams);
+      const rooms = await store.listPublicRooms({ ...page, limit: page.limit + 1 });
+      const more = rooms.length > page.limit;
+      if (more) rooms.length = page.limit;
+      const link = more ? { link: nextPublicLink(req.url, rooms.at(-1)!, page.limit) } : undefined;
+      return json(rooms.map(publicRoomJson), 200, link);
+    },
   };
+}
+
+function groupFields(body: Json) {
+  return {
+    name: roomName(body.name),
+    topic: body.topic === undefined ? null : roomTopic(body.topic),
+    public: body.public === undefined ? false : flag(body.public, "public"),
+  };
+}
+
+function roomChange(body: Json): RoomChange {
+  const change: RoomChange = {};
+  if (body.name !== undefined) change.name = roomName(body.name);
+  if (body.topic !== undefined) change.topic = roomTopic(body.topic);
+  if (body.public !== undefined) change.public = flag(body.public, "public");
+  if (Object.keys(change).length === 0) throw new ApiError("invalid_json", 'give "name", "topic" or "public"');
+  return change;
 }
 
 function nextLink(last: RoomSummary, limit: number): string {
   return `</v1/rooms?limit=${limit}&before=${last.lastActivity}_${last.id}>; rel="next"`;
 }
 
-function tooManyRooms(full: { id: number; login: string }, callerId: number, max: number) {
-  const who = full.id === callerId ? "You are" : `${JSON.stringify(full.login)} is`;
-  return new ApiError("too_many_rooms", `${who} already in ${max} rooms, the most a user may be in`);
+function nextPublicLink(url: string, last: PublicRoom, limit: number): string {
+  const q = new URL(url).searchParams.get("q");
+  const params = new URLSearchParams({ ...(q ? { q } : {}), limit: String(limit), before: String(last.id) });
+  return `</v1/rooms/public?${params}>; rel="next"`;
 }

@@ -1,5 +1,15 @@
 // Domain objects become API JSON here and only here.
-import type { Account, Invite, Message, Room, RoomSummary, SessionRow } from "../store/store.ts";
+import type {
+  Account,
+  Invite,
+  Message,
+  PublicRoom,
+  Room,
+  RoomEvent,
+  RoomSummary,
+  SessionRow,
+  User,
+} from "../store/store.ts";
 
 // Memoized by the second: every message in a burst shares its timestamp text.
 let lastSecond = NaN;
@@ -20,16 +30,40 @@ export function messageJson(m: Message) {
     user_id: m.userId,
     room_id: m.roomId,
     created_at: formatTime(m.createdAt),
+    seq: m.seq,
   };
   if (m.clientId !== null) out.client_id = m.clientId;
   return out;
 }
 
-// The viewer is listed first, the others in join order.
-export function roomJson(room: Room, viewerId: number) {
+const usersJson = (users: User[]) => users.map((u) => ({ id: u.id, login: u.login }));
+
+// The viewer is listed first, the others in join order; without a viewer (frames that every member
+// gets alike), all in join order.
+export function roomJson(room: Room, viewerId?: number) {
   const me = room.users.filter((u) => u.id === viewerId);
   const others = room.users.filter((u) => u.id !== viewerId);
-  return { id: room.id, users: [...me, ...others].map((u) => ({ id: u.id, login: u.login })) };
+  return {
+    id: room.id,
+    users: usersJson([...me, ...others]),
+    name: room.name,
+    topic: room.topic,
+    kind: room.kind,
+    public: room.public,
+    owner_id: room.ownerId,
+    seq: room.seq,
+  };
+}
+
+// A membership or room change as a frame (room socket with events=members).
+export function roomEventJson(e: RoomEvent) {
+  if (e.kind === "room") return { type: "room", room_id: e.roomId, seq: e.seq, room: roomJson(e.room), by: e.by };
+  const { roomId, seq, users, added, removed, by } = e;
+  return { type: "members", room_id: roomId, seq, users: usersJson(users), added, removed, by };
+}
+
+export function publicRoomJson(r: PublicRoom) {
+  return { id: r.id, name: r.name, topic: r.topic, member_count: r.memberCount };
 }
 
 export function roomSummaryJson(room: RoomSummary, viewerId: number) {

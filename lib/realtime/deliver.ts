@@ -2,19 +2,22 @@
 // one server.publish per topic, with the topic names of topics.ts.
 import type { Server } from "bun";
 import type { EventBody } from "../broker/broker.ts";
-import { messageJson } from "../http/shapes.ts";
-import type { Message } from "../store/store.ts";
+import { messageJson, roomEventJson } from "../http/shapes.ts";
+import type { Message, RoomEvent, RoomFrame } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import type { WS } from "./socket.ts";
 import { type Event, topic } from "./topics.ts";
 
+// streams: user streams (stream.ts) hear of every durable frame; a message only while one is syncing.
+type StreamHook = { syncing(): boolean; frame(f: RoomFrame): void };
 type Deps = {
   rooms: RoomState;
+  streams: () => StreamHook;
   server: () => Server<any> | undefined; // undefined until Bun.serve has started
   onDeliver: (frames: number) => void; // message frames handed to sockets, for /metrics
 };
 
-export function createDelivery({ rooms, server, onDeliver }: Deps) {
+export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // A room's two message topics and their subscriber counts, read once and kept until a socket of the
   // room subscribes or closes (subscriptionsChanged): two native subscriberCount calls and two topic
   // names per message were about 6% of the main thread in fan-out. Rooms nobody listens to are not kept.
@@ -33,7 +36,7 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
   // One stringify per message; the typed frame is the same JSON with "type" in front, built only
   // when some socket in the room asked for events. Sockets reading their backlog get it buffered.
   function message(m: Message) {
-    rooms.buffer(m);
+    rooms.bufferMessage(m);
     const s = server();
     if (!s) return;
     const plain = JSON.stringify(messageJson(m));
@@ -41,6 +44,7 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
     onDeliver(t.plainCount + t.typedCount);
     s.publish(t.plain, plain, false);
     if (t.typedCount > 0) s.publish(t.typed, `{"type":"message",${plain.slice(1)}`, false);
+    if (streams().syncing()) streams().frame({ kind: "message", message: m });
   }
 
   // except: the socket the event came from (the broker hands back what the hub gave it): its own
@@ -51,10 +55,18 @@ export function createDelivery({ rooms, server, onDeliver }: Deps) {
     else server()?.publish(topic.event(room, kind), json, false);
   }
 
+  // A membership or room change: to the sockets that opted in to "members", buffered for those reading
+  // their backlog.
+  function roomEvent(e: RoomEvent) {
+    rooms.buffer(e);
+    server()?.publish(topic.event(e.roomId, "members"), JSON.stringify(roomEventJson(e)), false);
+    streams().frame(e);
+  }
+
   // The hub calls this after a socket of the room subscribed to its topics, and when one closed.
   const subscriptionsChanged = (room: number) => void topics.delete(room);
 
-  return { message, event, subscriptionsChanged };
+  return { message, roomEvent, event, subscriptionsChanged };
 }
 
 export type Delivery = ReturnType<typeof createDelivery>;

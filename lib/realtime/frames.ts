@@ -23,7 +23,7 @@ export type FrameContext = {
   lastTyping: Map<string, number>; // "room:user" -> when its last typing event went out
   reads: ReadMarkers;
 };
-type Frame = Record<string, unknown>;
+export type Frame = Record<string, unknown>;
 type FrameHandler = (ctx: FrameContext, ws: WS, frame: Frame) => unknown;
 
 export const FRAMES: Record<string, FrameHandler> = {
@@ -46,10 +46,16 @@ export async function handleFrame(ctx: FrameContext, ws: WS, raw: string | Buffe
   return FRAMES[type]!(ctx, ws, frame);
 }
 
+function handleMessageFrame(ctx: FrameContext, ws: WS, frame: Frame) {
+  return storeMessage(ctx, ws, ws.data.roomId, frame, ws.data.events.size > 0);
+}
+
 // Store first, then the broker delivers it everywhere (this socket included). A retried client_id
-// gets the stored message back, to this socket only.
-async function handleMessageFrame({ store, config, now, log, limits, broker }: FrameContext, ws: WS, frame: Frame) {
-  const { roomId: room, userId } = ws.data;
+// gets the stored message back, to this socket only. typed: the socket gets "type":"message" frames.
+// Also a user stream's message frame (stream.ts), once it has checked the room.
+export async function storeMessage(ctx: FrameContext, ws: WS, room: number, frame: Frame, typed: boolean) {
+  const { store, config, now, log, limits, broker } = ctx;
+  const { userId } = ws.data;
   let clientId: string | null;
   try {
     clientId = validClientId(frame.client_id);
@@ -73,14 +79,19 @@ async function handleMessageFrame({ store, config, now, log, limits, broker }: F
   }
   if (stored.duplicate) {
     const body = messageJson(stored.message);
-    return send(ws, ws.data.events.size ? { type: "message", ...body } : body);
+    return send(ws, typed ? { type: "message", ...body } : body);
   }
-  broker.message(stored.message, stored.prev);
+  broker.message(stored.message);
 }
 
-// At most one per user and room every TYPING_EVERY_MS; never echoed to the socket that sent it.
-function handleTypingFrame({ now, broker, lastTyping }: FrameContext, ws: WS) {
-  const { roomId: room, userId } = ws.data;
+function handleTypingFrame(ctx: FrameContext, ws: WS) {
+  sendTyping(ctx, ws, ws.data.roomId);
+}
+
+// At most one per user and room every TYPING_EVERY_MS; never echoed to the socket that sent it. Also a
+// user stream's typing frame (stream.ts), once it has checked the room.
+export function sendTyping({ now, broker, lastTyping }: FrameContext, ws: WS, room: number) {
+  const { userId } = ws.data;
   const key = `${room}:${userId}`;
   const t = now();
   if (t - (lastTyping.get(key) ?? -Infinity) < TYPING_EVERY_MS) return;
@@ -93,5 +104,5 @@ function handleTypingFrame({ now, broker, lastTyping }: FrameContext, ws: WS) {
 function handleReadFrame({ reads }: FrameContext, ws: WS, frame: Frame) {
   const id = frame.message_id;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
-  reads.mark(ws, id);
+  reads.mark(ws, ws.data.roomId, id);
 }

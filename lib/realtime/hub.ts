@@ -16,9 +16,11 @@ import { createPresence, type Presence } from "./presence.ts";
 import { createReadMarkers, type ReadMarkers } from "./read-markers.ts";
 import { createResumer } from "./resume.ts";
 import { RoomState } from "./room-state.ts";
-import { type SocketData, sendError, type WS } from "./socket.ts";
+import { type SocketData, send, sendError, type WS } from "./socket.ts";
 import { topic } from "./topics.ts";
-import { createUpgrade } from "./upgrade.ts";
+import { createStreamSync } from "./stream-sync.ts";
+import { createStreams, type Streams } from "./stream.ts";
+import { createStreamUpgrade, createUpgrade } from "./upgrade.ts";
 
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
 const SWEEP_MS = 250;
@@ -36,19 +38,23 @@ export function createHub(deps: Deps) {
   const onDeliver = (frames: number) => void (delivered += frames);
   const rooms = new RoomState();
   const registry = createRegistry();
-  const delivery = createDelivery({ rooms, server: () => server, onDeliver });
+  let streams: Streams | undefined;
+  const delivery = createDelivery({ rooms, server: () => server, onDeliver, streams: () => streams! });
   const presence = createPresence({ broker, rooms, log, publish: delivery.event });
   const reads = createReadMarkers(deps);
-  const { websocket, resumer } = socketHandlers({ ...deps, registry, rooms, presence, delivery, reads, onDeliver });
-  const sweep = startSweep(deps, registry, () => (resumer.sweep(), reads.sweep()));
+  const handlers = socketHandlers({ ...deps, registry, rooms, presence, delivery, reads, onDeliver });
+  const { websocket, resumer } = handlers;
+  streams = handlers.streams;
+  const sweep = startSweep(deps, registry, () => (resumer.sweep(), reads.sweep(), streams!.sweep()));
 
   // Every delivery to sockets here comes through this, from the broker, whichever instance began it.
   const handler: BrokerEventHandler = {
     message: delivery.message,
+    roomEvent: delivery.roomEvent,
     event: delivery.event,
     presenceChanged: (room) => presence.announce(room),
     kick: registry.kick,
-    interested: (room) => rooms.interested(room),
+    interested: (room) => rooms.interested(room) || streams!.interested(room),
     onlinePairs: () => rooms.pairs(),
   };
 
@@ -57,6 +63,9 @@ export function createHub(deps: Deps) {
     sessionEnded: (tokenHash) => broker.kick({ session: tokenHash.toHex() }),
     passwordChanged: (userId, keep) => broker.kick({ user: userId, keep: keep.toHex() }),
     memberRemoved: (roomId, userId) => broker.kick({ room: roomId, user: userId }),
+    roomChanged: (events) => {
+      for (const e of events) broker.roomEvent(e);
+    },
     userEnded: (userId) => broker.kick({ user: userId }),
   };
 
@@ -65,6 +74,7 @@ export function createHub(deps: Deps) {
     handler,
     websocket,
     handleChat: createUpgrade(deps),
+    handleStream: createStreamUpgrade(deps),
     bind(s: Server<SocketData>) {
       server = s;
     },
@@ -93,6 +103,8 @@ function socketHandlers(
 ) {
   const { config, log, registry, rooms, presence, delivery, reads } = deps;
   const frames: FrameContext = { ...deps, lastTyping: new Map() };
+  const sync = createStreamSync({ ...deps, streams: () => streams });
+  const streams = createStreams({ ...deps, frames, subscriptionsChanged: delivery.subscriptionsChanged, sync });
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
     ws.subscribe(events.size ? topic.typed(room) : topic.plain(room));
@@ -111,6 +123,11 @@ function socketHandlers(
     closeOnBackpressureLimit: true,
     open(ws: WS) {
       registry.add(ws);
+      if (ws.data.stream) {
+        streams.open(ws);
+        send(ws, { type: "hello", user: { id: ws.data.userId, login: ws.data.login } });
+        return;
+      }
       if (ws.data.after === undefined) return goLive(ws);
       rooms.startJoining(ws.data.roomId, ws);
       resumer.start(ws, ws.data.after).catch((e) => {
@@ -119,16 +136,18 @@ function socketHandlers(
       });
     },
     message(ws: WS, raw: string | Buffer) {
-      handleFrame(frames, ws, raw).catch((e) => {
+      const handled = ws.data.stream ? handleStreamFrame(streams, ws, raw) : handleFrame(frames, ws, raw);
+      handled.catch((e) => {
         log.error("frame failed", { error: String(e) });
         sendError(ws, "internal_error");
       });
     },
-    drain: (ws: WS) => resumer.drain(ws),
+    drain: (ws: WS) => (ws.data.stream ? streams.drain(ws) : resumer.drain(ws)),
     close(ws: WS) {
       ws.data.release();
       registry.remove(ws);
       reads.closed(ws);
+      if (ws.data.stream) return streams.close(ws);
       resumer.closed(ws);
       const { roomId: room, userId } = ws.data;
       delivery.subscriptionsChanged(room);
@@ -136,7 +155,18 @@ function socketHandlers(
       presence.leave(room, userId);
     },
   };
-  return { websocket, resumer };
+  return { websocket, resumer, streams };
+}
+
+// A stream's frame: JSON as on a room socket, then the stream's own table (stream.ts).
+async function handleStreamFrame(streams: Streams, ws: WS, raw: string | Buffer) {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch {
+    return sendError(ws, "invalid_json");
+  }
+  return streams.message(ws, frame);
 }
 
 // Every open socket here, and by session (token hash as hex), so kicks find theirs.

@@ -10,27 +10,29 @@ import { sendError, type WS } from "./socket.ts";
 
 export const WRITE_EVERY_MS = 1000;
 
-type Marker = { stored: number; pending: number; writtenAt: number };
+// One socket's marker in one room (a room socket has one room; a user stream, any of its rooms).
+type Marker = { ws: WS; room: number; stored: number; pending: number; writtenAt: number };
 type Deps = { store: Store; broker: Broker; now: () => number; log: Logger };
 
 export type ReadMarkers = ReturnType<typeof createReadMarkers>;
 
 export function createReadMarkers({ store, broker, now, log }: Deps) {
-  const markers = new Map<WS, Marker>(); // sockets that sent a read frame
-  const waiting = new Set<WS>(); // those with a pending marker
+  const markers = new Map<WS, Map<number, Marker>>(); // sockets that sent a read frame, by room
+  const waiting = new Set<Marker>(); // those with a pending marker
   const writing = new Set<Promise<void>>();
 
-  function write(ws: WS, m: Marker) {
+  function write(m: Marker) {
     const id = m.pending;
     m.pending = 0;
     m.writtenAt = now();
-    waiting.delete(ws);
-    const { roomId: room, userId } = ws.data;
+    waiting.delete(m);
+    const { ws, room } = m;
+    const { userId } = ws.data;
     const done = store.markRead(room, userId, id).then(
       (marker) => {
         m.stored = Math.max(m.stored, marker);
         // A marker that came while this write was on its way and is not above its result: nothing to write.
-        if (m.pending <= m.stored) (m.pending = 0), waiting.delete(ws);
+        if (m.pending <= m.stored) (m.pending = 0), waiting.delete(m);
         broker.event(room, "read", { user_id: userId, message_id: marker });
       },
       (e) => {
@@ -43,30 +45,29 @@ export function createReadMarkers({ store, broker, now, log }: Deps) {
   }
 
   return {
-    mark(ws: WS, id: number) {
-      let m = markers.get(ws);
-      if (!m) markers.set(ws, (m = { stored: 0, pending: 0, writtenAt: -Infinity }));
+    mark(ws: WS, room: number, id: number) {
+      let mine = markers.get(ws);
+      if (!mine) markers.set(ws, (mine = new Map()));
+      let m = mine.get(room);
+      if (!m) mine.set(room, (m = { ws, room, stored: 0, pending: 0, writtenAt: -Infinity }));
       if (id <= m.stored || id <= m.pending) return;
       m.pending = id;
-      if (now() - m.writtenAt >= WRITE_EVERY_MS) write(ws, m);
-      else waiting.add(ws);
+      if (now() - m.writtenAt >= WRITE_EVERY_MS) write(m);
+      else waiting.add(m);
     },
     // From the hub's sweep: pending markers whose second has passed.
     sweep() {
       const t = now();
-      for (const ws of waiting) {
-        const m = markers.get(ws)!;
-        if (t - m.writtenAt >= WRITE_EVERY_MS) write(ws, m);
-      }
+      for (const m of waiting) if (t - m.writtenAt >= WRITE_EVERY_MS) write(m);
     },
     closed(ws: WS) {
-      const m = markers.get(ws);
+      const mine = markers.get(ws);
       markers.delete(ws);
-      if (m?.pending) write(ws, m);
+      for (const m of mine?.values() ?? []) if (m.pending) write(m);
     },
     // Shutdown: every pending marker now, and every write in flight finished, before the store closes.
     async flush() {
-      for (const ws of waiting) write(ws, markers.get(ws)!);
+      for (const m of waiting) write(m);
       await Promise.all(writing);
     },
   };

@@ -1,5 +1,7 @@
-// Resume (?after=): the backlog from the store, then the live messages that came meanwhile, with no
-// gap and nothing twice; a backlog longer than BACKLOG_CAP is replaced by a "resync" frame.
+// Resume (?after=): the backlog from the store, then the live frames that came meanwhile, with no
+// gap and nothing twice; a backlog longer than BACKLOG_CAP is replaced by a "resync" frame. A socket
+// that opted in to "members" resumes in the room's order (after= is a seq; messages, membership and
+// room changes); any other in message ids, with messages only, as before.
 // Flow control: sending stops while more than PAUSE_BYTES wait in the socket's buffer and goes on at
 // Bun's next drain, so a socket that does not read holds at most about PAUSE_BYTES here (the live
 // sweep's 1 MiB limit is never reached by a backlog); one that takes nothing for STALL_MS is closed
@@ -8,9 +10,9 @@
 // the socket takes it.
 import type { Broker } from "../broker/broker.ts";
 import { CLOSE } from "../errors.ts";
-import { messageJson } from "../http/shapes.ts";
+import { messageJson, roomEventJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
-import type { Message, Store } from "../store/store.ts";
+import { frameSeq, type RoomFrame, type Store } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import { send, type WS } from "./socket.ts";
 
@@ -30,21 +32,31 @@ type Deps = {
   goLive: (ws: WS) => void;
 };
 
+// How a socket counts and reads its room: by message id (plain sockets, messages only) or by seq
+// (sockets with events=members, every durable frame). key: undefined for a frame the socket never gets.
+// far: the gap is known to be past the cap without reading it.
+type Order = {
+  key: (f: RoomFrame) => number | undefined;
+  far: (after: number) => Promise<boolean>;
+  read: (after: number, limit: number) => Promise<RoomFrame[]>;
+  frame: (f: RoomFrame) => string;
+};
+
 // A socket still reading its backlog: what is left to send, and since when it has taken nothing.
 type Sending = {
-  queue: Array<Message | undefined>; // sent entries are cleared, so their texts can be collected
+  queue: Array<RoomFrame | undefined>; // sent entries are cleared, so their texts can be collected
   next: number;
-  last: number; // the newest id sent: buffered live messages up to it were in the backlog
-  end: number; // the backlog's newest id: up to it pages come from the store, after it from the buffer
+  last: number; // the newest key sent: buffered live frames up to it were in the backlog
+  end: number; // the backlog's newest key: up to it pages come from the store, after it from the buffer
   reading: boolean; // a page is on its way from the store
-  frame: (m: Message) => string;
+  order: Order;
   stalledSince: number | undefined;
 };
 
-// The first messages of a page, up to KEEP_CHARS of text (at least one).
-function keep(page: Message[]): Message[] {
+// The first frames of a page, up to KEEP_CHARS of text (at least one).
+function keep(page: RoomFrame[]): RoomFrame[] {
   let chars = 0;
-  const n = page.findIndex((m) => (chars += m.text.length) > KEEP_CHARS);
+  const n = page.findIndex((f) => (chars += f.kind === "message" ? f.message.text.length : 200) > KEEP_CHARS);
   return n < 0 ? page : page.slice(0, Math.max(1, n));
 }
 
@@ -53,24 +65,41 @@ export type Resumer = ReturnType<typeof createResumer>;
 export function createResumer({ store, broker, rooms, now, log, onDeliver, goLive }: Deps) {
   const sending = new Map<WS, Sending>();
 
+  function orderOf(ws: WS): Order {
+    const room = ws.data.roomId;
+    const typed = ws.data.events.size > 0;
+    const messageFrame = (f: RoomFrame & { kind: "message" }) =>
+      JSON.stringify(typed ? { type: "message", ...messageJson(f.message) } : messageJson(f.message));
+    const frame = (f: RoomFrame) => (f.kind === "message" ? messageFrame(f) : JSON.stringify(roomEventJson(f)));
+    if (ws.data.events.has("members")) {
+      // Reading after a seq walks the missed rows (Store.listFrames): a gap the room's seq shows to be
+      // far past the cap (more than twice: the seq may count frames still being answered) is not read.
+      const far = async (after: number) => ((await store.latestSeqs([room])).get(room) ?? 0) - after > 2 * BACKLOG_CAP;
+      return { key: frameSeq, far, read: (after, limit) => store.listFrames(room, after, limit), frame };
+    }
+    const read = async (after: number, limit: number) =>
+      (await store.listMessages(room, { after, limit })).map((message): RoomFrame => ({ kind: "message", message }));
+    return { key: (f) => (f.kind === "message" ? f.message.id : undefined), far: async () => false, read, frame };
+  }
+
   async function start(ws: WS, after: number) {
     const room = ws.data.roomId;
-    // Several instances: the backlog stops where this instance's delivery stands; everything after
-    // that reaches the joining buffer in order, so nothing comes twice and nothing is skipped.
+    // Several instances: the backlog stops where this instance's delivery stands (a seq); everything
+    // after that reaches the joining buffer in order, so nothing comes twice and nothing is skipped.
     const upto = broker.position(room) ?? Infinity;
-    const backlog = (await store.listMessages(room, { after, limit: BACKLOG_CAP + 1 })).filter((m) => m.id <= upto);
+    const order = orderOf(ws);
+    const far = await order.far(after);
+    const backlog = far ? [] : (await order.read(after, BACKLOG_CAP + 1)).filter((f) => frameSeq(f) <= upto);
     if (ws.readyState !== 1) return;
-    const typed = ws.data.events.size > 0;
-    const frame = (m: Message) => JSON.stringify(typed ? { type: "message", ...messageJson(m) } : messageJson(m));
-    const resync = backlog.length > BACKLOG_CAP;
+    const resync = far || backlog.length > BACKLOG_CAP;
     if (resync) send(ws, { type: "resync", room_id: room });
     const s: Sending = {
       queue: resync ? [] : keep(backlog),
       next: 0,
       last: after,
-      end: resync ? after : (backlog.at(-1)?.id ?? after),
+      end: resync || backlog.length === 0 ? after : order.key(backlog.at(-1)!)!,
       reading: false,
-      frame,
+      order,
       stalledSince: undefined,
     };
     sending.set(ws, s);
@@ -79,11 +108,11 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
 
   function readPage(ws: WS, s: Sending) {
     s.reading = true;
-    store.listMessages(ws.data.roomId, { after: s.last, limit: PAGE_ROWS }).then(
+    s.order.read(s.last, PAGE_ROWS).then(
       (page) => {
         s.reading = false;
         if (!sending.has(ws)) return; // closed meanwhile
-        s.queue = keep(page.filter((m) => m.id <= s.end));
+        s.queue = keep(page.filter((f) => s.order.key(f)! <= s.end));
         s.next = 0;
         if (s.queue.length === 0) s.end = s.last; // nothing more up to the end: the buffer has the rest
         pump(ws, s);
@@ -115,11 +144,12 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
         s.next = 0;
         if (s.queue.length === 0) break;
       }
-      const m = s.queue[s.next]!;
+      const f = s.queue[s.next]!;
       s.queue[s.next++] = undefined;
-      if (m.id <= s.last) continue; // the backlog already held it
-      ws.send(s.frame(m));
-      s.last = m.id;
+      const key = s.order.key(f);
+      if (key === undefined || key <= s.last) continue; // not for this socket, or the backlog held it
+      ws.send(s.order.frame(f));
+      s.last = key;
       sent++;
     }
     onDeliver(sent);

@@ -1,10 +1,10 @@
 // The one owner of what this instance knows per room: which sockets are reading their backlog (with
 // the live messages buffered for them meanwhile), and who is online. Resume, presence and delivery
 // ask it; nobody else keeps per-room socket state.
-import type { Message } from "../store/store.ts";
+import type { Message, RoomEvent, RoomFrame } from "../store/store.ts";
 
 export class RoomState {
-  private joining = new Map<number, Map<object, Message[]>>(); // room -> socket reading its backlog -> buffer
+  private joining = new Map<number, Map<object, RoomFrame[]>>(); // room -> socket reading its backlog -> buffer
   private online = new Map<number, Map<number, number>>(); // room -> user -> open sockets
 
   // The socket reads its backlog: live messages of the room are buffered for it until finishJoining.
@@ -15,13 +15,21 @@ export class RoomState {
   }
 
   // A live message: kept for every socket still reading the room's backlog.
-  buffer(m: Message) {
+  bufferMessage(m: Message) {
     const sockets = this.joining.get(m.roomId);
-    if (sockets) for (const buffered of sockets.values()) buffered.push(m);
+    if (!sockets) return;
+    const f: RoomFrame = { kind: "message", message: m };
+    for (const buffered of sockets.values()) buffered.push(f);
+  }
+
+  // A live membership or room change, likewise.
+  buffer(e: RoomEvent) {
+    const sockets = this.joining.get(e.roomId);
+    if (sockets) for (const buffered of sockets.values()) buffered.push(e);
   }
 
   // What was buffered for the socket so far; it stays joining, and later messages are buffered anew.
-  takeBuffered(room: number, socket: object): Message[] {
+  takeBuffered(room: number, socket: object): RoomFrame[] {
     const sockets = this.joining.get(room);
     const buffered = sockets?.get(socket);
     if (!buffered?.length) return [];
@@ -30,7 +38,7 @@ export class RoomState {
   }
 
   // Done reading (or closed): what was buffered for the socket; undefined when it was not joining.
-  finishJoining(room: number, socket: object): Message[] | undefined {
+  finishJoining(room: number, socket: object): RoomFrame[] | undefined {
     const sockets = this.joining.get(room);
     const buffered = sockets?.get(socket);
     if (!buffered) return undefined;

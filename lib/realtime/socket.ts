@@ -3,8 +3,11 @@ import type { ServerWebSocket } from "bun";
 import { type ErrorCode, errorBody } from "../errors.ts";
 import type { Event } from "./topics.ts";
 
+// stream: a user stream (WS /v1/stream, stream.ts), whose roomId is 0 and events empty.
 export type SocketData = {
+  stream: boolean;
   userId: number;
+  login: string;
   roomId: number;
   tokenHash: string; // hex
   events: ReadonlySet<Event>;

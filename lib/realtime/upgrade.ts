@@ -29,11 +29,37 @@ export function createUpgrade(deps: Deps) {
     await broker.watch(room); // several instances: learn where the room stands before subscribing
     const release = limits.openSocket(caller.userId, clientAddress(req, s, config.trustProxy));
     const data: SocketData = {
+      stream: false,
       userId: caller.userId,
+      login: caller.login,
       roomId: room,
       tokenHash: caller.tokenHash.toHex(),
       events,
       after,
+      release,
+    };
+    if (s.upgrade(req, { data })) return undefined;
+    release();
+    return errorResponse("upgrade_required");
+  };
+}
+
+// GET /v1/stream: the user stream (stream.ts), authenticated like the room socket, under the same
+// socket limits.
+export function createStreamUpgrade(deps: Deps) {
+  const { config, limits } = deps;
+  return async function handleStream(req: Request, s: Server<SocketData>) {
+    const caller: Caller = await requireUser(deps, req, new URL(req.url));
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return errorResponse("upgrade_required");
+    const release = limits.openSocket(caller.userId, clientAddress(req, s, config.trustProxy));
+    const data: SocketData = {
+      stream: true,
+      userId: caller.userId,
+      login: caller.login,
+      roomId: 0,
+      tokenHash: caller.tokenHash.toHex(),
+      events: new Set(),
+      after: undefined,
       release,
     };
     if (s.upgrade(req, { data })) return undefined;

@@ -3,8 +3,29 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 
+// Version 5: no groups and no room order (version 6).
+export function rewindSqliteTo5(db: Database) {
+  db.run("DROP INDEX rooms_public");
+  db.run("DROP TABLE room_events");
+  for (const c of ["kind", "name", "name_folded", "topic", "public", "owner_id", "archived", "seq"]) {
+    db.run(`ALTER TABLE rooms DROP COLUMN ${c}`);
+  }
+  db.run("ALTER TABLE messages DROP COLUMN seq");
+  db.run("PRAGMA user_version = 5");
+}
+
+export async function rewindPostgresTo5(sql: SQL) {
+  await sql`DROP TABLE room_events`;
+  await sql`DROP INDEX rooms_public`;
+  await sql`ALTER TABLE rooms DROP COLUMN kind, DROP COLUMN name, DROP COLUMN name_folded, DROP COLUMN topic,
+    DROP COLUMN public, DROP COLUMN owner_id, DROP COLUMN archived, DROP COLUMN seq`;
+  await sql`ALTER TABLE messages DROP COLUMN seq`;
+  await sql`UPDATE echat_schema SET version = 5`;
+}
+
 // Version 4: no admins, disabled or deleted accounts, invites, nor session details (version 5).
 export function rewindSqliteTo4(db: Database) {
+  rewindSqliteTo5(db);
   db.run("DROP TABLE invites");
   for (const c of ["admin", "disabled", "last_seen_at", "deleted_at"]) db.run(`ALTER TABLE users DROP COLUMN ${c}`);
   db.run(`CREATE TABLE sessions_v4 (
@@ -21,6 +42,7 @@ export function rewindSqliteTo4(db: Database) {
 }
 
 export async function rewindPostgresTo4(sql: SQL) {
+  await rewindPostgresTo5(sql);
   await sql`DROP TABLE invites`;
   await sql`ALTER TABLE users DROP COLUMN admin, DROP COLUMN disabled, DROP COLUMN last_seen_at, DROP COLUMN deleted_at`;
   await sql`DROP INDEX sessions_user`;

@@ -11,10 +11,26 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   message: { schema: "MessageFrame", summary: "A stored message (also the sender's ack), to sockets without events" },
   typedMessage: { schema: "TypedMessageFrame", summary: 'A stored message with "type":"message", to opted-in sockets' },
   error: { schema: "ErrorFrame", summary: "A refused frame, to its sender only; the socket stays open" },
-  resync: { schema: "ResyncFrame", summary: "More than 1000 messages were missed: page them over REST" },
+  resync: {
+    schema: "ResyncFrame",
+    summary: "More than 1000 messages (with events=members: frames) were missed: reload over REST",
+  },
   typing: { schema: "TypingFrame", summary: "A member is typing (not echoed to its socket)", event: "typing" },
   presence: { schema: "PresenceFrame", summary: "The set of connected users changed", event: "presence" },
   read: { schema: "ReadFrame", summary: "A member's read marker, as stored", event: "read" },
+  members: {
+    schema: "MembersFrame",
+    summary: "Members were added or removed (the room's order: seq); replayed on resume",
+    event: "members",
+  },
+  hello: { schema: "HelloFrame", summary: "User stream: the first frame, who the stream belongs to" },
+  synced: { schema: "SyncedFrame", summary: "User stream: everything missed was sent; live frames follow" },
+  roomRemoved: { schema: "RoomRemovedFrame", summary: "User stream: the user is no longer in this room" },
+  room: {
+    schema: "RoomChangeFrame",
+    summary: "A group's name, topic, visibility or owner changed (the room's order: seq); replayed on resume",
+    event: "members",
+  },
 };
 
 // What a client sends; a frame without "type" is a message.
@@ -22,6 +38,7 @@ export const CLIENT_FRAMES: Record<string, Frame> = {
   sendMessage: { schema: "SendMessage", summary: "Send a message; client_id makes it idempotent" },
   sendTyping: { schema: "SendTyping", summary: "Tell the room you are typing" },
   sendRead: { schema: "SendRead", summary: "Move your read marker" },
+  sendResume: { schema: "SendResume", summary: "User stream: the first frame, the last seq seen per room" },
 };
 
 const CLOSE_TABLE = Object.values(CLOSE)
@@ -60,7 +77,12 @@ const QUERY = {
   type: "object",
   properties: {
     session_id: { type: "string", description: "the session (or the X-Session-Id / Authorization headers)" },
-    after: { type: "integer", minimum: 0, description: "resume: every stored message with a larger id first" },
+    after: {
+      type: "integer",
+      minimum: 0,
+      description:
+        "resume: every stored message with a larger id first (with events=members: every frame after this seq)",
+    },
     events: { type: "string", description: `opt-in events, comma-separated: ${EVENTS.join(", ")}` },
   },
 };

@@ -32,8 +32,42 @@ const messageProps = {
   room_id: id,
   created_at: time,
   client_id: { type: "string", maxLength: 64, description: "present when the sender gave one" },
+  seq: { type: "integer", minimum: 1, description: "the message's place in the room's order" },
 };
-const messageRequired = ["id", "text", "user_id", "room_id", "created_at"];
+const messageRequired = ["id", "text", "user_id", "room_id", "created_at", "seq"];
+
+const userSchema = strict({ id, login: { type: "string", minLength: 1 } });
+const roomName = { type: "string", minLength: 1, maxLength: 100 };
+const roomTopic = { type: "string", maxLength: 1000 };
+// The room object's fields besides users (issue 15): direct rooms have no name, topic or owner.
+const roomProps = {
+  name: orNull(roomName),
+  topic: orNull(roomTopic),
+  kind: { enum: ["direct", "group"], description: "direct: one per member set, fixed; group: named, members change" },
+  public: { type: "boolean", description: "a group listed in GET /v1/rooms/public that anyone may join" },
+  owner_id: orNull(id),
+  seq: { type: "integer", minimum: 1, description: "the room's newest seq (its order: messages and changes)" },
+};
+// by: absent on a user stream's "room" for a room the user was added to (or joined while away).
+const roomChangeFrame = strict(
+  {
+    type: { const: "room" },
+    room_id: id,
+    seq: { type: "integer", minimum: 1 },
+    room: strict({ id, users: { type: "array", items: userSchema, description: "join order" }, ...roomProps }),
+    by: id,
+  },
+  ["type", "room_id", "seq", "room"],
+);
+const membersFrame = strict({
+  type: { const: "members" },
+  room_id: id,
+  seq: { type: "integer", minimum: 1 },
+  users: { type: "array", items: userSchema, description: "the members after the change, join order" },
+  added: { type: "array", items: id },
+  removed: { type: "array", items: id },
+  by: id,
+});
 
 // Codes a room socket's error frame may carry.
 export const FRAME_ERRORS = [
@@ -43,6 +77,7 @@ export const FRAME_ERRORS = [
   "rate_limited",
   "internal_error",
   "unavailable",
+  "room_not_found",
 ] as const satisfies readonly ErrorCode[];
 
 // Bodies of REST requests and responses (OpenAPI's components.schemas).
@@ -93,13 +128,18 @@ export const REST_SCHEMAS = {
   Room: strict({
     id,
     users: { type: "array", items: ref("User"), minItems: 1, description: "the caller first, then join order" },
+    ...roomProps,
   }),
   RoomSummary: strict({
     id,
     users: { type: "array", items: ref("User"), minItems: 1 },
+    ...roomProps,
     last_message: { oneOf: [ref("Message"), { type: "null" }] },
     unread: { type: "integer", minimum: 0 },
   }),
+  PublicRoom: strict({ id, name: roomName, topic: orNull(roomTopic), member_count: { type: "integer", minimum: 0 } }),
+  // DELETE /v1/rooms/{id}/users/{user_id}: {} when the caller left, the room when they removed someone.
+  RoomOrEmpty: { oneOf: [ref("Room"), ref("Empty")] },
   Health: strict({ status: { const: "ok" } }),
   Ready: strict({ status: { const: "ok" }, database: { const: "ok" } }),
   Document: { type: "object", description: "a JSON document (OpenAPI or AsyncAPI)" },
@@ -140,6 +180,28 @@ export const REST_SCHEMAS = {
   NewRoom: {
     type: "object",
     properties: {
+      name: { ...roomName, description: "makes a group (never de-duplicated) owned by the caller" },
+      topic: orNull({ ...roomTopic, description: "a group's topic" }),
+      public: { type: "boolean", default: false, description: "a group in the public directory" },
+      users: {
+        type: "array",
+        items: {
+          type: "object",
+          description: "by id, or by login when id is absent",
+          properties: { id: { type: "integer" }, login: { type: "string" } },
+        },
+      },
+    },
+    required: ["users"],
+  },
+  RoomChange: {
+    type: "object",
+    properties: { name: roomName, topic: orNull(roomTopic), public: { type: "boolean" } },
+    minProperties: 1,
+  },
+  MemberList: {
+    type: "object",
+    properties: {
       users: {
         type: "array",
         items: {
@@ -165,10 +227,18 @@ export const FRAME_SCHEMAS = {
     },
     ["error"],
   ),
-  ResyncFrame: strict({ type: { const: "resync" }, room_id: id }),
+  ResyncFrame: strict(
+    { type: { const: "resync" }, room_id: id, seq: { type: "integer", minimum: 0, description: "user stream" } },
+    ["type", "room_id"],
+  ),
+  HelloFrame: strict({ type: { const: "hello" }, user: userSchema }),
+  SyncedFrame: strict({ type: { const: "synced" } }),
+  RoomRemovedFrame: strict({ type: { const: "room_removed" }, room_id: id }),
   TypingFrame: strict({ type: { const: "typing" }, room_id: id, user_id: id }),
   PresenceFrame: strict({ type: { const: "presence" }, room_id: id, online: { type: "array", items: id } }),
   ReadFrame: strict({ type: { const: "read" }, room_id: id, user_id: id, message_id: { type: "integer", minimum: 0 } }),
+  MembersFrame: membersFrame,
+  RoomChangeFrame: roomChangeFrame,
 
   // Frames a client sends (extra keys are ignored).
   SendMessage: {
@@ -177,13 +247,34 @@ export const FRAME_SCHEMAS = {
       type: { const: "message", description: "the default" },
       text: { type: "string", minLength: 1, maxLength: 4000 },
       client_id: { type: "string", maxLength: 64 },
+      room_id: { type: "integer", description: "user stream: the room (a room socket ignores it)" },
     },
     required: ["text"],
   },
-  SendTyping: { type: "object", properties: { type: { const: "typing" } }, required: ["type"] },
+  SendResume: {
+    type: "object",
+    properties: {
+      type: { const: "resume" },
+      rooms: {
+        type: "object",
+        description: 'user stream, its first frame: {"<room id>": <last seq seen>, …} ({} without state)',
+        additionalProperties: { type: "integer", minimum: 0 },
+      },
+    },
+    required: ["type", "rooms"],
+  },
+  SendTyping: {
+    type: "object",
+    properties: { type: { const: "typing" }, room_id: { type: "integer", description: "user stream: the room" } },
+    required: ["type"],
+  },
   SendRead: {
     type: "object",
-    properties: { type: { const: "read" }, message_id: { type: "integer", minimum: 0 } },
+    properties: {
+      type: { const: "read" },
+      message_id: { type: "integer", minimum: 0 },
+      room_id: { type: "integer", description: "user stream: the room" },
+    },
     required: ["type", "message_id"],
   },
 } satisfies Record<string, Schema>;

@@ -2,8 +2,8 @@
 // count the admins take a transaction-level advisory lock, so two of them never both see "not the last".
 import type { SQL } from "bun";
 import { deletedFold, deletedLogin, inviteUsable, leavesNoAdmin } from "../accounts.ts";
-import { MAX_ROOM_USERS, memberKey } from "../members.ts";
 import type { Account, Invite, Store } from "../store.ts";
+import { inviteJoin } from "./room-changes.ts";
 import { type Row, user } from "./rows.ts";
 
 type Accounts = Pick<
@@ -81,7 +81,7 @@ export function createAccounts(sql: SQL): Accounts {
       const rows = await sql`DELETE FROM invites WHERE code_hash = ${codeHash} OR public_id = ${publicId} RETURNING 1`;
       return rows.length > 0;
     },
-    registerWithInvite: (codeHash, u, now, setupOnly) =>
+    registerWithInvite: (codeHash, u, now, setupOnly, maxUsers) =>
       sql.begin(async (tx) => {
         await tx`SELECT pg_advisory_xact_lock(${ADMINS_LOCK})`; // a setup link checks that no admin exists
         const [row] = await tx`SELECT * FROM invites WHERE code_hash = ${codeHash} FOR UPDATE`;
@@ -94,8 +94,9 @@ export function createAccounts(sql: SQL): Accounts {
         if (state.usesLeft > 1) await tx`UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = ${codeHash}`;
         else await tx`DELETE FROM invites WHERE code_hash = ${codeHash}`;
         if (state.admin) await tx`DELETE FROM invites WHERE admin`;
-        const joined = state.roomId !== null && (await joinRoom(tx, state.roomId, Number(made.id)));
-        return { user: user(made), roomId: joined ? state.roomId : null };
+        const events =
+          state.roomId === null ? null : await inviteJoin(tx, state.roomId, Number(made.id), now, maxUsers);
+        return { user: user(made), roomId: events ? state.roomId : null, events: events ?? [] };
       }),
   };
 }
@@ -110,18 +111,6 @@ async function lockedAccount(tx: SQL, userId: number): Promise<Account | null> {
 async function enabledAdmins(sql: SQL): Promise<number> {
   const [{ n }] = await sql`SELECT count(*) AS n FROM users WHERE admin AND NOT disabled AND deleted_at IS NULL`;
   return Number(n);
-}
-
-// As on SQLite: the room's row is locked, so two joins at once take positions one after the other.
-async function joinRoom(tx: SQL, roomId: number, userId: number): Promise<boolean> {
-  const [room] = await tx`SELECT id FROM rooms WHERE id = ${roomId} FOR UPDATE`;
-  if (!room) return false;
-  const rows = await tx`SELECT user_id FROM room_members WHERE room_id = ${roomId} ORDER BY position`;
-  const ids = rows.map((r: Row) => Number(r.user_id));
-  if (ids.length === 0 || ids.length >= MAX_ROOM_USERS) return false;
-  await tx`INSERT INTO room_members (room_id, user_id, position) VALUES (${roomId}, ${userId}, ${ids.length})`;
-  await tx`UPDATE rooms SET member_key = ${memberKey([...ids, userId])} WHERE id = ${roomId}`;
-  return true;
 }
 
 function account(r: Row): Account {

@@ -3,9 +3,12 @@
 import type { SQL } from "bun";
 import { createCommitQueue } from "../commit-queue.ts";
 import { CLIENT_ID_WINDOW, type Message, type NewMessage, type Store, type Stored } from "../store.ts";
-import { message, type Row } from "./rows.ts";
+import { mergeFrames } from "../frames.ts";
+import { message, type Row, roomEvent } from "./rows.ts";
 
-type Messages = Pick<Store, "createMessage" | "listMessages" | "latestMessageIds"> & { drain(): Promise<void> };
+type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "latestSeqs"> & {
+  drain(): Promise<void>;
+};
 
 // mapError: what a failed batch rejects with (a lost connection becomes ApiError("unavailable")).
 export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Messages {
@@ -27,19 +30,31 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
           : await sql`SELECT * FROM messages WHERE room_id = ${roomId} ORDER BY id DESC LIMIT ${page.limit}`;
       return rows.map(message).reverse();
     },
-    async latestMessageIds(roomIds) {
-      const rows =
-        await sql`SELECT id, last_message_id FROM rooms WHERE id = ANY(${roomIds}::bigint[]) AND last_message_id IS NOT NULL`;
-      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.last_message_id)]));
+    // From after the newest message at or before the seq (schema.sql: no index on seq).
+    async listFrames(roomId, afterSeq, limit) {
+      const [b] =
+        afterSeq <= 0
+          ? [undefined]
+          : await sql`SELECT id FROM messages WHERE room_id = ${roomId} AND seq <= ${afterSeq} ORDER BY id DESC LIMIT 1`;
+      const from = b ? Number(b.id) : 0;
+      const [messages, events] = await Promise.all([
+        sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${from} ORDER BY id LIMIT ${limit}`,
+        sql`SELECT * FROM room_events WHERE room_id = ${roomId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`,
+      ]);
+      return mergeFrames(messages.map(message), events.map(roomEvent), limit);
+    },
+    async latestSeqs(roomIds) {
+      const rows = await sql`SELECT id, seq FROM rooms WHERE id = ANY(${roomIds}::bigint[])`;
+      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.seq)]));
     },
     drain: queue.drain,
   };
 }
 
-// Lock the batch's rooms in id order (no deadlock between instances), then insert. The room's
-// last_message_id read under the lock is the new message's predecessor: fan-out uses it to see gaps.
+// Lock the batch's rooms in id order (no deadlock between instances), then insert. The room's seq read
+// under the lock is where the batch's messages continue the room's order (schema.sql).
 async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
-  const last = await lockRooms(tx, batch);
+  const seqs = await lockRooms(tx, batch);
   const touched = new Map<number, { last: Message; n: number }>();
   const senders = new Map<string, [roomId: number, userId: number, sent: number]>();
   const out: Stored[] = [];
@@ -49,9 +64,10 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
       out.push({ message: message(earlier), duplicate: true });
       continue;
     }
-    const m = await insertMessage(tx, input);
-    out.push({ message: m, duplicate: false, prev: last.get(input.roomId) ?? null });
-    last.set(input.roomId, m.id);
+    const seq = seqs.get(input.roomId)! + 1;
+    seqs.set(input.roomId, seq);
+    const m = await insertMessage(tx, input, seq);
+    out.push({ message: m, duplicate: false });
     touched.set(input.roomId, { last: m, n: (touched.get(input.roomId)?.n ?? 0) + 1 });
     const key = `${input.roomId}:${input.userId}`;
     const sender = senders.get(key);
@@ -60,7 +76,7 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
   }
   for (const [roomId, { last: m, n }] of touched) {
     await tx`UPDATE rooms SET last_message_id = ${m.id}, last_activity = ${m.createdAt},
-      message_count = message_count + ${n} WHERE id = ${roomId}`;
+      message_count = message_count + ${n}, seq = ${m.seq} WHERE id = ${roomId}`;
   }
   if (senders.size > 0) await countSent(tx, [...senders.values()]);
   return out;
@@ -75,18 +91,17 @@ async function countSent(tx: SQL, senders: [roomId: number, userId: number, sent
     WHERE m.room_id = c.room_id AND m.user_id = c.user_id`;
 }
 
-// Each room's newest message id (null: none yet), read under the room's row lock.
-async function lockRooms(tx: SQL, batch: NewMessage[]): Promise<Map<number, number | null>> {
+// Each room's seq, read under the room's row lock.
+async function lockRooms(tx: SQL, batch: NewMessage[]): Promise<Map<number, number>> {
   const roomIds = [...new Set(batch.map((m) => m.roomId))].sort((a, b) => a - b);
-  const locked =
-    await tx`SELECT id, last_message_id FROM rooms WHERE id = ANY(${roomIds}::bigint[]) ORDER BY id FOR UPDATE`;
-  return new Map(locked.map((r: Row) => [Number(r.id), r.last_message_id === null ? null : Number(r.last_message_id)]));
+  const locked = await tx`SELECT id, seq FROM rooms WHERE id = ANY(${roomIds}::bigint[]) ORDER BY id FOR UPDATE`;
+  return new Map(locked.map((r: Row) => [Number(r.id), Number(r.seq)]));
 }
 
-async function insertMessage(tx: SQL, input: NewMessage): Promise<Message> {
+async function insertMessage(tx: SQL, input: NewMessage, seq: number): Promise<Message> {
   const clientId = input.clientId === null ? null : Buffer.from(input.clientId);
-  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at)
-    VALUES (${input.roomId}, ${input.userId}, ${Buffer.from(input.text)}, ${clientId}, ${input.now}) RETURNING id`;
+  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq)
+    VALUES (${input.roomId}, ${input.userId}, ${Buffer.from(input.text)}, ${clientId}, ${input.now}, ${seq}) RETURNING id`;
   return {
     id: Number(row.id),
     roomId: input.roomId,
@@ -94,6 +109,7 @@ async function insertMessage(tx: SQL, input: NewMessage): Promise<Message> {
     text: input.text,
     clientId: input.clientId,
     createdAt: input.now,
+    seq,
   };
 }
 

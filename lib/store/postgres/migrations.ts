@@ -7,7 +7,7 @@ import { refoldUsers } from "./users.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 5,
+  version: 6,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -16,6 +16,7 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
     2: foldLoginsNfkcAndIndexSearch,
     3: addUnreadCounters,
     4: addAdminsInvitesAndSessionDetails,
+    5: addRoomOrder,
   },
 };
 
@@ -83,4 +84,36 @@ async function addAdminsInvitesAndSessionDetails(tx: SQL) {
   await tx`CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id)`;
   const invites = schema.slice(schema.indexOf("-- Invite codes by their SHA-256"));
   await tx.unsafe(invites);
+}
+
+// 5 -> 6: groups and the room's order, as on SQLite (sqlite/migrations.ts).
+async function addRoomOrder(tx: SQL) {
+  await tx`ALTER TABLE rooms ADD COLUMN kind text NOT NULL DEFAULT 'direct', ADD COLUMN name text,
+    ADD COLUMN name_folded text, ADD COLUMN topic text, ADD COLUMN public boolean NOT NULL DEFAULT false,
+    ADD COLUMN owner_id bigint, ADD COLUMN archived boolean NOT NULL DEFAULT false,
+    ADD COLUMN seq bigint NOT NULL DEFAULT 0`;
+  await tx`ALTER TABLE messages ADD COLUMN seq bigint NOT NULL DEFAULT 0`;
+  await tx`CREATE INDEX rooms_public ON rooms(id) WHERE public AND NOT archived`;
+  await tx`CREATE TABLE room_events (
+    id bigserial PRIMARY KEY, room_id bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE, seq bigint NOT NULL,
+    kind text NOT NULL, by_id bigint NOT NULL, body text NOT NULL, created_at bigint NOT NULL, UNIQUE (room_id, seq))`;
+  await fillRoomOrder(tx);
+}
+
+// Rooms from before the room's order: each gets the creation event a new room gets (members: everyone, by
+// its first member) as seq 1, its messages the following seqs in id order. Also for `echat migrate` of an
+// older SQLite file. Returns how many events it made.
+export async function fillRoomOrder(tx: SQL): Promise<number> {
+  await tx`UPDATE messages m SET seq = x.n + 1
+    FROM (SELECT id, row_number() OVER (PARTITION BY room_id ORDER BY id) AS n FROM messages) x WHERE x.id = m.id`;
+  await tx`UPDATE rooms SET seq = message_count + 1`;
+  const made = await tx`INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at)
+    SELECT r.id, 1, 'members', coalesce(u.users->0->>'id', '0')::bigint,
+      json_build_object('users', coalesce(u.users, '[]'::json), 'added', coalesce(u.ids, '[]'::json), 'removed', '[]'::json)::text,
+      r.created_at
+    FROM rooms r LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object('id', x.id, 'login', x.login) ORDER BY m.position) AS users,
+             json_agg(x.id ORDER BY m.position) AS ids
+      FROM room_members m JOIN users x ON x.id = m.user_id WHERE m.room_id = r.id) u ON true`;
+  return made.count;
 }

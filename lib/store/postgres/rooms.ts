@@ -1,52 +1,29 @@
-// Rooms on PostgreSQL: one per member set (across instances), members in join order, room lists
-// and read markers.
+// Rooms on PostgreSQL: reads (members in join order, room lists, the public directory) and read
+// markers; changes are in room-changes.ts.
 import type { SQL } from "bun";
-import { groupMembersByRoom, type MemberRow, memberKey, NO_CURSOR } from "../members.ts";
-import type { RoomPage, RoomSummary, Store, User } from "../store.ts";
-import { message, type Row, user } from "./rows.ts";
+import { groupMembersByRoom, type MemberRow, NO_CURSOR } from "../members.ts";
+import type { RoomPage, RoomSummary, Store } from "../store.ts";
+import { readRoom } from "./room-changes.ts";
+import { message, type Row, room as toRoom, user } from "./rows.ts";
 
-type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "listRooms" | "markRead">;
+type Rooms = Pick<
+  Store,
+  "findRoomForMember" | "isMember" | "listRooms" | "listPublicRooms" | "listMemberships" | "markRead"
+>;
 
 export function createRooms(sql: SQL): Rooms {
-  async function roomUsers(roomId: number): Promise<User[]> {
-    const rows = await sql`SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
-      WHERE m.room_id = ${roomId} ORDER BY m.position`;
-    return rows.map(user);
-  }
-
   async function isMember(roomId: number, userId: number) {
     const rows = await sql`SELECT 1 FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
     return rows.length > 0;
   }
 
   return {
-    async createRoom(memberIds, now, { maxRooms, mayCreate }) {
-      const key = memberKey(memberIds);
-      // The members' user rows are locked (in id order) first: two creations that share a member run
-      // one after the other, so neither can take that member past maxRooms, and two instances making
-      // the same member set at once make it once.
-      const r = await sql.begin(async (tx) => {
-        await tx`SELECT id FROM users WHERE id = ANY(${memberIds}::bigint[]) ORDER BY id FOR NO KEY UPDATE`;
-        const [existing] = await tx`SELECT id FROM rooms WHERE member_key = ${key}`;
-        if (existing) return { id: Number(existing.id), created: false };
-        if (!mayCreate) return { full: null };
-        const [full] = await tx`SELECT u.id, u.login FROM users u
-          WHERE u.id = ANY(${memberIds}::bigint[])
-            AND (SELECT count(*) FROM (SELECT 1 FROM room_members m WHERE m.user_id = u.id LIMIT ${maxRooms}) n) >= ${maxRooms}
-          ORDER BY u.id LIMIT 1`;
-        if (full) return { full: user(full) };
-        const [created] = await tx`INSERT INTO rooms (member_key, created_at, last_activity)
-          VALUES (${key}, ${now}, ${now}) RETURNING id`;
-        const members = memberIds.map((userId, position) => ({ room_id: created.id, user_id: userId, position }));
-        await tx`INSERT INTO room_members ${sql(members)}`;
-        return { id: Number(created.id), created: true };
-      });
-      if ("full" in r) return { room: null, full: r.full ?? null };
-      return { room: { id: r.id!, users: await roomUsers(r.id!) }, created: r.created! };
-    },
     async findRoomForMember(roomId, userId) {
       if (!(await isMember(roomId, userId))) return null;
-      return { id: roomId, users: await roomUsers(roomId) };
+      const found = await readRoom(sql, roomId);
+      if (!found) return null;
+      const { archived: _, ...room } = found;
+      return room;
     },
     isMember,
     async listRooms(userId, page) {
@@ -60,13 +37,30 @@ export function createRooms(sql: SQL): Rooms {
       );
       return rooms.map(
         (r): RoomSummary => ({
-          id: Number(r.id),
-          users: byRoom.get(Number(r.id)) ?? [],
+          ...toRoom(r, byRoom.get(Number(r.id)) ?? []),
           lastMessage: r.m_id === null ? null : message(lastMessageRow(r)),
           unread: Number(r.unread),
           lastActivity: Number(r.last_activity),
         }),
       );
+    },
+    async listMemberships(userId) {
+      const rows = await sql`SELECT r.id, r.seq FROM room_members m JOIN rooms r ON r.id = m.room_id
+        WHERE m.user_id = ${userId}`;
+      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.seq)]));
+    },
+    async listPublicRooms({ folded, limit, before }) {
+      const rows = await sql`SELECT r.id, r.name, r.topic,
+          (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS member_count
+        FROM rooms r WHERE r.public AND NOT r.archived AND r.id < ${before ?? Number.MAX_SAFE_INTEGER}
+          AND strpos(r.name_folded, ${folded}) > 0
+        ORDER BY r.id DESC LIMIT ${limit}`;
+      return rows.map((r: Row) => ({
+        id: Number(r.id),
+        name: r.name,
+        topic: r.topic,
+        memberCount: Number(r.member_count),
+      }));
     },
     markRead: createReadMarkers(sql),
   };
@@ -76,8 +70,8 @@ export function createRooms(sql: SQL): Rooms {
 // unread count from the counters (schema.sql): no message is counted here, whatever the room's size.
 async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[]> {
   const { activity, id } = page.before ?? NO_CURSOR;
-  return await sql`SELECT r.id, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
-      l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at,
+  return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
+      l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
     FROM room_members m JOIN rooms r ON r.id = m.room_id LEFT JOIN messages l ON l.id = r.last_message_id
     WHERE m.user_id = ${userId} AND (r.last_activity, r.id) < (${activity}::bigint, ${id}::bigint)
@@ -98,6 +92,7 @@ function lastMessageRow(r: Row): Row {
     text: r.m_text,
     client_id: r.m_client_id,
     created_at: r.m_created_at,
+    seq: r.m_seq,
   };
 }
 

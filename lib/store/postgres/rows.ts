@@ -1,5 +1,6 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
-import type { Message, User } from "../store.ts";
+import { eventFromBody } from "../frames.ts";
+import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
 
@@ -15,5 +16,23 @@ export function message(r: Row): Message {
     text: Buffer.from(r.text).toString(),
     clientId: r.client_id === null ? null : Buffer.from(r.client_id).toString(),
     createdAt: Number(r.created_at),
+    seq: Number(r.seq),
   };
+}
+
+export function room(r: Row, users: User[]): Room {
+  return {
+    id: Number(r.id),
+    users,
+    name: r.name,
+    topic: r.topic,
+    kind: r.kind,
+    public: r.public,
+    ownerId: r.owner_id === null ? null : Number(r.owner_id),
+    seq: Number(r.seq),
+  };
+}
+
+export function roomEvent(r: Row): RoomEvent {
+  return eventFromBody(r.kind, Number(r.room_id), Number(r.seq), Number(r.by_id), r.body);
 }

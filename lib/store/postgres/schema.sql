@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 5: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 6: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -35,12 +35,24 @@ CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id);
 
 CREATE TABLE rooms (
   id              bigserial PRIMARY KEY,
-  member_key      text   NOT NULL UNIQUE,  -- sorted member ids: one room per member set, across instances
+  member_key      text   NOT NULL UNIQUE,  -- direct: sorted member ids (one room per member set); group: "g:<uuid>"
   created_at      bigint NOT NULL,
-  last_message_id bigint,                  -- newest message; read under the row lock as the next one's predecessor
+  last_message_id bigint,                  -- newest message
   last_activity   bigint NOT NULL,
-  message_count   bigint NOT NULL DEFAULT 0  -- messages in the room, for unread counts
+  message_count   bigint NOT NULL DEFAULT 0, -- messages in the room, for unread counts
+  kind            text    NOT NULL DEFAULT 'direct', -- 'direct' or 'group'
+  name            text,
+  name_folded     text,                    -- validate.ts foldLogin, for the public directory
+  topic           text,
+  public          boolean NOT NULL DEFAULT false,
+  owner_id        bigint,                  -- groups: the owner, null once archived
+  archived        boolean NOT NULL DEFAULT false, -- a group whose last member left: kept, listed nowhere
+  -- The room's order, as on SQLite: every durable frame takes the next seq (1, 2, 3 … no gap) while
+  -- the room row is locked (FOR UPDATE), so seqs commit in increasing order within the room. Message
+  -- batches read it under the lock they already took; room changes take the same lock. The newest.
+  seq             bigint  NOT NULL DEFAULT 0
 );
+CREATE INDEX rooms_public ON rooms(id) WHERE public AND NOT archived;
 
 CREATE TABLE room_members (
   room_id      bigint  NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
@@ -57,7 +69,9 @@ CREATE TABLE room_members (
 CREATE INDEX room_members_user ON room_members(user_id, room_id);
 
 -- Ids come from one sequence, but a message is inserted while its room row is locked, so within a room
--- ids commit in increasing order and "after <id>" never skips a late commit.
+-- ids commit in increasing order and "after <id>" never skips a late commit. seq: its place in the
+-- room's order; not indexed, as on SQLite: within a room id order is seq order, so the frames after a
+-- seq start after the newest message at or before it, found by walking messages_room back.
 -- text and client_id are bytea: the API accepts any string, and PostgreSQL text cannot hold U+0000.
 CREATE TABLE messages (
   id         bigserial PRIMARY KEY,
@@ -65,13 +79,27 @@ CREATE TABLE messages (
   user_id    bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   text       bytea  NOT NULL,
   client_id  bytea,
-  created_at bigint NOT NULL
+  created_at bigint NOT NULL,
+  seq        bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX messages_room ON messages(room_id, id);
 -- Idempotent retries (docs/api.md, the same rule as SQLite's): a sender's client_ids, and the sender's
 -- messages with a client_id in id order, to count how many were stored since a match.
 CREATE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL;
+
+-- Membership and room changes, in the room's order beside its messages (rooms.seq). A room's creation
+-- is its first event. body: JSON text, members {users, added, removed} or room {room}.
+CREATE TABLE room_events (
+  id         bigserial PRIMARY KEY,
+  room_id    bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  seq        bigint NOT NULL,
+  kind       text   NOT NULL,
+  by_id      bigint NOT NULL,
+  body       text   NOT NULL,
+  created_at bigint NOT NULL,
+  UNIQUE (room_id, seq)
+);
 
 -- Who is online where, for presence across instances when there is no Redis. Rows of a crashed
 -- instance stop being refreshed and fall out by expires_at.

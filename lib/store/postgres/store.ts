@@ -9,6 +9,7 @@ import type { PostgresHandle, Store } from "../store.ts";
 import { createAccounts } from "./accounts.ts";
 import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
+import { createRoomChanges } from "./room-changes.ts";
 import { createRooms } from "./rooms.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
@@ -34,9 +35,11 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     ...createAccounts(sql),
     ...createSessions(sql),
     ...createRooms(sql),
+    ...createRoomChanges(sql),
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
-    latestMessageIds: messages.latestMessageIds,
+    listFrames: messages.listFrames,
+    latestSeqs: messages.latestSeqs,
     async ping() {
       await sql`SELECT 1`;
     },

@@ -1,8 +1,7 @@
 // Accounts and invites on SQLite: registration (plain and by invite), admins, disabling, deleting.
 import type { Database } from "bun:sqlite";
 import { deletedFold, deletedLogin, inviteUsable, leavesNoAdmin } from "../accounts.ts";
-import { MAX_ROOM_USERS, memberKey } from "../members.ts";
-import type { Account, AccountChange, Invite, NewUser, Store, User } from "../store.ts";
+import type { Account, AccountChange, Changed, Invite, NewUser, Refused, Store, User } from "../store.ts";
 
 type Accounts = Pick<
   Store,
@@ -25,7 +24,9 @@ const INVITE = `public_id AS publicId, created_by AS createdBy, room_id AS roomI
 type Row = Omit<Account, "admin" | "disabled"> & { admin: number; disabled: number };
 const account = (r: Row | null): Account | null => r && { ...r, admin: r.admin === 1, disabled: r.disabled === 1 };
 
-export function createAccounts(db: Database): Accounts {
+// change: a room change run by the message writer, in the room's order (room-changes.ts): the invite's
+// room is joined there, once the new user is stored.
+export function createAccounts(db: Database, change: (op: string, args: unknown[]) => Promise<unknown>): Accounts {
   const q = prepare(db);
   const enabledAdmins = () => q.enabledAdmins.get()!.n;
   const update = db.transaction((userId: number, change: AccountChange) => {
@@ -55,7 +56,7 @@ export function createAccounts(db: Database): Accounts {
     if (state.usesLeft > 1) q.takeUse.run(codeHash);
     else q.deleteInvite.run(codeHash);
     if (state.admin) q.deleteSetupInvites.run();
-    return { user, roomId: state.roomId !== null && joinRoom(q, state.roomId, user.id) ? state.roomId : null };
+    return { user, roomId: state.roomId };
   });
 
   return {
@@ -77,23 +78,16 @@ export function createAccounts(db: Database): Accounts {
     },
     listInvites: async (now) => q.liveInvites.all(now),
     revokeInvite: async (codeHash, publicId) => q.revokeInvite.run(codeHash, publicId).changes > 0,
-    registerWithInvite: async (codeHash, user, now, setupOnly) => redeem.immediate(codeHash, user, now, setupOnly),
+    async registerWithInvite(codeHash, newUser, now, setupOnly, maxUsers) {
+      const r = redeem.immediate(codeHash, newUser, now, setupOnly);
+      if (typeof r === "string" || r.roomId === null) return typeof r === "string" ? r : { ...r, events: [] };
+      const joined = (await change("inviteJoin", [r.roomId, r.user.id, now, maxUsers])) as Changed | Refused;
+      return "refused" in joined ? { ...r, roomId: null, events: [] } : { ...r, events: joined.events };
+    },
   };
 }
 
 const bit = (v: boolean | undefined) => (v === undefined ? null : v ? 1 : 0);
-
-// The invite's room, if it still exists and has room: the new user joins last. No room can hold a user
-// made a moment ago, so the new member set is unique already.
-function joinRoom(q: Statements, roomId: number, userId: number): boolean {
-  const ids = q.memberIds.all(roomId).map((r) => r.userId);
-  if (ids.length === 0 || ids.length >= MAX_ROOM_USERS) return false;
-  q.insertMember.run(roomId, userId, ids.length);
-  q.setMemberKey.run(memberKey([...ids, userId]), roomId);
-  return true;
-}
-
-type Statements = ReturnType<typeof prepare>;
 
 function prepare(db: Database) {
   return {
@@ -137,12 +131,5 @@ function prepare(db: Database) {
     takeUse: db.query<never, [Uint8Array]>("UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = ?"),
     deleteInvite: db.query<never, [Uint8Array]>("DELETE FROM invites WHERE code_hash = ?"),
     revokeInvite: db.query<never, [Uint8Array, string]>("DELETE FROM invites WHERE code_hash = ? OR public_id = ?"),
-    memberIds: db.query<{ userId: number }, [number]>(
-      "SELECT user_id AS userId FROM room_members WHERE room_id = ? ORDER BY position",
-    ),
-    insertMember: db.query<never, [number, number, number]>(
-      "INSERT INTO room_members (room_id, user_id, position) VALUES (?, ?, ?)",
-    ),
-    setMemberKey: db.query<never, [string, number]>("UPDATE rooms SET member_key = ? WHERE id = ?"),
   };
 }

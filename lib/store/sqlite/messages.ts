@@ -1,15 +1,22 @@
-// Messages on SQLite: written by the writer worker (group commit, writer.ts), read on this connection.
+// Messages on SQLite: written by the writer worker (group commit, writer.ts), read on this connection,
+// and the room's order (messages and room events by seq) read back for resumes.
 import type { Database } from "bun:sqlite";
 import type { Config } from "../../config.ts";
 import type { Message, Store } from "../store.ts";
+import { mergeFrames } from "../frames.ts";
 import { MESSAGE } from "./columns.ts";
+import { EVENT, type EventRow, toEvent } from "./room-rows.ts";
 import { startMessageWriter } from "./writer.ts";
 
-type Messages = Pick<Store, "createMessage" | "listMessages"> & { close(): Promise<void> };
+type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "latestSeqs"> & {
+  change(op: string, args: unknown[]): Promise<unknown>;
+  close(): Promise<void>;
+};
 
 export function createMessages(db: Database, config: Config): Messages {
-  // Reads stop at the newest message handed back to the writer's callers: one committed by the
-  // worker but not yet acked and published must not reach a resuming socket before its publish.
+  // Reads stop at the newest message (and room event) handed back to the writer's callers: one
+  // committed by the worker but not yet answered and published must not reach a resuming socket
+  // before its publish. What was answered is a prefix of the writer's one commit order.
   const latest = db.query<Message, [number, number, number]>(
     `SELECT ${MESSAGE} FROM messages WHERE room_id = ? AND id <= ? ORDER BY id DESC LIMIT ?`,
   );
@@ -19,8 +26,22 @@ export function createMessages(db: Database, config: Config): Messages {
   const after = db.query<Message, [number, number, number, number]>(
     `SELECT ${MESSAGE} FROM messages WHERE room_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
   );
+  // The newest message at or before a seq, walking messages_room back from the room's end (schema.sql).
+  const boundary = db.query<{ id: number }, [number, number]>(
+    "SELECT id FROM messages WHERE room_id = ? AND seq <= ? ORDER BY id DESC LIMIT 1",
+  );
+  const eventsAfter = db.query<EventRow, [number, number, number, number]>(
+    `SELECT ${EVENT} FROM room_events WHERE room_id = ? AND seq > ? AND id <= ? ORDER BY seq LIMIT ?`,
+  );
+  const roomSeqs = db.query<{ id: number; seq: number }, [string]>(
+    "SELECT id, seq FROM rooms WHERE id IN (SELECT value FROM json_each(?))",
+  );
   const newestMessage = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM messages");
-  const writer = startMessageWriter(config, newestMessage.get()!.id ?? 0);
+  const newestEvent = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM room_events");
+  const writer = startMessageWriter(config, {
+    message: newestMessage.get()!.id ?? 0,
+    event: newestEvent.get()!.id ?? 0,
+  });
 
   return {
     createMessage: writer.write,
@@ -33,6 +54,16 @@ export function createMessages(db: Database, config: Config): Messages {
           : latest.all(roomId, upTo, page.limit);
       return rows.reverse();
     },
+    async listFrames(roomId, afterSeq, limit) {
+      const from = afterSeq <= 0 ? 0 : (boundary.get(roomId, afterSeq)?.id ?? 0);
+      const messages = after.all(roomId, from, writer.visibleUpTo(), limit);
+      const events = eventsAfter.all(roomId, afterSeq, writer.visibleEventsUpTo(), limit);
+      return mergeFrames(messages, events.map(toEvent), limit);
+    },
+    async latestSeqs(roomIds) {
+      return new Map(roomSeqs.all(JSON.stringify(roomIds)).map((r) => [r.id, r.seq]));
+    },
+    change: writer.change,
     close: writer.close,
   };
 }

@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 5,
+  version: 6,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -17,6 +17,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     2: foldLoginsNfkcAndIndexSearch,
     3: addUnreadCounters,
     4: addAdminsInvitesAndSessionDetails,
+    5: addRoomOrder,
   },
 };
 
@@ -92,4 +93,48 @@ function schemaBlock(start: string, end: string | null) {
   const to = end === null ? schema.length : schema.indexOf(end);
   if (from < 0 || to < from) throw new Error(`schema.sql: the block at ${JSON.stringify(start)} moved`);
   return schema.slice(from, to);
+}
+
+// 5 -> 6: groups (kind, name, topic, public, owner, archived) and the room's order (seq). Every room
+// gets the creation event a new room gets (members: everyone, by its first member) as seq 1, and its
+// messages the following seqs in id order, so a migrated room reads as one made today.
+function addRoomOrder(db: Database) {
+  const columns = [
+    "kind TEXT NOT NULL DEFAULT 'direct'",
+    "name TEXT",
+    "name_folded TEXT",
+    "topic TEXT",
+    "public INTEGER NOT NULL DEFAULT 0",
+    "owner_id INTEGER",
+    "archived INTEGER NOT NULL DEFAULT 0",
+    "seq INTEGER NOT NULL DEFAULT 0",
+  ];
+  for (const column of columns) db.run(`ALTER TABLE rooms ADD COLUMN ${column}`);
+  db.run("ALTER TABLE messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
+  db.run(statement("CREATE INDEX rooms_public"));
+  db.run(statement("CREATE TABLE room_events"));
+  db.run(statement("CREATE UNIQUE INDEX room_events_seq"));
+  db.run(`UPDATE messages SET seq = x.n + 1 FROM
+    (SELECT id, row_number() OVER (PARTITION BY room_id ORDER BY id) AS n FROM messages) AS x WHERE x.id = messages.id`);
+  db.run("UPDATE rooms SET seq = message_count + 1");
+  const rooms = db.query<{ id: number; createdAt: number }, []>("SELECT id, created_at AS createdAt FROM rooms").all();
+  const members = db.query<{ id: number; login: string }, [number]>(
+    "SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? ORDER BY m.position",
+  );
+  const insert = db.query<never, [number, number, string, number]>(
+    "INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at) VALUES (?, 1, 'members', ?, ?, ?)",
+  );
+  for (const { id, createdAt } of rooms) {
+    const users = members.all(id);
+    const body = JSON.stringify({ users, added: users.map((u) => u.id), removed: [] });
+    insert.run(id, users[0]?.id ?? 0, body, createdAt);
+  }
+}
+
+// One statement of schema.sql (up to the first ";" that ends a line), so a migrated database equals a fresh one.
+function statement(start: string) {
+  const from = schema.indexOf(start);
+  const to = schema.indexOf(";\n", from);
+  if (from < 0 || to < from) throw new Error(`schema.sql: ${start} moved`);
+  return schema.slice(from, to + 1);
 }

@@ -1,36 +1,48 @@
-// Rooms on SQLite: one per member set, their members in join order, room lists and read markers.
+// Rooms on SQLite: reads (members in join order, room lists, the public directory) and read markers
+// here; changes run on the message writer (room-changes.ts).
 import type { Database } from "bun:sqlite";
-import { groupMembersByRoom, type MemberRow, memberKey, NO_CURSOR } from "../members.ts";
-import type { Message, RoomRules, RoomSummary, Store, User } from "../store.ts";
+import { groupMembersByRoom, type MemberRow, NO_CURSOR } from "../members.ts";
+import type { Message, PublicRoom, RoomSummary, Store } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
+import { prepareRoomReads, type RoomRow, toRoom } from "./room-rows.ts";
 
-type Rooms = Pick<Store, "createRoom" | "findRoomForMember" | "isMember" | "listRooms" | "markRead">;
-type RoomRow = { id: number; lastMessageId: number | null; lastActivity: number; unread: number };
+type Rooms = Pick<
+  Store,
+  | "createRoom"
+  | "createGroup"
+  | "updateRoom"
+  | "addMembers"
+  | "removeMember"
+  | "joinRoom"
+  | "findRoomForMember"
+  | "isMember"
+  | "listRooms"
+  | "listPublicRooms"
+  | "listMemberships"
+  | "markRead"
+>;
+type RoomListRow = RoomRow & { lastMessageId: number | null; lastActivity: number; unread: number };
 
-export function createRooms(db: Database): Rooms {
+// change: a room change run by the message writer, in the room's order (room-changes.ts).
+export function createRooms(db: Database, change: (op: string, args: unknown[]) => Promise<unknown>): Rooms {
   const q = prepare(db);
-  // A user's rooms are counted through the (user_id, room_id) index, at most maxRooms entries each.
-  const createRoom = db.transaction((memberIds: number[], now: number, { maxRooms, mayCreate }: RoomRules) => {
-    const key = memberKey(memberIds);
-    const existing = q.roomByKey.get(key);
-    if (existing) return { id: existing.id, created: false };
-    if (!mayCreate) return { full: null };
-    const full = memberIds.find((userId) => q.roomCount.get(userId, maxRooms)!.n >= maxRooms);
-    if (full !== undefined) return { full };
-    const { id } = q.insertRoom.get(key, now, now)!;
-    memberIds.forEach((userId, position) => q.insertMember.run(id, userId, position));
-    return { id, created: true };
-  });
+  const reads = prepareRoomReads(db);
+  const changes =
+    <T>(op: string) =>
+    (...args: unknown[]) =>
+      change(op, args) as Promise<T>;
 
   return {
-    async createRoom(memberIds, now, rules) {
-      const r = createRoom.immediate(memberIds, now, rules);
-      if ("full" in r) return { room: null, full: r.full == null ? null : q.userById.get(r.full)! };
-      return { room: { id: r.id, users: q.roomUsers.all(r.id) }, created: r.created };
-    },
+    createRoom: changes("createRoom"),
+    createGroup: changes("createGroup"),
+    updateRoom: changes("updateRoom"),
+    addMembers: changes("addMembers"),
+    removeMember: changes("removeMember"),
+    joinRoom: changes("joinRoom"),
     async findRoomForMember(roomId, userId) {
       if (!q.isMember.get(roomId, userId)) return null;
-      return { id: roomId, users: q.roomUsers.all(roomId) };
+      const { archived: _, ...room } = reads.room(roomId)!;
+      return room;
     },
     async isMember(roomId, userId) {
       return q.isMember.get(roomId, userId) !== null;
@@ -42,13 +54,18 @@ export function createRooms(db: Database): Rooms {
       const members = groupMembersByRoom(q.roomsMembers.all(JSON.stringify(rooms.map((r) => r.id))));
       return rooms.map(
         (r): RoomSummary => ({
-          id: r.id,
-          users: members.get(r.id) ?? [],
+          ...toRoom(r, members.get(r.id) ?? []),
           lastMessage: r.lastMessageId === null ? null : q.messageById.get(r.lastMessageId),
           unread: r.unread,
           lastActivity: r.lastActivity,
         }),
       );
+    },
+    async listMemberships(userId) {
+      return new Map(q.memberships.all(userId).map((r) => [r.id, r.seq]));
+    },
+    async listPublicRooms({ folded, limit, before }) {
+      return q.publicRooms.all(before ?? Number.MAX_SAFE_INTEGER, folded, limit);
     },
     // Read first: a marker that would not advance takes no write lock and writes nothing.
     async markRead(roomId, userId, messageId) {
@@ -62,27 +79,13 @@ export function createRooms(db: Database): Rooms {
 
 // The statements, prepared once.
 function prepare(db: Database) {
-  const roomByKey = db.query<{ id: number }, [string]>("SELECT id FROM rooms WHERE member_key = ?");
-  const roomCount = db.query<{ n: number }, [number, number]>(
-    "SELECT count(*) AS n FROM (SELECT 1 FROM room_members WHERE user_id = ? LIMIT ?)",
-  );
-  const userById = db.query<User, [number]>("SELECT id, login FROM users WHERE id = ?");
-  const insertRoom = db.query<{ id: number }, [string, number, number]>(
-    "INSERT INTO rooms (member_key, created_at, last_activity) VALUES (?, ?, ?) RETURNING id",
-  );
-  const insertMember = db.query<never, [number, number, number]>(
-    "INSERT INTO room_members (room_id, user_id, position) VALUES (?, ?, ?)",
-  );
   const isMember = db.query<{ one: number }, [number, number]>(
     "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?",
   );
-  const roomUsers = db.query<User, [number]>(
-    `SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
-     WHERE m.room_id = ? ORDER BY m.position`,
-  );
   // Unread from counters (schema.sql): no message is counted here, whatever the room's size.
-  const userRooms = db.query<RoomRow, [number, number, number, number]>(
-    `SELECT r.id, r.last_message_id AS lastMessageId, r.last_activity AS lastActivity,
+  const userRooms = db.query<RoomListRow, [number, number, number, number]>(
+    `SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id AS ownerId, r.seq, r.archived,
+       r.last_message_id AS lastMessageId, r.last_activity AS lastActivity,
        (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
      FROM room_members m JOIN rooms r ON r.id = m.room_id
      WHERE m.user_id = ?1 AND (r.last_activity < ?2 OR (r.last_activity = ?2 AND r.id < ?3))
@@ -112,14 +115,19 @@ function prepare(db: Database) {
      WHERE room_id = ?1 AND user_id = ?2 AND last_read_id < t.target
      RETURNING last_read_id AS marker`,
   );
+  // Newest first; a substring of the folded name (all when empty).
+  const publicRooms = db.query<PublicRoom, [number, string, number]>(
+    `SELECT r.id, r.name, r.topic, (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS memberCount
+     FROM rooms r WHERE r.public = 1 AND r.archived = 0 AND r.id < ?1 AND instr(r.name_folded, ?2) > 0
+     ORDER BY r.id DESC LIMIT ?3`,
+  );
+  const memberships = db.query<{ id: number; seq: number }, [number]>(
+    "SELECT r.id, r.seq FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?",
+  );
   return {
-    roomByKey,
-    roomCount,
-    userById,
-    insertRoom,
-    insertMember,
     isMember,
-    roomUsers,
+    publicRooms,
+    memberships,
     userRooms,
     roomsMembers,
     messageById,

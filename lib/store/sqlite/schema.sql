@@ -1,4 +1,4 @@
--- echat SQLite schema, version 5. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 6. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -43,14 +43,31 @@ CREATE TABLE sessions (
 CREATE UNIQUE INDEX sessions_user ON sessions(user_id, public_id);
 -- sessions: end
 
+-- Direct rooms (kind 'direct', the seed's) are one per member set, which never changes. Groups are
+-- named, never de-duplicated, and their members come and go.
 CREATE TABLE rooms (
   id              INTEGER PRIMARY KEY,
-  member_key      TEXT    NOT NULL UNIQUE,  -- sorted member ids, "1,2,5": one room per member set
+  member_key      TEXT    NOT NULL UNIQUE,  -- direct: sorted member ids, "1,2,5"; group: "g:<uuid>", never matched
   created_at      INTEGER NOT NULL,
   last_message_id INTEGER,                  -- newest message, for room lists
   last_activity   INTEGER NOT NULL,         -- last message time, else creation time
-  message_count   INTEGER NOT NULL DEFAULT 0  -- messages in the room, for unread counts
+  message_count   INTEGER NOT NULL DEFAULT 0, -- messages in the room, for unread counts
+  kind            TEXT    NOT NULL DEFAULT 'direct', -- 'direct' or 'group'
+  name            TEXT,                     -- groups: as given
+  name_folded     TEXT,                     -- groups: folded (validate.ts foldLogin), for the public directory
+  topic           TEXT,
+  public          INTEGER NOT NULL DEFAULT 0, -- listed in the directory, anyone may join
+  owner_id        INTEGER,                  -- groups: the owner (a member), null once archived
+  archived        INTEGER NOT NULL DEFAULT 0, -- a group whose last member left: kept, listed nowhere
+  -- The room's order: every durable frame (message, membership change, room change) takes the next seq,
+  -- 1, 2, 3 … with no gap, inside the transaction that stores it, so seqs increase in commit order.
+  -- Messages take theirs in the message writer's batch (one read of this row per room per batch);
+  -- room_events in the same writer (see sqlite/room-changes.ts). This is the newest.
+  seq             INTEGER NOT NULL DEFAULT 0
 );
+-- The public directory, newest first: only public, live groups are in it, and a message batch's update
+-- of a room row touches none of its columns.
+CREATE INDEX rooms_public ON rooms(id) WHERE public = 1 AND archived = 0;
 
 CREATE TABLE room_members (
   room_id      INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
@@ -67,18 +84,37 @@ CREATE TABLE room_members (
 CREATE INDEX room_members_user ON room_members(user_id, room_id);
 
 -- Ids increase in the order messages are stored: a client resumes with "after the last id I saw".
+-- seq: the message's place in the room's order (rooms.seq). There is no index on it: within a room, id
+-- order is seq order (both are assigned by the one writer, in its transaction), so "the frames after
+-- seq S" starts after the newest message with seq <= S, found by walking messages_room back from the
+-- room's end: as many rows as were missed, which the room's own seq bounds before any read.
 CREATE TABLE messages (
   id         INTEGER PRIMARY KEY,
   room_id    INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
   user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   text       TEXT    NOT NULL,
   client_id  TEXT,                          -- sender's idempotency key, optional
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  seq        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX messages_room ON messages(room_id, id);
 -- A sender's recent client_ids, newest last, for idempotent retries (see the message writer):
 -- appended in id order per (room, sender), so it stays cheap even for random client_ids.
 CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL;
+
+-- Membership and room changes, durable frames in the room's order beside its messages (rooms.seq).
+-- id: commit order across rooms, so that reads stop where the writer's answers stand, as for messages.
+-- A room's creation is its first event (members, everyone added).
+CREATE TABLE room_events (
+  id         INTEGER PRIMARY KEY,
+  room_id    INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  kind       TEXT    NOT NULL,               -- 'members' or 'room'
+  by_id      INTEGER NOT NULL,               -- the user who made the change
+  body       TEXT    NOT NULL,               -- JSON: members {users, added, removed}; room {room}
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX room_events_seq ON room_events(room_id, seq);
 
 -- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
 -- expired rows are skipped and purged when the next invite is made.

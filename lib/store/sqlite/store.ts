@@ -45,11 +45,13 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
   const ping = db.query<{ one: number }, []>("SELECT 1 AS one");
   const store: Store = {
     ...createUsers(db),
-    ...createAccounts(db),
+    ...createAccounts(db, messages.change),
     ...createSessions(db),
-    ...createRooms(db),
+    ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
+    listFrames: messages.listFrames,
+    latestSeqs: messages.latestSeqs,
     async ping() {
       ping.get();
     },

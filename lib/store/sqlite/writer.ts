@@ -1,5 +1,7 @@
 // Messages go through the shared group-commit queue to the writer worker, packed (batch.ts). The
-// worker takes batches in order and answers in order (see lib/store/commit-queue.ts).
+// worker takes batches in order and answers in order (see lib/store/commit-queue.ts). Room changes
+// (room-changes.ts) go to the same worker between batches, so every frame of a room's order commits
+// and is answered in that order, and this thread publishes in it.
 import type { Config } from "../../config.ts";
 import { createCommitQueue } from "../commit-queue.ts";
 import { type Packed, pack } from "./batch.ts";
@@ -8,10 +10,12 @@ import type { Message, NewMessage, Stored } from "../store.ts";
 export type Request =
   | { kind: "open"; path: string; synchronous: "full" | "normal" }
   | ({ kind: "write" } & Packed)
+  | { kind: "change"; op: string; args: unknown[] }
   | { kind: "close" };
 export type Reply =
-  | { kind: "written"; results: (number | Message)[] }
-  | { kind: "failed"; error: string }
+  | { kind: "written"; results: (number | Message)[]; seqs: number[] }
+  | { kind: "changed"; result: unknown; eventId: number }
+  | { kind: "failed"; error: string; busy?: boolean }
   | { kind: "closed" };
 
 // A compiled binary embeds the worker as a second entrypoint, found by its path from the build root:
@@ -27,14 +31,15 @@ const MAX_IN_FLIGHT = 1;
 
 type Waiting = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
-// newest: the highest message id already in the database when the store opens.
-export function startMessageWriter(config: Config, newest: number) {
+// newest: the highest message id and room event id already in the database when the store opens.
+export function startMessageWriter(config: Config, newest: { message: number; event: number }) {
   const worker = new Worker(WORKER);
   worker.postMessage({ kind: "open", path: config.db, synchronous: config.synchronous } satisfies Request);
   const waiting: Waiting[] = []; // one per batch posted, oldest first: the worker answers in order
   let broken: Error | null = null;
   let onClosed: (() => void) | null = null;
-  let visible = newest; // highest id whose promise has resolved
+  let visible = newest.message; // highest message id whose promise has resolved
+  let visibleEvent = newest.event; // likewise for room events
 
   worker.onmessage = (e: MessageEvent<Reply>) => {
     if (e.data.kind === "closed") return onClosed?.();
@@ -56,12 +61,27 @@ export function startMessageWriter(config: Config, newest: number) {
     });
     if (reply.kind !== "written") throw new Error(reply.kind === "failed" ? reply.error : "writer closed");
     for (const r of reply.results) if (typeof r === "number" && r > visible) visible = r;
-    return toStored(inputs, reply.results);
+    return toStored(inputs, reply.results, reply.seqs);
+  }
+
+  // A room change, between batches: the worker answers it in its turn.
+  async function change(op: string, args: unknown[]): Promise<unknown> {
+    if (broken) throw broken;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      worker.postMessage({ kind: "change", op, args } satisfies Request);
+    });
+    if (reply.kind === "failed" && reply.busy) throw Object.assign(new Error(reply.error), { code: "SQLITE_BUSY" });
+    if (reply.kind !== "changed") throw new Error(reply.kind === "failed" ? reply.error : "writer closed");
+    if (reply.eventId > visibleEvent) visibleEvent = reply.eventId;
+    return reply.result;
   }
 
   const queue = createCommitQueue(writeBatch, MAX_IN_FLIGHT);
   return {
     visibleUpTo: () => visible,
+    visibleEventsUpTo: () => visibleEvent,
+    change,
     write: (input: NewMessage): Promise<Stored> => (broken ? Promise.reject(broken) : queue.write(input)),
     async close() {
       await queue.drain();
@@ -76,11 +96,11 @@ export function startMessageWriter(config: Config, newest: number) {
   };
 }
 
-// A number is the new message's id; a Message is the earlier one with the same client_id.
-function toStored(inputs: NewMessage[], results: (number | Message)[]): Stored[] {
+// A number is the new message's id (seqs holds its seq); a Message is the earlier one with the same client_id.
+function toStored(inputs: NewMessage[], results: (number | Message)[], seqs: number[]): Stored[] {
   return results.map((r, i): Stored => {
     if (typeof r !== "number") return { message: r, duplicate: true };
     const { roomId, userId, text, clientId, now } = inputs[i]!;
-    return { message: { id: r, roomId, userId, text, clientId, createdAt: now }, duplicate: false, prev: null }; // one instance: nothing orders by prev
+    return { message: { id: r, roomId, userId, text, clientId, createdAt: now, seq: seqs[i]! }, duplicate: false };
   });
 }

@@ -5,12 +5,17 @@ import { Database } from "bun:sqlite";
 import { CLIENT_ID_WINDOW, type Message } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
 import { type Row, unpack } from "./batch.ts";
+import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
 
 declare const self: Worker;
 
 let db: Database;
-let writeBatch: (rows: Row[]) => (number | Message)[];
+let writeBatch: (rows: Row[]) => Written;
+let changeRoom: ReturnType<typeof createRoomChanges>;
+// A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
+// with the same client_id (seq 0).
+type Written = { results: (number | Message)[]; seqs: number[] };
 let checkpoints: Timer | undefined;
 
 // Idempotent sends without a unique index on client_id (random ids made it a random page write
@@ -81,22 +86,26 @@ function open(path: string, synchronous: "full" | "normal") {
     }
   }, 1000);
   writeBatch = createBatchWriter(db);
+  changeRoom = createRoomChanges(db);
 }
 
-// A room a batch wrote to: its newest message, how many it got, and how many from each sender.
-type Touched = { id: number; now: number; n: number; senders: Map<number, number> };
+// A room a batch wrote to: its newest message and seq, how many it got, and how many from each sender.
+type Touched = { id: number; now: number; n: number; seq: number; senders: Map<number, number> };
 
-function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] {
-  const insertMessage = db.query<never, [number, number, string, string | null, number]>(
-    "INSERT INTO messages (room_id, user_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
+function createBatchWriter(db: Database): (rows: Row[]) => Written {
+  const insertMessage = db.query<never, [number, number, string, string | null, number, number]>(
+    "INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
   );
+  // The room's order (schema.sql): its seq is read once per batch, inside the transaction, and each new
+  // message takes the next one; no index is written for it.
+  const roomSeq = db.query<{ seq: number }, [number]>("SELECT seq FROM rooms WHERE id = ?");
   const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
   const recentClientIds = db.query<{ id: number; client_id: string }, [number, number, number]>(
     `SELECT id, client_id FROM messages WHERE room_id = ? AND user_id = ? AND client_id IS NOT NULL
      ORDER BY id DESC LIMIT ?`,
   );
-  const touchRoom = db.query<never, [number, number, number, number]>(
-    "UPDATE rooms SET last_message_id = ?, last_activity = ?, message_count = message_count + ? WHERE id = ?",
+  const touchRoom = db.query<never, [number, number, number, number, number]>(
+    "UPDATE rooms SET last_message_id = ?, last_activity = ?, message_count = message_count + ?, seq = ? WHERE id = ?",
   );
   // The unread counters (schema.sql): the room's and each sender's, once per batch, never per member.
   const countSent = db.query<never, [number, number, number]>(
@@ -105,33 +114,37 @@ function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] 
   const recent = createRecentClientIds((roomId, userId, n) => recentClientIds.all(roomId, userId, n).reverse());
   // A number is the new message's id; a Message is the earlier one with the same client_id.
   // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
-  const write = db.transaction((rows: Row[], staged: Staged) => {
-    const out: (number | Message)[] = [];
+  const write = db.transaction((rows: Row[], staged: Staged): Written => {
+    const results: (number | Message)[] = [];
+    const seqs: number[] = [];
     const touched = new Map<number, Touched>();
     for (const [roomId, userId, text, clientId, now] of rows) {
       if (clientId !== null) {
         const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
         if (earlier !== undefined) {
-          out.push(messageById.get(earlier)!);
+          results.push(messageById.get(earlier)!);
+          seqs.push(0);
           continue;
         }
       }
-      const id = Number(insertMessage.run(roomId, userId, text, clientId, now).lastInsertRowid);
+      let room = touched.get(roomId);
+      if (!room)
+        touched.set(roomId, (room = { id: 0, now, n: 0, seq: roomSeq.get(roomId)?.seq ?? 0, senders: new Map() }));
+      const seq = ++room.seq;
+      const id = Number(insertMessage.run(roomId, userId, text, clientId, now, seq).lastInsertRowid);
       if (clientId !== null) staged.set(stagedKey(roomId, userId, clientId), [roomId, userId, clientId, id]);
-      const room = touched.get(roomId);
-      if (room) {
-        room.id = id;
-        room.now = now;
-        room.n++;
-        room.senders.set(userId, (room.senders.get(userId) ?? 0) + 1);
-      } else touched.set(roomId, { id, now, n: 1, senders: new Map([[userId, 1]]) });
-      out.push(id);
+      room.id = id;
+      room.now = now;
+      room.n++;
+      room.senders.set(userId, (room.senders.get(userId) ?? 0) + 1);
+      results.push(id);
+      seqs.push(seq);
     }
-    for (const [roomId, { id, now, n, senders }] of touched) {
-      touchRoom.run(id, now, n, roomId);
+    for (const [roomId, { id, now, n, seq, senders }] of touched) {
+      touchRoom.run(id, now, n, seq, roomId);
       for (const [userId, sent] of senders) countSent.run(sent, roomId, userId);
     }
-    return out;
+    return { results, seqs };
   });
   // What a batch stores becomes "recent" only once its commit succeeded.
   return (rows) => {
@@ -142,6 +155,22 @@ function createBatchWriter(db: Database): (rows: Row[]) => (number | Message)[] 
   };
 }
 
+// A room change answers a REST request: like everything the serving thread does, it waits at most
+// CHANGE_BUSY_MS for another process's lock, then fails as busy (503 unavailable, docs/api.md).
+const CHANGE_BUSY_MS = 100;
+function change(op: string, args: unknown[]) {
+  db.run(`PRAGMA busy_timeout = ${CHANGE_BUSY_MS}`);
+  try {
+    self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const busy = typeof code === "string" && code.startsWith("SQLITE_BUSY");
+    self.postMessage({ kind: "failed", error: String(err), busy } satisfies Reply);
+  } finally {
+    db.run("PRAGMA busy_timeout = 5000");
+  }
+}
+
 self.onmessage = (e: MessageEvent<Request>) => {
   const req = e.data;
   if (req.kind === "open") return open(req.path, req.synchronous);
@@ -150,8 +179,9 @@ self.onmessage = (e: MessageEvent<Request>) => {
     db.close();
     return self.postMessage({ kind: "closed" } satisfies Reply);
   }
+  if (req.kind === "change") return change(req.op, req.args);
   try {
-    self.postMessage({ kind: "written", results: writeBatch(unpack(req)) } satisfies Reply);
+    self.postMessage({ kind: "written", ...writeBatch(unpack(req)) } satisfies Reply);
   } catch (err) {
     self.postMessage({ kind: "failed", error: String(err) } satisfies Reply);
   }

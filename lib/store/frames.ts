@@ -1,0 +1,35 @@
+// The room's order read back, shared by both dialects.
+import type { Message, Room, RoomEvent, RoomFrame } from "./store.ts";
+
+// Messages and events, each in seq order, merged into one list of at most limit frames.
+export function mergeFrames(messages: Message[], events: RoomEvent[], limit: number): RoomFrame[] {
+  const out: RoomFrame[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < limit && (i < messages.length || j < events.length)) {
+    const m = messages[i];
+    const e = events[j];
+    if (m && (!e || m.seq < e.seq)) out.push({ kind: "message", message: messages[i++]! });
+    else out.push(events[j++]!);
+  }
+  return out;
+}
+
+// A room_events row's body: what the event carries besides room_id, seq and by. A members event keeps
+// the room's other fields (not its users, which it holds already); rows the migration made have none:
+// they are direct rooms.
+export function eventBody(e: RoomEvent): string {
+  if (e.kind === "room") return JSON.stringify({ room: e.room });
+  const { name, topic, kind, public: open, ownerId } = e.room;
+  const room = { name, topic, kind, public: open, ownerId };
+  return JSON.stringify({ users: e.users, added: e.added, removed: e.removed, room });
+}
+
+const DIRECT = { name: null, topic: null, kind: "direct", public: false, ownerId: null };
+
+export function eventFromBody(kind: string, roomId: number, seq: number, by: number, text: string): RoomEvent {
+  const body = JSON.parse(text);
+  if (kind === "room") return { kind: "room", roomId, seq, room: body.room, by };
+  const room: Room = { ...DIRECT, ...body.room, id: roomId, users: body.users, seq };
+  return { kind: "members", roomId, seq, users: body.users, added: body.added, removed: body.removed, by, room };
+}

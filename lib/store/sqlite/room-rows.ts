@@ -1,0 +1,53 @@
+// Rooms read as domain objects, on whichever connection asks: the main one (reads) and the writer's
+// (room changes answer with the room after the change).
+import type { Database } from "bun:sqlite";
+import { eventFromBody } from "../frames.ts";
+import type { Room, RoomEvent, RoomKind, User } from "../store.ts";
+
+export type RoomRow = {
+  id: number;
+  kind: RoomKind;
+  name: string | null;
+  topic: string | null;
+  public: number;
+  ownerId: number | null;
+  seq: number;
+  archived: number;
+};
+export type EventRow = { roomId: number; seq: number; kind: RoomEvent["kind"]; byId: number; body: string };
+
+const ROOM = "id, kind, name, topic, public, owner_id AS ownerId, seq, archived";
+export const EVENT = "room_id AS roomId, seq, kind, by_id AS byId, body";
+
+export function toRoom(r: RoomRow, users: User[]): Room {
+  return {
+    id: r.id,
+    users,
+    name: r.name,
+    topic: r.topic,
+    kind: r.kind,
+    public: r.public === 1,
+    ownerId: r.ownerId,
+    seq: r.seq,
+  };
+}
+
+export function toEvent(r: EventRow): RoomEvent {
+  return eventFromBody(r.kind, r.roomId, r.seq, r.byId, r.body);
+}
+
+export function prepareRoomReads(db: Database) {
+  const roomRow = db.query<RoomRow, [number]>(`SELECT ${ROOM} FROM rooms WHERE id = ?`);
+  const roomUsers = db.query<User, [number]>(
+    `SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
+     WHERE m.room_id = ? ORDER BY m.position`,
+  );
+  return {
+    users: (roomId: number) => roomUsers.all(roomId),
+    // Archived groups too (archived: true); null when missing.
+    room(roomId: number): (Room & { archived: boolean }) | null {
+      const r = roomRow.get(roomId);
+      return r ? { ...toRoom(r, roomUsers.all(roomId)), archived: r.archived === 1 } : null;
+    },
+  };
+}
