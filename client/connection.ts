@@ -119,3 +119,9 @@ export class Connection {
     this.hooks.ended(end);
   }
 }
+
+// ws(s)://host of the API; in a page served by echat (baseUrl ""), the page's own host.
+export function socketBase(baseUrl: string): string {
+  if (baseUrl) return baseUrl.replace(/^http/, "ws").replace(/\/+$/, "");
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
+}

@@ -15,4 +15,11 @@ export {
 } from "./room-socket.ts";
 export { type ClientOptions, type HistoryQuery, RestClient as EchatClient, type RoomPage } from "./rest.ts";
 export { createTransport, type Request, type RequestOptions } from "./transport.ts";
+export {
+  type StreamApi,
+  type StreamMessage,
+  UserStream,
+  type UserStreamEvents,
+  type UserStreamOptions,
+} from "./user-stream.ts";
 export type * from "./types.ts";

@@ -4,17 +4,21 @@ import { ApiError, errorOf, NetworkError, retryAfterSeconds } from "./errors.ts"
 import type { WebSocketLike } from "./connection.ts";
 import { RoomSocket, type RoomSocketOptions } from "./room-socket.ts";
 import { createTransport, type Request, type RequestOptions } from "./transport.ts";
+import { UserStream, type UserStreamOptions } from "./user-stream.ts";
 import type {
   AdminUser,
   Health,
   Info,
   Invite,
   MemberRef,
+  NewGroup,
   NewInvite,
+  PublicRoom,
   Message,
   Readiness,
   Reply,
   Room,
+  RoomChange,
   RoomSummary,
   Session,
   SessionInfo,
@@ -112,6 +116,39 @@ export class RestClient {
     return this.call<Room>("GET", `/v1/rooms/${id}`);
   }
 
+  // A named group, never de-duplicated; the caller owns it.
+  createGroup(group: NewGroup): Promise<Room> {
+    return this.call<Room>("POST", "/v1/rooms", { body: { users: [], ...group } });
+  }
+
+  // A group's name, topic or visibility: its owner or a server admin.
+  updateRoom(id: number, change: RoomChange): Promise<Room> {
+    return this.call<Room>("PATCH", `/v1/rooms/${id}`, { body: change });
+  }
+
+  // Any member of a group adds people.
+  addMembers(id: number, users: MemberRef[]): Promise<Room> {
+    return this.call<Room>("POST", `/v1/rooms/${id}/users`, { body: { users } });
+  }
+
+  // The owner (or an admin) removes someone; removing yourself is leave().
+  async removeMember(id: number, userId: number): Promise<void> {
+    await this.call("DELETE", `/v1/rooms/${id}/users/${userId}`);
+  }
+
+  async leave(id: number, myId: number): Promise<void> {
+    await this.removeMember(id, myId);
+  }
+
+  // The directory of public groups, newest first; before: the smallest id of the previous page.
+  publicRooms(query: { q?: string; limit?: number; before?: number } = {}): Promise<PublicRoom[]> {
+    return this.call<PublicRoom[]>("GET", `/v1/rooms/public${search(query)}`);
+  }
+
+  joinRoom(id: number): Promise<Room> {
+    return this.call<Room>("POST", `/v1/rooms/${id}/join`, { body: {} });
+  }
+
   // The latest 50 by default, oldest first; before= scrolls back, after= catches up.
   messages(roomId: number, query: HistoryQuery = {}): Promise<Message[]> {
     return this.call<Message[]>("GET", `/v1/rooms/${roomId}/messages${search(query)}`);
@@ -126,6 +163,11 @@ export class RestClient {
       if (page.length < limit) return all;
       after = page.at(-1)!.id;
     }
+  }
+
+  // One live stream over all of the user's rooms, connecting at once: see UserStream.
+  stream(options?: UserStreamOptions): UserStream {
+    return new UserStream(this, { WebSocket: this.options.WebSocket, ...options });
   }
 
   // The room's live chat, connecting at once: see RoomSocket.

@@ -2,11 +2,20 @@
 // that sends each message with a client_id until the server acknowledges it, and typed frames as events.
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
 import { newClientId } from "./client-id.ts";
-import { Connection, type Ended, type StateChange, type WebSocketLike } from "./connection.ts";
+import { Connection, type Ended, socketBase, type StateChange, type WebSocketLike } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
 import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
-import type { ErrorFrame, Message, PresenceFrame, ReadFrame, RoomEvent, TypingFrame } from "./types.ts";
+import type {
+  ErrorFrame,
+  MembersFrame,
+  Message,
+  PresenceFrame,
+  ReadFrame,
+  RoomEvent,
+  RoomFrame,
+  TypingFrame,
+} from "./types.ts";
 
 const MAX_FRAME_BYTES = 64 * 1024; // the server closes the socket (1009) on a larger frame
 const RETRYABLE: ReadonlySet<string> = new Set(["internal_error", "unavailable"]); // not stored: send again
@@ -16,12 +25,14 @@ const GONE: ReadonlySet<string> = new Set(["unauthorized", "room_not_found"]); /
 export type RoomApi = {
   readonly baseUrl: string;
   readonly session: string | null;
-  getRoom(id: number): Promise<unknown>;
+  getRoom(id: number): Promise<{ seq: number }>;
   messages(roomId: number, query: { limit?: number }): Promise<Message[]>;
 };
 
 export type RoomSocketOptions = {
-  after?: number; // resume after this id; default: the room's newest message when the socket starts
+  // Resume after this message id, or with "members" among the events after this seq (the room's order);
+  // default: the room's newest message (its seq) when the socket starts.
+  after?: number;
   events?: RoomEvent[]; // opt-in events; none by default
   backoff?: Partial<Backoff>;
   WebSocket?: WebSocketLike; // another implementation (tests, old runtimes)
@@ -32,7 +43,9 @@ export type RoomSocketEvents = {
   typing: TypingFrame;
   presence: PresenceFrame;
   read: ReadFrame;
-  resync: { room_id: number; after: number }; // over 1000 missed: page messagesAfter(room, after) over REST
+  resync: { room_id: number; after: number }; // over 1000 missed: reload by REST (messagesAfter without members)
+  members: MembersFrame; // with events=members: who joined, left or was removed, in the room's order
+  room: RoomFrame; // with events=members: the room's name, topic, visibility or owner changed
   error: ApiError; // an error frame that answers no pending send
   state: StateChange;
   closed: Ended; // for good: see docs/client.md for the codes
@@ -41,9 +54,11 @@ export type RoomSocketEvents = {
 export class RoomSocket extends Emitter<RoomSocketEvents> {
   private conn: Connection;
   private outbox = new Outbox<Message>();
-  private last: number | undefined;
+  private last: number | undefined; // the newest message id delivered, or seq with events=members
+  private readonly bySeq: boolean;
   private holdUntil: number | undefined; // resends wait until the backlog reaches this id
   private backoff: Backoff;
+  private end?: Ended; // closed for good
 
   constructor(
     private api: RoomApi,
@@ -52,6 +67,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   ) {
     super();
     this.last = options.after;
+    this.bySeq = options.events?.includes("members") ?? false;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.conn = new Connection(
       {
@@ -68,7 +84,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     queueMicrotask(() => this.conn.start()); // after the caller's on() calls, so they see every state
   }
 
-  // The id of the newest message delivered: where the next connection resumes.
+  // Where the next connection resumes: the newest message id delivered, or with events=members the newest seq.
   get lastId(): number {
     return this.last ?? 0;
   }
@@ -81,6 +97,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   // frame (invalid_text, rate_limited: not stored). Goes out now or on the next connection, again on every
   // connection until acknowledged; pass the clientId of an earlier send to retry it yourself.
   send(text: string, opts: { clientId?: string } = {}): Promise<Message> {
+    if (this.end) return Promise.reject(new SocketClosed(this.end));
     const clientId = opts.clientId ?? newClientId();
     const frame = { text, client_id: clientId };
     const { entry, acked } = this.outbox.add(clientId, frame);
@@ -115,7 +132,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
 
   private async prepare(retry: boolean): Promise<string> {
     if (retry) await this.api.getRoom(this.roomId); // unauthorized or room_not_found end the socket
-    this.last ??= (await this.api.messages(this.roomId, { limit: 1 })).at(-1)?.id ?? 0;
+    this.last ??= await this.newest();
     const { session, baseUrl } = this.api;
     return roomSocketUrl(baseUrl, this.roomId, {
       session: session ?? "",
@@ -132,11 +149,17 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     if (!entries.some((e) => e.sent)) return this.flush();
     this.holdUntil = Infinity;
     try {
-      this.holdUntil = (await this.api.messages(this.roomId, { limit: 1 })).at(-1)?.id ?? 0;
+      this.holdUntil = await this.newest();
     } catch {
       this.holdUntil = 0; // cannot tell: resend now; the server still stores each once
     }
     if (this.lastId >= this.holdUntil) this.flush();
+  }
+
+  // The room's newest position: its newest message's id, or its seq.
+  private async newest(): Promise<number> {
+    if (this.bySeq) return (await this.api.getRoom(this.roomId)).seq;
+    return (await this.api.messages(this.roomId, { limit: 1 })).at(-1)?.id ?? 0;
   }
 
   private flush() {
@@ -151,6 +174,8 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     presence: (f: PresenceFrame) => this.emit("presence", f),
     read: (f: ReadFrame) => this.emit("read", f),
     resync: (f: { room_id: number }) => this.emit("resync", { room_id: f.room_id, after: this.lastId }),
+    members: (f: MembersFrame) => this.advance(f.seq) && (this.emit("members", f), this.releaseHeld()),
+    room: (f: RoomFrame) => this.advance(f.seq) && (this.emit("room", f), this.releaseHeld()),
   };
 
   private receive(f: Record<string, unknown>) {
@@ -161,10 +186,21 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   // A message: it acknowledges its send, and is delivered unless it is a retry's copy of one delivered already.
   private onMessage(m: Message) {
     if (m.client_id) this.outbox.settle(m.client_id, m);
-    if (m.id <= this.lastId) return;
-    this.last = m.id;
+    if (!this.advance(this.bySeq ? m.seq! : m.id)) return;
     this.emit("message", m);
+    this.releaseHeld();
+  }
+
+  // The backlog has passed the room's newest position as of the reconnect: held resends go out.
+  private releaseHeld() {
     if (this.holdUntil !== undefined && this.lastId >= this.holdUntil) this.flush();
+  }
+
+  // Moves the resume position to a durable frame's; false for one delivered already.
+  private advance(position: number): boolean {
+    if (position <= this.lastId) return false;
+    this.last = position;
+    return true;
   }
 
   private refused(f: ErrorFrame) {
@@ -178,6 +214,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   }
 
   private ended(end: Ended) {
+    this.end = end;
     this.outbox.failAll(new SocketClosed(end));
     this.emit("closed", end);
   }
@@ -193,10 +230,4 @@ export function roomSocketUrl(
   if (query.after !== undefined) q.set("after", String(query.after));
   if (query.events?.length) q.set("events", query.events.join(","));
   return `${socketBase(baseUrl)}/v1/rooms/${roomId}/chat?${q}`;
-}
-
-// ws(s)://host of the API; in a page served by echat (baseUrl ""), the page's own host.
-function socketBase(baseUrl: string): string {
-  if (baseUrl) return baseUrl.replace(/^http/, "ws").replace(/\/+$/, "");
-  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
 }

@@ -45,7 +45,22 @@ export type Message = {
   seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
 };
 
-export type Room = { id: number; users: User[] }; // the caller first, then the others in the order they joined
+// The caller first, then the others in the order they joined. kind "direct": the seed's room, fixed by its
+// member set; "group": named, with members who come and go. seq: the room's newest place in its order.
+export type Room = {
+  id: number;
+  users: User[];
+  name: string | null;
+  topic: string | null;
+  kind: "direct" | "group";
+  public: boolean;
+  owner_id: number | null;
+  seq: number;
+};
+export type NewGroup = { name: string; topic?: string | null; public?: boolean; users?: MemberRef[] };
+export type RoomChange = { name?: string; topic?: string | null; public?: boolean };
+// A public group as the directory lists it.
+export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
 export type RoomSummary = Room & { last_message: Message | null; unread: number };
 export type Health = { status: "ok" };
 export type Readiness = { status: "ok"; database: "ok" };
@@ -57,14 +72,33 @@ export type MemberRef = { id: number } | { login: string };
 export type Reply<T = unknown> = { status: number; headers: Headers; body: T };
 
 // Room socket frames (docs/api.md, WebSocket). Events come only to a socket that opted in to them.
-export type RoomEvent = "typing" | "presence" | "read";
+export type RoomEvent = "typing" | "presence" | "read" | "members";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
 export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number };
 export type ResyncFrame = { type: "resync"; room_id: number };
+// Durable room changes, in the room's order with its messages (events=members).
+export type MembersFrame = {
+  type: "members";
+  room_id: number;
+  seq: number;
+  users: User[]; // the membership after the change, in join order
+  added: number[];
+  removed: number[];
+  by: number;
+};
+export type RoomFrame = { type: "room"; room_id: number; seq: number; room: Room; by: number };
 export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
-export type ServerFrame = MessageFrame | TypingFrame | PresenceFrame | ReadFrame | ResyncFrame | ErrorFrame;
+export type ServerFrame =
+  | MessageFrame
+  | TypingFrame
+  | PresenceFrame
+  | ReadFrame
+  | ResyncFrame
+  | MembersFrame
+  | RoomFrame
+  | ErrorFrame;
 export type ClientFrame =
   | { type?: "message"; text: string; client_id?: string }
   | { type: "typing" }

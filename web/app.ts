@@ -1,12 +1,11 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
-import type { ApiError, Info, Room, RoomSummary, User } from "../client/index.ts";
+import type { ApiError, Info, Room, RoomSummary, StreamMessage, User, UserStream } from "../client/index.ts";
 import { AdminView } from "./admin.ts";
+import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
-
-const ROOMS_EVERY_MS = 4000; // the API pushes per room only, so the list of rooms is polled
 
 const authForm = byId<HTMLFormElement>("auth-form");
 const authError = byId("auth-error");
@@ -19,8 +18,10 @@ const searchError = byId("search-error");
 let me: Info | null = null;
 let rooms: RoomSummary[] = [];
 let open: RoomView | null = null;
-let panel: "admin" | "sessions" | null = null; // a view in place of a room
-let poll: ReturnType<typeof setInterval> | undefined;
+const PANELS = ["admin", "sessions", "new-group", "directory"] as const;
+type Panel = (typeof PANELS)[number];
+let panel: Panel | null = null; // a view in place of a room
+let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list follows it
 
 function show(screen: "auth" | "chat") {
   byId("auth").hidden = screen !== "auth";
@@ -78,14 +79,14 @@ async function start() {
   byId("admin").hidden = !me.admin;
   show("chat");
   await refreshRooms();
-  clearInterval(poll);
-  poll = setInterval(() => document.visibilityState === "visible" && refreshRooms(), ROOMS_EVERY_MS);
+  follow();
   route();
 }
 
 function loggedOut() {
   client.session = null;
-  clearInterval(poll);
+  stream?.close();
+  stream = null;
   open?.close();
   open = null;
   panel = null;
@@ -104,11 +105,34 @@ byId("logout").onclick = async () => {
   loggedOut();
 };
 
+// The room list follows the user's stream: a message moves its room to the top (counted unread unless it is
+// the open room or the user's own); a change of members or rooms, a read marker of the user's, and each
+// (re)sync reload the list.
+function follow() {
+  stream?.close();
+  stream = client.stream();
+  stream.on("synced", () => void refreshRooms());
+  stream.on("message", (m) => onStreamMessage(m));
+  for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
+  stream.on("read", (f) => f.user_id === me?.id && void refreshRooms());
+  stream.on("closed", (end) => end.code === 4001 && loggedOut());
+}
+
+function onStreamMessage(m: StreamMessage) {
+  const i = rooms.findIndex((r) => r.id === m.room_id);
+  if (i < 0) return void refreshRooms();
+  const [room] = rooms.splice(i, 1);
+  room!.last_message = m;
+  if (m.user_id !== me?.id && m.room_id !== open?.room.id) room!.unread++;
+  rooms.unshift(room!);
+  renderRooms();
+}
+
 async function refreshRooms() {
   try {
     rooms = await client.allRooms(200);
   } catch {
-    return; // offline for now; the next poll tries again
+    return; // offline for now; the stream's next sync reloads it
   }
   renderRooms();
 }
@@ -142,29 +166,39 @@ function renderRooms() {
   document.title = total ? `(${total}) echat` : "echat";
 }
 
-byId("admin").onclick = () => (location.hash = "#admin");
-byId("sessions").onclick = () => (location.hash = "#sessions");
+for (const name of PANELS) byId(name).onclick = () => (location.hash = `#${name}`);
 
-// The admin view and the sessions list take the room's place (#admin, #sessions).
-async function showPanel(name: "admin" | "sessions") {
+// A room just made or joined: into the list, and open.
+async function opened(room: Room) {
+  await refreshRooms();
+  location.hash = `#room/${room.id}`;
+}
+
+// The admin view, the sessions list, a new group's form and the directory take the room's place (#admin, …).
+async function showPanel(name: Panel) {
   if (panel === name) return;
   open?.close();
   open = null;
   panel = name;
   document.body.classList.add("in-room");
-  const host = { loggedOut, back: () => (location.hash = "") };
-  const view = name === "admin" ? new AdminView(me!, host) : new SessionsView(host);
+  const host = { loggedOut, opened, back: () => (location.hash = "") };
+  const view = {
+    admin: () => new AdminView(me!, host),
+    sessions: () => new SessionsView(host),
+    "new-group": () => new NewGroupView(host),
+    directory: () => new DirectoryView(host),
+  }[name]();
   roomPane.replaceChildren(view.el);
   renderRooms();
   await view.start();
 }
 
-// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin and #sessions
-// show those views instead.
+// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin, #sessions,
+// #new-group and #directory show those views instead.
 async function route() {
   if (!me) return;
-  if (location.hash === "#sessions" || (location.hash === "#admin" && me.admin))
-    return showPanel(location.hash.slice(1) as "admin" | "sessions");
+  const name = PANELS.find((p) => location.hash === `#${p}`);
+  if (name && (name !== "admin" || me.admin)) return showPanel(name);
   const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
   if (open?.room.id === id && !panel) return;
   open?.close();
@@ -185,8 +219,9 @@ async function route() {
   }
   const view = new RoomView(room, me, {
     loggedOut,
-    activity: () => refreshRooms(),
+    activity: () => {}, // the stream keeps the list
     back: () => (location.hash = ""),
+    left: () => (location.hash = ""),
   });
   open = view;
   roomPane.replaceChildren(view.el);

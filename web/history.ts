@@ -1,5 +1,5 @@
 // The open room's history: the latest page on opening, older pages on scroll-back, a fresh start after a
-// resync, and the newest id seen, from which the socket resumes after a drop.
+// resync, and the newest message seen, after which the socket resumes.
 import type { Message } from "../client/index.ts";
 import { client } from "./client.ts";
 import { h } from "./dom.ts";
@@ -10,6 +10,7 @@ const PAGE = 50;
 export class History {
   readonly older = h("button", { type: "button", class: "older" }, "Load earlier messages");
   private newestId = 0;
+  private newestSeq = 0;
   private oldestId = Infinity;
   private exhausted = false;
   private loading = false;
@@ -26,8 +27,14 @@ export class History {
     return this.newestId;
   }
 
-  received(id: number) {
-    this.newestId = Math.max(this.newestId, id);
+  // The newest message's place in the room's order: the socket resumes after it.
+  get lastSeq() {
+    return this.newestSeq;
+  }
+
+  received(m: Message) {
+    this.newestId = Math.max(this.newestId, m.id);
+    this.newestSeq = Math.max(this.newestSeq, m.seq ?? 0);
   }
 
   async loadLatest() {
@@ -66,7 +73,7 @@ export class History {
     for (const m of page) this.list.insert(m);
     if (page.length) {
       this.oldestId = Math.min(this.oldestId, page[0]!.id);
-      this.received(page.at(-1)!.id);
+      this.received(page.at(-1)!);
     }
     if (page.length < PAGE) this.exhausted = true;
     this.older.hidden = this.exhausted;

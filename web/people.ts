@@ -9,9 +9,16 @@ export class People {
   readonly typing = h("p", { class: "typing", "aria-live": "polite" });
   private typers = new Map<number, ReturnType<typeof setTimeout>>();
   private marks = new Map<number, HTMLElement>();
+  private onlineIds: number[] = [];
 
   constructor(private others: User[]) {
     this.online([]);
+  }
+
+  // The members changed (a group's members come and go): the presence line follows.
+  setOthers(others: User[]) {
+    this.others = others;
+    this.online(this.onlineIds);
   }
 
   name(id: number) {
@@ -19,6 +26,7 @@ export class People {
   }
 
   online(ids: number[]) {
+    this.onlineIds = ids;
     const dot = (on: boolean, label: string) => h("span", { class: on ? "who online" : "who" }, label);
     if (this.others.length === 1) {
       const on = ids.includes(this.others[0]!.id);

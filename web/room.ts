@@ -4,6 +4,8 @@ import {
   ApiError,
   type ConnectionState,
   type Ended,
+  type Info,
+  type MembersFrame,
   type Message,
   type Room,
   type RoomSocket,
@@ -13,12 +15,15 @@ import { client } from "./client.ts";
 import { Composer } from "./composer.ts";
 import { h } from "./dom.ts";
 import { History } from "./history.ts";
+import { MembersPanel } from "./members.ts";
 import { MessageList } from "./message-list.ts";
 import { People } from "./people.ts";
 
-export type RoomHost = { loggedOut(): void; activity(): void; back(): void };
+export type RoomHost = { loggedOut(): void; activity(): void; back(): void; left(): void };
 
+// A group by its name; a direct room by the others in it.
 export function roomTitle(room: Room, me: User): string {
+  if (room.name !== null) return room.name;
   const others = room.users.filter((u) => u.id !== me.id).map((u) => u.login);
   return others.length ? others.join(", ") : `${me.login} (just you)`;
 }
@@ -26,6 +31,9 @@ export function roomTitle(room: Room, me: User): string {
 export class RoomView {
   readonly el: HTMLElement;
   private status = h("p", { class: "status", role: "status" });
+  private title = h("h2", {});
+  private topic = h("p", { class: "topic" });
+  private members?: MembersPanel;
   private people: People;
   private list: MessageList;
   private history: History;
@@ -37,7 +45,7 @@ export class RoomView {
 
   constructor(
     readonly room: Room,
-    private me: User,
+    private me: Info,
     private host: RoomHost,
   ) {
     this.people = new People(room.users.filter((u) => u.id !== me.id));
@@ -59,14 +67,38 @@ export class RoomView {
         "header",
         { class: "bar" },
         back,
-        h("div", { class: "title" }, h("h2", {}, roomTitle(room, me)), this.people.presence),
+        h("div", { class: "title" }, this.title, this.topic, this.people.presence),
         this.status,
+        room.kind === "group" ? this.membersToggle() : null,
       ),
       this.list.scroller,
       this.people.typing,
       this.composer.error,
       this.composer.form,
     );
+    this.showRoom(room);
+  }
+
+  // A group's members panel, a drawer over the messages' right side, shown on demand.
+  private membersToggle(): HTMLElement {
+    const button = h("button", { type: "button", class: "members-toggle", "aria-expanded": "false" }, "Members");
+    button.onclick = () => {
+      if (!this.members) {
+        this.members = new MembersPanel(this.room, this.me, { left: () => this.host.left() });
+        this.el.append(this.members.el);
+      } else this.members.el.hidden = !this.members.el.hidden;
+      button.setAttribute("aria-expanded", String(!this.members.el.hidden));
+    };
+    return button;
+  }
+
+  private showRoom(room: Room) {
+    Object.assign(this.room, room);
+    this.title.textContent = roomTitle(this.room, this.me);
+    this.topic.textContent = this.room.topic ?? "";
+    this.topic.hidden = !this.room.topic;
+    this.people.setOthers(this.room.users.filter((u) => u.id !== this.me.id));
+    this.members?.show(this.room);
   }
 
   async start() {
@@ -75,8 +107,8 @@ export class RoomView {
     this.list.scrollToEnd();
     if (this.closed) return; // left while the history was loading
     const socket = client.roomSocket(this.room.id, {
-      after: this.history.lastId,
-      events: ["typing", "presence", "read"],
+      after: this.history.lastSeq, // members among the events: the socket counts in the room's order
+      events: ["typing", "presence", "read", "members"],
     });
     this.socket = socket;
     socket.on("state", (s) => this.setState(s.state));
@@ -85,6 +117,8 @@ export class RoomView {
     socket.on("presence", (f) => this.people.online(f.online));
     socket.on("read", (f) => this.onRead(f.user_id, f.message_id));
     socket.on("resync", () => this.history.resync());
+    socket.on("members", (f) => this.onMembers(f));
+    socket.on("room", (f) => (this.showRoom({ ...f.room, users: this.room.users }), this.host.activity()));
     socket.on("error", (e) => this.composer.showError(e.message));
     socket.on("closed", (end) => this.onClosed(end));
     this.ready(socket);
@@ -101,9 +135,20 @@ export class RoomView {
     this.people.unknown();
   }
 
-  // For good: logged out (4001), or the check before a reconnect found the session or the room gone.
+  private onMembers(f: MembersFrame) {
+    this.showRoom({ ...this.room, users: f.users });
+    this.host.activity();
+  }
+
+  // For good: logged out (4001), removed from the group (4003), or the check before a reconnect found the
+  // session or the room gone.
   private onClosed(end: Ended) {
     if (end.code === 4001) return this.host.loggedOut();
+    if (end.code === 4003) {
+      this.status.textContent = "You are no longer in this group.";
+      this.composer.form.hidden = true;
+      return this.host.activity();
+    }
     if (end.error instanceof ApiError && end.error.code === "room_not_found")
       this.status.textContent = "This room is gone.";
   }
@@ -119,7 +164,7 @@ export class RoomView {
     const wasAtEnd = this.list.atEnd();
     const mine = this.composer.acknowledged(m.client_id);
     this.list.insert(m);
-    this.history.received(m.id);
+    this.history.received(m);
     this.people.stopped(m.user_id);
     if (wasAtEnd || mine) this.list.scrollToEnd();
     this.host.activity();
