@@ -88,6 +88,8 @@ export type MembersFrame = {
   removed: number[];
   by: number;
 };
+// On the user stream: a user who shares a room with the receiver came online (any socket anywhere) or went offline.
+export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type RoomFrame = { type: "room"; room_id: number; seq: number; room: Room; by: number };
 export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
 export type ServerFrame =

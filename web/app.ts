@@ -4,6 +4,7 @@ import { AdminView } from "./admin.ts";
 import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
+import { Presence } from "./presence.ts";
 import { RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
 
@@ -21,7 +22,8 @@ let open: RoomView | null = null;
 const PANELS = ["admin", "sessions", "new-group", "directory"] as const;
 type Panel = (typeof PANELS)[number];
 let panel: Panel | null = null; // a view in place of a room
-let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list follows it
+let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list and rooms follow it
+let presence: Presence | null = null;
 
 function show(screen: "auth" | "chat") {
   byId("auth").hidden = screen !== "auth";
@@ -105,12 +107,13 @@ byId("logout").onclick = async () => {
   loggedOut();
 };
 
-// The room list follows the user's stream: a message moves its room to the top (counted unread unless it is
+// The room list and the open room follow the user's stream: a message moves its room to the top (counted unread unless it is
 // the open room or the user's own); a change of members or rooms, a read marker of the user's, and each
 // (re)sync reload the list.
 function follow() {
   stream?.close();
   stream = client.stream();
+  presence = new Presence(stream);
   stream.on("synced", () => void refreshRooms());
   stream.on("message", (m) => onStreamMessage(m));
   for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
@@ -217,12 +220,8 @@ async function route() {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
   }
-  const view = new RoomView(room, me, {
-    loggedOut,
-    activity: () => {}, // the stream keeps the list
-    back: () => (location.hash = ""),
-    left: () => (location.hash = ""),
-  });
+  const host = { back: () => (location.hash = ""), left: () => (location.hash = "") };
+  const view = new RoomView(room, me, host, stream!, presence!);
   open = view;
   roomPane.replaceChildren(view.el);
   renderRooms();
