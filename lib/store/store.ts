@@ -220,6 +220,8 @@ export interface Store {
   // never announced (it crashed, or the broker was away). SQLite: may count frames still being answered.
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
+  // Rejects with ApiError("room_not_found") when the sender is no longer a member as the batch commits
+  // (removed while the message waited in the queue): no message follows its sender's removal.
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
   // The marker after the call and the room's unread count for the user then; a marker that would not
