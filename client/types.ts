@@ -76,7 +76,10 @@ export type RoomEvent = "typing" | "presence" | "read" | "members";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
-export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number };
+// unread: on the user stream, to the reader's own streams only: the room's unread count after the marker.
+export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number; unread?: number };
+// The user stream's presence: per user, not per room (a user who shares a room with you).
+export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type ResyncFrame = { type: "resync"; room_id: number };
 // Durable room changes, in the room's order with its messages (events=members).
 export type MembersFrame = {
@@ -88,14 +91,13 @@ export type MembersFrame = {
   removed: number[];
   by: number;
 };
-// On the user stream: a user who shares a room with the receiver came online (any socket anywhere) or went offline.
-export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type RoomFrame = { type: "room"; room_id: number; seq: number; room: Room; by: number };
 export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
 export type ServerFrame =
   | MessageFrame
   | TypingFrame
   | PresenceFrame
+  | UserPresenceFrame
   | ReadFrame
   | ResyncFrame
   | MembersFrame

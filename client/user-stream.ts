@@ -40,8 +40,10 @@ export type UserStreamEvents = {
   resync: { room_id: number; seq: number }; // over 1000 missed: reload the room and its newest page by REST
   synced: undefined; // the replay is done; what follows is live
   typing: TypingFrame;
-  read: ReadFrame;
-  presence: UserPresenceFrame; // per user, for users who share a room with you
+  read: ReadFrame; // with unread when it is the user's own marker (any of their devices)
+  // A user who shares a room with you is online (any socket anywhere) or not. After each synced, one
+  // online:true per such user online: start each connection with everyone offline.
+  presence: UserPresenceFrame;
   error: ApiError; // an error frame that answers no pending send
   state: StateChange;
   closed: Ended; // for good: logged out (4001), or the app closed it

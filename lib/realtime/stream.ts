@@ -3,7 +3,8 @@
 // sent, per room, what was missed (stream-sync.ts) and then "synced". Live, the stream gets every
 // durable frame of its rooms through the rooms' typed-message and members topics (the same publishes
 // as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
-// "room_removed" when removed. A client sends messages and typing with a room_id.
+// "room_removed" when removed, read markers (read()) and the presence of the users it shares a room with
+// (user-presence.ts). A client sends messages, typing and read markers with a room_id.
 import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
@@ -16,16 +17,18 @@ export type { StreamState };
 import { send, sendError, type WS } from "./socket.ts";
 import { PAUSE_BYTES, STALL_MS } from "./resume.ts";
 import { topic } from "./topics.ts";
+import type { UserPresence } from "./user-presence.ts";
+import type { EventBody } from "../broker/broker.ts";
 
 export const RESUME_WAIT_MS = 10_000;
 export { STALL_MS };
 
-// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing, read.
+// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing. Read
+// markers are sent to each stream of the room by read() (the reader's own with the room's unread).
 const TOPICS = [
   topic.typed,
   (room: number) => topic.event(room, "members"),
   (room: number) => topic.event(room, "typing"),
-  (room: number) => topic.event(room, "read"),
 ];
 
 type Deps = {
@@ -34,6 +37,7 @@ type Deps = {
   frames: FrameContext;
   subscriptionsChanged: (room: number) => void;
   sync: (ws: WS, s: StreamState, map: Map<number, number>) => Promise<void>;
+  presence: UserPresence;
 };
 
 export type Streams = ReturnType<typeof createStreams>;
@@ -43,19 +47,22 @@ export function createStreams(deps: Deps) {
   const states = new Map<WS, StreamState>();
   const syncing = new Set<StreamState>();
   const byUser = new Map<number, Set<WS>>();
-  const interest = new Map<number, number>(); // room -> streams here that have it
+  const byRoom = new Map<number, Set<WS>>(); // room -> streams here that have it
 
   function addRoom(ws: WS, s: StreamState, room: number, seq: number) {
-    if (!s.rooms.has(room)) interest.set(room, (interest.get(room) ?? 0) + 1);
+    if (!s.rooms.has(room)) {
+      let set = byRoom.get(room);
+      if (!set) byRoom.set(room, (set = new Set()));
+      set.add(ws);
+    }
     s.rooms.set(room, seq);
     if (s.phase !== "live") return;
     subscribe(ws, room);
   }
   function dropRoom(ws: WS, s: StreamState, room: number) {
     if (!s.rooms.delete(room)) return;
-    const n = (interest.get(room) ?? 1) - 1;
-    if (n > 0) interest.set(room, n);
-    else interest.delete(room);
+    byRoom.get(room)?.delete(ws);
+    if (byRoom.get(room)?.size === 0) byRoom.delete(room);
     if (s.phase !== "live") return;
     for (const t of TOPICS) ws.unsubscribe(t(room));
     deps.subscriptionsChanged(room);
@@ -88,7 +95,7 @@ export function createStreams(deps: Deps) {
   });
 
   return {
-    interested: (room: number) => interest.has(room),
+    interested: (room: number) => byRoom.has(room),
     syncing: () => syncing.size > 0,
     alive: (ws: WS) => states.has(ws),
     open(ws: WS) {
@@ -116,12 +123,24 @@ export function createStreams(deps: Deps) {
       byUser.get(ws.data.userId)?.delete(ws);
       if (byUser.get(ws.data.userId)?.size === 0) byUser.delete(ws.data.userId);
       for (const room of [...s.rooms.keys()]) dropRoom(ws, s, room);
+      deps.presence.stop(ws);
+    },
+    // A stored read marker: to every live stream in the room, with the room's unread for the reader's own.
+    read(room: number, body: EventBody) {
+      const { unread, ...receipt } = body;
+      const other = JSON.stringify({ type: "read", room_id: room, ...receipt });
+      const own = JSON.stringify({ type: "read", room_id: room, ...receipt, unread });
+      for (const ws of byRoom.get(room) ?? []) {
+        if (states.get(ws)?.phase !== "live") continue;
+        ws.send(ws.data.userId === body.user_id && unread !== undefined ? own : other);
+      }
     },
     // Every durable frame delivered here: buffered for syncing streams; a members change reaches the
     // live streams of the users it adds or removes.
     frame(f: RoomFrame) {
       for (const s of syncing) s.buffer.push(f);
       if (f.kind !== "members") return;
+      deps.presence.members(f);
       for (const userId of [...f.added, ...f.removed]) {
         for (const ws of byUser.get(userId) ?? []) {
           const s = states.get(ws)!;
