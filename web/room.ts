@@ -82,8 +82,11 @@ export class RoomView {
     return button;
   }
 
+  // The room as it is now; its users as REST lists them: the viewer first, then the others in join order
+  // (members and room frames list everyone in join order).
   private showRoom(room: Room) {
-    Object.assign(this.room, room);
+    const me = room.users.filter((u) => u.id === this.me.id);
+    Object.assign(this.room, room, { users: [...me, ...room.users.filter((u) => u.id !== this.me.id)] });
     this.title.textContent = roomTitle(this.room, this.me);
     this.topic.textContent = this.room.topic ?? "";
     this.topic.hidden = !this.room.topic;
