@@ -122,6 +122,13 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
     expect(await members(a)).toEqual(["alice", "bob"]);
   }, 30000);
 
+  test("each page holds one WebSocket, its user stream, with a room open: no room sockets", async () => {
+    await until(a, `document.querySelector(".room-view")?.dataset.state === "open"`);
+    await until(b, `document.querySelector(".room-view")?.dataset.state === "open"`);
+    const metrics = (await call(s.url, "GET", "/metrics")).body as string;
+    expect(/^echat_websockets_open (\d+)$/m.exec(metrics)?.[1]).toBe("2");
+  }, 30000);
+
   test("the owner's new topic reaches bob's header live", async () => {
     await fill(a, ".edit-room input[name=topic]", "Peppers");
     await a.click(".edit-room button[type=submit]");

@@ -107,9 +107,9 @@ byId("logout").onclick = async () => {
   loggedOut();
 };
 
-// The room list and the open room follow the user's stream: a message moves its room to the top (counted unread unless it is
-// the open room or the user's own); a change of members or rooms, a read marker of the user's, and each
-// (re)sync reload the list.
+// The room list and the open room follow the user's stream. A message moves its room to the top (counted
+// unread unless it is the open room or the user's own); the user's own read marker brings the room's unread
+// count; a change of members or rooms, and each (re)sync, reload the list.
 function follow() {
   stream?.close();
   stream = client.stream();
@@ -117,8 +117,16 @@ function follow() {
   stream.on("synced", () => void refreshRooms());
   stream.on("message", (m) => onStreamMessage(m));
   for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
-  stream.on("read", (f) => f.user_id === me?.id && void refreshRooms());
+  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread));
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
+}
+
+// The user's read marker moved (on this device or another): the room's unread count comes with it.
+function onOwnRead(roomId: number, unread: number | undefined) {
+  const room = rooms.find((r) => r.id === roomId);
+  if (!room || unread === undefined) return void refreshRooms();
+  room.unread = unread;
+  renderRooms();
 }
 
 function onStreamMessage(m: StreamMessage) {
