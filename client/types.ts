@@ -76,7 +76,10 @@ export type RoomEvent = "typing" | "presence" | "read" | "members";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
-export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number };
+// unread: on the user stream, to the reader's own streams only: the room's unread count after the marker.
+export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number; unread?: number };
+// The user stream's presence: per user, not per room (a user who shares a room with you).
+export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type ResyncFrame = { type: "resync"; room_id: number };
 // Durable room changes, in the room's order with its messages (events=members).
 export type MembersFrame = {
@@ -94,6 +97,7 @@ export type ServerFrame =
   | MessageFrame
   | TypingFrame
   | PresenceFrame
+  | UserPresenceFrame
   | ReadFrame
   | ResyncFrame
   | MembersFrame

@@ -8,7 +8,16 @@ import { Connection, type Ended, socketBase, type StateChange, type WebSocketLik
 import { Emitter } from "./emitter.ts";
 import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
-import type { ErrorFrame, MembersFrame, Message, ReadFrame, RoomFrame, TypingFrame, User } from "./types.ts";
+import type {
+  ErrorFrame,
+  MembersFrame,
+  Message,
+  ReadFrame,
+  RoomFrame,
+  TypingFrame,
+  User,
+  UserPresenceFrame,
+} from "./types.ts";
 
 const RETRYABLE: ReadonlySet<string> = new Set(["internal_error", "unavailable"]); // not stored: send again
 
@@ -31,7 +40,10 @@ export type UserStreamEvents = {
   resync: { room_id: number; seq: number }; // over 1000 missed: reload the room and its newest page by REST
   synced: undefined; // the replay is done; what follows is live
   typing: TypingFrame;
-  read: ReadFrame;
+  read: ReadFrame; // with unread when it is the user's own marker (any of their devices)
+  // A user who shares a room with you is online (any socket anywhere) or not. After each synced, one
+  // online:true per such user online: start each connection with everyone offline.
+  presence: UserPresenceFrame;
   error: ApiError; // an error frame that answers no pending send
   state: StateChange;
   closed: Ended; // for good: logged out (4001), or the app closed it
@@ -127,6 +139,7 @@ export class UserStream extends Emitter<UserStreamEvents> {
     synced: () => this.onSynced(),
     typing: (f: TypingFrame) => this.emit("typing", f),
     read: (f: ReadFrame) => this.emit("read", f),
+    presence: (f: UserPresenceFrame) => this.emit("presence", f),
   };
 
   private receive(f: Record<string, unknown>) {

@@ -86,7 +86,7 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
         `[...document.querySelectorAll(".members-panel .member .login")].map((e) => e.textContent)`,
         (l) => l.length === 2,
       ),
-    ).toEqual(["alice", "bob"]);
+    ).toEqual(["bob", "alice"]); // the viewer first
     expect(await b.evaluate(`document.querySelector('.member[data-user="${alice.id}"] .badge').textContent`)).toBe(
       "owner",
     );
@@ -109,7 +109,7 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
         `[...document.querySelectorAll(".members-panel .member .login")].map((e) => e.textContent)`,
         (l) => l.includes("carol"),
       ),
-    ).toEqual(["alice", "bob", "carol"]);
+    ).toEqual(["bob", "alice", "carol"]); // the viewer first, then join order, as GET /v1/rooms/:id lists them
 
     const carolSocket = await Socket.open(chatUrl(s, room, carol));
     await a.evaluate(`document.querySelector('.member[data-user="${carol.id}"] .remove-member').click()`);
@@ -120,6 +120,13 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
       (l) => !l.includes("carol"),
     );
     expect(await members(a)).toEqual(["alice", "bob"]);
+  }, 30000);
+
+  test("each page holds one WebSocket, its user stream, with a room open: no room sockets", async () => {
+    await until(a, `document.querySelector(".room-view")?.dataset.state === "open"`);
+    await until(b, `document.querySelector(".room-view")?.dataset.state === "open"`);
+    const metrics = (await call(s.url, "GET", "/metrics")).body as string;
+    expect(/^echat_websockets_open (\d+)$/m.exec(metrics)?.[1]).toBe("2");
   }, 30000);
 
   test("the owner's new topic reaches bob's header live", async () => {

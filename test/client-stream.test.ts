@@ -30,7 +30,18 @@ async function signedUp(name: string, base = s.url) {
 function record(stream: UserStream) {
   const log: { name: keyof UserStreamEvents; value: any }[] = [];
   const changes = new Changes();
-  const names = ["hello", "message", "members", "room", "room_removed", "resync", "synced", "typing", "read"] as const;
+  const names = [
+    "hello",
+    "message",
+    "members",
+    "room",
+    "room_removed",
+    "resync",
+    "synced",
+    "typing",
+    "read",
+    "presence",
+  ] as const;
   for (const name of [...names, "error", "state", "closed"] as const)
     stream.on(name, (value) => {
       log.push({ name, value });
@@ -90,6 +101,40 @@ describe("the user stream", () => {
     });
     expect(group.id in stream.rooms).toBe(false);
     stream.close();
+  });
+
+  test("presence of the users it shares a room with, and its own read markers with the room's unread", async () => {
+    const { c: alice, me: a } = await signedUp("alice");
+    const { c: bob, me: b } = await signedUp("bob");
+    const room = (await alice.createRoom([{ id: b.id }])).id;
+    const bobs = bob.stream({ backoff: FAST });
+    const rb = record(bobs);
+    await rb.synced();
+    const stream = alice.stream({ backoff: FAST });
+    const r = record(stream);
+    await r.synced();
+    // After synced: bob is online (his stream); then bob hears alice come.
+    expect((await r.until((name) => name === "presence")).value).toEqual({
+      type: "presence",
+      user_id: b.id,
+      online: true,
+    });
+    expect((await rb.until((name) => name === "presence")).value).toEqual({
+      type: "presence",
+      user_id: a.id,
+      online: true,
+    });
+    const m = await bobs.send(room, "unread one");
+    await r.until((name, v) => name === "message" && v.id === m.id);
+    expect(stream.read(room, m.id)).toBe(true);
+    const mine = await r.until((name) => name === "read");
+    expect(mine.value).toEqual({ type: "read", room_id: room, user_id: a.id, message_id: m.id, unread: 0 });
+    const receipt = await rb.until((name) => name === "read");
+    expect(receipt.value).toEqual({ type: "read", room_id: room, user_id: a.id, message_id: m.id });
+    stream.close();
+    const from = rb.log.length;
+    expect((await rb.until((name) => name === "presence", from)).value).toMatchObject({ user_id: a.id, online: false });
+    bobs.close();
   });
 
   test("after a restart it resumes from its map: what was sent meanwhile comes once, and a send made while away is stored once", async () => {

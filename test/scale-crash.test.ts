@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Child, SOURCE, startChild } from "./support/child.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
-import { chatUrl, isMessage, Socket } from "./support/socket.ts";
+import { chatUrl, isMessage, isUserPresence, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis", TEST_REDIS_URL !== "");
@@ -34,8 +34,12 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     const room = await createRoom(a.url, alice, [bob]);
     const sb = await Socket.open(chatUrl(b, room, bob));
     const watch = await Socket.open(chatUrl(b, room, bob, { events: "presence" }));
+    const stream = await Socket.open(`${b.wsUrl}/v1/stream?session_id=${bob.session}`);
+    stream.send({ type: "resume", rooms: {} });
+    await stream.next((f) => f.type === "synced");
     const sa = await Socket.open(chatUrl(a, room, alice));
     await watch.next((f) => f.type === "presence" && f.online.includes(alice.id));
+    expect(await stream.next(isUserPresence)).toEqual({ type: "presence", user_id: alice.id, online: true });
 
     const total = 300;
     for (let i = 0; i < total; i++) sa.send({ text: `m${i}`, client_id: `c${i}` });
@@ -49,6 +53,8 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     expect((await watch.next((f) => f.type === "presence" && !f.online.includes(alice.id), 10000)).online).toEqual([
       bob.id,
     ]);
+    // And on bob's stream, where presence is per user.
+    expect(await stream.next(isUserPresence, 10000)).toEqual({ type: "presence", user_id: alice.id, online: false });
 
     // The sender reconnects to the survivor and retries every client_id it has no ack for.
     const ackedIds = new Set(acked.map((m) => m.client_id));

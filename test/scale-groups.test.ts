@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, sendAll, Socket } from "./support/socket.ts";
+import { chatUrl, openStream, sendAll, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
 
 const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
@@ -86,7 +86,7 @@ for (const path of paths) {
     });
 
     const streamOn = async (t: TestServer, who: Account, rooms: Record<number, number>) => {
-      const st = await Socket.open(`${t.wsUrl}/v1/stream?session_id=${who.session}`);
+      const st = await openStream(`${t.wsUrl}/v1/stream?session_id=${who.session}`);
       await st.next(); // hello
       st.send({ type: "resume", rooms });
       const frames = [];

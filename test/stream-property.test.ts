@@ -7,7 +7,7 @@ import { type Account, call, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { prng, type Rng } from "./support/prng.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, sendAll, Socket } from "./support/socket.ts";
+import { chatUrl, openStream, sendAll, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
 
 // What the client keeps: per room its last seq and the messages it holds (by id).
@@ -46,7 +46,7 @@ class Client {
   }
 
   async connect(wsUrl: string) {
-    this.st = await Socket.open(`${wsUrl}/v1/stream?session_id=${this.who.session}`);
+    this.st = await openStream(`${wsUrl}/v1/stream?session_id=${this.who.session}`);
     expect((await this.st.next()).type).toBe("hello");
     this.st.send({ type: "resume", rooms: Object.fromEntries(this.last) });
     for (let f = await this.st.next(); f.type !== "synced"; f = await this.st.next()) await this.handle(f);

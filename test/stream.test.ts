@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, sendAll, Socket } from "./support/socket.ts";
+import { chatUrl, openStream, sendAll, Socket } from "./support/socket.ts";
 
 let s: TestServer;
 let ann: Account, ben: Account, cat: Account;
@@ -27,7 +27,7 @@ async function group(owner: Account, members: Account[]): Promise<number> {
 }
 // A stream resumed with `rooms`: its frames up to synced (the hello taken first).
 async function resumed(who: Account, rooms: Record<number, number>, t: TestServer = s) {
-  const st = await Socket.open(streamUrl(t, who));
+  const st = await openStream(streamUrl(t, who));
   expect(await st.next()).toEqual({ type: "hello", user: { id: who.id, login: who.login } });
   st.send({ type: "resume", rooms });
   const frames = [];
@@ -47,7 +47,7 @@ describe("resume", () => {
     const dan = await register(s.url, "dan");
     const direct = await createRoom(s.url, dan, [ann]);
     const g = await group(ann, [dan]);
-    const st = await Socket.open(streamUrl(s, dan));
+    const st = await openStream(streamUrl(s, dan));
     expect(await st.next()).toEqual({ type: "hello", user: { id: dan.id, login: "dan" } });
     const sa = await Socket.open(chatUrl(s, g, ann));
     await sendAll(sa, ["held"]); // before the resume: not sent live, found by the resume instead
@@ -140,14 +140,14 @@ describe("resume", () => {
   });
 
   test("a stream that sends no resume within 10 s is closed with 1008", async () => {
-    const st = await Socket.open(streamUrl(s, cat));
+    const st = await openStream(streamUrl(s, cat));
     await st.next(); // hello
     s.clock.advance(10_000);
     expect((await st.closed).code).toBe(1008);
   });
 
   test("bad frames: a malformed resume, a second resume, an unknown type", async () => {
-    const st = await Socket.open(streamUrl(s, cat));
+    const st = await openStream(streamUrl(s, cat));
     await st.next();
     st.send({ type: "resume", rooms: { abc: 1 } });
     expect((await st.next()).error.code).toBe("invalid_json");
@@ -221,21 +221,40 @@ describe("live", () => {
   test("read markers: stored, announced to the room's streams and opted-in sockets, counted in unread", async () => {
     const room = await group(ann, [ben]);
     const annSock = await Socket.open(chatUrl(s, room, ann, { events: "read" }));
-    const [, last] = await sendAll(annSock, ["one", "two"]);
+    const [first, last] = await sendAll(annSock, ["one", "two"]);
     const unread = async () =>
       (await call(s.url, "GET", "/v1/rooms", { session: ben.session })).body.find((r: any) => r.id === room).unread;
     expect(await unread()).toBe(2);
     const { st } = await resumed(ben, {});
+    const other = (await resumed(ben, {})).st; // ben's other device
+    const annStream = (await resumed(ann, {})).st;
+    st.send({ type: "read", room_id: room, message_id: first.id });
+    const receipt = { type: "read", room_id: room, user_id: ben.id, message_id: first.id };
+    // The reader's own streams get the room's new unread; the others a receipt without it.
+    expect(await st.next()).toEqual({ ...receipt, unread: 1 });
+    expect(await other.next()).toEqual({ ...receipt, unread: 1 });
+    expect(await annStream.next()).toEqual(receipt);
+    expect(await annSock.next((f) => f.type === "read")).toEqual(receipt);
+    expect(await unread()).toBe(1);
     st.send({ type: "read", room_id: room, message_id: last.id });
     const read = { type: "read", room_id: room, user_id: ben.id, message_id: last.id };
     expect(await annSock.next((f) => f.type === "read")).toEqual(read);
-    expect(await st.next()).toEqual(read);
+    expect(await annStream.next()).toEqual(read);
+    expect(await st.next()).toEqual({ ...read, unread: 0 });
+    expect(await other.next()).toEqual({ ...read, unread: 0 });
     expect(await unread()).toBe(0);
     st.send({ type: "read", room_id: room, message_id: -1 });
     expect((await st.next()).error.code).toBe("invalid_json");
     st.send({ type: "read", room_id: 999999, message_id: 1 });
     expect((await st.next()).error.code).toBe("room_not_found");
-    await Promise.all([st.close(), annSock.close()]);
+    await Promise.all([st.close(), other.close(), annStream.close(), annSock.close()]);
+  });
+
+  test("logout closes the session's streams with 4001, as its room sockets", async () => {
+    const eve = await register(s.url, "eve");
+    const { st } = await resumed(eve, {});
+    await call(s.url, "POST", "/v1/logout", { session: eve.session, body: {} });
+    expect(await st.closed).toEqual({ code: 4001, reason: "logged out" });
   });
 
   test("after a restart, resuming with the map loses nothing and doubles nothing", async () => {

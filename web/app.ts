@@ -4,6 +4,7 @@ import { AdminView } from "./admin.ts";
 import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
+import { Presence } from "./presence.ts";
 import { RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
 
@@ -21,7 +22,8 @@ let open: RoomView | null = null;
 const PANELS = ["admin", "sessions", "new-group", "directory"] as const;
 type Panel = (typeof PANELS)[number];
 let panel: Panel | null = null; // a view in place of a room
-let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list follows it
+let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list and rooms follow it
+let presence: Presence | null = null;
 
 function show(screen: "auth" | "chat") {
   byId("auth").hidden = screen !== "auth";
@@ -105,17 +107,26 @@ byId("logout").onclick = async () => {
   loggedOut();
 };
 
-// The room list follows the user's stream: a message moves its room to the top (counted unread unless it is
-// the open room or the user's own); a change of members or rooms, a read marker of the user's, and each
-// (re)sync reload the list.
+// The room list and the open room follow the user's stream. A message moves its room to the top (counted
+// unread unless it is the open room or the user's own); the user's own read marker brings the room's unread
+// count; a change of members or rooms, and each (re)sync, reload the list.
 function follow() {
   stream?.close();
   stream = client.stream();
+  presence = new Presence(stream);
   stream.on("synced", () => void refreshRooms());
   stream.on("message", (m) => onStreamMessage(m));
   for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
-  stream.on("read", (f) => f.user_id === me?.id && void refreshRooms());
+  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread));
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
+}
+
+// The user's read marker moved (on this device or another): the room's unread count comes with it.
+function onOwnRead(roomId: number, unread: number | undefined) {
+  const room = rooms.find((r) => r.id === roomId);
+  if (!room || unread === undefined) return void refreshRooms();
+  room.unread = unread;
+  renderRooms();
 }
 
 function onStreamMessage(m: StreamMessage) {
@@ -217,12 +228,8 @@ async function route() {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
   }
-  const view = new RoomView(room, me, {
-    loggedOut,
-    activity: () => {}, // the stream keeps the list
-    back: () => (location.hash = ""),
-    left: () => (location.hash = ""),
-  });
+  const host = { back: () => (location.hash = ""), left: () => (location.hash = "") };
+  const view = new RoomView(room, me, host, stream!, presence!);
   open = view;
   roomPane.replaceChildren(view.el);
   renderRooms();

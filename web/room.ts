@@ -1,25 +1,16 @@
-// An open room: wires its parts (message list, history, composer, people) to one socket and
-// dispatches the socket's frames and connection states to them.
-import {
-  ApiError,
-  type ConnectionState,
-  type Ended,
-  type Info,
-  type MembersFrame,
-  type Message,
-  type Room,
-  type RoomSocket,
-  type User,
-} from "../client/index.ts";
-import { client } from "./client.ts";
+// An open room: wires its parts (message list, history, composer, people) to the page's one user stream,
+// taking the stream's frames for this room and its connection states.
+import type { Info, MembersFrame, Message, Room, User, UserStream } from "../client/index.ts";
 import { Composer } from "./composer.ts";
 import { h } from "./dom.ts";
 import { History } from "./history.ts";
 import { MembersPanel } from "./members.ts";
 import { MessageList } from "./message-list.ts";
 import { People } from "./people.ts";
+import type { Presence } from "./presence.ts";
 
-export type RoomHost = { loggedOut(): void; activity(): void; back(): void; left(): void };
+export type RoomHost = { back(): void; left(): void };
+type State = "connecting" | "open" | "reconnecting" | "closed";
 
 // A group by its name; a direct room by the others in it.
 export function roomTitle(room: Room, me: User): string {
@@ -38,25 +29,24 @@ export class RoomView {
   private list: MessageList;
   private history: History;
   private composer: Composer;
-  private socket?: RoomSocket;
-  private socketReady: Promise<RoomSocket>;
-  private ready!: (s: RoomSocket) => void;
+  private stops: (() => void)[] = []; // what start() subscribed to
   private closed = false;
 
   constructor(
     readonly room: Room,
     private me: Info,
     private host: RoomHost,
+    private stream: UserStream,
+    private presence: Presence,
   ) {
     this.people = new People(room.users.filter((u) => u.id !== me.id));
     const back = h("button", { type: "button", class: "back", "aria-label": "Back to rooms" }, "←");
     back.onclick = () => host.back();
-    this.socketReady = new Promise((resolve) => (this.ready = resolve));
-    const sendRead = (id: number) => !!this.socket?.read(id);
+    const sendRead = (id: number) => stream.read(room.id, id);
     this.list = new MessageList(me, this.people, sendRead, () => this.history.loadOlder());
     this.composer = new Composer(me, room.id, this.list, {
-      send: (text, clientId) => this.socketReady.then((s) => s.send(text, { clientId })),
-      typing: () => !!this.socket?.typing(),
+      send: (text, clientId) => stream.send(room.id, text, { clientId }),
+      typing: () => stream.typing(room.id),
     });
     this.history = new History(room.id, this.list, (text) => this.composer.showError(text));
     this.list.scroller.prepend(this.history.older);
@@ -92,36 +82,68 @@ export class RoomView {
     return button;
   }
 
+  // The room as it is now; its users as REST lists them: the viewer first, then the others in join order
+  // (members and room frames list everyone in join order).
   private showRoom(room: Room) {
-    Object.assign(this.room, room);
+    const me = room.users.filter((u) => u.id === this.me.id);
+    Object.assign(this.room, room, { users: [...me, ...room.users.filter((u) => u.id !== this.me.id)] });
     this.title.textContent = roomTitle(this.room, this.me);
     this.topic.textContent = this.room.topic ?? "";
     this.topic.hidden = !this.room.topic;
     this.people.setOthers(this.room.users.filter((u) => u.id !== this.me.id));
+    this.showPresence();
     this.members?.show(this.room);
   }
 
+  private showPresence() {
+    this.people.online(this.presence.among(this.room.users.map((u) => u.id).filter((id) => id !== this.me.id)));
+  }
+
+  // Subscribes to this room's frames on the stream first, then loads the latest page: a message that arrives
+  // meanwhile is shown once either way (the list skips ids it has).
   async start() {
-    this.setState("connecting");
+    const mine =
+      <T extends { room_id: number }>(f: (frame: T) => void) =>
+      (frame: T) =>
+        frame.room_id === this.room.id && !this.closed && f(frame);
+    const s = this.stream;
+    this.stops.push(
+      s.on("state", (c) => this.setState(c.state === "open" ? (s.open ? "open" : "connecting") : c.state)),
+      s.on("synced", () => this.setState("open")),
+      s.on(
+        "message",
+        mine((m) => this.onMessage(m)),
+      ),
+      s.on(
+        "typing",
+        mine((f) => f.user_id !== this.me.id && this.people.typed(f.user_id)),
+      ),
+      s.on(
+        "read",
+        mine((f) => this.onRead(f.user_id, f.message_id)),
+      ),
+      s.on(
+        "resync",
+        mine(() => void this.history.resync()),
+      ),
+      s.on(
+        "members",
+        mine((f) => this.onMembers(f)),
+      ),
+      s.on(
+        "room",
+        mine((f) => this.showRoom({ ...f.room, users: this.room.users })),
+      ),
+      s.on(
+        "room_removed",
+        mine(() => this.removed()),
+      ),
+      s.on("error", (e) => this.composer.showError(e.message)),
+      this.presence.onChange(() => this.showPresence()),
+    );
+    this.setState(s.open ? "open" : "connecting");
     await this.history.loadLatest();
     this.list.scrollToEnd();
-    if (this.closed) return; // left while the history was loading
-    const socket = client.roomSocket(this.room.id, {
-      after: this.history.lastSeq, // members among the events: the socket counts in the room's order
-      events: ["typing", "presence", "read", "members"],
-    });
-    this.socket = socket;
-    socket.on("state", (s) => this.setState(s.state));
-    socket.on("message", (m) => this.onMessage(m));
-    socket.on("typing", (f) => this.people.typed(f.user_id));
-    socket.on("presence", (f) => this.people.online(f.online));
-    socket.on("read", (f) => this.onRead(f.user_id, f.message_id));
-    socket.on("resync", () => this.history.resync());
-    socket.on("members", (f) => this.onMembers(f));
-    socket.on("room", (f) => (this.showRoom({ ...f.room, users: this.room.users }), this.host.activity()));
-    socket.on("error", (e) => this.composer.showError(e.message));
-    socket.on("closed", (end) => this.onClosed(end));
-    this.ready(socket);
   }
 
   focus() {
@@ -131,32 +153,25 @@ export class RoomView {
   close() {
     this.closed = true;
     this.list.read.close(); // what was seen just before leaving counts
-    this.socket?.close();
+    for (const stop of this.stops.splice(0)) stop();
     this.people.unknown();
   }
 
   private onMembers(f: MembersFrame) {
     this.showRoom({ ...this.room, users: f.users });
-    this.host.activity();
   }
 
-  // For good: logged out (4001), removed from the group (4003), or the check before a reconnect found the
-  // session or the room gone.
-  private onClosed(end: Ended) {
-    if (end.code === 4001) return this.host.loggedOut();
-    if (end.code === 4003) {
-      this.status.textContent = "You are no longer in this group.";
-      this.composer.form.hidden = true;
-      return this.host.activity();
-    }
-    if (end.error instanceof ApiError && end.error.code === "room_not_found")
-      this.status.textContent = "This room is gone.";
+  // Left or removed (on this device or another): nothing more comes from this room.
+  private removed() {
+    this.status.textContent = this.room.kind === "group" ? "You are no longer in this group." : "This room is gone.";
+    this.composer.form.hidden = true;
   }
 
-  private setState(s: ConnectionState) {
+  private setState(s: State) {
     this.el.dataset.state = s;
     this.status.textContent = s === "reconnecting" ? "Reconnecting…" : s === "connecting" ? "Connecting…" : "";
-    if (s !== "open") return this.people.unknown(); // the server sends presence again on connect
+    if (s !== "open") return this.people.unknown(); // presence is known again once the stream has synced
+    this.showPresence();
     this.list.read.flush(); // unacknowledged messages go out again by themselves (client/)
   }
 
@@ -167,13 +182,11 @@ export class RoomView {
     this.history.received(m);
     this.people.stopped(m.user_id);
     if (wasAtEnd || mine) this.list.scrollToEnd();
-    this.host.activity();
   }
 
   private onRead(userId: number, messageId: number) {
     if (userId === this.me.id) {
-      this.list.read.movedTo(messageId);
-      return this.host.activity();
+      return this.list.read.movedTo(messageId);
     }
     this.people.seen(userId, this.list.shownUpTo(messageId));
   }

@@ -14,8 +14,9 @@
 import type { Message, RoomEvent } from "../store/store.ts";
 
 export type EventKind = "typing" | "read";
-// typing: { user_id }; read: { user_id, message_id } — the frame's body without type and room_id.
-export type EventBody = { user_id: number; message_id?: number };
+// typing: { user_id }; read: { user_id, message_id, unread } — the frame's body without type and room_id
+// (unread: the room's unread count for user_id, for that user's own streams only).
+export type EventBody = { user_id: number; message_id?: number; unread?: number };
 
 // Sockets to close, on every instance. Token hashes as hex.
 // - session: one session's (logout), with 4001

@@ -9,7 +9,8 @@ import type { WS } from "./socket.ts";
 import { type Event, topic } from "./topics.ts";
 
 // streams: user streams (stream.ts) hear of every durable frame; a message only while one is syncing.
-type StreamHook = { syncing(): boolean; frame(f: RoomFrame): void };
+// read: streams get read markers one by one (their own with the room's unread), not through the topic.
+type StreamHook = { syncing(): boolean; frame(f: RoomFrame): void; read(room: number, body: EventBody): void };
 type Deps = {
   rooms: RoomState;
   streams: () => StreamHook;
@@ -50,6 +51,11 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // except: the socket the event came from (the broker hands back what the hub gave it): its own
   // publish skips it, so a typing client does not hear itself.
   function event(room: number, kind: Event, body: EventBody | { online: number[] }, except?: object) {
+    if (kind === "read") {
+      const { unread: _, ...receipt } = body as EventBody;
+      streams().read(room, body as EventBody);
+      body = receipt;
+    }
     const json = JSON.stringify({ type: kind, room_id: room, ...body });
     if (except) (except as WS).publish(topic.event(room, kind), json);
     else server()?.publish(topic.event(room, kind), json, false);

@@ -21,6 +21,7 @@ import { topic } from "./topics.ts";
 import { createStreamSync } from "./stream-sync.ts";
 import { createStreams, type Streams } from "./stream.ts";
 import { createStreamUpgrade, createUpgrade } from "./upgrade.ts";
+import { ANYWHERE, createUserPresence, type UserPresence } from "./user-presence.ts";
 
 const SLOW_CONSUMER_BYTES = 1024 * 1024;
 const SWEEP_MS = 250;
@@ -41,8 +42,9 @@ export function createHub(deps: Deps) {
   let streams: Streams | undefined;
   const delivery = createDelivery({ rooms, server: () => server, onDeliver, streams: () => streams! });
   const presence = createPresence({ broker, rooms, log, publish: delivery.event });
+  const userPresence = createUserPresence({ broker, log });
   const reads = createReadMarkers(deps);
-  const handlers = socketHandlers({ ...deps, registry, rooms, presence, delivery, reads, onDeliver });
+  const handlers = socketHandlers({ ...deps, registry, rooms, presence, userPresence, delivery, reads, onDeliver });
   const { websocket, resumer } = handlers;
   streams = handlers.streams;
   const sweep = startSweep(deps, registry, () => (resumer.sweep(), reads.sweep(), streams!.sweep()));
@@ -52,10 +54,11 @@ export function createHub(deps: Deps) {
     message: delivery.message,
     roomEvent: delivery.roomEvent,
     event: delivery.event,
-    presenceChanged: (room) => presence.announce(room),
+    presenceChanged: (room) => (room === ANYWHERE ? userPresence.changed() : presence.announce(room)),
     kick: registry.kick,
-    interested: (room) => rooms.interested(room) || streams!.interested(room),
-    onlinePairs: () => rooms.pairs(),
+    interested: (room) =>
+      room === ANYWHERE ? userPresence.interested() : rooms.interested(room) || streams!.interested(room),
+    onlinePairs: () => [...rooms.pairs(), ...userPresence.pairs()],
   };
 
   // What REST handlers call: every instance's broker hands the kick to its hub.
@@ -96,15 +99,22 @@ function socketHandlers(
     registry: Registry;
     rooms: RoomState;
     presence: Presence;
+    userPresence: UserPresence;
     delivery: Delivery;
     reads: ReadMarkers;
     onDeliver: (frames: number) => void;
   },
 ) {
-  const { config, log, registry, rooms, presence, delivery, reads } = deps;
+  const { config, log, registry, rooms, presence, userPresence, delivery, reads } = deps;
   const frames: FrameContext = { ...deps, lastTyping: new Map() };
   const sync = createStreamSync({ ...deps, streams: () => streams });
-  const streams = createStreams({ ...deps, frames, subscriptionsChanged: delivery.subscriptionsChanged, sync });
+  const streams = createStreams({
+    ...deps,
+    frames,
+    subscriptionsChanged: delivery.subscriptionsChanged,
+    sync,
+    presence: userPresence,
+  });
   function goLive(ws: WS) {
     const { roomId: room, events } = ws.data;
     ws.subscribe(events.size ? topic.typed(room) : topic.plain(room));
@@ -123,11 +133,13 @@ function socketHandlers(
     closeOnBackpressureLimit: true,
     open(ws: WS) {
       registry.add(ws);
+      userPresence.opened(ws.data.userId, ws.data.stream);
       if (ws.data.stream) {
         streams.open(ws);
         send(ws, { type: "hello", user: { id: ws.data.userId, login: ws.data.login } });
         return;
       }
+      stillMember(deps, ws);
       if (ws.data.after === undefined) return goLive(ws);
       rooms.startJoining(ws.data.roomId, ws);
       resumer.start(ws, ws.data.after).catch((e) => {
@@ -142,10 +154,11 @@ function socketHandlers(
         sendError(ws, "internal_error");
       });
     },
-    drain: (ws: WS) => resumer.drain(ws),
+    drain: (ws: WS) => (ws.data.stream ? streams.drain(ws) : resumer.drain(ws)),
     close(ws: WS) {
       ws.data.release();
       registry.remove(ws);
+      userPresence.closed(ws.data.userId, ws.data.stream);
       reads.closed(ws);
       if (ws.data.stream) return streams.close(ws);
       resumer.closed(ws);
@@ -156,6 +169,17 @@ function socketHandlers(
     },
   };
   return { websocket, resumer, streams };
+}
+
+// The upgrade checked membership before the socket was registered here; a removal committed between the
+// two found no socket to kick. Read again now that it is registered: a removal committed before this read
+// closes it here, one committed after it sends its kick, which finds the socket.
+function stillMember({ store, log }: Deps, ws: WS) {
+  const { roomId, userId } = ws.data;
+  store.isMember(roomId, userId).then(
+    (member) => member || ws.readyState > 1 || ws.close(CLOSE.removed.code, CLOSE.removed.reason),
+    (e) => log.warn("membership re-check failed", { room: roomId, error: String(e) }),
+  );
 }
 
 // A stream's frame: JSON as on a room socket, then the stream's own table (stream.ts).

@@ -5,13 +5,14 @@
 // meanwhile are buffered by stream.ts and sent after, skipping the seqs already sent.
 import type { Broker } from "../broker/broker.ts";
 import { messageJson, roomEventJson } from "../http/shapes.ts";
-import { frameSeq, type RoomFrame, type Store } from "../store/store.ts";
+import { frameSeq, type Membership, type RoomFrame, type Store } from "../store/store.ts";
 import { send, type WS } from "./socket.ts";
 import { roomFrame, type StreamState, type Streams } from "./stream.ts";
+import type { UserPresence } from "./user-presence.ts";
 
 export const RESYNC_AFTER = 1000;
 
-type Deps = { store: Store; broker: Broker; streams: () => Streams };
+type Deps = { store: Store; broker: Broker; streams: () => Streams; userPresence: UserPresence };
 
 export function frameJson(f: RoomFrame): string {
   return JSON.stringify(f.kind === "message" ? { type: "message", ...messageJson(f.message) } : roomEventJson(f));
@@ -39,7 +40,7 @@ function ahead<T, R>(items: T[], read: (item: T) => Promise<R>) {
   };
 }
 
-export function createStreamSync({ store, broker, streams }: Deps) {
+export function createStreamSync({ store, broker, streams, userPresence }: Deps) {
   // The frames of one room after `after`, or null when more than RESYNC_AFTER are missing. A gap the
   // room's seq shows to be far past it is not read (Store.listFrames walks the missed rows).
   async function missed(room: number, after: number, newest: number): Promise<RoomFrame[] | null> {
@@ -49,11 +50,11 @@ export function createStreamSync({ store, broker, streams }: Deps) {
     return frames.length > RESYNC_AFTER ? null : frames;
   }
 
-  async function replay(ws: WS, s: StreamState, map: Map<number, number>, mine: Map<number, number>) {
+  async function replay(ws: WS, s: StreamState, map: Map<number, number>, mine: Map<number, Membership>) {
     const st = streams();
     const reads = ahead(
       [...map].filter(([room]) => mine.has(room)),
-      ([room, after]) => missed(room, after, mine.get(room)!),
+      ([room, after]) => missed(room, after, mine.get(room)!.seq),
     );
     for (const [room, after] of map) {
       if (!mine.has(room)) {
@@ -63,12 +64,11 @@ export function createStreamSync({ store, broker, streams }: Deps) {
       const frames = await reads.next();
       if (ws.readyState !== 1) return;
       if (frames === null) {
-        send(ws, { type: "resync", room_id: room, seq: mine.get(room)! });
-        s.rooms.set(room, mine.get(room)!);
+        send(ws, { type: "resync", room_id: room, seq: mine.get(room)!.seq });
+        s.rooms.set(room, mine.get(room)!.seq);
         continue;
       }
-      for (const f of frames) ws.send(frameJson(f));
-      s.rooms.set(room, frames.length ? frameSeq(frames.at(-1)!) : after);
+      if (!(await sendFrames(ws, s, room, frames))) return;
     }
     for (const room of mine.keys()) {
       if (map.has(room)) continue;
@@ -81,6 +81,24 @@ export function createStreamSync({ store, broker, streams }: Deps) {
       send(ws, roomFrame(found));
       s.rooms.set(room, found.seq);
     }
+  }
+
+  // One room's missed frames. A removal of the user stored after listMemberships read the room is among
+  // them: it ends the room's replay with room_removed (a later re-add is in the buffer). false: closed.
+  async function sendFrames(ws: WS, s: StreamState, room: number, frames: RoomFrame[]) {
+    const st = streams();
+    for (const f of frames) {
+      ws.send(frameJson(f));
+      s.rooms.set(room, frameSeq(f));
+      if (f.kind === "members" && f.removed.includes(ws.data.userId)) {
+        st.membership(ws, s, f);
+        return ws.readyState === 1;
+      }
+      const full = st.roomToSend(ws, s);
+      if (full) await full;
+      if (ws.readyState !== 1) return false;
+    }
+    return true;
   }
 
   // The buffer, in delivery order: frames past what each room got, membership changes of this user.
@@ -108,11 +126,12 @@ export function createStreamSync({ store, broker, streams }: Deps) {
     // Interest first (several instances: the sequencer delivers a room's frames here from now on),
     // then where each room stands; what is newer reaches the buffer.
     for (const room of mine.keys()) st.addRoom(ws, s, room, map.get(room) ?? 0);
-    await Promise.all([...mine.keys()].map((room) => broker.watch(room)));
+    await Promise.all([...mine.keys()].map((room) => broker.watch(room)).concat(userPresence.ready()));
     await replay(ws, s, map, mine);
     if (ws.readyState !== 1) return;
     flush(ws, s);
     send(ws, { type: "synced" });
+    userPresence.start(ws, mine, s.buffer); // presence frames, after synced
     st.goLive(ws, s);
   };
 }

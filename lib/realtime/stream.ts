@@ -3,33 +3,33 @@
 // sent, per room, what was missed (stream-sync.ts) and then "synced". Live, the stream gets every
 // durable frame of its rooms through the rooms' typed-message and members topics (the same publishes
 // as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
-// "room_removed" when removed. A client sends messages and typing with a room_id.
+// "room_removed" when removed, read markers (read()) and the presence of the users it shares a room with
+// (user-presence.ts). A client sends messages, typing and read markers with a room_id.
+import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
 import type { Room, RoomEvent, RoomFrame } from "../store/store.ts";
-import { type FrameContext, type Frame, sendTyping, storeMessage } from "./frames.ts";
+import type { FrameContext } from "./frames.ts";
 import { isObject } from "../validate.ts";
+import { type StreamState, streamFrames } from "./stream-frames.ts";
+
+export type { StreamState };
 import { send, sendError, type WS } from "./socket.ts";
+import { PAUSE_BYTES, STALL_MS } from "./resume.ts";
 import { topic } from "./topics.ts";
+import type { UserPresence } from "./user-presence.ts";
+import type { EventBody } from "../broker/broker.ts";
 
 export const RESUME_WAIT_MS = 10_000;
+export { STALL_MS };
 
-// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing, read.
+// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing. Read
+// markers are sent to each stream of the room by read() (the reader's own with the room's unread).
 const TOPICS = [
   topic.typed,
   (room: number) => topic.event(room, "members"),
   (room: number) => topic.event(room, "typing"),
-  (room: number) => topic.event(room, "read"),
 ];
-
-// waiting: hello sent, no resume yet; syncing: sending what was missed, live frames buffered; live.
-// rooms: the stream's rooms and the last seq sent for each (live: the topics carry the rest).
-export type StreamState = {
-  phase: "waiting" | "syncing" | "live";
-  openedAt: number;
-  rooms: Map<number, number>;
-  buffer: RoomFrame[];
-};
 
 type Deps = {
   log: Logger;
@@ -37,6 +37,7 @@ type Deps = {
   frames: FrameContext;
   subscriptionsChanged: (room: number) => void;
   sync: (ws: WS, s: StreamState, map: Map<number, number>) => Promise<void>;
+  presence: UserPresence;
 };
 
 export type Streams = ReturnType<typeof createStreams>;
@@ -46,19 +47,22 @@ export function createStreams(deps: Deps) {
   const states = new Map<WS, StreamState>();
   const syncing = new Set<StreamState>();
   const byUser = new Map<number, Set<WS>>();
-  const interest = new Map<number, number>(); // room -> streams here that have it
+  const byRoom = new Map<number, Set<WS>>(); // room -> streams here that have it
 
   function addRoom(ws: WS, s: StreamState, room: number, seq: number) {
-    if (!s.rooms.has(room)) interest.set(room, (interest.get(room) ?? 0) + 1);
+    if (!s.rooms.has(room)) {
+      let set = byRoom.get(room);
+      if (!set) byRoom.set(room, (set = new Set()));
+      set.add(ws);
+    }
     s.rooms.set(room, seq);
     if (s.phase !== "live") return;
     subscribe(ws, room);
   }
   function dropRoom(ws: WS, s: StreamState, room: number) {
     if (!s.rooms.delete(room)) return;
-    const n = (interest.get(room) ?? 1) - 1;
-    if (n > 0) interest.set(room, n);
-    else interest.delete(room);
+    byRoom.get(room)?.delete(ws);
+    if (byRoom.get(room)?.size === 0) byRoom.delete(room);
     if (s.phase !== "live") return;
     for (const t of TOPICS) ws.unsubscribe(t(room));
     deps.subscriptionsChanged(room);
@@ -80,41 +84,18 @@ export function createStreams(deps: Deps) {
     }
   }
 
-  const FRAMES: Record<string, (ws: WS, s: StreamState, f: Frame) => unknown> = {
-    resume(ws, s, f) {
-      if (s.phase !== "waiting") return sendError(ws, "invalid_json");
-      const map = resumeMap(f.rooms);
-      if (!map) return sendError(ws, "invalid_json");
-      s.phase = "syncing";
-      syncing.add(s);
-      return deps.sync(ws, s, map).catch((e) => {
-        log.error("stream resume failed", { user: ws.data.userId, error: String(e) });
-        ws.close(1011, "resume failed");
-      });
-    },
-    message(ws, s, f) {
-      const room = f.room_id;
-      const clientId = typeof f.client_id === "string" ? f.client_id : null;
-      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room))
-        return sendError(ws, "room_not_found", clientId);
-      return storeMessage(frames, ws, room, f, true);
-    },
-    read(ws, s, f) {
-      const room = f.room_id;
-      const id = f.message_id;
-      if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return sendError(ws, "invalid_json");
-      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room)) return sendError(ws, "room_not_found");
-      frames.reads.mark(ws, room, id);
-    },
-    typing(ws, s, f) {
-      const room = f.room_id;
-      if (typeof room !== "number" || s.phase !== "live" || !s.rooms.has(room)) return sendError(ws, "room_not_found");
-      sendTyping(frames, ws, room);
-    },
-  };
+  // resume: from waiting to syncing, once (stream-sync.ts does the rest).
+  const FRAMES = streamFrames(frames, (ws, s, map) => {
+    s.phase = "syncing";
+    syncing.add(s);
+    deps.sync(ws, s, map).catch((e) => {
+      log.error("stream resume failed", { user: ws.data.userId, error: String(e) });
+      ws.close(1011, "resume failed");
+    });
+  });
 
   return {
-    interested: (room: number) => interest.has(room),
+    interested: (room: number) => byRoom.has(room),
     syncing: () => syncing.size > 0,
     alive: (ws: WS) => states.has(ws),
     open(ws: WS) {
@@ -139,15 +120,28 @@ export function createStreams(deps: Deps) {
       if (!s) return;
       states.delete(ws);
       syncing.delete(s);
+      s.drained?.(); // a replay waiting for a drain ends (its socket is closed)
       byUser.get(ws.data.userId)?.delete(ws);
       if (byUser.get(ws.data.userId)?.size === 0) byUser.delete(ws.data.userId);
       for (const room of [...s.rooms.keys()]) dropRoom(ws, s, room);
+      deps.presence.stop(ws);
+    },
+    // A stored read marker: to every live stream in the room, with the room's unread for the reader's own.
+    read(room: number, body: EventBody) {
+      const { unread, ...receipt } = body;
+      const other = JSON.stringify({ type: "read", room_id: room, ...receipt });
+      const own = JSON.stringify({ type: "read", room_id: room, ...receipt, unread });
+      for (const ws of byRoom.get(room) ?? []) {
+        if (states.get(ws)?.phase !== "live") continue;
+        ws.send(ws.data.userId === body.user_id && unread !== undefined ? own : other);
+      }
     },
     // Every durable frame delivered here: buffered for syncing streams; a members change reaches the
     // live streams of the users it adds or removes.
     frame(f: RoomFrame) {
       for (const s of syncing) s.buffer.push(f);
       if (f.kind !== "members") return;
+      deps.presence.members(f);
       for (const userId of [...f.added, ...f.removed]) {
         for (const ws of byUser.get(userId) ?? []) {
           const s = states.get(ws)!;
@@ -165,26 +159,31 @@ export function createStreams(deps: Deps) {
       s.buffer = [];
       for (const room of s.rooms.keys()) subscribe(ws, room);
     },
-    // From the hub's sweep: a stream that sent no resume within RESUME_WAIT_MS is closed with 1008.
+    // The replay sends while less than PAUSE_BYTES wait unread, else waits for Bun's drain.
+    // undefined: go on now; else a promise the drain resolves.
+    roomToSend(ws: WS, s: StreamState): Promise<void> | undefined {
+      if (ws.getBufferedAmount() <= PAUSE_BYTES) return undefined;
+      s.stalledSince = now();
+      return new Promise<void>((resolve) => (s.drained = resolve));
+    },
+    drain(ws: WS) {
+      const s = states.get(ws);
+      const resume = s?.drained;
+      if (!s || !resume) return;
+      s.drained = s.stalledSince = undefined;
+      resume();
+    },
+    // From the hub's sweep: a stream that sent no resume within RESUME_WAIT_MS is closed with 1008; one
+    // whose replay took nothing for STALL_MS, with 1013 (as a room socket's backlog).
     sweep() {
       const t = now();
       for (const [ws, s] of states) {
         if (s.phase === "waiting" && t - s.openedAt >= RESUME_WAIT_MS) ws.close(1008, "no resume frame");
+        if (s.stalledSince !== undefined && t - s.stalledSince >= STALL_MS)
+          ws.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason);
       }
     },
   };
 }
 
 export const roomFrame = (room: Room) => ({ type: "room", room_id: room.id, seq: room.seq, room: roomJson(room) });
-
-// {"rooms":{"<room id>": <last seq seen>, …}}: positive integer ids, non-negative integer seqs.
-function resumeMap(rooms: unknown): Map<number, number> | null {
-  if (!isObject(rooms)) return null;
-  const map = new Map<number, number>();
-  for (const [key, seq] of Object.entries(rooms)) {
-    const room = /^\d{1,15}$/.test(key) ? Number(key) : 0;
-    if (room < 1 || typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return null;
-    map.set(room, seq);
-  }
-  return map;
-}

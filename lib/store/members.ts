@@ -1,5 +1,6 @@
 // Room membership logic that both dialects share.
-import type { User } from "./store.ts";
+import { ApiError } from "../errors.ts";
+import type { Membership, Stored, User } from "./store.ts";
 
 export const MAX_ROOM_USERS = 100; // too_many_users past it; an invite's room is joined only below it
 
@@ -21,5 +22,23 @@ export function groupMembersByRoom(rows: Iterable<MemberRow>): Map<number, User[
   return byRoom;
 }
 
+export type MembershipRow = { id: number; seq: number; userId: number };
+
+// A user's rooms (listMemberships), read as one list of (room, its seq, one member) ordered by room.
+export function groupMemberships(rows: Iterable<MembershipRow>): Map<number, Membership> {
+  const rooms = new Map<number, Membership>();
+  for (const { id, seq, userId } of rows) {
+    let room = rooms.get(id);
+    if (!room) rooms.set(id, (room = { seq, users: [] }));
+    room.users.push(userId);
+  }
+  return rooms;
+}
+
 // The first page of a room list: before every (last activity, id).
 export const NO_CURSOR = { activity: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER };
+
+// A message batch refuses (null) a message whose sender was removed from the room while it waited in
+// the queue: the check runs once per (room, sender) per batch, inside the batch's transaction.
+export const memberOnly = (s: Stored | null): Stored | Promise<never> =>
+  s ?? Promise.reject(new ApiError("room_not_found"));

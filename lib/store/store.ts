@@ -97,6 +97,8 @@ export type RoomEvent =
       room: Room;
     }
   | { kind: "room"; roomId: number; seq: number; room: Room; by: number };
+export type Membership = { seq: number; users: number[] };
+export type ReadMarker = { marker: number; unread: number };
 export type RoomFrame = { kind: "message"; message: Message } | RoomEvent;
 export const frameSeq = (f: RoomFrame) => (f.kind === "message" ? f.message.seq : f.seq);
 
@@ -204,8 +206,9 @@ export interface Store {
   removeMember(roomId: number, userId: number, by: number, now: number): Promise<Changed | Refused>;
   // A public group, joined by userId itself (not_found for anything else).
   joinRoom(roomId: number, userId: number, now: number, rules: MemberRules): Promise<Changed | Refused>;
-  // The user's rooms and each one's newest seq (a user stream's resume).
-  listMemberships(userId: number): Promise<Map<number, number>>;
+  // The user's rooms, each one's newest seq and its members' ids, read at once (a user stream's resume
+  // and the presence of the users it shares rooms with).
+  listMemberships(userId: number): Promise<Map<number, Membership>>;
   // Public groups whose folded name contains `folded`, newest first, ids below `before`.
   listPublicRooms(page: PublicPage): Promise<PublicRoom[]>;
   // The room's durable frames after seq, in seq order, at most limit. Found through (room_id, id) for
@@ -217,10 +220,13 @@ export interface Store {
   // never announced (it crashed, or the broker was away). SQLite: may count frames still being answered.
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
+  // Rejects with ApiError("room_not_found") when the sender is no longer a member as the batch commits
+  // (removed while the message waited in the queue): no message follows its sender's removal.
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
-  // The marker after the call; a marker that would not advance writes nothing.
-  markRead(roomId: number, userId: number, messageId: number): Promise<number>;
+  // The marker after the call and the room's unread count for the user then; a marker that would not
+  // advance writes nothing.
+  markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;
 
   ping(): Promise<void>;
   // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).

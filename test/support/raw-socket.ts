@@ -41,6 +41,18 @@ export class RawSocket {
     return parseFrames(bytes.subarray(bytes.indexOf("\r\n\r\n") + 4));
   }
 
+  // A text frame, masked as a client's must be.
+  sendText(text: string) {
+    const payload = Buffer.from(text);
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const head =
+      payload.length < 126
+        ? Buffer.from([0x81, 0x80 | payload.length])
+        : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+    this.tcp.write(Buffer.concat([head, mask, body]));
+  }
+
   // Reads again until the frames so far satisfy check.
   readUntil<T>(check: (frames: RawFrame[]) => T | undefined, timeoutMs = 10000): Promise<T> {
     this.tcp.resume();

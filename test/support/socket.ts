@@ -11,11 +11,16 @@ export class Socket {
   readonly closed: Promise<{ code: number; reason: string }>;
   private changes = new Changes();
 
-  private constructor(readonly ws: WebSocket) {
+  // skip: frames checked against the document but not kept (a test that does not look at them).
+  private constructor(
+    readonly ws: WebSocket,
+    skip?: (f: any) => boolean,
+  ) {
     ws.addEventListener("message", (e) => {
       const frame = JSON.parse(String(e.data));
       const problem = checkFrame(frame);
       if (problem) this.problem ??= violation(problem);
+      if (skip?.(frame)) return;
       this.inbox.push(frame);
       this.changes.notify();
     });
@@ -28,10 +33,10 @@ export class Socket {
     );
   }
 
-  static open(url: string): Promise<Socket> {
+  static open(url: string, opts: { skip?: (f: any) => boolean } = {}): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
-      const s = new Socket(ws);
+      const s = new Socket(ws, opts.skip);
       ws.addEventListener("open", () => (checkReply("GET", url, 101, new Headers(), undefined), resolve(s)), {
         once: true,
       });
@@ -76,6 +81,11 @@ export function chatUrl(s: { wsUrl: string }, room: number, who: Account, query:
   });
   return `${s.wsUrl}/v1/rooms/${room}/chat?${q}`;
 }
+
+// A user stream's presence frame (user-presence.ts), which tests of other things skip.
+export const isUserPresence = (f: any) => f.type === "presence" && "user_id" in f;
+// A user stream, for tests that do not look at presence.
+export const openStream = (url: string) => Socket.open(url, { skip: isUserPresence });
 
 export const isMessage = (f: any) => typeof f.id === "number" && typeof f.text === "string";
 

@@ -17,7 +17,11 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   },
   typing: { schema: "TypingFrame", summary: "A member is typing (not echoed to its socket)", event: "typing" },
   presence: { schema: "PresenceFrame", summary: "The set of connected users changed", event: "presence" },
-  read: { schema: "ReadFrame", summary: "A member's read marker, as stored", event: "read" },
+  read: {
+    schema: "ReadFrame",
+    summary: "A member's read marker, as stored (on the user stream, the reader's own streams get the room's unread)",
+    event: "read",
+  },
   members: {
     schema: "MembersFrame",
     summary: "Members were added or removed (the room's order: seq); replayed on resume",
@@ -25,6 +29,10 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   },
   hello: { schema: "HelloFrame", summary: "User stream: the first frame, who the stream belongs to" },
   synced: { schema: "SyncedFrame", summary: "User stream: everything missed was sent; live frames follow" },
+  userPresence: {
+    schema: "UserPresenceFrame",
+    summary: "User stream: a user who shares a room with you is online (any socket anywhere) or no longer",
+  },
   roomRemoved: { schema: "RoomRemovedFrame", summary: "User stream: the user is no longer in this room" },
   room: {
     schema: "RoomChangeFrame",

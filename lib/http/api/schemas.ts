@@ -236,7 +236,17 @@ export const FRAME_SCHEMAS = {
   RoomRemovedFrame: strict({ type: { const: "room_removed" }, room_id: id }),
   TypingFrame: strict({ type: { const: "typing" }, room_id: id, user_id: id }),
   PresenceFrame: strict({ type: { const: "presence" }, room_id: id, online: { type: "array", items: id } }),
-  ReadFrame: strict({ type: { const: "read" }, room_id: id, user_id: id, message_id: { type: "integer", minimum: 0 } }),
+  UserPresenceFrame: strict({ type: { const: "presence" }, user_id: id, online: { type: "boolean" } }),
+  ReadFrame: strict(
+    {
+      type: { const: "read" },
+      room_id: id,
+      user_id: id,
+      message_id: { type: "integer", minimum: 0 },
+      unread: { type: "integer", minimum: 0, description: "user stream: the reader's own streams only" },
+    },
+    ["type", "room_id", "user_id", "message_id"],
+  ),
   MembersFrame: membersFrame,
   RoomChangeFrame: roomChangeFrame,
 

@@ -4,6 +4,7 @@ import type { SQL } from "bun";
 import { createCommitQueue } from "../commit-queue.ts";
 import { CLIENT_ID_WINDOW, type Message, type NewMessage, type Store, type Stored } from "../store.ts";
 import { mergeFrames } from "../frames.ts";
+import { memberOnly } from "../members.ts";
 import { message, type Row, roomEvent } from "./rows.ts";
 
 type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "latestSeqs"> & {
@@ -17,7 +18,7 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
     1,
   );
   return {
-    createMessage: queue.write,
+    createMessage: (input) => queue.write(input).then(memberOnly),
     async listMessages(roomId, page) {
       if (page.after !== undefined) {
         const rows =
@@ -53,12 +54,17 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
 
 // Lock the batch's rooms in id order (no deadlock between instances), then insert. The room's seq read
 // under the lock is where the batch's messages continue the room's order (schema.sql).
-async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<Stored[]> {
+async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | null)[]> {
   const seqs = await lockRooms(tx, batch);
+  const members = await stillMembers(tx, batch);
   const touched = new Map<number, { last: Message; n: number }>();
   const senders = new Map<string, [roomId: number, userId: number, sent: number]>();
-  const out: Stored[] = [];
+  const out: (Stored | null)[] = [];
   for (const input of batch) {
+    if (!members.has(`${input.roomId}:${input.userId}`)) {
+      out.push(null); // removed from the room while the message waited in the queue
+      continue;
+    }
     const earlier = input.clientId === null ? undefined : await findEarlier(tx, input);
     if (earlier) {
       out.push({ message: message(earlier), duplicate: true });
@@ -96,6 +102,18 @@ async function lockRooms(tx: SQL, batch: NewMessage[]): Promise<Map<number, numb
   const roomIds = [...new Set(batch.map((m) => m.roomId))].sort((a, b) => a - b);
   const locked = await tx`SELECT id, seq FROM rooms WHERE id = ANY(${roomIds}::bigint[]) ORDER BY id FOR UPDATE`;
   return new Map(locked.map((r: Row) => [Number(r.id), Number(r.seq)]));
+}
+
+// The batch's (room, sender) pairs still in their rooms, in one statement under the rooms' locks, which a
+// removal takes too: it committed before (the sender is refused) or waits for this batch.
+async function stillMembers(tx: SQL, batch: NewMessage[]): Promise<Set<string>> {
+  const pairs = new Map(batch.map((m) => [`${m.roomId}:${m.userId}`, m]));
+  const rooms = [...pairs.values()].map((m) => m.roomId);
+  const users = [...pairs.values()].map((m) => m.userId);
+  const rows = await tx`SELECT m.room_id, m.user_id FROM room_members m
+    JOIN (SELECT unnest(${rooms}::bigint[]) AS room_id, unnest(${users}::bigint[]) AS user_id) p
+      ON m.room_id = p.room_id AND m.user_id = p.user_id`;
+  return new Set(rows.map((r: Row) => `${r.room_id}:${r.user_id}`));
 }
 
 async function insertMessage(tx: SQL, input: NewMessage, seq: number): Promise<Message> {

@@ -1,8 +1,8 @@
 // Rooms on PostgreSQL: reads (members in join order, room lists, the public directory) and read
 // markers; changes are in room-changes.ts.
 import type { SQL } from "bun";
-import { groupMembersByRoom, type MemberRow, NO_CURSOR } from "../members.ts";
-import type { RoomPage, RoomSummary, Store } from "../store.ts";
+import { groupMembersByRoom, groupMemberships, type MemberRow, NO_CURSOR } from "../members.ts";
+import type { ReadMarker, RoomPage, RoomSummary, Store } from "../store.ts";
 import { readRoom } from "./room-changes.ts";
 import { message, type Row, room as toRoom, user } from "./rows.ts";
 
@@ -45,9 +45,12 @@ export function createRooms(sql: SQL): Rooms {
       );
     },
     async listMemberships(userId) {
-      const rows = await sql`SELECT r.id, r.seq FROM room_members m JOIN rooms r ON r.id = m.room_id
-        WHERE m.user_id = ${userId}`;
-      return new Map(rows.map((r: Row) => [Number(r.id), Number(r.seq)]));
+      // One statement, so the seqs and the members are one snapshot.
+      const rows = await sql`SELECT r.id, r.seq, o.user_id FROM room_members m JOIN rooms r ON r.id = m.room_id
+        JOIN room_members o ON o.room_id = r.id WHERE m.user_id = ${userId} ORDER BY r.id, o.position`;
+      return groupMemberships(
+        rows.map((r: Row) => ({ id: Number(r.id), seq: Number(r.seq), userId: Number(r.user_id) })),
+      );
     },
     async listPublicRooms({ folded, limit, before }) {
       const rows = await sql`SELECT r.id, r.name, r.topic,
@@ -115,7 +118,14 @@ function createReadMarkers(sql: SQL): Store["markRead"] {
 // message, else grown by what lies between the old and the new marker (each message counted once
 // over a marker's life). The room row is share-locked so that no message batch (which holds it for
 // update) commits between reading the totals and writing them.
-async function markRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<number> {
+async function markRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<ReadMarker> {
+  const marker = await advanceRead(sql, roomId, userId, messageId);
+  const [row] = await sql`SELECT (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
+    FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ${roomId} AND m.user_id = ${userId}`;
+  return { marker, unread: row ? Number(row.unread) : 0 };
+}
+
+async function advanceRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<number> {
   const [state] = await sql`SELECT m.last_read_id AS marker, COALESCE(r.last_message_id, 0) AS newest
     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ${roomId} AND m.user_id = ${userId}`;
   if (!state) return 0;

@@ -1,7 +1,7 @@
 // Rooms on SQLite: reads (members in join order, room lists, the public directory) and read markers
 // here; changes run on the message writer (room-changes.ts).
 import type { Database } from "bun:sqlite";
-import { groupMembersByRoom, type MemberRow, NO_CURSOR } from "../members.ts";
+import { groupMembersByRoom, groupMemberships, type MemberRow, type MembershipRow, NO_CURSOR } from "../members.ts";
 import type { Message, PublicRoom, RoomSummary, Store } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
 import { prepareRoomReads, type RoomRow, toRoom } from "./room-rows.ts";
@@ -62,7 +62,7 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
       );
     },
     async listMemberships(userId) {
-      return new Map(q.memberships.all(userId).map((r) => [r.id, r.seq]));
+      return groupMemberships(q.memberships.all(userId));
     },
     async listPublicRooms({ folded, limit, before }) {
       return q.publicRooms.all(before ?? Number.MAX_SAFE_INTEGER, folded, limit);
@@ -70,9 +70,10 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     // Read first: a marker that would not advance takes no write lock and writes nothing.
     async markRead(roomId, userId, messageId) {
       const state = q.readState.get(roomId, userId);
-      if (!state) return 0;
-      if (Math.min(messageId, state.newest) <= state.marker) return state.marker;
-      return q.advanceRead.get(roomId, userId, messageId)?.marker ?? q.readState.get(roomId, userId)?.marker ?? 0;
+      if (!state) return { marker: 0, unread: 0 };
+      if (Math.min(messageId, state.newest) > state.marker) q.advanceRead.get(roomId, userId, messageId);
+      const after = q.readState.get(roomId, userId);
+      return { marker: after?.marker ?? 0, unread: after?.unread ?? 0 };
     },
   };
 }
@@ -96,8 +97,9 @@ function prepare(db: Database) {
      WHERE m.room_id IN (SELECT value FROM json_each(?)) ORDER BY m.room_id, m.position`,
   );
   const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
-  const readState = db.query<{ marker: number; newest: number }, [number, number]>(
-    `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS newest
+  const readState = db.query<{ marker: number; newest: number; unread: number }, [number, number]>(
+    `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS newest,
+       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
      FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?`,
   );
   // Never backwards, and never past the room's newest message (else later messages would arrive read).
@@ -121,8 +123,10 @@ function prepare(db: Database) {
      FROM rooms r WHERE r.public = 1 AND r.archived = 0 AND r.id < ?1 AND instr(r.name_folded, ?2) > 0
      ORDER BY r.id DESC LIMIT ?3`,
   );
-  const memberships = db.query<{ id: number; seq: number }, [number]>(
-    "SELECT r.id, r.seq FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?",
+  // One statement, so the seqs and the members are one snapshot.
+  const memberships = db.query<MembershipRow, [number]>(
+    `SELECT r.id, r.seq, o.user_id AS userId FROM room_members m JOIN rooms r ON r.id = m.room_id
+     JOIN room_members o ON o.room_id = r.id WHERE m.user_id = ? ORDER BY r.id, o.position`,
   );
   return {
     isMember,

@@ -4,6 +4,7 @@
 // and is answered in that order, and this thread publishes in it.
 import type { Config } from "../../config.ts";
 import { createCommitQueue } from "../commit-queue.ts";
+import { memberOnly } from "../members.ts";
 import { type Packed, pack } from "./batch.ts";
 import type { Message, NewMessage, Stored } from "../store.ts";
 
@@ -13,7 +14,7 @@ export type Request =
   | { kind: "change"; op: string; args: unknown[] }
   | { kind: "close" };
 export type Reply =
-  | { kind: "written"; results: (number | Message)[]; seqs: number[] }
+  | { kind: "written"; results: (number | Message | null)[]; seqs: number[] }
   | { kind: "changed"; result: unknown; eventId: number }
   | { kind: "failed"; error: string; busy?: boolean }
   | { kind: "closed" };
@@ -52,7 +53,7 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
     for (const w of waiting.splice(0)) w.reject(broken);
   };
 
-  async function writeBatch(inputs: NewMessage[]): Promise<Stored[]> {
+  async function writeBatch(inputs: NewMessage[]): Promise<(Stored | null)[]> {
     if (broken) throw broken;
     const reply = await new Promise<Reply>((resolve, reject) => {
       waiting.push({ resolve, reject });
@@ -82,7 +83,8 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
     visibleUpTo: () => visible,
     visibleEventsUpTo: () => visibleEvent,
     change,
-    write: (input: NewMessage): Promise<Stored> => (broken ? Promise.reject(broken) : queue.write(input)),
+    write: (input: NewMessage): Promise<Stored> =>
+      broken ? Promise.reject(broken) : queue.write(input).then(memberOnly),
     async close() {
       await queue.drain();
       if (!broken) {
@@ -96,9 +98,11 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
   };
 }
 
-// A number is the new message's id (seqs holds its seq); a Message is the earlier one with the same client_id.
-function toStored(inputs: NewMessage[], results: (number | Message)[], seqs: number[]): Stored[] {
-  return results.map((r, i): Stored => {
+// A number is the new message's id (seqs holds its seq); a Message is the earlier one with the same
+// client_id; null: the sender is no longer a member.
+function toStored(inputs: NewMessage[], results: (number | Message | null)[], seqs: number[]): (Stored | null)[] {
+  return results.map((r, i): Stored | null => {
+    if (r === null) return null;
     if (typeof r !== "number") return { message: r, duplicate: true };
     const { roomId, userId, text, clientId, now } = inputs[i]!;
     return { message: { id: r, roomId, userId, text, clientId, createdAt: now, seq: seqs[i]! }, duplicate: false };

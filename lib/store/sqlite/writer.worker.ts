@@ -15,7 +15,7 @@ let writeBatch: (rows: Row[]) => Written;
 let changeRoom: ReturnType<typeof createRoomChanges>;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
 // with the same client_id (seq 0).
-type Written = { results: (number | Message)[]; seqs: number[] };
+type Written = { results: (number | Message | null)[]; seqs: number[] };
 let checkpoints: Timer | undefined;
 
 // Idempotent sends without a unique index on client_id (random ids made it a random page write
@@ -111,14 +111,28 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
   const countSent = db.query<never, [number, number, number]>(
     "UPDATE room_members SET sent = sent + ? WHERE room_id = ? AND user_id = ?",
   );
+  // A sender removed from the room while the message waited in the queue: refused (null), checked once
+  // per (room, sender) per batch, inside the transaction that would store it.
+  const isMember = db.query<{ one: number }, [number, number]>(
+    "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?",
+  );
   const recent = createRecentClientIds((roomId, userId, n) => recentClientIds.all(roomId, userId, n).reverse());
   // A number is the new message's id; a Message is the earlier one with the same client_id.
   // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
   const write = db.transaction((rows: Row[], staged: Staged): Written => {
-    const results: (number | Message)[] = [];
+    const results: (number | Message | null)[] = [];
     const seqs: number[] = [];
     const touched = new Map<number, Touched>();
+    const members = new Map<string, boolean>(); // "room:user" -> still a member
     for (const [roomId, userId, text, clientId, now] of rows) {
+      const pair = `${roomId}:${userId}`;
+      let member = members.get(pair);
+      if (member === undefined) members.set(pair, (member = isMember.get(roomId, userId) !== null));
+      if (!member) {
+        results.push(null);
+        seqs.push(0);
+        continue;
+      }
       if (clientId !== null) {
         const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
         if (earlier !== undefined) {
