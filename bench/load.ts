@@ -8,7 +8,9 @@ type Frame = Uint8Array | string;
 const useBunClient = Bun.argv.includes("--client=bun");
 export const CLIENT = useBunClient ? "bun WebSocket" : "raw RFC 6455 on Bun.connect";
 
-export type ClientSpec = { path: string; sender: boolean };
+// room: send as a user stream does, {"type":"message","room_id",…}; resume: the socket is a user stream
+// (WS /v1/stream), opened with {"type":"resume","rooms":{}} and ready once "synced" arrived.
+export type ClientSpec = { path: string; sender: boolean; room?: number; resume?: boolean };
 
 const t0 = performance.now();
 const TILDE = 126;
@@ -49,14 +51,43 @@ export class Samples {
 
 export type Counters = { deliveries: number; acks: number; latency: Samples; measuring: boolean };
 
+const SYNCED = '{"type":"synced"}';
+const isSynced = (p: Frame) =>
+  p.length === SYNCED.length && (typeof p === "string" ? p : new TextDecoder().decode(p)) === SYNCED;
+
+// A stream's frames before "synced" (hello, a "room" per room it is in) are not the scenario's.
+async function connectOne(port: number, spec: ClientSpec, onFrame: (p: Frame) => void): Promise<RawWs> {
+  const connect = useBunClient ? connectBun : connectRaw;
+  if (!spec.resume) return connect(port, spec.path, onFrame);
+  let synced!: () => void;
+  const ready = new Promise<void>((r) => (synced = r));
+  let live = false;
+  const ws = await connect(port, spec.path, (p: Frame) => {
+    if (live) onFrame(p);
+    else if (isSynced(p)) {
+      live = true;
+      synced();
+    }
+  });
+  ws.send('{"type":"resume","rooms":{}}');
+  await ready;
+  return ws;
+}
+
 async function openAll(specs: ClientSpec[], port: number, onFrame: (i: number, p: Frame) => void, batch = 250) {
   const out: RawWs[] = [];
-  const connect = useBunClient ? connectBun : connectRaw;
   for (let i = 0; i < specs.length; i += batch) {
-    const part = specs.slice(i, i + batch).map((s, k) => connect(port, s.path, (p: Frame) => onFrame(i + k, p)));
+    const part = specs.slice(i, i + batch).map((s, k) => connectOne(port, s, (p: Frame) => onFrame(i + k, p)));
     out.push(...(await Promise.all(part)));
   }
   return out;
+}
+
+function messageFrame(spec: ClientSpec, text: string, clientId: string | null) {
+  const id = clientId ? `,"client_id":"${clientId}"` : "";
+  return spec.room === undefined
+    ? `{"text":"${text}"${id}}`
+    : `{"type":"message","room_id":${spec.room},"text":"${text}"${id}}`;
 }
 
 export type Session = {
@@ -82,7 +113,7 @@ export async function closedLoop(
     inFlight++;
     const t = text(i);
     const id = o.clientId === "v4" ? crypto.randomUUID() : o.clientId === "v7" ? Bun.randomUUIDv7() : null;
-    socks[i]!.send(id ? `{"text":"${t}","client_id":"${id}"}` : `{"text":"${t}"}`);
+    socks[i]!.send(messageFrame(specs[i]!, t, id));
   };
   let k = 0;
   const socks = await openAll(specs, port, (i, p) => {
@@ -139,7 +170,7 @@ export async function openLoop(port: number, specs: ClientSpec[], rate: number):
         const due = Math.floor(((performance.now() - begin) * rate) / 1000);
         for (; sent < due; sent++) {
           next = (next + 1) % socks.length;
-          socks[next]!.send(`{"text":"${text(next)}"}`);
+          socks[next]!.send(messageFrame(specs[next]!, text(next), null));
         }
       }, 1);
     },

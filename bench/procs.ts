@@ -59,12 +59,19 @@ export function startBaseline() {
   return spawnChild("baseline", ["bun", "bench/baseline.ts"], {});
 }
 
-export type ServerOpts = { db: string; cheapPasswords: boolean; synchronous?: "full" | "normal" };
+// databaseUrl: PostgreSQL instead of the SQLite file `db`.
+export type ServerOpts = {
+  db: string;
+  cheapPasswords: boolean;
+  synchronous?: "full" | "normal";
+  databaseUrl?: string;
+};
 
 export function startEchat(o: ServerOpts) {
   const env: Record<string, string> = { ECHAT_DB: o.db, ECHAT_LOG_LEVEL: "silent", ECHAT_LIMITS: "off" };
   if (o.cheapPasswords) Object.assign(env, { ECHAT_PASSWORD_MEMORY: "8", ECHAT_PASSWORD_TIME: "1" });
   if (o.synchronous) env.ECHAT_SYNCHRONOUS = o.synchronous;
+  if (o.databaseUrl) env.DATABASE_URL = o.databaseUrl;
   // --profile=DIR (bun run bench): a markdown CPU profile of the server, written when it stops.
   const dir = Bun.argv.find((a) => a.startsWith("--profile="))?.slice(10);
   const prof = dir ? ["--cpu-prof-md", "--cpu-prof-dir", dir] : [];

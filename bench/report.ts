@@ -16,6 +16,13 @@ const TARGETS: Record<string, { min?: number; max?: number; abs?: boolean }> = {
   "1 fan-out 10x10 all sending/server_cpu_us_per_delivery": { max: 1.3 },
   "1b fan-out 10x10 all sending, 16 in flight/deliveries_per_s": { min: 0.7 },
   "1b fan-out 10x10 all sending, 16 in flight/server_cpu_us_per_delivery": { max: 1.3 },
+  // Issue 15: streams hold scenario 1's targets (and within 10% of its ratios: printed under the table).
+  "1s fan-out 10x10 all sending, user streams/deliveries_per_s": { min: 0.7 },
+  "1s fan-out 10x10 all sending, user streams/server_cpu_us_per_delivery": { max: 1.3 },
+  "1sb fan-out 10x10 all sending, user streams, 16 in flight/deliveries_per_s": { min: 0.7 },
+  "1sb fan-out 10x10 all sending, user streams, 16 in flight/server_cpu_us_per_delivery": { max: 1.3 },
+  "R1 stream resume, 200 rooms x 10 missed (SQLite)/ms_to_synced": { max: 100, abs: true },
+  "R1 stream resume, 200 rooms x 10 missed (PostgreSQL)/ms_to_synced": { max: 100, abs: true },
   "2 big room 1x100 (200 sockets), 1 sender/deliveries_per_s": { min: 0.85 },
   "2 big room 1x100 (200 sockets), 1 sender/server_cpu_us_per_delivery": { max: 1.3 },
   "2b big room 1x100 (200 sockets), 1 sender, 16 in flight/deliveries_per_s": { min: 0.85 },
@@ -105,4 +112,36 @@ export function markdownTable(rows: Row[]): string {
     );
   }
   return out.join("\n") + "\n";
+}
+
+// Issue 15: the user stream's ratios against the room socket's, same run (each ratio against the same
+// bare pub/sub): deliveries at least 0.9x, CPU per delivery at most 1.1x.
+const STREAM_PAIRS: [string, string][] = [
+  ["1 fan-out 10x10 all sending", "1s fan-out 10x10 all sending, user streams"],
+  ["1b fan-out 10x10 all sending, 16 in flight", "1sb fan-out 10x10 all sending, user streams, 16 in flight"],
+];
+
+export function streamVsRoomSocket(rows: Row[]): string[] {
+  const ratio = (scenario: string, metric: string) =>
+    rows.find((r) => r.scenario === scenario && r.metric === metric)?.ratio ?? null;
+  const out: string[] = [];
+  for (const [room, stream] of STREAM_PAIRS) {
+    const parts = (
+      [
+        ["deliveries_per_s", 0.9, ">="],
+        ["server_cpu_us_per_delivery", 1.1, "<="],
+      ] as const
+    ).flatMap(([metric, limit, op]) => {
+      const a = ratio(room, metric);
+      const b = ratio(stream, metric);
+      if (a === null || b === null) return [];
+      const x = b / a;
+      const ok = op === ">=" ? x >= limit : x <= limit;
+      return [
+        `${metric} ${b.toFixed(2)}x / ${a.toFixed(2)}x = ${x.toFixed(2)} (${op}${limit} ${ok ? "ok" : "MISSED"})`,
+      ];
+    });
+    if (parts.length) out.push(`${stream.split(" ")[0]} vs ${room.split(" ")[0]}: ${parts.join("; ")}`);
+  }
+  return out;
 }

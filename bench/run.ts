@@ -14,13 +14,22 @@ import {
   startBaseline,
   startEchat,
 } from "./procs.ts";
-import { type RoomRef, type World, baselinePath, serverPath, setupWorld } from "./setup.ts";
+import {
+  type RoomRef,
+  type World,
+  baselinePath,
+  baselineStreamSpec,
+  serverPath,
+  serverStreamSpec,
+  setupWorld,
+} from "./setup.ts";
 import { coldStart, httpRate, loginBurst } from "./scenarios-other.ts";
 import { loginFloodScenario } from "./scenarios-logins.ts";
 import { readFlood, silentResumes } from "./scenarios-memory.ts";
 import { roomListScenarios } from "./scenarios-rooms.ts";
 import { searchScenario } from "./scenarios-search.ts";
-import { markdownTable, printTable, type Row } from "./report.ts";
+import { resumeStores, streamResume } from "./scenarios-stream.ts";
+import { markdownTable, printTable, type Row, streamVsRoomSocket } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
 // --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
@@ -30,11 +39,16 @@ const only = Bun.argv
   .split(",");
 const want = (name: string) => !only || only.some((o) => name.startsWith(o));
 const P = quick
-  ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3 }
-  : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5 };
+  ? { rounds: 2, secs: 0.8, warm: 0.3, idleRounds: 1, httpSecs: 1, coldRounds: 3, resumeRounds: 2 }
+  : { rounds: 3, secs: 3, warm: 0.5, idleRounds: 2, httpSecs: 3, coldRounds: 5, resumeRounds: 5 };
 
 type Kind = "server" | "baseline";
-type Target = { kind: Kind; child: Child; path: (room: RoomRef, user: number) => string };
+type Target = {
+  kind: Kind;
+  child: Child;
+  path: (room: RoomRef, user: number) => string;
+  stream: (fanRoom: number, user: number, sender: boolean) => ClientSpec;
+};
 
 // figures[scenario][metric][kind] = one value per round
 const figures: Record<string, Record<string, Record<Kind, number[]>>> = {};
@@ -99,6 +113,21 @@ const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
       range(0, 100).map(
         (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
       ),
+      16,
+      { sampleEvery: 16 },
+    ),
+  // Issue 15: scenario 1 over user streams, one per user (the baseline: scenario 1's bare room sockets).
+  "1s fan-out 10x10 all sending, user streams": (t) =>
+    closedLoop(
+      t.child.port,
+      range(0, 100).map((u) => t.stream(Math.floor(u / 10), u, true)),
+      8,
+      { sampleEvery: 16 },
+    ),
+  "1sb fan-out 10x10 all sending, user streams, 16 in flight": (t) =>
+    closedLoop(
+      t.child.port,
+      range(0, 100).map((u) => t.stream(Math.floor(u / 10), u, true)),
       16,
       { sampleEvery: 16 },
     ),
@@ -185,8 +214,8 @@ async function main() {
   const base = `http://127.0.0.1:${server.port}`;
   const world = await setupWorld(base);
   const targets: Target[] = [
-    { kind: "server", child: server, path: serverPath(world) },
-    { kind: "baseline", child: baseline, path: baselinePath },
+    { kind: "server", child: server, path: serverPath(world), stream: serverStreamSpec(world) },
+    { kind: "baseline", child: baseline, path: baselinePath, stream: baselineStreamSpec },
   ];
   try {
     for (const [name, make] of Object.entries(chatScenarios)) {
@@ -233,13 +262,18 @@ async function main() {
         range(0, 100).map(
           (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
         );
-      const t: Target = { kind: "server", child: server, path: serverPath(world) };
+      const t: Target = { kind: "server", child: server, path: serverPath(world), stream: serverStreamSpec(world) };
       const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
         drive(t, await openLoop(server.port, fanSpecs(t), 2000)),
       );
       record("7 login burst (default argon2id)", "server", login);
       await server.stop();
     }
+    process.stdout.write(".");
+
+    for (const store of want("R1") ? resumeStores() : [])
+      for (const v of await streamResume(P.resumeRounds, store))
+        record(`R1 stream resume, 200 rooms x 10 missed (${store})`, "server", v);
     process.stdout.write(".");
 
     for (const [name, v] of want("rooms") ? await roomListScenarios(P.rounds, P.secs) : []) record(name, "server", v);
@@ -269,6 +303,8 @@ async function main() {
   }
 
   const rows: Row[] = printTable(figures);
+  const streams = streamVsRoomSocket(rows);
+  if (streams.length) console.log("\nuser stream / room socket (ratios to bare, same run):\n" + streams.join("\n"));
   const out = {
     when: new Date().toISOString(),
     mode: quick ? "quick" : "full",
@@ -286,7 +322,10 @@ async function main() {
     `${out.when}, ${out.mode} run, ${out.seconds.toFixed(0)} s. ${info.cores} cores, ${info.cpu}, Bun ${info.bun}; ` +
     `load average ${info.loadavg.join(" ")} before, ${out.machine.loadavg_after.join(" ")} after; client: ${CLIENT}. ` +
     `Disk, one-row commits with synchronous=FULL: p99 ${info.disk_before.p99_ms} ms before, ${out.machine.disk_after.p99_ms} ms after.\n\n`;
-  await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows));
+  const tail = streams.length
+    ? `\nUser stream / room socket (ratios to bare, same run):\n\n- ${streams.join("\n- ")}\n`
+    : "";
+  await Bun.write(new URL(`results/${name}.md`, import.meta.url), head + markdownTable(rows) + tail);
   console.log(
     `\n${out.seconds.toFixed(0)} s; load average after: ${out.machine.loadavg_after.join(" ")}; bench/results/${name}.json and .md written`,
   );

@@ -105,7 +105,8 @@ export function createStreams(deps: Deps) {
       if (!mine) byUser.set(ws.data.userId, (mine = new Set()));
       mine.add(ws);
     },
-    async message(ws: WS, frame: unknown) {
+    // Not async: the handler's promise goes back as is (another async layer cost a promise per message).
+    message(ws: WS, frame: unknown) {
       const s = states.get(ws);
       if (!s) return;
       if (!isObject(frame)) return sendError(ws, "invalid_json");
