@@ -16,9 +16,7 @@ export async function openPostgresTransport(sql: SQL, log: Logger): Promise<Tran
   return {
     name: "PostgreSQL LISTEN/NOTIFY",
     maxPayload: 7900,
-    async publish(payload) {
-      await sql.notify(CHANNEL, payload);
-    },
+    publish: createNotifier(sql),
     async subscribe(onPayload, onReconnect) {
       let first = true;
       // Bun re-listens by itself after a lost connection and calls the third argument each time.
@@ -48,4 +46,27 @@ export async function openPostgresTransport(sql: SQL, log: Logger): Promise<Tran
       await subscription?.unlisten();
     },
   };
+}
+
+// NOTIFY on the store's pool, the payloads published in one turn in one statement (a message batch's
+// deliveries are published together): one query per message would queue ahead of the store's reads
+// (a stream's resume right after a burst waited behind 2,000 of them). Within one statement PostgreSQL
+// delivers them in order and folds identical payloads into one; every payload that could repeat in a
+// turn (typing, a read marker, a kick, a presence change) means the same thing twice.
+const NOTIFY_BATCH = 1000;
+function createNotifier(sql: SQL) {
+  let pending: { payload: string; done: (e?: unknown) => void }[] = [];
+  const flush = () => {
+    const batch = pending.splice(0, NOTIFY_BATCH);
+    if (pending.length > 0) queueMicrotask(flush);
+    sql`SELECT pg_notify(${CHANNEL}, p) FROM unnest(${batch.map((b) => b.payload)}::text[]) AS p`.then(
+      () => batch.forEach((b) => b.done()),
+      (e) => batch.forEach((b) => b.done(e ?? new Error("notify failed"))),
+    );
+  };
+  return (payload: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (pending.length === 0) queueMicrotask(flush);
+      pending.push({ payload, done: (e) => (e === undefined ? resolve() : reject(e)) });
+    });
 }

@@ -19,6 +19,7 @@ export class Sequencer {
   private held = new Map<number, Held[]>();
   private timers = new Map<number, ReturnType<typeof setTimeout>>();
   private filling = new Set<number>();
+  private reading: { rooms: Set<number>; seqs: Promise<Map<number, number>> } | null = null; // watch()
   private stopped = false;
   private sweeper = setInterval(() => {
     this.sweep().catch((e) => this.log.warn("checking for unannounced messages failed", { error: String(e) }));
@@ -34,10 +35,24 @@ export class Sequencer {
 
   // The room's newest seq becomes the starting point, unless frames already gave one. Every frame
   // after it is then delivered here, so a socket subscribed after this call misses none.
+  // Rooms watched in the same turn (a stream's resume watches all its rooms) are read in one query.
   async watch(room: number) {
     if (this.last.has(room)) return;
-    const latest = (await this.store.latestSeqs([room])).get(room) ?? 0;
+    const latest = (await this.latest(room)) ?? 0;
     if (!this.last.has(room)) this.last.set(room, latest);
+  }
+
+  private latest(room: number): Promise<number | undefined> {
+    if (!this.reading) {
+      const rooms = new Set<number>();
+      const seqs = Promise.resolve().then(() => {
+        this.reading = null;
+        return this.store.latestSeqs([...rooms]);
+      });
+      this.reading = { rooms, seqs };
+    }
+    this.reading.rooms.add(room);
+    return this.reading.seqs.then((seqs) => seqs.get(room));
   }
 
   position(room: number) {

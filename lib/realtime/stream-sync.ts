@@ -18,8 +18,32 @@ export function frameJson(f: RoomFrame): string {
   return JSON.stringify(f.kind === "message" ? { type: "message", ...messageJson(f.message) } : roomEventJson(f));
 }
 
-// Reads a few rooms ahead (a networked store answers them at once) while the stream is sent in order.
-const READ_AHEAD = 16;
+// The rooms to replay, [room, seq to read after], read a chunk per query (Store.listRoomsFrames): a chunk
+// ends at CHUNK_ROOMS rooms or about CHUNK_FRAMES missed frames (the gap each room's seq shows), and a
+// few are read ahead (a networked store answers them at once) while the stream is sent in order.
+type Gap = [room: number, after: number];
+const CHUNK_ROOMS = 100;
+const CHUNK_FRAMES = 1000;
+const READ_AHEAD = 2;
+
+function chunks(gaps: Gap[], newest: (room: number) => number): Gap[][] {
+  const out: Gap[][] = [];
+  let chunk: Gap[] = [];
+  let frames = 0;
+  for (const [room, after] of gaps) {
+    const n = Math.min(Math.max(newest(room) - after, 1), RESYNC_AFTER + 1);
+    if (chunk.length >= CHUNK_ROOMS || (chunk.length > 0 && frames + n > CHUNK_FRAMES)) {
+      out.push(chunk);
+      chunk = [];
+      frames = 0;
+    }
+    chunk.push([room, after]);
+    frames += n;
+  }
+  if (chunk.length > 0) out.push(chunk);
+  return out;
+}
+
 function ahead<T, R>(items: T[], read: (item: T) => Promise<R>) {
   const started: Promise<R>[] = [];
   const start = () => {
@@ -41,45 +65,71 @@ function ahead<T, R>(items: T[], read: (item: T) => Promise<R>) {
 }
 
 export function createStreamSync({ store, broker, streams, userPresence }: Deps) {
-  // The frames of one room after `after`, or null when more than RESYNC_AFTER are missing. A gap the
-  // room's seq shows to be far past it is not read (Store.listFrames walks the missed rows).
-  async function missed(room: number, after: number, newest: number): Promise<RoomFrame[] | null> {
-    if (newest - after > 2 * RESYNC_AFTER) return null;
-    const upto = broker.position(room) ?? Infinity;
-    const frames = (await store.listFrames(room, after, RESYNC_AFTER + 1)).filter((f) => frameSeq(f) <= upto);
-    return frames.length > RESYNC_AFTER ? null : frames;
+  // Each room's frames after its seq, or null when more than RESYNC_AFTER are missing. A gap the room's
+  // seq shows to be far past it is not read (Store.listFrames walks the missed rows). Frames past what
+  // the broker delivered when the read starts are left to the buffer.
+  async function missed(chunk: Gap[], mine: Map<number, Membership>): Promise<Map<number, RoomFrame[] | null>> {
+    const out = new Map<number, RoomFrame[] | null>();
+    const read = new Map<number, number>();
+    const upto = new Map<number, number>();
+    for (const [room, after] of chunk) {
+      if (mine.get(room)!.seq - after > 2 * RESYNC_AFTER) {
+        out.set(room, null);
+        continue;
+      }
+      read.set(room, after);
+      upto.set(room, broker.position(room) ?? Infinity);
+    }
+    const found =
+      read.size === 0 ? new Map<number, RoomFrame[]>() : await store.listRoomsFrames(read, RESYNC_AFTER + 1);
+    for (const room of read.keys()) {
+      const frames = (found.get(room) ?? []).filter((f) => frameSeq(f) <= upto.get(room)!);
+      out.set(room, frames.length > RESYNC_AFTER ? null : frames);
+    }
+    return out;
   }
 
+  // The rooms of the map in its order: replayed (or resync), or room_removed when the user left.
   async function replay(ws: WS, s: StreamState, map: Map<number, number>, mine: Map<number, Membership>) {
-    const st = streams();
+    const gaps = [...map].filter(([room]) => mine.has(room));
     const reads = ahead(
-      [...map].filter(([room]) => mine.has(room)),
-      ([room, after]) => missed(room, after, mine.get(room)!.seq),
+      chunks(gaps, (room) => mine.get(room)!.seq),
+      (chunk) => missed(chunk, mine),
     );
-    for (const [room, after] of map) {
+    let chunk = new Map<number, RoomFrame[] | null>();
+    for (const [room] of map) {
       if (!mine.has(room)) {
         send(ws, { type: "room_removed", room_id: room });
         continue;
       }
-      const frames = await reads.next();
-      if (ws.readyState !== 1) return;
+      if (!chunk.has(room)) chunk = await reads.next(); // chunks follow the map's order
+      if (ws.readyState !== 1) return false;
+      const frames = chunk.get(room)!;
       if (frames === null) {
         send(ws, { type: "resync", room_id: room, seq: mine.get(room)!.seq });
         s.rooms.set(room, mine.get(room)!.seq);
         continue;
       }
-      if (!(await sendFrames(ws, s, room, frames))) return;
+      if (!(await sendFrames(ws, s, room, frames))) return false;
     }
-    for (const room of mine.keys()) {
-      if (map.has(room)) continue;
-      const found = await store.findRoomForMember(room, ws.data.userId);
-      if (ws.readyState !== 1) return;
-      if (!found) {
+    return true;
+  }
+
+  // A room for each room the user joined while away (not in the map), read at once.
+  async function announce(ws: WS, s: StreamState, map: Map<number, number>, mine: Map<number, Membership>) {
+    const st = streams();
+    const joined = [...mine.keys()].filter((room) => !map.has(room));
+    if (joined.length === 0) return;
+    const found = new Map((await store.findRoomsForMember(joined, ws.data.userId)).map((r) => [r.id, r]));
+    if (ws.readyState !== 1) return;
+    for (const room of joined) {
+      const r = found.get(room);
+      if (!r) {
         st.dropRoom(ws, s, room); // left meanwhile
         continue;
       }
-      send(ws, roomFrame(found));
-      s.rooms.set(room, found.seq);
+      send(ws, roomFrame(r));
+      s.rooms.set(room, r.seq);
     }
   }
 
@@ -127,7 +177,7 @@ export function createStreamSync({ store, broker, streams, userPresence }: Deps)
     // then where each room stands; what is newer reaches the buffer.
     for (const room of mine.keys()) st.addRoom(ws, s, room, map.get(room) ?? 0);
     await Promise.all([...mine.keys()].map((room) => broker.watch(room)).concat(userPresence.ready()));
-    await replay(ws, s, map, mine);
+    if (await replay(ws, s, map, mine)) await announce(ws, s, map, mine);
     if (ws.readyState !== 1) return;
     flush(ws, s);
     send(ws, { type: "synced" });

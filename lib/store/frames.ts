@@ -15,6 +15,23 @@ export function mergeFrames(messages: Message[], events: RoomEvent[], limit: num
   return out;
 }
 
+// Several rooms' messages and events (each ordered by room, then seq), merged per room as mergeFrames
+// does: at most limit frames for each room of `rooms`, [] for a room with none.
+export function mergeRoomsFrames(
+  rooms: Iterable<number>,
+  messages: Message[],
+  events: RoomEvent[],
+  limit: number,
+): Map<number, RoomFrame[]> {
+  const byRoom = new Map<number, { messages: Message[]; events: RoomEvent[] }>();
+  for (const room of rooms) byRoom.set(room, { messages: [], events: [] });
+  for (const m of messages) byRoom.get(m.roomId)?.messages.push(m);
+  for (const e of events) byRoom.get(e.roomId)?.events.push(e);
+  const out = new Map<number, RoomFrame[]>();
+  for (const [room, read] of byRoom) out.set(room, mergeFrames(read.messages, read.events, limit));
+  return out;
+}
+
 // A room_events row's body: what the event carries besides room_id, seq and by. A members event keeps
 // the room's other fields (not its users, which it holds already); rows the migration made have none:
 // they are direct rooms.

@@ -186,6 +186,8 @@ export interface Store {
   // sender, and both at each read marker), so listing rooms counts nothing.
   createRoom(memberIds: number[], now: number, rules: RoomRules): Promise<CreatedRoom>;
   findRoomForMember(roomId: number, userId: number): Promise<Room | null>;
+  // findRoomForMember for several rooms at once (a user stream's resume): those the user is in, by id.
+  findRoomsForMember(roomIds: number[], userId: number): Promise<Room[]>;
   isMember(roomId: number, userId: number): Promise<boolean>;
   listRooms(userId: number, page: RoomPage): Promise<RoomSummary[]>;
   // Groups: never de-duplicated; creatorId first and owner. null: mayCreate was false or (full) a member
@@ -216,6 +218,9 @@ export interface Store {
   // costs a walk over as many rows as follow afterSeq, so a caller checks latestSeqs first when the
   // gap may be long (resume does).
   listFrames(roomId: number, afterSeq: number, limit: number): Promise<RoomFrame[]>;
+  // listFrames for several rooms at once, room id -> seq to read after (a user stream's resume reads
+  // its rooms in a few queries, not a few per room): each room's frames, limit at most, [] for none.
+  listRoomsFrames(afterSeqs: Map<number, number>, limit: number): Promise<Map<number, RoomFrame[]>>;
   // Each room's newest seq. Several instances: fan-out notices frames another instance stored but
   // never announced (it crashed, or the broker was away). SQLite: may count frames still being answered.
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;

@@ -3,11 +3,11 @@
 import type { SQL } from "bun";
 import { createCommitQueue } from "../commit-queue.ts";
 import { CLIENT_ID_WINDOW, type Message, type NewMessage, type Store, type Stored } from "../store.ts";
-import { mergeFrames } from "../frames.ts";
+import { mergeFrames, mergeRoomsFrames } from "../frames.ts";
 import { memberOnly } from "../members.ts";
 import { message, type Row, roomEvent } from "./rows.ts";
 
-type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "latestSeqs"> & {
+type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "listRoomsFrames" | "latestSeqs"> & {
   drain(): Promise<void>;
 };
 
@@ -44,12 +44,37 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
       ]);
       return mergeFrames(messages.map(message), events.map(roomEvent), limit);
     },
+    // listFrames for all the rooms in two statements (one per table), a LATERAL read per room.
+    async listRoomsFrames(afterSeqs, limit) {
+      if (afterSeqs.size === 0) return new Map();
+      const rooms = [...afterSeqs.keys()];
+      const afters = [...afterSeqs.values()];
+      const [messages, events] = await Promise.all([
+        roomsMessages(sql, rooms, afters, limit),
+        sql`SELECT e.* FROM unnest(${rooms}::bigint[], ${afters}::bigint[]) AS a(room_id, after_seq)
+          CROSS JOIN LATERAL (SELECT * FROM room_events e WHERE e.room_id = a.room_id AND e.seq > a.after_seq
+            ORDER BY e.seq LIMIT ${limit}) e
+          ORDER BY e.room_id, e.seq`,
+      ]);
+      return mergeRoomsFrames(rooms, messages.map(message), events.map(roomEvent), limit);
+    },
     async latestSeqs(roomIds) {
       const rows = await sql`SELECT id, seq FROM rooms WHERE id = ANY(${roomIds}::bigint[])`;
       return new Map(rows.map((r: Row) => [Number(r.id), Number(r.seq)]));
     },
     drain: queue.drain,
   };
+}
+
+// Each room's messages after its seq, as listFrames reads them: from after the newest message at or
+// before the seq (b, none for a seq of 0), by messages_room.
+function roomsMessages(sql: SQL, rooms: number[], afters: number[], limit: number): Promise<Row[]> {
+  return sql`SELECT m.* FROM unnest(${rooms}::bigint[], ${afters}::bigint[]) AS a(room_id, after_seq)
+    CROSS JOIN LATERAL (SELECT coalesce(max(b.id), 0) AS from_id FROM (SELECT id FROM messages
+      WHERE a.after_seq > 0 AND room_id = a.room_id AND seq <= a.after_seq ORDER BY id DESC LIMIT 1) b) f
+    CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.room_id = a.room_id AND m.id > f.from_id
+      ORDER BY m.id LIMIT ${limit}) m
+    ORDER BY m.room_id, m.id`;
 }
 
 // Lock the batch's rooms in id order (no deadlock between instances), then insert. The room's seq read

@@ -8,7 +8,13 @@ import { message, type Row, room as toRoom, user } from "./rows.ts";
 
 type Rooms = Pick<
   Store,
-  "findRoomForMember" | "isMember" | "listRooms" | "listPublicRooms" | "listMemberships" | "markRead"
+  | "findRoomForMember"
+  | "findRoomsForMember"
+  | "isMember"
+  | "listRooms"
+  | "listPublicRooms"
+  | "listMemberships"
+  | "markRead"
 >;
 
 export function createRooms(sql: SQL): Rooms {
@@ -24,6 +30,18 @@ export function createRooms(sql: SQL): Rooms {
       if (!found) return null;
       const { archived: _, ...room } = found;
       return room;
+    },
+    // One statement (a row per member, in join order), so each room's seq and members are one snapshot.
+    async findRoomsForMember(roomIds, userId) {
+      const rows = await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, u.id AS user_id, u.login
+        FROM room_members me JOIN rooms r ON r.id = me.room_id
+        JOIN room_members o ON o.room_id = r.id JOIN users u ON u.id = o.user_id
+        WHERE me.user_id = ${userId} AND me.room_id = ANY(${roomIds}::bigint[]) ORDER BY r.id, o.position`;
+      const users = groupMembersByRoom(
+        rows.map((r: Row): MemberRow => ({ roomId: Number(r.id), id: Number(r.user_id), login: r.login })),
+      );
+      const rooms = new Map<number, Row>(rows.map((r: Row) => [Number(r.id), r]));
+      return [...rooms].map(([id, r]) => toRoom(r, users.get(id)!));
     },
     isMember,
     async listRooms(userId, page) {

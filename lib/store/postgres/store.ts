@@ -39,6 +39,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
     listFrames: messages.listFrames,
+    listRoomsFrames: messages.listRoomsFrames,
     latestSeqs: messages.latestSeqs,
     async ping() {
       await sql`SELECT 1`;

@@ -2,13 +2,13 @@
 // and the room's order (messages and room events by seq) read back for resumes.
 import type { Database } from "bun:sqlite";
 import type { Config } from "../../config.ts";
-import type { Message, Store } from "../store.ts";
+import type { Message, RoomFrame, Store } from "../store.ts";
 import { mergeFrames } from "../frames.ts";
 import { MESSAGE } from "./columns.ts";
 import { EVENT, type EventRow, toEvent } from "./room-rows.ts";
 import { startMessageWriter } from "./writer.ts";
 
-type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "latestSeqs"> & {
+type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "listRoomsFrames" | "latestSeqs"> & {
   change(op: string, args: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 };
@@ -43,6 +43,13 @@ export function createMessages(db: Database, config: Config): Messages {
     event: newestEvent.get()!.id ?? 0,
   });
 
+  function listFrames(roomId: number, afterSeq: number, limit: number): RoomFrame[] {
+    const from = afterSeq <= 0 ? 0 : (boundary.get(roomId, afterSeq)?.id ?? 0);
+    const messages = after.all(roomId, from, writer.visibleUpTo(), limit);
+    const events = eventsAfter.all(roomId, afterSeq, writer.visibleEventsUpTo(), limit);
+    return mergeFrames(messages, events.map(toEvent), limit);
+  }
+
   return {
     createMessage: writer.write,
     async listMessages(roomId, page) {
@@ -54,11 +61,12 @@ export function createMessages(db: Database, config: Config): Messages {
           : latest.all(roomId, upTo, page.limit);
       return rows.reverse();
     },
-    async listFrames(roomId, afterSeq, limit) {
-      const from = afterSeq <= 0 ? 0 : (boundary.get(roomId, afterSeq)?.id ?? 0);
-      const messages = after.all(roomId, from, writer.visibleUpTo(), limit);
-      const events = eventsAfter.all(roomId, afterSeq, writer.visibleEventsUpTo(), limit);
-      return mergeFrames(messages, events.map(toEvent), limit);
+    listFrames: async (roomId, afterSeq, limit) => listFrames(roomId, afterSeq, limit),
+    // A room at a time: each read is a few index lookups on this connection, with no round trip.
+    async listRoomsFrames(afterSeqs, limit) {
+      const out = new Map<number, RoomFrame[]>();
+      for (const [roomId, afterSeq] of afterSeqs) out.set(roomId, listFrames(roomId, afterSeq, limit));
+      return out;
     },
     async latestSeqs(roomIds) {
       return new Map(roomSeqs.all(JSON.stringify(roomIds)).map((r) => [r.id, r.seq]));

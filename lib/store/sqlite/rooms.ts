@@ -2,7 +2,7 @@
 // here; changes run on the message writer (room-changes.ts).
 import type { Database } from "bun:sqlite";
 import { groupMembersByRoom, groupMemberships, type MemberRow, type MembershipRow, NO_CURSOR } from "../members.ts";
-import type { Message, PublicRoom, RoomSummary, Store } from "../store.ts";
+import type { Message, PublicRoom, Room, RoomSummary, Store } from "../store.ts";
 import { MESSAGE } from "./columns.ts";
 import { prepareRoomReads, type RoomRow, toRoom } from "./room-rows.ts";
 
@@ -15,6 +15,7 @@ type Rooms = Pick<
   | "removeMember"
   | "joinRoom"
   | "findRoomForMember"
+  | "findRoomsForMember"
   | "isMember"
   | "listRooms"
   | "listPublicRooms"
@@ -32,6 +33,12 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     (...args: unknown[]) =>
       change(op, args) as Promise<T>;
 
+  function roomForMember(roomId: number, userId: number): Room | null {
+    if (!q.isMember.get(roomId, userId)) return null;
+    const { archived: _, ...room } = reads.room(roomId)!;
+    return room;
+  }
+
   return {
     createRoom: changes("createRoom"),
     createGroup: changes("createGroup"),
@@ -39,10 +46,10 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     addMembers: changes("addMembers"),
     removeMember: changes("removeMember"),
     joinRoom: changes("joinRoom"),
-    async findRoomForMember(roomId, userId) {
-      if (!q.isMember.get(roomId, userId)) return null;
-      const { archived: _, ...room } = reads.room(roomId)!;
-      return room;
+    findRoomForMember: async (roomId, userId) => roomForMember(roomId, userId),
+    // A room at a time: a few index lookups each on this connection, with no round trip.
+    async findRoomsForMember(roomIds, userId) {
+      return roomIds.map((id) => roomForMember(id, userId)).filter((r) => r !== null);
     },
     async isMember(roomId, userId) {
       return q.isMember.get(roomId, userId) !== null;

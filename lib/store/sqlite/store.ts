@@ -51,6 +51,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
     listFrames: messages.listFrames,
+    listRoomsFrames: messages.listRoomsFrames,
     latestSeqs: messages.latestSeqs,
     async ping() {
       ping.get();
