@@ -129,6 +129,28 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
     expect(/^echat_websockets_open (\d+)$/m.exec(metrics)?.[1]).toBe("2");
   }, 30000);
 
+  test("adding people by login in the drawer: carol is back in both drawers, and an unknown login is refused there", async () => {
+    await fill(a, ".add-member input[name=login]", "nobody-here");
+    await a.click(".add-member button[type=submit]");
+    expect(await until(a, `document.querySelector(".members-panel > .form-error").textContent`)).toBe(
+      `no user with login "nobody-here"`,
+    );
+    await fill(a, ".add-member input[name=login]", "carol");
+    await a.click(".add-member button[type=submit]");
+    await until<string[]>(
+      b,
+      `[...document.querySelectorAll(".members-panel .member .login")].map((e) => e.textContent)`,
+      (l) => l.includes("carol"),
+    );
+    expect(await members(a)).toEqual(["alice", "bob", "carol"]);
+    await a.evaluate(`document.querySelector('.member[data-user="${carol.id}"] .remove-member').click()`);
+    await until<string[]>(
+      a,
+      `[...document.querySelectorAll(".members-panel .member .login")].map((e) => e.textContent)`,
+      (l) => l.length === 2,
+    );
+  }, 30000);
+
   test("the owner's new topic reaches bob's header live", async () => {
     await fill(a, ".edit-room input[name=topic]", "Peppers");
     await a.click(".edit-room button[type=submit]");
