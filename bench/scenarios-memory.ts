@@ -5,19 +5,10 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rssBytes, startEchat } from "./procs.ts";
+import { post } from "./setup.ts";
 
 const BACKLOG = 1000;
 const SILENT_SOCKETS = 50;
-
-async function post(base: string, path: string, body: unknown, token?: string) {
-  const r = await fetch(base + path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { "x-session-id": token } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as any;
-}
 
 async function metric(base: string, name: string) {
   const m = new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${base}/metrics`)).text());

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuMicros, startEchat } from "./procs.ts";
+import { post } from "./setup.ts";
 import { type RawWs, connectRaw } from "./wsclient.ts";
 
 const ROOMS = 200;
@@ -16,16 +17,6 @@ const ADMIN_URL = process.env.ECHAT_TEST_DATABASE_URL ?? "";
 
 export type ResumeStore = "SQLite" | "PostgreSQL";
 export const resumeStores = (): ResumeStore[] => (ADMIN_URL ? ["SQLite", "PostgreSQL"] : ["SQLite"]);
-
-async function post(base: string, path: string, body: unknown, token?: string) {
-  const r = await fetch(base + path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { "x-session-id": token } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as any;
-}
 
 // A stream whose frames are parsed JSON, returned once its hello came (often in the upgrade's packet).
 type Stream = { ws: RawWs; on: (f: any) => void };

@@ -13,15 +13,15 @@ export type World = {
   streamRooms: number[];
 };
 
-async function post(base: string, path: string, body: unknown, token?: string) {
+// A POST that must answer 200: its JSON body, else an error naming the path, the status and the body.
+export async function post(base: string, path: string, body: unknown, token?: string) {
   const r = await fetch(base + path, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { "x-session-id": token } : {}) },
     body: JSON.stringify(body),
   });
-  const out = (await r.json()) as any;
-  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(out)}`);
-  return out;
+  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as any;
 }
 
 export async function setupWorld(base: string): Promise<World> {

@@ -1,5 +1,9 @@
 // Sends waiting for their acknowledgement, by client_id, in the order they were made. A socket sends each
 // on every connection until one acknowledges it; the server's client_id window makes the retries safe.
+import { type Backoff, backoffDelay } from "./backoff.ts";
+import type { ApiError } from "./errors.ts";
+
+const RETRYABLE: ReadonlySet<string> = new Set(["internal_error", "unavailable"]); // not stored: send again
 export type Pending<T> = {
   clientId: string;
   frame: object;
@@ -47,6 +51,21 @@ export class Outbox<T> {
     if (!entry) return false;
     this.pending.delete(clientId);
     entry.reject(e);
+    return true;
+  }
+
+  // An error frame answering a send: a refusal that stored nothing (internal_error, unavailable) marks it unsent
+  // and calls resend after the send's growing backoff (if still pending); any other rejects it. False when no
+  // pending send has that client_id: the error is the caller's to report.
+  refused(clientId: string | undefined, e: ApiError, backoff: Backoff, resend: (entry: Pending<T>) => void): boolean {
+    const entry = clientId === undefined ? undefined : this.pending.get(clientId);
+    if (!entry) return false;
+    if (!RETRYABLE.has(e.code)) return this.fail(entry.clientId, e);
+    entry.sent = false; // it goes out again after a pause, or on the next connection
+    setTimeout(
+      () => this.pending.get(entry.clientId) === entry && resend(entry),
+      backoffDelay(entry.refusals++, backoff),
+    );
     return true;
   }
 

@@ -1,6 +1,6 @@
 // One room's live chat: a Connection that resumes from the last message id it delivered (?after=), an Outbox
 // that sends each message with a client_id until the server acknowledges it, and typed frames as events.
-import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
+import { type Backoff, DEFAULT_BACKOFF } from "./backoff.ts";
 import { newClientId } from "./client-id.ts";
 import { Connection, type Ended, socketBase, type StateChange, type WebSocketLike } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
@@ -18,7 +18,6 @@ import type {
 } from "./types.ts";
 
 const MAX_FRAME_BYTES = 64 * 1024; // the server closes the socket (1009) on a larger frame
-const RETRYABLE: ReadonlySet<string> = new Set(["internal_error", "unavailable"]); // not stored: send again
 const GONE: ReadonlySet<string> = new Set(["unauthorized", "room_not_found"]); // no use reconnecting
 
 // What the socket needs of the REST client (a RestClient has all of it).
@@ -205,12 +204,8 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
 
   private refused(f: ErrorFrame) {
     const e = new ApiError(0, f.error.code, f.error.message);
-    const entry = f.client_id ? this.outbox.entries().find((p) => p.clientId === f.client_id) : undefined;
-    if (!entry) return this.emit("error", e);
-    if (!RETRYABLE.has(e.code)) return void this.outbox.fail(entry.clientId, e);
-    entry.sent = false; // not stored: it goes out again after a pause, or on the next connection
-    const again = () => this.outbox.has(entry.clientId) && (entry.sent = this.conn.send(entry.frame));
-    setTimeout(again, backoffDelay(entry.refusals++, this.backoff));
+    if (!this.outbox.refused(f.client_id, e, this.backoff, (p) => (p.sent = this.conn.send(p.frame))))
+      this.emit("error", e);
   }
 
   private ended(end: Ended) {

@@ -2,7 +2,7 @@
 // resume frame carrying the last seq seen per room, so the server replays exactly what was missed (or says
 // resync) before going live; an Outbox that sends each message with a client_id until acknowledged, held
 // until the replay is done (synced); typed frames as events.
-import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
+import { type Backoff, DEFAULT_BACKOFF } from "./backoff.ts";
 import { newClientId } from "./client-id.ts";
 import { Connection, type Ended, socketBase, type StateChange, type WebSocketLike } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
@@ -18,8 +18,6 @@ import type {
   User,
   UserPresenceFrame,
 } from "./types.ts";
-
-const RETRYABLE: ReadonlySet<string> = new Set(["internal_error", "unavailable"]); // not stored: send again
 
 // What the stream needs of the REST client (a RestClient has it).
 export type StreamApi = { readonly baseUrl: string; readonly session: string | null; info(): Promise<unknown> };
@@ -169,11 +167,7 @@ export class UserStream extends Emitter<UserStreamEvents> {
 
   private refused(f: ErrorFrame) {
     const e = new ApiError(0, f.error.code, f.error.message);
-    const entry = f.client_id ? this.outbox.entries().find((p) => p.clientId === f.client_id) : undefined;
-    if (!entry) return this.emit("error", e);
-    if (!RETRYABLE.has(e.code)) return void this.outbox.fail(entry.clientId, e);
-    entry.sent = false; // not stored: it goes out again after a pause, or on the next connection
-    const again = () => this.outbox.has(entry.clientId) && this.synced && (entry.sent = this.conn.send(entry.frame));
-    setTimeout(again, backoffDelay(entry.refusals++, this.backoff));
+    if (!this.outbox.refused(f.client_id, e, this.backoff, (p) => this.synced && (p.sent = this.conn.send(p.frame))))
+      this.emit("error", e);
   }
 }

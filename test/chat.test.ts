@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, createRoom, expectError, register, upgradeRequest } from "./support/http.ts";
+import { type Account, call, createRoom, expectError, register, upgradeRequest, registerAll } from "./support/http.ts";
 import { messageIds, RawSocket } from "./support/raw-socket.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
@@ -10,12 +10,7 @@ let room: number;
 
 beforeAll(async () => {
   s = await startServer();
-  [alice, bob, carol, eve] = (await Promise.all(["alice", "bob", "carol", "eve"].map((l) => register(s.url, l)))) as [
-    Account,
-    Account,
-    Account,
-    Account,
-  ];
+  [alice, bob, carol, eve] = await registerAll(s.url, ["alice", "bob", "carol", "eve"]);
   room = await createRoom(s.url, alice, [bob, carol]);
 });
 afterAll(() => s.stop());

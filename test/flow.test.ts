@@ -1,6 +1,6 @@
 // Flow control on room sockets: backlogs to sockets that do not read, and read-marker floods.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, createRoom, register } from "./support/http.ts";
+import { type Account, call, createRoom, registerAll } from "./support/http.ts";
 import { messageIds, RawSocket } from "./support/raw-socket.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
@@ -25,11 +25,7 @@ describe("resume under flow control", () => {
 
   beforeAll(async () => {
     s = await startServer();
-    [alice, bob, carol] = (await Promise.all(["alice", "bob", "carol"].map((l) => register(s.url, l)))) as [
-      Account,
-      Account,
-      Account,
-    ];
+    [alice, bob, carol] = await registerAll(s.url, ["alice", "bob", "carol"]);
     room = await createRoom(s.url, alice, [bob, carol]);
     const a = await Socket.open(chatUrl(s, room, alice));
     const big = "😀".repeat(4000); // 16 KB in UTF-8: ~10 MB of backlog, more than the kernel's buffers hold
@@ -88,7 +84,7 @@ describe("read markers", () => {
   beforeAll(async () => {
     s = await startServer();
     s.clock.freeze(); // the one-second window moves only by advance()
-    [dan, erin] = (await Promise.all(["dan", "erin"].map((l) => register(s.url, l)))) as [Account, Account];
+    [dan, erin] = await registerAll(s.url, ["dan", "erin"]);
   });
   afterAll(() => s.stop());
 

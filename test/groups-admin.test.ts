@@ -3,7 +3,7 @@
 // joining.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeInvite, registerWith, startWithAdmin } from "./support/admin.ts";
-import { type Account, call, expectError, register } from "./support/http.ts";
+import { type Account, call, expectError, registerAll } from "./support/http.ts";
 import type { TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
 
@@ -88,7 +88,7 @@ describe("an invite into a room", () => {
 
 describe("caps", () => {
   test("joining a full public group is too_many_users; a user in --max-rooms-per-user rooms is too_many_rooms", async () => {
-    const [fay, gus] = (await Promise.all(["fay", "gus"].map((l) => register(s.url, l)))) as [Account, Account];
+    const [fay, gus] = await registerAll(s.url, ["fay", "gus"]);
     const open = await group(ann, [ben], { public: true });
     await call(s.url, "POST", `/v1/rooms/${open}/join`, { session: fay.session });
     expectError(await call(s.url, "POST", `/v1/rooms/${open}/join`, { session: gus.session }), 422, "too_many_users");

@@ -2,7 +2,7 @@
 // replayed on resume in the room's order (after= counts in seq); without it nothing changes; a member
 // who leaves or is removed has their room sockets closed with 4003.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, createRoom, register } from "./support/http.ts";
+import { type Account, call, createRoom, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
 
@@ -10,11 +10,7 @@ let s: TestServer;
 let ann: Account, ben: Account, cat: Account;
 beforeAll(async () => {
   s = await startServer();
-  [ann, ben, cat] = (await Promise.all(["ann", "ben", "cat"].map((l) => register(s.url, l)))) as [
-    Account,
-    Account,
-    Account,
-  ];
+  [ann, ben, cat] = await registerAll(s.url, ["ann", "ben", "cat"]);
 });
 afterAll(() => s.stop());
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
-import { type Account, call, createRoom, register } from "./support/http.ts";
+import { call, createRoom, registerAll } from "./support/http.ts";
 import { rewindPostgresTo5, rewindSqliteTo5 } from "./support/old-schema.ts";
 import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -32,7 +32,7 @@ test("a version 5 database gets the room's order: creation is seq 1, messages fo
   const databaseUrl = STORE === "postgres" ? await freshDatabase(dir) : "";
   let t = await startServer({ dir, config: { databaseUrl } });
   try {
-    const [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(t.url, l)))) as [Account, Account];
+    const [ann, ben] = await registerAll(t.url, ["ann", "ben"]);
     const room = await createRoom(t.url, ann, [ben]);
     const sock = await Socket.open(chatUrl(t, room, ann));
     await sendAll(sock, ["one", "two", "three"]);

@@ -2,7 +2,7 @@
 // (401), a foreign Origin on a state-changing request or an upgrade (403 forbidden_origin), a body over
 // 64 KiB (413); and the stream's own: a plain GET (426), one socket past the user's cap (429).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, expectError, register, upgradeRequest } from "./support/http.ts";
+import { type Account, call, expectError, upgradeRequest, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { Socket } from "./support/socket.ts";
 
@@ -11,7 +11,7 @@ let ann: Account, ben: Account;
 let room: number;
 beforeAll(async () => {
   s = await startServer({ config: { limits: true, socketsPerUser: 1 } });
-  [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(s.url, l)))) as [Account, Account];
+  [ann, ben] = await registerAll(s.url, ["ann", "ben"]);
   room = (
     await call(s.url, "POST", "/v1/rooms", { session: ann.session, body: { name: "R", public: true, users: [] } })
   ).body.id;

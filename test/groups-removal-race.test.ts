@@ -3,7 +3,7 @@
 // once the socket is registered), and a message already queued when the removal commits is refused,
 // never stored after the removal (the writer checks each (room, sender) once per batch).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Account, call, register } from "./support/http.ts";
+import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
 
@@ -11,7 +11,7 @@ let s: TestServer;
 let ann: Account, ben: Account;
 beforeAll(async () => {
   s = await startServer();
-  [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(s.url, l)))) as [Account, Account];
+  [ann, ben] = await registerAll(s.url, ["ann", "ben"]);
 });
 afterAll(() => s.stop());
 

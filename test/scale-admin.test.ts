@@ -2,20 +2,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeInvite, registerRaw, registerWith, setupCode, startLogged } from "./support/admin.ts";
 import { type Account, call, createRoom, expectError } from "./support/http.ts";
-import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
+import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
-import { needs } from "./support/tools.ts";
 
-const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
-const haveRedis = needs("redis", TEST_REDIS_URL !== "");
-
-const paths = [
-  { name: "Redis", enabled: havePostgres && haveRedis, redisUrl: TEST_REDIS_URL },
-  { name: "PostgreSQL LISTEN/NOTIFY", enabled: havePostgres, redisUrl: "" },
-];
-
-for (const path of paths) {
+for (const path of fanoutPaths()) {
   describe.skipIf(!path.enabled)(`admins across two instances through ${path.name}`, () => {
     let a: TestServer, b: TestServer, databaseUrl: string, root: Account;
     beforeAll(async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Child, SOURCE, startChild } from "./support/child.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
-import { chatUrl, isMessage, isUserPresence, Socket } from "./support/socket.ts";
+import { chatUrl, isMessage, isUserPresence, Socket, streamUrl } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis", TEST_REDIS_URL !== "");
@@ -34,7 +34,7 @@ describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {
     const room = await createRoom(a.url, alice, [bob]);
     const sb = await Socket.open(chatUrl(b, room, bob));
     const watch = await Socket.open(chatUrl(b, room, bob, { events: "presence" }));
-    const stream = await Socket.open(`${b.wsUrl}/v1/stream?session_id=${bob.session}`);
+    const stream = await Socket.open(streamUrl(b, bob));
     stream.send({ type: "resume", rooms: {} });
     await stream.next((f) => f.type === "synced");
     const sa = await Socket.open(chatUrl(a, room, alice));

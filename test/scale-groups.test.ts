@@ -2,21 +2,12 @@
 // membership and room changes reach events=members sockets on both, in the room's order with the
 // messages; a removed member's room sockets close with 4003 on both.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, register } from "./support/http.ts";
-import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
+import { type Account, call, register, registerAll } from "./support/http.ts";
+import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, openStream, sendAll, Socket } from "./support/socket.ts";
-import { needs } from "./support/tools.ts";
+import { chatUrl, openStream, sendAll, Socket, streamUrl } from "./support/socket.ts";
 
-const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
-const haveRedis = needs("redis", TEST_REDIS_URL !== "");
-
-const paths = [
-  { name: "Redis", enabled: havePostgres && haveRedis, redisUrl: TEST_REDIS_URL },
-  { name: "PostgreSQL LISTEN/NOTIFY", enabled: havePostgres, redisUrl: "" },
-];
-
-for (const path of paths) {
+for (const path of fanoutPaths()) {
   describe.skipIf(!path.enabled)(`groups on two instances through ${path.name}`, () => {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let ann: Account, ben: Account, cat: Account;
@@ -26,11 +17,7 @@ for (const path of paths) {
         startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
         startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
       ]);
-      [ann, ben, cat] = (await Promise.all(["ann", "ben", "cat"].map((l) => register(a.url, l)))) as [
-        Account,
-        Account,
-        Account,
-      ];
+      [ann, ben, cat] = await registerAll(a.url, ["ann", "ben", "cat"]);
     });
     afterAll(async () => {
       await Promise.all([a?.stop(), b?.stop()]);
@@ -86,7 +73,7 @@ for (const path of paths) {
     });
 
     const streamOn = async (t: TestServer, who: Account, rooms: Record<number, number>) => {
-      const st = await openStream(`${t.wsUrl}/v1/stream?session_id=${who.session}`);
+      const st = await openStream(streamUrl(t, who));
       await st.next(); // hello
       st.send({ type: "resume", rooms });
       const frames = [];

@@ -2,20 +2,11 @@
 // Users on different instances chat; every socket sees every message once, in id order, without gaps.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
-import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
+import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
-import { needs } from "./support/tools.ts";
 
-const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
-const haveRedis = needs("redis", TEST_REDIS_URL !== "");
-
-const paths = [
-  { name: "Redis", enabled: havePostgres && haveRedis, redisUrl: TEST_REDIS_URL },
-  { name: "PostgreSQL LISTEN/NOTIFY", enabled: havePostgres, redisUrl: "" },
-];
-
-for (const path of paths) {
+for (const path of fanoutPaths()) {
   describe.skipIf(!path.enabled)(`two instances through ${path.name}`, () => {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let alice: Account, bob: Account, carol: Account, dave: Account;

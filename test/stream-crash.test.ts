@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type Child, SOURCE, startChild } from "./support/child.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
-import { sendAll, Socket } from "./support/socket.ts";
+import { sendAll, Socket, streamUrl } from "./support/socket.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-stream-crash-"));
 let databaseUrl = "";
@@ -28,7 +28,7 @@ async function serve(): Promise<Child> {
 
 // A stream resumed with a map: the frames before synced, checked to be each room's next seq.
 async function resume(c: Child, who: Account, rooms: Record<number, number>) {
-  const st = await Socket.open(`${c.wsUrl}/v1/stream?session_id=${who.session}`);
+  const st = await Socket.open(streamUrl(c, who));
   await st.next((f) => f.type === "hello");
   st.send({ type: "resume", rooms });
   const replay: any[] = [];

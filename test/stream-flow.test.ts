@@ -1,10 +1,10 @@
 // Flow control of a user stream's replay, as for a room socket's backlog: it is sent as the client takes
 // it, and a client that takes nothing of it for 10 s is closed with 1013, having got a gap-free start.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, register } from "./support/http.ts";
+import { type Account, call, registerAll } from "./support/http.ts";
 import { RawSocket } from "./support/raw-socket.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, sendAll, Socket } from "./support/socket.ts";
+import { chatUrl, sendAll, Socket, streamUrl } from "./support/socket.ts";
 import { every, waitFor } from "./support/waiting.ts";
 
 const STALL_MS = 10_000;
@@ -16,7 +16,7 @@ describe("a user stream's replay under flow control", () => {
   let rooms: number[];
   beforeAll(async () => {
     s = await startServer();
-    [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(s.url, l)))) as [Account, Account];
+    [ann, ben] = await registerAll(s.url, ["ann", "ben"]);
     rooms = [];
     // Two rooms of 1000 messages of 16 KB (UTF-8): 32 MB to replay, past the 16 MiB a socket may have
     // queued (Bun drops it) and far past the 256 KiB at which the replay waits for the client.
@@ -32,7 +32,7 @@ describe("a user stream's replay under flow control", () => {
   }, 60_000);
   afterAll(() => s.stop());
 
-  const url = () => `${s.wsUrl}/v1/stream?session_id=${ben.session}`;
+  const url = () => streamUrl(s, ben);
 
   test("a client that reads gets all of it in order, then synced", async () => {
     const st = await Socket.open(url());

@@ -5,15 +5,10 @@
 // On one instance and on two (through Redis and through PostgreSQL LISTEN/NOTIFY).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, register } from "./support/http.ts";
-import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
+import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, isUserPresence, Socket } from "./support/socket.ts";
-import { needs } from "./support/tools.ts";
+import { chatUrl, isUserPresence, Socket, streamUrl } from "./support/socket.ts";
 
-const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
-const haveRedis = needs("redis", TEST_REDIS_URL !== "");
-
-const streamUrl = (t: TestServer, who: Account) => `${t.wsUrl}/v1/stream?session_id=${who.session}`;
 const on = (who: Account) => ({ type: "presence", user_id: who.id, online: true });
 const off = (who: Account) => ({ type: "presence", user_id: who.id, online: false });
 
@@ -129,11 +124,7 @@ describe("on one instance", () => {
   );
 });
 
-const paths = [
-  { name: "Redis", enabled: havePostgres && haveRedis, redisUrl: TEST_REDIS_URL },
-  { name: "PostgreSQL LISTEN/NOTIFY", enabled: havePostgres, redisUrl: "" },
-];
-for (const path of paths) {
+for (const path of fanoutPaths()) {
   describe.skipIf(!path.enabled)(`on two instances through ${path.name}`, () => {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let n = 0;

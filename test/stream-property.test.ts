@@ -3,7 +3,7 @@
 // twice), and in the end its messages per room equal the REST history. On two instances (PostgreSQL) the
 // client resumes on either.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, register } from "./support/http.ts";
+import { type Account, call, registerAll } from "./support/http.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { prng, type Rng } from "./support/prng.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -112,7 +112,7 @@ describe("the user stream under random changes and reconnects", () => {
   let ann: Account, ben: Account;
   beforeAll(async () => {
     s = await startServer();
-    [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(s.url, l)))) as [Account, Account];
+    [ann, ben] = await registerAll(s.url, ["ann", "ben"]);
   });
   afterAll(() => s.stop());
 
@@ -133,7 +133,7 @@ describe.skipIf(STORE !== "postgres" || !needs("postgresql", TEST_DATABASE_URL !
     beforeAll(async () => {
       databaseUrl = await freshDatabase();
       [a, b] = await Promise.all([startServer({ config: { databaseUrl } }), startServer({ config: { databaseUrl } })]);
-      [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(a.url, l)))) as [Account, Account];
+      [ann, ben] = await registerAll(a.url, ["ann", "ben"]);
     });
     afterAll(async () => {
       await Promise.all([a?.stop(), b?.stop()]);

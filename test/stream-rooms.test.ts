@@ -3,9 +3,9 @@
 // exactly once, across the chunks' boundaries (by room count and by missed frames).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Store } from "../lib/store/store.ts";
-import { type Account, call, register } from "./support/http.ts";
+import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, openStream, sendAll, Socket } from "./support/socket.ts";
+import { chatUrl, openStream, sendAll, Socket, streamUrl } from "./support/socket.ts";
 
 const ROOMS = 105; // past the 100 rooms one read takes
 const calls = {
@@ -29,7 +29,7 @@ let s: TestServer;
 let ann: Account, ben: Account;
 beforeAll(async () => {
   s = await startServer({ wrapStore: counting });
-  [ann, ben] = (await Promise.all(["ann", "ben"].map((l) => register(s.url, l)))) as [Account, Account];
+  [ann, ben] = await registerAll(s.url, ["ann", "ben"]);
 });
 afterAll(() => s.stop());
 
@@ -46,7 +46,7 @@ async function post(room: number, n: number) {
   await sock.close();
 }
 async function resumed(rooms: Record<number, number>) {
-  const st = await openStream(`${s.wsUrl}/v1/stream?session_id=${ben.session}`);
+  const st = await openStream(streamUrl(s, ben));
   await st.next(); // hello
   st.send({ type: "resume", rooms });
   const frames = [];

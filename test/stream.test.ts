@@ -1,23 +1,18 @@
 // The user stream (WS /v1/stream): hello, resume with a map of last seqs (replay, resync, room,
 // room_removed, synced), live durable frames of every room, membership changes of its user, sending.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, createRoom, register } from "./support/http.ts";
+import { type Account, call, createRoom, register, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, openStream, sendAll, Socket } from "./support/socket.ts";
+import { chatUrl, openStream, sendAll, Socket, streamUrl } from "./support/socket.ts";
 
 let s: TestServer;
 let ann: Account, ben: Account, cat: Account;
 beforeAll(async () => {
   s = await startServer();
-  [ann, ben, cat] = (await Promise.all(["ann", "ben", "cat"].map((l) => register(s.url, l)))) as [
-    Account,
-    Account,
-    Account,
-  ];
+  [ann, ben, cat] = await registerAll(s.url, ["ann", "ben", "cat"]);
 });
 afterAll(() => s.stop());
 
-const streamUrl = (t: { wsUrl: string }, who: Account) => `${t.wsUrl}/v1/stream?session_id=${who.session}`;
 async function group(owner: Account, members: Account[]): Promise<number> {
   const r = await call(s.url, "POST", "/v1/rooms", {
     session: owner.session,

@@ -5,20 +5,20 @@
 // as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
 // "room_removed" when removed, read markers (read()) and the presence of the users it shares a room with
 // (user-presence.ts). A client sends messages, typing and read markers with a room_id.
+import type { EventBody } from "../broker/broker.ts";
 import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
 import type { Room, RoomEvent, RoomFrame } from "../store/store.ts";
-import type { FrameContext } from "./frames.ts";
 import { isObject } from "../validate.ts";
-import { type StreamState, streamFrames } from "./stream-frames.ts";
-
-export type { StreamState };
-import { send, sendError, type WS } from "./socket.ts";
+import type { FrameContext } from "./frames.ts";
 import { PAUSE_BYTES, STALL_MS } from "./resume.ts";
+import { send, sendError, type WS } from "./socket.ts";
+import { type StreamState, streamFrames } from "./stream-frames.ts";
 import { topic } from "./topics.ts";
 import type { UserPresence } from "./user-presence.ts";
-import type { EventBody } from "../broker/broker.ts";
+
+export type { StreamState };
 
 export const RESUME_WAIT_MS = 10_000;
 export { STALL_MS };

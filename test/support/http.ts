@@ -27,6 +27,11 @@ export async function register(base: string, login: string, password = "password
   return { id: info.body.id, login, session: r.body.session_id };
 }
 
+// Several users at once, in the order given.
+export function registerAll<const L extends readonly string[]>(base: string, logins: L) {
+  return Promise.all(logins.map((l) => register(base, l))) as Promise<{ [K in keyof L]: Account }>;
+}
+
 export async function createRoom(base: string, owner: Account, others: Account[]): Promise<number> {
   const r = await call(base, "POST", "/v1/rooms", {
     session: owner.session,

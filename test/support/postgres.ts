@@ -4,6 +4,7 @@ import { SQL } from "bun";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { needs } from "./tools.ts";
 
 export const STORE = process.env.ECHAT_TEST_STORE === "postgres" ? "postgres" : "sqlite";
 export const TEST_DATABASE_URL = process.env.ECHAT_TEST_DATABASE_URL ?? "";
@@ -53,4 +54,15 @@ async function adminQuery(text: string) {
   } finally {
     await admin.close();
   }
+}
+
+// The two ways several instances share deliveries (Redis, PostgreSQL LISTEN/NOTIFY), each enabled when its
+// services are at hand (needs(): a skip line locally, a failure in CI).
+export function fanoutPaths() {
+  const havePostgres = needs("postgresql", TEST_DATABASE_URL !== "");
+  const haveRedis = needs("redis", TEST_REDIS_URL !== "");
+  return [
+    { name: "Redis", enabled: havePostgres && haveRedis, redisUrl: TEST_REDIS_URL },
+    { name: "PostgreSQL LISTEN/NOTIFY", enabled: havePostgres, redisUrl: "" },
+  ];
 }

@@ -87,6 +87,9 @@ export const isUserPresence = (f: any) => f.type === "presence" && "user_id" in 
 // A user stream, for tests that do not look at presence.
 export const openStream = (url: string) => Socket.open(url, { skip: isUserPresence });
 
+export const streamUrl = (s: { wsUrl: string }, who: { session: string }) =>
+  `${s.wsUrl}/v1/stream?session_id=${who.session}`;
+
 export const isMessage = (f: any) => typeof f.id === "number" && typeof f.text === "string";
 
 // Sends texts and waits for each ack (the sender's own copy), returning the stored messages.
