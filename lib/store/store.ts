@@ -1,6 +1,7 @@
 // The storage interface. Handlers and the hub see only this; SQL lives in sqlite/ and postgres/.
 // Every method is async so that a networked database can sit behind the same interface.
 import type { SQL } from "bun";
+import type { SearchQuery } from "../search/query.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string; disabled: boolean };
@@ -148,6 +149,21 @@ export type Stored = { message: Message; duplicate: boolean };
 
 export type Page = { limit: number; before?: number; after?: number };
 
+// Full-text search (GET /v1/search): messages of the rooms userId is a member of now (roomId: that one
+// only) holding every term of the query; deleted ones never. newest: by id, newest first, ids below
+// before.id. rank: most relevant first by rank (lower is better: SQLite's bm25, PostgreSQL's -ts_rank),
+// ties newest first, after the cursor before (its rank and id).
+export type MessageSearch = {
+  userId: number;
+  roomId?: number;
+  query: SearchQuery;
+  order: "newest" | "rank";
+  limit: number;
+  before?: SearchCursor;
+};
+export type SearchCursor = { id: number; rank?: number };
+export type Found = { message: Message; rank?: number }; // rank: with order rank
+
 export interface Store {
   // null: taken. admin: `echat user add --admin`.
   createUser(login: string, folded: string, passwordHash: string, now: number, admin?: boolean): Promise<User | null>;
@@ -240,6 +256,7 @@ export interface Store {
   // (removed while the message waited in the queue): no message follows its sender's removal.
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
+  searchMessages(search: MessageSearch): Promise<Found[]>;
   // The marker after the call and the room's unread count for the user then; a marker that would not
   // advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;
