@@ -32,7 +32,7 @@ export function parseQuery(q: string): SearchQuery {
 }
 
 function toTerm(part: string): Term | null {
-  const tokens = tokenize(part).filter((t) => t.word !== "");
+  const tokens = tokenize(part);
   if (tokens.length === 0) return null;
   const last = tokens.at(-1)!;
   const prefix = part[last.end] === "*";

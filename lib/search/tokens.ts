@@ -57,8 +57,7 @@ export function foldWord(word: string): string {
     .join("");
 }
 
-// [start, end) in UTF-16 units of the text. word may be "" (a word of characters SQLite folds away,
-// such as private-use ones): it still takes its position, as in FTS5, so phrases match alike.
+// [start, end) in UTF-16 units of the text; a word's index in the list is its position (FTS5's offset).
 export type Token = { word: string; start: number; end: number };
 
 export function tokenize(text: string): Token[] {
@@ -85,8 +84,8 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
-// A tsvector literal with positions (1-based, as PostgreSQL counts them): 'word':1,4 'other':2. Empty
-// and overlong words are left out but keep their positions.
+// A tsvector literal with positions (1-based, as PostgreSQL counts them): 'word':1,4 'other':2.
+// Overlong words are left out but keep their positions, so phrases around them match as in FTS5.
 export function searchVector(text: string): string {
   const positions = new Map<string, number[]>();
   tokenize(text).forEach(({ word }, i) => {
