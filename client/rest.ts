@@ -17,6 +17,8 @@ import type {
   Message,
   Readiness,
   Reply,
+  SearchQuery,
+  SearchResults,
   Room,
   RoomChange,
   RoomSummary,
@@ -163,6 +165,13 @@ export class RestClient {
       if (page.length < limit) return all;
       after = page.at(-1)!.id;
     }
+  }
+
+  // Full-text search over the caller's rooms: words, prefixes (prog*), "phrases"; newest first or order
+  // "rank". Pass next back as before for the next page (null: the last one).
+  search(query: SearchQuery): Promise<SearchResults> {
+    const { q, roomId, order, limit, before } = query;
+    return this.call<SearchResults>("GET", `/v1/search${search({ q, room_id: roomId, order, limit, before })}`);
   }
 
   // One live stream over all of the user's rooms, connecting at once: see UserStream.

@@ -1,6 +1,8 @@
 // GET /v1/search on either store (ECHAT_TEST_STORE): words, prefixes, phrases, any script, case and
 // diacritics, both orders with their cursors, highlights in UTF-16 units, membership and every refusal.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ApiError, EchatClient } from "../client/index.ts";
+import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { type Account, call, createRoom, expectError, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -241,6 +243,20 @@ describe("refusals", () => {
   test("other methods: 405 method_not_allowed", async () => {
     expectError(await call(s.url, "POST", "/v1/search?q=hello", { session: ben.session }), 405, "method_not_allowed");
   });
+});
+
+test("the typed client's search() pages and refuses like the API", async () => {
+  const c = new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: s.url, session: ben.session });
+  const first = await c.search({ q: "hello", limit: 2 });
+  expect(first.results.map((r) => r.message.text)).toEqual((await found(ben, "hello")).slice(0, 2));
+  const rest = await c.search({ q: "hello", limit: 2, before: first.next! });
+  expect(rest.next).toBeNull();
+  const ranked = await c.search({ q: "kiwi", order: "rank", roomId: room, limit: 1 });
+  expect(ranked.results[0]!.message.text).toBe("kiwi kiwi kiwi kiwi");
+  expect(ranked.results[0]!.highlights.length).toBe(4);
+  const e = await c.search({ q: "!!" }).catch((x) => x);
+  expect(e).toBeInstanceOf(ApiError);
+  expect(e.code).toBe("invalid_query");
 });
 
 test("searches are rate limited per user: 429 rate_limited", async () => {
