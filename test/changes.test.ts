@@ -237,6 +237,45 @@ describe("reactions", () => {
   });
 });
 
+// method, the route, the path, a body (none: the endpoint reads none)
+const thumbs = encodeURIComponent("👍");
+const WRITES = [
+  ["PATCH", "/v1/rooms/:id/messages/:message_id", () => path(direct, 1), { text: "x" }],
+  ["DELETE", "/v1/rooms/:id/messages/:message_id", () => path(direct, 1), undefined],
+  [
+    "PUT",
+    "/v1/rooms/:id/messages/:message_id/reactions/:emoji",
+    () => `${path(direct, 1)}/reactions/${thumbs}`,
+    undefined,
+  ],
+  [
+    "DELETE",
+    "/v1/rooms/:id/messages/:message_id/reactions/:emoji",
+    () => `${path(direct, 1)}/reactions/${thumbs}`,
+    undefined,
+  ],
+] as const;
+
+describe("the refusals every endpoint shares", () => {
+  test.each(WRITES)("%s %s without a session is unauthorized", async (method, _, at, body) => {
+    expectError(await call(s.url, method, at(), { body }), 401, "unauthorized");
+  });
+
+  test.each(WRITES)("%s %s from a foreign Origin is forbidden_origin", async (method, _, at, body) => {
+    const headers = { origin: "https://evil.example" };
+    expectError(await call(s.url, method, at(), { body, session: ann.session, headers }), 403, "forbidden_origin");
+  });
+
+  test("PATCH with a body over 64 KiB is payload_too_large", async () => {
+    const raw = JSON.stringify({ text: "x".repeat(64 * 1024) });
+    expectError(await call(s.url, "PATCH", path(direct, 1), { raw, session: ann.session }), 413, "payload_too_large");
+  });
+
+  test.each(WRITES)("%s %s in a room the caller is not in is room_not_found", async (method, _, at, body) => {
+    expectError(await call(s.url, method, at(), { body, session: cat.session }), 422, "room_not_found");
+  });
+});
+
 describe("rate limits", () => {
   test("edits and reactions take from the sender's message bucket: 429 rate_limited with Retry-After", async () => {
     const limited = await startServer({ config: { limits: true, messageBurst: 2, messageRate: 0.001 } });
