@@ -61,11 +61,13 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
     else server()?.publish(topic.event(room, kind), json, false);
   }
 
-  // A membership or room change: to the sockets that opted in to "members", buffered for those reading
+  // A membership or room change: to the sockets that opted in to "members"; a message's change to those
+  // that opted in to "changes" (and the user streams, subscribed to both). Buffered for those reading
   // their backlog.
   function roomEvent(e: RoomEvent) {
     rooms.buffer(e);
-    server()?.publish(topic.event(e.roomId, "members"), JSON.stringify(roomEventJson(e)), false);
+    const kind = e.kind === "members" || e.kind === "room" ? "members" : "changes";
+    server()?.publish(topic.event(e.roomId, kind), JSON.stringify(roomEventJson(e)), false);
     streams().frame(e);
   }
 
