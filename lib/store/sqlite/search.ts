@@ -2,10 +2,10 @@
 // transactions) walked newest first, or ranked by bm25, joined to messages for the caller's rooms.
 import type { Database } from "bun:sqlite";
 import { fts5Expression } from "../../search/query.ts";
-import type { Found, Message, MessageSearch, Store } from "../store.ts";
-import { MESSAGE } from "./columns.ts";
+import type { Found, MessageSearch, Store } from "../store.ts";
+import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 
-type Row = Message & { r: number };
+type Row = MessageRow & { r: number };
 type Params = Record<string, number | string>;
 
 // The index drives (CROSS JOIN keeps it the outer loop): newest first it walks rowids down and stops at
@@ -34,7 +34,10 @@ export function createSearch(db: Database, upTo: () => number): Pick<Store, "sea
       else params.upTo = upTo();
       if (cursor) Object.assign(params, { rank: before.rank!, before: before.id });
       const rows = db.query<Row, [Params]>(statement(order, roomId !== undefined, cursor)).all(params);
-      return rows.map(({ r, ...message }): Found => (order === "rank" ? { message, rank: r } : { message }));
+      return rows.map(({ r, ...row }): Found => {
+        const message = toMessage(row);
+        return order === "rank" ? { message, rank: r } : { message };
+      });
     },
   };
 }
