@@ -175,8 +175,6 @@ export type SearchCursor = { below: number; rank?: number; id?: number };
 // next: where the next page starts (more hits in this window, else the next window), null when none can.
 export type SearchPage = { found: Found[]; next: SearchCursor | null };
 export type Found = { message: Message; rank?: number }; // rank: with order rank
-// The window a search reads: how many matching messages, and the lowest and highest id among them.
-export type SearchWindow = { count: number; low: number; high: number };
 // Message changes (docs/api.md), each in the room's order: the message after it and its event (none when
 // nothing changed). moderator: the caller may delete others' messages (the group's owner or an admin).
 export type MessageEdit = { roomId: number; messageId: number; userId: number; text: string; now: number };

@@ -3,39 +3,31 @@
 // (store/search-page.ts), for the caller's rooms, newest first or by -ts_rank (lower is better, as bm25).
 import type { SQL } from "bun";
 import { tsqueryText } from "../../search/query.ts";
-import { searchPage } from "../search-page.ts";
-import type { Found, MessageSearch, SearchWindow, Store } from "../store.ts";
+import { byRank, searchPage, type WindowRead } from "../search-page.ts";
+import type { Found, Message, MessageSearch, Store } from "../store.ts";
 import { message, type Row } from "./rows.ts";
 
 export function createSearch(sql: SQL): Pick<Store, "searchMessages"> {
-  return {
-    searchMessages: (search) =>
-      searchPage(search, {
-        async window(s, below) {
-          const [w] = await sql`SELECT count(*) AS count, coalesce(min(id), 0) AS low, coalesce(max(id), 0) AS high
-            FROM (SELECT id FROM messages WHERE search @@ ${tsqueryText(s.query)}::tsquery AND id < ${below}
-              ORDER BY id DESC LIMIT ${s.scan}) w`;
-          return { count: Number(w.count), low: Number(w.low), high: Number(w.high) };
-        },
-        hits: (s, low, below, limit) => hits(sql, s, low, below, limit),
-      }),
-  };
+  return { searchMessages: (search) => searchPage(search, (s, below, limit) => read(sql, s, below, limit)) };
 }
 
-async function hits(sql: SQL, s: MessageSearch, low: number, below: number, limit: number): Promise<Found[]> {
-  const q = tsqueryText(s.query);
-  const where = sql`m.search @@ x.q AND m.id >= ${low} AND m.id < ${below} AND m.deleted_at IS NULL
-    AND m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ${s.userId})
-    ${s.roomId === undefined ? sql`` : sql`AND m.room_id = ${s.roomId}`}`;
-  if (s.order === "newest") {
-    const rows = await sql`SELECT m.* FROM messages m, (SELECT ${q}::tsquery AS q) x WHERE ${where}
-      ORDER BY m.id DESC LIMIT ${limit}`;
-    return rows.map((r: Row): Found => ({ message: message(r) }));
-  }
-  const { rank, id } = s.before ?? {};
-  const after = rank === undefined ? sql`` : sql`WHERE r > ${rank} OR (r = ${rank} AND id < ${id!})`;
-  const rows = await sql`SELECT * FROM (SELECT m.*, (-ts_rank(m.search, x.q))::float8 AS r
-      FROM messages m, (SELECT ${q}::tsquery AS q) x WHERE ${where}) hits
-    ${after} ORDER BY r, id DESC LIMIT ${limit}`;
-  return rows.map((r: Row): Found => ({ message: message(r), rank: r.r }));
+// The window's matches newest first: for each whether it is the caller's and (by rank) its -ts_rank;
+// then the page's rows by id.
+async function read(sql: SQL, s: MessageSearch, below: number, limit: number): Promise<WindowRead> {
+  const rank = s.order === "rank" ? sql`CASE WHEN mine THEN (-ts_rank(search, q))::float8 END` : sql`NULL`;
+  const scanned: Row[] = await sql`SELECT id, mine, ${rank} AS r FROM (SELECT m.id, m.search, x.q,
+        m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ${s.userId})
+          ${s.roomId === undefined ? sql`` : sql`AND m.room_id = ${s.roomId}`} AS mine
+      FROM messages m, (SELECT ${tsqueryText(s.query)}::tsquery AS q) x
+      WHERE m.search @@ x.q AND m.id < ${below} ORDER BY m.id DESC LIMIT ${s.scan}) w
+    ORDER BY id DESC`;
+  if (scanned.length === 0) return { count: 0, low: 0, high: 0, hits: [] };
+  const mine = scanned.filter((r) => r.mine).map((r) => ({ id: Number(r.id), rank: (r.r as number | null) ?? 0 }));
+  const hits = (s.order === "rank" ? byRank(mine, s.before) : mine).slice(0, limit);
+  const rows = await sql`SELECT * FROM messages WHERE id = ANY(${hits.map((h) => h.id)}::bigint[])`;
+  const byId = new Map<number, Message>(rows.map((r: Row) => [Number(r.id), message(r)]));
+  const found = hits.map(
+    (h): Found => (s.order === "rank" ? { message: byId.get(h.id)!, rank: h.rank } : { message: byId.get(h.id)! }),
+  );
+  return { count: scanned.length, low: Number(scanned.at(-1)!.id), high: Number(scanned[0]!.id), hits: found };
 }
