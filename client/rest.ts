@@ -168,7 +168,8 @@ export class RestClient {
   }
 
   // Full-text search over the caller's rooms: words, prefixes (prog*), "phrases"; newest first or order
-  // "rank". Pass next back as before for the next page (null: the last one).
+  // "rank". Pass next back as before for the next page until it is null: a page may be short, even empty,
+  // and still have a next (one request reads a bounded window of matches).
   search(query: SearchQuery): Promise<SearchResults> {
     const { q, roomId, order, limit, before } = query;
     return this.call<SearchResults>("GET", `/v1/search${search({ q, room_id: roomId, order, limit, before })}`);
