@@ -1,7 +1,7 @@
 // A property of message changes: while a client is away (its user stream closed, and a room socket with
-// events=changes closed), random sends, edits, deletes and reactions happen; when it resumes (the stream's
-// resume map, the room socket's after=seq) it gets exactly those changes, in the room's order, once, and
-// applying them to its copy gives the REST history.
+// events=changes closed), random sends, edits, deletes and reactions happen, and go on while it resumes
+// (the stream's resume map, the room socket's after=seq); it gets exactly those changes, in the room's order,
+// once, and applying them to its copy gives the REST history.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, registerAll } from "./support/http.ts";
 import { prng, type Rng } from "./support/prng.ts";
@@ -114,11 +114,30 @@ describe("resuming after changes made while away", () => {
           const room = r.pick(rooms);
           await change(r, room, senders.get(room)!, live.get(room)!, mine);
         }
-        // Back: the stream resumes, and the room socket with after=seq.
-        const st = await resumeStream(byStream);
-        const ws = await Socket.open(chatUrl(s, rooms[0]!, ben, { events: "changes", after: bySocket.seq }));
-        const { seq } = (await call(s.url, "GET", `/v1/rooms/${rooms[0]}`, { session: ben.session })).body;
-        while (bySocket.seq < seq) bySocket.apply(await ws.next());
+        // Back: the stream resumes and the room socket reconnects with after=seq, while more changes happen.
+        const during = async () => {
+          for (let i = 0; i < 4; i++) {
+            const room = r.pick(rooms);
+            await change(r, room, senders.get(room)!, live.get(room)!, mine);
+          }
+        };
+        const [st, ws] = await Promise.all([
+          resumeStream(byStream),
+          Socket.open(chatUrl(s, rooms[0]!, ben, { events: "changes", after: bySocket.seq })),
+          during(),
+        ]);
+        for (const room of rooms) {
+          const { seq } = (await call(s.url, "GET", `/v1/rooms/${room}`, { session: ben.session })).body;
+          const copy = byStream.get(room)!;
+          while (copy.seq < seq) {
+            const f = await st.next((x) => byStream.has(x.room_id));
+            byStream.get(f.room_id)!.apply(f);
+          }
+          if (room === rooms[0]) while (bySocket.seq < seq) bySocket.apply(await ws.next());
+        }
+        // Nothing more came than the room's order holds (a frame twice would be past the room's seq).
+        expect(st.inbox.filter((f) => byStream.has(f.room_id))).toEqual([]);
+        expect(ws.inbox).toEqual([]);
         await ws.close();
         await st.close();
       }
