@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   "user_not_found",
   "wrong_credentials",
   "room_not_found",
+  "message_not_found",
   "session_not_found",
   "invite_not_found",
   "last_admin",

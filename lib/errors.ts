@@ -13,6 +13,7 @@ export const ERRORS = {
   user_not_found: [422, "No such user"],
   wrong_credentials: [422, "Wrong password"],
   room_not_found: [422, "No such room"],
+  message_not_found: [422, "No such message in this room"],
   session_not_found: [422, "No such session of yours"],
   invite_not_found: [422, "No such invite"],
   last_admin: [422, "The last admin cannot stop being one; make another admin first"],
