@@ -79,8 +79,16 @@ export type RoomEvent = "typing" | "presence" | "read" | "members";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
-// unread: on the user stream, to the reader's own streams only: the room's unread count after the marker.
-export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number; unread?: number };
+// unread, mentions: on the user stream, to the reader's own streams only: the room's unread count after the
+// marker, and how many of those mention the reader.
+export type ReadFrame = {
+  type: "read";
+  room_id: number;
+  user_id: number;
+  message_id: number;
+  unread?: number;
+  mentions?: number;
+};
 // The user stream's presence: per user, not per room (a user who shares a room with you).
 export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type ResyncFrame = { type: "resync"; room_id: number };

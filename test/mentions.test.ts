@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, register, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, isMessage, Socket } from "./support/socket.ts";
+import { chatUrl, isMessage, openStream, Socket, streamUrl } from "./support/socket.ts";
 
 let s: TestServer;
 let ann: Account, annaMaria: Account, bob: Account, zoe: Account, carl: Account;
@@ -97,7 +97,7 @@ describe("who a message mentions", () => {
     await sock.close();
   });
 
-  test("members only as they are when the message is stored: a later member is not mentioned by older text", async () => {
+  test("members only as they are when the message is stored: a member added later is mentioned from then", async () => {
     const dora = await register(s.url, "dora");
     const before = await send("@dora, are you here?");
     expect(before.mentions).toBeUndefined();
@@ -150,6 +150,25 @@ describe("unread mentions in GET /v1/rooms", () => {
     expect(await sock.take(2, isMessage)).toEqual([first, first]);
     await sock.close();
     expect((await counts(eve, r)).mentions).toBe(1);
+  });
+
+  test("the reader's own streams get the unread mentions with their read marker; other members' do not", async () => {
+    const live = async (who: Account) => {
+      const st = await openStream(streamUrl(s, who));
+      st.send({ type: "resume", rooms: {} });
+      await st.next((f) => f.type === "synced");
+      return st;
+    };
+    const a = await send("@fay one", gus, r);
+    const b = await send("@fay two", gus, r);
+    const [mine, theirs] = [await live(fay), await live(eve)];
+    mine.send({ type: "read", room_id: r, message_id: a.id });
+    const receipt = { type: "read", room_id: r, user_id: fay.id, message_id: a.id };
+    expect(await mine.next((f) => f.type === "read")).toEqual({ ...receipt, unread: 1, mentions: 1 });
+    expect(await theirs.next((f) => f.type === "read")).toEqual(receipt);
+    mine.send({ type: "read", room_id: r, message_id: b.id });
+    expect(await mine.next((f) => f.type === "read")).toMatchObject({ message_id: b.id, unread: 0, mentions: 0 });
+    await Promise.all([mine.close(), theirs.close()]);
   });
 
   test("mentions are counted per room", async () => {

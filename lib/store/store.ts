@@ -109,7 +109,8 @@ export type RoomEvent =
     }
   | { kind: "room"; roomId: number; seq: number; room: Room; by: number };
 export type Membership = { seq: number; users: number[] };
-export type ReadMarker = { marker: number; unread: number };
+// mentions: how many of the unread messages mention the user (RoomSummary.mentions).
+export type ReadMarker = { marker: number; unread: number; mentions: number };
 export type RoomFrame = { kind: "message"; message: Message } | RoomEvent;
 export const frameSeq = (f: RoomFrame) => (f.kind === "message" ? f.message.seq : f.seq);
 

@@ -19,7 +19,9 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   presence: { schema: "PresenceFrame", summary: "The set of connected users changed", event: "presence" },
   read: {
     schema: "ReadFrame",
-    summary: "A member's read marker, as stored (on the user stream, the reader's own streams get the room's unread)",
+    summary:
+      "A member's read marker, as stored (on the user stream, the reader's own streams get the room's unread and " +
+      "unread mentions)",
     event: "read",
   },
   members: {

@@ -253,6 +253,11 @@ export const FRAME_SCHEMAS = {
       user_id: id,
       message_id: { type: "integer", minimum: 0 },
       unread: { type: "integer", minimum: 0, description: "user stream: the reader's own streams only" },
+      mentions: {
+        type: "integer",
+        minimum: 0,
+        description: "user stream, the reader's own streams only: unread messages that mention the reader",
+      },
     },
     ["type", "room_id", "user_id", "message_id"],
   ),

@@ -149,9 +149,11 @@ function createReadMarkers(sql: SQL): Store["markRead"] {
 // update) commits between reading the totals and writing them.
 async function markRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<ReadMarker> {
   const marker = await advanceRead(sql, roomId, userId, messageId);
-  const [row] = await sql`SELECT (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
+  const [row] = await sql`SELECT (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
+      (SELECT count(*) FROM mentions x WHERE x.user_id = ${userId} AND x.room_id = ${roomId}
+        AND x.message_id > m.last_read_id) AS mentions
     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ${roomId} AND m.user_id = ${userId}`;
-  return { marker, unread: row ? Number(row.unread) : 0 };
+  return { marker, unread: row ? Number(row.unread) : 0, mentions: row ? Number(row.mentions) : 0 };
 }
 
 async function advanceRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<number> {

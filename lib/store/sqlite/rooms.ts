@@ -78,10 +78,10 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     // Read first: a marker that would not advance takes no write lock and writes nothing.
     async markRead(roomId, userId, messageId) {
       const state = q.readState.get(roomId, userId);
-      if (!state) return { marker: 0, unread: 0 };
+      if (!state) return { marker: 0, unread: 0, mentions: 0 };
       if (Math.min(messageId, state.newest) > state.marker) q.advanceRead.get(roomId, userId, messageId);
       const after = q.readState.get(roomId, userId);
-      return { marker: after?.marker ?? 0, unread: after?.unread ?? 0 };
+      return { marker: after?.marker ?? 0, unread: after?.unread ?? 0, mentions: after?.mentions ?? 0 };
     },
   };
 }
@@ -108,10 +108,12 @@ function prepare(db: Database) {
      WHERE m.room_id IN (SELECT value FROM json_each(?)) ORDER BY m.room_id, m.position`,
   );
   const messageById = db.query<MessageRow, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
-  const readState = db.query<{ marker: number; newest: number; unread: number }, [number, number]>(
+  const readState = db.query<{ marker: number; newest: number; unread: number; mentions: number }, [number, number]>(
     `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS newest,
-       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
-     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?`,
+       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
+       (SELECT count(*) FROM mentions x WHERE x.user_id = ?2 AND x.room_id = ?1 AND x.message_id > m.last_read_id)
+         AS mentions
+     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ?1 AND m.user_id = ?2`,
   );
   // Never backwards, and never past the room's newest message (else later messages would arrive read).
   // The counters at the marker: at the newest message they are the room's and the member's totals;
