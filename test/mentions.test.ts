@@ -67,6 +67,7 @@ describe("who a message mentions", () => {
     ["ask @bob\tnow", ["bob"]],
     ["line\n@bob\nnext", ["bob"]],
     ["@zoë and @ZOË", ["Zoë"]], // once, whatever the case
+    ["@Zoe\u0308!", ["Zoë"]], // decomposed: compared in NFC
     ["@bob @bob @Anna", ["bob", "Anna"]],
     ["mail bob@bob please", []], // not inside a word
     ["x@bob", []],
