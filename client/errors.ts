@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   "invalid_name",
   "invalid_topic",
   "unknown_type",
+  "message_not_found",
   "unauthorized",
   "forbidden_origin",
   "forbidden",

@@ -1,5 +1,6 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
 import { eventFromBody } from "../frames.ts";
+import { withOptionalColumns } from "../message-columns.ts";
 import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
@@ -8,8 +9,9 @@ export function user(r: Row): User {
   return { id: Number(r.id), login: r.login };
 }
 
+// The optional fields only when their column is set (message-columns.ts).
 export function message(r: Row): Message {
-  return {
+  const m: Message = {
     id: Number(r.id),
     roomId: Number(r.room_id),
     userId: Number(r.user_id),
@@ -18,6 +20,13 @@ export function message(r: Row): Message {
     createdAt: Number(r.created_at),
     seq: Number(r.seq),
   };
+  return withOptionalColumns(m, {
+    editedAt: r.edited_at,
+    replyTo: r.reply_to,
+    mentions: r.mentions,
+    reactions: r.reactions,
+    deletedAt: r.deleted_at,
+  });
 }
 
 export function room(r: Row, users: User[]): Room {
