@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   "invalid_topic",
   "unknown_type",
   "message_not_found",
+  "invalid_emoji",
+  "too_many_reactions",
   "unauthorized",
   "forbidden_origin",
   "forbidden",

@@ -23,6 +23,9 @@ export const ERRORS = {
   too_many_rooms: [422, "A member of this room is already in the most rooms a user may be in"],
   unknown_type: [422, "Unknown frame type"],
   message_not_found: [422, "No such message in this room"],
+  // message changes (reactions)
+  invalid_emoji: [422, "A reaction is one emoji"],
+  too_many_reactions: [422, "A message has at most 20 different reactions"],
   unauthorized: [401, "Session is missing, unknown or expired"],
   forbidden_origin: [403, "Requests from this web page's origin are not allowed"],
   forbidden: [403, "Only admins may do this"],

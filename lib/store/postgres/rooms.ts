@@ -165,9 +165,9 @@ async function advanceRead(sql: SQL, roomId: number, userId: number, messageId: 
     await tx`SELECT 1 FROM rooms WHERE id = ${roomId} FOR SHARE`;
     const [row] = await tx`UPDATE room_members m SET last_read_id = t.target,
         read_count = CASE WHEN t.target = t.newest THEN t.total ELSE m.read_count + (SELECT count(*) FROM messages x
-          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target) END,
+          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL) END,
         read_sent = CASE WHEN t.target = t.newest THEN m.sent ELSE m.read_sent + (SELECT count(*) FROM messages x
-          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.user_id = ${userId}) END
+          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL AND x.user_id = ${userId}) END
       FROM (SELECT LEAST(${messageId}::bigint, COALESCE(last_message_id, 0)) AS target,
               COALESCE(last_message_id, 0) AS newest, message_count AS total FROM rooms WHERE id = ${roomId}) t
       WHERE m.room_id = ${roomId} AND m.user_id = ${userId} AND m.last_read_id < t.target

@@ -42,6 +42,6 @@ export function room(r: Row, users: User[]): Room {
   };
 }
 
-export function roomEvent(r: Row): RoomEvent {
-  return eventFromBody(r.kind, Number(r.room_id), Number(r.seq), Number(r.by_id), r.body);
+export function roomEvent(r: Row, messages?: Map<number, Message>): RoomEvent {
+  return eventFromBody(r.kind, Number(r.room_id), Number(r.seq), Number(r.by_id), r.body, messages);
 }

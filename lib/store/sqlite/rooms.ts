@@ -122,9 +122,9 @@ function prepare(db: Database) {
   const advanceRead = db.query<{ marker: number }, [number, number, number]>(
     `UPDATE room_members SET last_read_id = t.target,
        read_count = CASE WHEN t.target = t.newest THEN t.total ELSE read_count + (SELECT count(*) FROM messages x
-         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target) END,
+         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL) END,
        read_sent = CASE WHEN t.target = t.newest THEN sent ELSE read_sent + (SELECT count(*) FROM messages x
-         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.user_id = ?2) END
+         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL AND x.user_id = ?2) END
      FROM (SELECT min(?3, coalesce(last_message_id, 0)) AS target, coalesce(last_message_id, 0) AS newest,
              message_count AS total FROM rooms WHERE id = ?1) AS t
      WHERE room_id = ?1 AND user_id = ?2 AND last_read_id < t.target

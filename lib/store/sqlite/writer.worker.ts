@@ -7,6 +7,7 @@ import type { NotStored } from "../members.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { type Row, unpack } from "./batch.ts";
 import { prepareRepliesAndMentions } from "./replies-mentions.ts";
+import { createMessageChanges, type MessageChanges } from "./message-changes.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
 
@@ -15,11 +16,14 @@ declare const self: Worker;
 let db: Database;
 let writeBatch: (rows: Row[]) => Written;
 let changeRoom: ReturnType<typeof createRoomChanges>;
+let changeMessage: MessageChanges;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
 // with the same client_id (seq 0); null or "message_not_found": refused (members.ts NotStored).
 // mentions: [index in results, the ids its text mentions] for each new message that mentions someone.
 type Written = { results: (number | Message | NotStored)[]; seqs: number[]; mentions: [number, number[]][] };
 let checkpoints: Timer | undefined;
+// A delete's WAL truncation found readers in the way: the checkpoint timer truncates until it succeeds.
+let truncateOwed = false;
 
 // Idempotent sends without a unique index on client_id (random ids made it a random page write
 // per message, about 10 µs, docs/performance.md): each sender's last CLIENT_ID_WINDOW client_ids
@@ -84,13 +88,23 @@ function open(path: string, synchronous: "full" | "normal") {
   db.run("PRAGMA wal_autocheckpoint = 4000");
   checkpoints = setInterval(() => {
     try {
-      db.run("PRAGMA wal_checkpoint(PASSIVE)");
+      if (truncateOwed) truncateWal();
+      else db.run("PRAGMA wal_checkpoint(PASSIVE)");
     } catch {
       // busy or failing disk: the next commit or tick tries again; it must not kill the writer
     }
   }, 1000);
   writeBatch = createBatchWriter(db);
   changeRoom = createRoomChanges(db);
+  changeMessage = createMessageChanges(db);
+}
+
+// After a delete: the WAL, which holds the pages with the erased text (every version of it), is copied
+// into the database file (where secure_delete zeroed it) and cut to nothing. Readers on the main
+// connection may hold it for a moment: then the checkpoint timer retries (truncateOwed).
+function truncateWal() {
+  const r = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+  truncateOwed = r?.busy !== 0;
 }
 
 // A room a batch wrote to: its newest message and seq, how many it got, and how many from each sender.
@@ -195,7 +209,16 @@ const CHANGE_BUSY_MS = 100;
 function change(op: string, args: unknown[]) {
   db.run(`PRAGMA busy_timeout = ${CHANGE_BUSY_MS}`);
   try {
-    self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
+    if (!changeMessage.has(op)) return self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
+    const { erased, ...reply } = changeMessage.run(op, args);
+    if (erased) {
+      try {
+        truncateWal();
+      } catch {
+        truncateOwed = true;
+      }
+    }
+    self.postMessage({ kind: "changed", ...reply } satisfies Reply);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const busy = typeof code === "string" && code.startsWith("SQLITE_BUSY");
