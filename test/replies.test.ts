@@ -65,6 +65,18 @@ describe("replies on a room socket", () => {
     expect(await history()).toEqual(before);
   });
 
+  test("a deleted message is message_not_found; a retry of a reply stored before it was deleted still answers", async () => {
+    const target = await sendOne({ text: "soon deleted" }, room, ben);
+    const reply = await sendOne({ text: "a reply in time", client_id: "in-time", reply_to: target.id });
+    const gone = await call(s.url, "DELETE", `/v1/rooms/${room}/messages/${target.id}`, { session: ben.session });
+    expect(gone.status).toBe(200);
+    const before = await history();
+    const late = await sendOne({ text: "too late", client_id: "late", reply_to: target.id });
+    expect(late).toEqual({ error: { code: "message_not_found", message: expect.any(String) }, client_id: "late" });
+    expect(await history()).toEqual(before);
+    expect(await sendOne({ text: "a reply in time", client_id: "in-time", reply_to: target.id })).toEqual(reply);
+  });
+
   test("another room's message is message_not_found, and neither room stores anything", async () => {
     const elsewhere = await sendOne({ text: "in the other room" }, other);
     const [before, beforeOther] = [await history(), await history(other)];
