@@ -43,7 +43,16 @@ export type Message = {
   created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
   client_id?: string; // present when the sender gave one
   seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
+  reply_to?: number; // present when it answers a message of the same room
+  mentions?: number[]; // present when its text mentions members (@login): their ids
+  edited_at?: string; // present when it was edited: the last edit
+  reactions?: Reaction[]; // present when it has any
+  deleted?: true; // only in a replayed edit frame: deleted since (text "")
 };
+// Emoji in first-reaction order, each with its users in reaction order.
+export type Reaction = { emoji: string; user_ids: number[] };
+// PUT and DELETE …/reactions/:emoji answer the message's reactions after the change ([]: none).
+export type Reactions = { message_id: number; reactions: Reaction[] };
 
 // The caller first, then the others in the order they joined. kind "direct": the seed's room, fixed by its
 // member set; "group": named, with members who come and go. seq: the room's newest place in its order.
@@ -61,7 +70,8 @@ export type NewGroup = { name: string; topic?: string | null; public?: boolean; 
 export type RoomChange = { name?: string; topic?: string | null; public?: boolean };
 // A public group as the directory lists it.
 export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
-export type RoomSummary = Room & { last_message: Message | null; unread: number };
+// mentions: how many of the unread messages mention the caller.
+export type RoomSummary = Room & { last_message: Message | null; unread: number; mentions: number };
 // GET /v1/search. highlights: [start, end) of each matching word in UTF-16 code units of message.text
 // (String.prototype.slice offsets). next: the cursor of the next page, null on the last.
 export type SearchQuery = { q: string; roomId?: number; order?: "newest" | "rank"; limit?: number; before?: string };
@@ -77,12 +87,20 @@ export type MemberRef = { id: number } | { login: string };
 export type Reply<T = unknown> = { status: number; headers: Headers; body: T };
 
 // Room socket frames (docs/api.md, WebSocket). Events come only to a socket that opted in to them.
-export type RoomEvent = "typing" | "presence" | "read" | "members";
+export type RoomEvent = "typing" | "presence" | "read" | "members" | "changes";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
-// unread: on the user stream, to the reader's own streams only: the room's unread count after the marker.
-export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number; unread?: number };
+// unread, mentions: on the user stream, to the reader's own streams only: the room's unread count after the
+// marker, and how many of those mention the reader.
+export type ReadFrame = {
+  type: "read";
+  room_id: number;
+  user_id: number;
+  message_id: number;
+  unread?: number;
+  mentions?: number;
+};
 // The user stream's presence: per user, not per room (a user who shares a room with you).
 export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type ResyncFrame = { type: "resync"; room_id: number };
@@ -97,6 +115,17 @@ export type MembersFrame = {
   by: number;
 };
 export type RoomFrame = { type: "room"; room_id: number; seq: number; room: Room; by: number };
+// A message's changes, in the room's order with its messages (events=changes; always on the user stream).
+// A replayed edit shows the message as it is now; a message deleted since is a tombstone (deleted: true).
+export type EditFrame = { type: "edit"; room_id: number; seq: number; message: Message };
+export type DeleteFrame = { type: "delete"; room_id: number; seq: number; message_id: number };
+export type ReactionFrame = {
+  type: "reaction";
+  room_id: number;
+  seq: number;
+  message_id: number;
+  reactions: Reaction[];
+};
 export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
 export type ServerFrame =
   | MessageFrame
@@ -107,6 +136,9 @@ export type ServerFrame =
   | ResyncFrame
   | MembersFrame
   | RoomFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactionFrame
   | ErrorFrame;
 export type ClientFrame =
   | { type?: "message"; text: string; client_id?: string }

@@ -9,9 +9,12 @@ import { Emitter } from "./emitter.ts";
 import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import type {
+  DeleteFrame,
+  EditFrame,
   ErrorFrame,
   MembersFrame,
   Message,
+  ReactionFrame,
   ReadFrame,
   RoomFrame,
   TypingFrame,
@@ -34,6 +37,11 @@ export type UserStreamEvents = {
   message: StreamMessage; // each stored message once, in its room's order, the user's own included
   members: MembersFrame;
   room: RoomFrame; // a room changed, or the user was added to it (then its frames follow)
+  // A message edited (replayed as it is now: a tombstone with deleted: true if it was deleted since),
+  // deleted (a replay skips the message itself: expect seq gaps), its reactions; in the room's order.
+  edit: EditFrame;
+  delete: DeleteFrame;
+  reaction: ReactionFrame;
   room_removed: { room_id: number }; // the user left or was removed: nothing more comes from it
   resync: { room_id: number; seq: number }; // over 1000 missed: reload the room and its newest page by REST
   synced: undefined; // the replay is done; what follows is live
@@ -87,11 +95,14 @@ export class UserStream extends Emitter<UserStreamEvents> {
   }
 
   // Resolves with the stored message; rejects with the ApiError of an error frame (invalid_text,
-  // room_not_found, rate_limited: not stored). Goes out once synced, again on every connection until acknowledged.
-  send(roomId: number, text: string, opts: { clientId?: string } = {}): Promise<StreamMessage> {
+  // room_not_found, message_not_found, rate_limited: not stored). Goes out once synced, again on every
+  // connection until acknowledged. replyTo: the id of a message of the room this one answers.
+  send(roomId: number, text: string, opts: { clientId?: string; replyTo?: number } = {}): Promise<StreamMessage> {
     if (this.end) return Promise.reject(new SocketClosed(this.end));
     const clientId = opts.clientId ?? newClientId();
-    const { entry, acked } = this.outbox.add(clientId, { type: "message", room_id: roomId, text, client_id: clientId });
+    const reply = opts.replyTo === undefined ? {} : { reply_to: opts.replyTo };
+    const frame = { type: "message", room_id: roomId, text, client_id: clientId, ...reply };
+    const { entry, acked } = this.outbox.add(clientId, frame);
     if (this.synced && this.conn.send(entry.frame)) entry.sent = true;
     return acked;
   }
@@ -132,6 +143,9 @@ export class UserStream extends Emitter<UserStreamEvents> {
     message: (m: StreamMessage) => this.onMessage(m),
     members: (f: MembersFrame) => this.advance(f.room_id, f.seq) && this.emit("members", f),
     room: (f: RoomFrame) => this.advance(f.room_id, f.seq) && this.emit("room", f),
+    edit: (f: EditFrame) => this.advance(f.room_id, f.seq) && this.emit("edit", f),
+    delete: (f: DeleteFrame) => this.advance(f.room_id, f.seq) && this.emit("delete", f),
+    reaction: (f: ReactionFrame) => this.advance(f.room_id, f.seq) && this.emit("reaction", f),
     room_removed: (f: { room_id: number }) => (this.positions.delete(f.room_id), this.emit("room_removed", f)),
     resync: (f: { room_id: number; seq: number }) => (this.positions.set(f.room_id, f.seq), this.emit("resync", f)),
     synced: () => this.onSynced(),

@@ -172,6 +172,19 @@ describe("resume", () => {
   });
 });
 
+describe("retries", () => {
+  test("a retried send of a deleted message is acknowledged with its tombstone and not stored again", async () => {
+    sock.send({ text: "oops", client_id: "retry-1" });
+    const m = await sock.next((f) => f.client_id === "retry-1");
+    await del(m.id);
+    sock.send({ text: "oops", client_id: "retry-1" });
+    const ack = await sock.next((f) => f.client_id === "retry-1");
+    expect(ack).toEqual({ ...m, text: "", deleted: true });
+    const h = await call(s.url, "GET", `/v1/rooms/${room}/messages`, { session: ann.session });
+    expect(h.body.map((x: any) => x.client_id)).not.toContain("retry-1");
+  });
+});
+
 describe("erasure", () => {
   test("a deleted message's text, and its earlier version, are in neither the SQLite file nor its WAL", async () => {
     if (!opensSqliteFile("the erasure test")) return;

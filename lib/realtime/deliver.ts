@@ -6,7 +6,7 @@ import { messageJson, roomEventJson } from "../http/shapes.ts";
 import type { Message, RoomEvent, RoomFrame } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import type { WS } from "./socket.ts";
-import { type Event, topic } from "./topics.ts";
+import { type Event, optInOf, topic } from "./topics.ts";
 
 // streams: user streams (stream.ts) hear of every durable frame; a message only while one is syncing.
 // read: streams get read markers one by one (their own with the room's unread), not through the topic.
@@ -52,7 +52,7 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // publish skips it, so a typing client does not hear itself.
   function event(room: number, kind: Event, body: EventBody | { online: number[] }, except?: object) {
     if (kind === "read") {
-      const { unread: _, ...receipt } = body as EventBody;
+      const { unread: _, mentions: __, ...receipt } = body as EventBody;
       streams().read(room, body as EventBody);
       body = receipt;
     }
@@ -66,8 +66,7 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // their backlog.
   function roomEvent(e: RoomEvent) {
     rooms.buffer(e);
-    const kind = e.kind === "members" || e.kind === "room" ? "members" : "changes";
-    server()?.publish(topic.event(e.roomId, kind), JSON.stringify(roomEventJson(e)), false);
+    server()?.publish(topic.event(e.roomId, optInOf(e)), JSON.stringify(roomEventJson(e)), false);
     streams().frame(e);
   }
 

@@ -16,6 +16,7 @@ import type { Logger } from "../log.ts";
 import { frameSeq, type RoomFrame, type Store } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import { send, type WS } from "./socket.ts";
+import { optInOf } from "./topics.ts";
 
 const BACKLOG_CAP = 1000;
 export const PAUSE_BYTES = 256 * 1024;
@@ -72,14 +73,12 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
     const typed = ws.data.events.size > 0;
     const messageFrame = (f: RoomFrame & { kind: "message" }) =>
       JSON.stringify(typed ? { type: "message", ...messageJson(f.message) } : messageJson(f.message));
-    const members = ws.data.events.has("members");
-    const changes = ws.data.events.has("changes");
+    const events = ws.data.events;
     const frame = (f: RoomFrame) => {
       if (f.kind === "message") return messageFrame(f);
-      const wanted = f.kind === "members" || f.kind === "room" ? members : changes;
-      return wanted ? JSON.stringify(roomEventJson(f)) : undefined;
+      return events.has(optInOf(f)) ? JSON.stringify(roomEventJson(f)) : undefined;
     };
-    if (members || changes) {
+    if (events.has("members") || events.has("changes")) {
       // Reading after a seq walks the missed rows (Store.listFrames): a gap the room's seq shows to be
       // far past the cap (more than twice: the seq may count frames still being answered) is not read.
       const far = async (after: number) => ((await store.latestSeqs([room])).get(room) ?? 0) - after > 2 * BACKLOG_CAP;

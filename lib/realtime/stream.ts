@@ -1,10 +1,10 @@
 // The user stream (WS /v1/stream): one socket over all of a user's rooms. On open it says hello; the
 // client's first frame is resume (its last seq per room); nothing live goes out before the server has
 // sent, per room, what was missed (stream-sync.ts) and then "synced". Live, the stream gets every
-// durable frame of its rooms through the rooms' typed-message and members topics (the same publishes
-// as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
-// "room_removed" when removed, read markers (read()) and the presence of the users it shares a room with
-// (user-presence.ts). A client sends messages, typing and read markers with a room_id.
+// durable frame of its rooms through the rooms' typed-message, members and changes topics (the same
+// publishes as room sockets: no extra cost per message) and typing, "room" when its user is added to a
+// room and "room_removed" when removed, read markers (read()) and the presence of the users it shares a
+// room with (user-presence.ts). A client sends messages, typing and read markers with a room_id.
 import type { EventBody } from "../broker/broker.ts";
 import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
@@ -128,11 +128,12 @@ export function createStreams(deps: Deps) {
       for (const room of [...s.rooms.keys()]) dropRoom(ws, s, room);
       deps.presence.stop(ws);
     },
-    // A stored read marker: to every live stream in the room, with the room's unread for the reader's own.
+    // A stored read marker: to every live stream in the room, with the room's unread and unread mentions
+    // for the reader's own.
     read(room: number, body: EventBody) {
-      const { unread, ...receipt } = body;
+      const { unread, mentions, ...receipt } = body;
       const other = JSON.stringify({ type: "read", room_id: room, ...receipt });
-      const own = JSON.stringify({ type: "read", room_id: room, ...receipt, unread });
+      const own = JSON.stringify({ type: "read", room_id: room, ...receipt, unread, mentions });
       for (const ws of byRoom.get(room) ?? []) {
         if (states.get(ws)?.phase !== "live") continue;
         ws.send(ws.data.userId === body.user_id && unread !== undefined ? own : other);

@@ -117,7 +117,8 @@ export type MessageEvent =
   | { kind: "delete"; roomId: number; seq: number; by: number; messageId: number }
   | { kind: "reaction"; roomId: number; seq: number; by: number; messageId: number; reactions: Reaction[] };
 export type Membership = { seq: number; users: number[] };
-export type ReadMarker = { marker: number; unread: number };
+// mentions: how many of the unread messages mention the user (RoomSummary.mentions).
+export type ReadMarker = { marker: number; unread: number; mentions: number };
 export type RoomFrame = { kind: "message"; message: Message } | RoomEvent;
 export const frameSeq = (f: RoomFrame) => (f.kind === "message" ? f.message.seq : f.seq);
 
@@ -135,7 +136,13 @@ export type RoomChange = { name?: string; topic?: string | null; public?: boolea
 export type PublicRoom = { id: number; name: string; topic: string | null; memberCount: number };
 export type PublicPage = { folded: string; limit: number; before?: number };
 // lastActivity: the last message's time, else the room's creation time; rooms are listed by it.
-export type RoomSummary = Room & { lastMessage: Message | null; unread: number; lastActivity: number };
+// mentions: the unread messages (past the read marker) that mention the user.
+export type RoomSummary = Room & {
+  lastMessage: Message | null;
+  unread: number;
+  mentions: number;
+  lastActivity: number;
+};
 // A page of a user's rooms, newest activity first: those strictly before the cursor (ties by id).
 export type RoomPage = { limit: number; before?: { activity: number; id: number } };
 // created: false when the member set had a room already (it is returned whatever the limits say).
@@ -149,7 +156,15 @@ export type RoomRules = { maxRooms: number; mayCreate: boolean };
 // messages with a client_id in that room since; the earlier message is returned as a duplicate.
 export const CLIENT_ID_WINDOW = 1000;
 
-export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
+// replyTo: a message of the same room it answers (null or absent: none).
+export type NewMessage = {
+  roomId: number;
+  userId: number;
+  text: string;
+  clientId: string | null;
+  now: number;
+  replyTo?: number | null;
+};
 // duplicate: the client_id was already stored; message is that earlier one (and nothing is delivered).
 // A new message's place in the room is its seq (the one before it is seq - 1).
 export type Stored = { message: Message; duplicate: boolean };
@@ -284,7 +299,11 @@ export interface Store {
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
   // Rejects with ApiError("room_not_found") when the sender is no longer a member as the batch commits
-  // (removed while the message waited in the queue): no message follows its sender's removal.
+  // (removed while the message waited in the queue): no message follows its sender's removal. Rejects
+  // with ApiError("message_not_found") when replyTo is not a live (undeleted) message of the room then;
+  // a retry (its client_id stored) gets the earlier message back before that check.
+  // A text with "@" mentions members (lib/mentions.ts), read in the same transaction: message.mentions,
+  // and a row per mentioned member but the sender for unread mention counts (RoomSummary.mentions).
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
   searchMessages(search: MessageSearch): Promise<SearchPage>;
