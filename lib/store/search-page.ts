@@ -1,7 +1,7 @@
 // How both stores page a message search (store.ts MessageSearch), written once: the store reads the window
 // (the newest `scan` matching messages below the cursor, any room) and the caller's hits in it; the page
 // and the next cursor are made here.
-import type { Found, MessageSearch, SearchPage } from "./store.ts";
+import type { Found, Message, MessageSearch, SearchPage } from "./store.ts";
 
 // count, low, high: the window's matches read and their lowest and highest id (count may stop short of the
 // window once more than `limit` hits were found). hits: the caller's, in the search's order, after its rank
@@ -32,4 +32,17 @@ export function byRank<T extends { rank: number; id: number }>(hits: T[], after?
   if (after?.rank === undefined) return sorted;
   const { rank, id } = after as { rank: number; id: number };
   return sorted.filter((h) => h.rank > rank || (h.rank === rank && h.id < id));
+}
+
+// The hits with their rows, read after the window; one deleted in between is left out.
+export function foundIn(
+  hits: { id: number; rank: number }[],
+  rows: Map<number, Message>,
+  order: MessageSearch["order"],
+) {
+  return hits.flatMap((h): Found[] => {
+    const message = rows.get(h.id);
+    if (!message) return [];
+    return [order === "rank" ? { message, rank: h.rank } : { message }];
+  });
 }

@@ -3,8 +3,8 @@
 // (store/search-page.ts), for the caller's rooms, newest first or by -ts_rank (lower is better, as bm25).
 import type { SQL } from "bun";
 import { tsqueryText } from "../../search/query.ts";
-import { byRank, searchPage, type WindowRead } from "../search-page.ts";
-import type { Found, Message, MessageSearch, Store } from "../store.ts";
+import { byRank, foundIn, searchPage, type WindowRead } from "../search-page.ts";
+import type { Message, MessageSearch, Store } from "../store.ts";
 import { message, type Row } from "./rows.ts";
 
 export function createSearch(sql: SQL): Pick<Store, "searchMessages"> {
@@ -24,10 +24,9 @@ async function read(sql: SQL, s: MessageSearch, below: number, limit: number): P
   if (scanned.length === 0) return { count: 0, low: 0, high: 0, hits: [] };
   const mine = scanned.filter((r) => r.mine).map((r) => ({ id: Number(r.id), rank: (r.r as number | null) ?? 0 }));
   const hits = (s.order === "rank" ? byRank(mine, s.before) : mine).slice(0, limit);
-  const rows = await sql`SELECT * FROM messages WHERE id = ANY(${hits.map((h) => h.id)}::bigint[])`;
+  const rows = await sql`SELECT * FROM messages WHERE id = ANY(${hits.map((h) => h.id)}::bigint[])
+    AND deleted_at IS NULL`;
   const byId = new Map<number, Message>(rows.map((r: Row) => [Number(r.id), message(r)]));
-  const found = hits.map(
-    (h): Found => (s.order === "rank" ? { message: byId.get(h.id)!, rank: h.rank } : { message: byId.get(h.id)! }),
-  );
-  return { count: scanned.length, low: Number(scanned.at(-1)!.id), high: Number(scanned[0]!.id), hits: found };
+  const low = Number(scanned.at(-1)!.id);
+  return { count: scanned.length, low, high: Number(scanned[0]!.id), hits: foundIn(hits, byId, s.order) };
 }

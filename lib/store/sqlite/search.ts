@@ -3,8 +3,8 @@
 // for its room; the page's messages are read by id after.
 import type { Database } from "bun:sqlite";
 import { fts5Expression } from "../../search/query.ts";
-import { byRank, searchPage, type WindowRead } from "../search-page.ts";
-import type { Found, MessageSearch, Store } from "../store.ts";
+import { byRank, foundIn, searchPage, type WindowRead } from "../search-page.ts";
+import type { MessageSearch, Store } from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 
 type Scanned = { hit: number; mine: number; r: number | null };
@@ -22,7 +22,7 @@ function scanStatement(order: MessageSearch["order"], oneRoom: boolean): string 
 // upTo: the newest message answered to its sender (reads stop there, as history's do).
 export function createSearch(db: Database, upTo: () => number): Pick<Store, "searchMessages"> {
   const byIds = db.query<MessageRow, [string]>(
-    `SELECT ${MESSAGE} FROM messages WHERE id IN (SELECT value FROM json_each(?))`,
+    `SELECT ${MESSAGE} FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`,
   );
 
   async function read(s: MessageSearch, below: number, limit: number): Promise<WindowRead> {
@@ -48,10 +48,7 @@ export function createSearch(db: Database, upTo: () => number): Pick<Store, "sea
     }
     if (s.order === "rank") hits = byRank(hits, s.before).slice(0, limit);
     const rows = new Map(byIds.all(JSON.stringify(hits.map((h) => h.id))).map((r) => [r.id, toMessage(r)]));
-    const found = hits.map(
-      (h): Found => (s.order === "rank" ? { message: rows.get(h.id)!, rank: h.rank } : { message: rows.get(h.id)! }),
-    );
-    return { count, low, high, hits: found };
+    return { count, low, high, hits: foundIn(hits, rows, s.order) };
   }
 
   return { searchMessages: (search) => searchPage(search, read) };
