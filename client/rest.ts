@@ -18,6 +18,8 @@ import type {
   Reactions,
   Readiness,
   Reply,
+  SearchQuery,
+  SearchResults,
   Room,
   RoomChange,
   RoomSummary,
@@ -164,6 +166,14 @@ export class RestClient {
       if (page.length < limit) return all;
       after = page.at(-1)!.id;
     }
+  }
+
+  // Full-text search over the caller's rooms: words, prefixes (prog*), "phrases"; newest first or order
+  // "rank". Pass next back as before for the next page until it is null: a page may be short, even empty,
+  // and still have a next (one request reads a bounded window of matches).
+  search(query: SearchQuery): Promise<SearchResults> {
+    const { q, roomId, order, limit, before } = query;
+    return this.call<SearchResults>("GET", `/v1/search${search({ q, room_id: roomId, order, limit, before })}`);
   }
 
   // The author edits their message: the message as stored (edited_at set; the same text changes nothing).

@@ -72,6 +72,11 @@ export type RoomChange = { name?: string; topic?: string | null; public?: boolea
 export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
 // mentions: how many of the unread messages mention the caller.
 export type RoomSummary = Room & { last_message: Message | null; unread: number; mentions: number };
+// GET /v1/search. highlights: [start, end) of each matching word in UTF-16 code units of message.text
+// (String.prototype.slice offsets). next: the cursor of the next page, null on the last.
+export type SearchQuery = { q: string; roomId?: number; order?: "newest" | "rank"; limit?: number; before?: string };
+export type SearchResult = { message: Message; highlights: [number, number][] };
+export type SearchResults = { results: SearchResult[]; next: string | null };
 export type Health = { status: "ok" };
 export type Readiness = { status: "ok"; database: "ok" };
 

@@ -1,6 +1,7 @@
 // The storage interface. Handlers and the hub see only this; SQL lives in sqlite/ and postgres/.
 // Every method is async so that a networked database can sit behind the same interface.
 import type { SQL } from "bun";
+import type { SearchQuery } from "../search/query.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string; disabled: boolean };
@@ -170,6 +171,25 @@ export type Stored = { message: Message; duplicate: boolean };
 
 export type Page = { limit: number; before?: number; after?: number };
 
+// Full-text search (GET /v1/search): messages of the rooms userId is a member of now (roomId: that one
+// only) holding every term of the query; deleted ones never. One call reads a window: the newest `scan`
+// matching messages of any room with ids below before.below (the work a call does is bounded by it, however
+// few of them are the caller's). newest: the window's hits newest first. rank: its hits by rank (lower is
+// better: SQLite's bm25, PostgreSQL's -ts_rank), ties newest first, after before's rank and id.
+export type MessageSearch = {
+  userId: number;
+  roomId?: number;
+  query: SearchQuery;
+  order: "newest" | "rank";
+  limit: number;
+  scan: number;
+  before?: SearchCursor;
+};
+// below: ids under it (exclusive); rank and id: order rank, within the window below `below`.
+export type SearchCursor = { below: number; rank?: number; id?: number };
+// next: where the next page starts (more hits in this window, else the next window), null when none can.
+export type SearchPage = { found: Found[]; next: SearchCursor | null };
+export type Found = { message: Message; rank?: number }; // rank: with order rank
 // Message changes (docs/api.md), each in the room's order: the message after it and its event (none when
 // nothing changed). moderator: the caller may delete others' messages (the group's owner or an admin).
 export type MessageEdit = { roomId: number; messageId: number; userId: number; text: string; now: number };
@@ -286,6 +306,7 @@ export interface Store {
   // and a row per mentioned member but the sender for unread mention counts (RoomSummary.mentions).
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
+  searchMessages(search: MessageSearch): Promise<SearchPage>;
   // Edits (the author only), deletes (the author or a moderator; the text erased: a tombstone stays) and
   // reactions. History, backlogs and replays skip deleted messages; the delete event is replayed instead.
   editMessage(edit: MessageEdit): Promise<MessageChanged | MessageRefused>;
