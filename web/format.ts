@@ -8,6 +8,7 @@ export type FormatOptions = {
   members?: Mentionable[]; // who @login may name
   me?: number; // mentions of this user stand out
   highlights?: [number, number][];
+  links?: false; // links as plain text (inside something clickable already)
 };
 
 export function formatText(text: string, options: FormatOptions = {}): Node[] {
@@ -30,7 +31,7 @@ export function formatText(text: string, options: FormatOptions = {}): Node[] {
       case "italic":
         return h("em", {}, ...span.children.map(build));
       case "link":
-        return link(span, build);
+        return options.links === false ? h("span", { class: "link" }, ...span.children.map(build)) : link(span, build);
     }
   };
   return parse(text, options.members).map(build);
