@@ -237,6 +237,7 @@ describe("schema migration", () => {
           "messages_client",
           "messages_pkey",
           "messages_room",
+          "messages_search",
           "messages_sender",
         ]);
         expect(indexes.some((i: any) => i.indexdef.includes("UNIQUE") && i.indexname === "messages_client")).toBe(

@@ -1,5 +1,5 @@
 // Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids and
-// seqs, room events, read markers, invites) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// seqs, room events, read markers, invites, mentions) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
 // one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
@@ -7,9 +7,18 @@ import { type SQL } from "bun";
 import { newPublicId } from "../auth/registration.ts";
 import { openPostgres } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
-import { fillRoomOrder } from "../store/postgres/migrations.ts";
+import { fillRoomOrder, fillSearch } from "../store/postgres/migrations.ts";
 
-const TABLES = ["users", "sessions", "rooms", "room_members", "messages", "room_events", "invites"] as const;
+const TABLES = [
+  "users",
+  "sessions",
+  "rooms",
+  "room_members",
+  "messages",
+  "room_events",
+  "invites",
+  "mentions",
+] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
 
@@ -34,6 +43,7 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
         await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
         // A file older than the room's order (schema 6): seqs and creation events as the migration makes them.
         if (copied.room_events === 0 && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
+        await fillSearch(tx); // the search words are made, not copied: SQLite's index is its own
         // Ids were copied as they were: move each sequence past them.
         for (const table of ["users", "rooms", "messages", "room_events"]) {
           await tx.unsafe(
@@ -62,7 +72,7 @@ async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number>
   const exists = lite.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table);
   if (!exists) return 0; // a file of an older schema (invites came with version 5)
   // WITHOUT ROWID tables: their key.
-  const order = table === "sessions" || table === "room_members" ? "1, 2" : table === "invites" ? "1" : "id";
+  const order = { sessions: "1, 2", room_members: "1, 2", invites: "1", mentions: "1, 2, 3" }[table as string] ?? "id";
   const page = lite.query<Record<string, any>, [number, number]>(
     `SELECT * FROM ${table} ORDER BY ${order} LIMIT ? OFFSET ?`,
   );

@@ -4,6 +4,7 @@ import type {
   Invite,
   Message,
   PublicRoom,
+  Reaction,
   Room,
   RoomEvent,
   RoomSummary,
@@ -33,8 +34,15 @@ export function messageJson(m: Message) {
     seq: m.seq,
   };
   if (m.clientId !== null) out.client_id = m.clientId;
+  if (m.editedAt !== undefined) out.edited_at = formatTime(m.editedAt);
+  if (m.replyTo !== undefined) out.reply_to = m.replyTo;
+  if (m.mentions?.length) out.mentions = m.mentions;
+  if (m.reactions?.length) out.reactions = reactionsJson(m.reactions);
+  if (m.deleted) out.deleted = true;
   return out;
 }
+
+export const reactionsJson = (reactions: Reaction[]) => reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds }));
 
 const usersJson = (users: User[]) => users.map((u) => ({ id: u.id, login: u.login }));
 

@@ -57,6 +57,9 @@ export type NewUser = { login: string; folded: string; passwordHash: string; now
 // roomId: the invite's room when the new user joined it; events: that join (a members change in the room's order).
 export type Redeemed = { user: User; roomId: number | null; events: RoomEvent[] } | "invalid" | "taken";
 
+// Reactions on a message: emoji in the order first used, each with its users in reaction order.
+export type Reaction = { emoji: string; userIds: number[] };
+
 export type Message = {
   id: number;
   roomId: number;
@@ -65,6 +68,14 @@ export type Message = {
   clientId: string | null;
   createdAt: number; // ms since epoch
   seq: number; // its place in the room's order (see RoomFrame)
+  // Present only when set (as in the API's JSON): the last edit, the message answered, the members it
+  // mentions (non-empty), its reactions (non-empty), and deleted: a tombstone (text "") that only a
+  // replayed edit event ever shows.
+  editedAt?: number;
+  replyTo?: number;
+  mentions?: number[];
+  reactions?: Reaction[];
+  deleted?: true;
 };
 
 // direct: one per member set, membership fixed (the seed's rooms). group: named, members come and go.

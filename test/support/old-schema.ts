@@ -3,8 +3,28 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 
+// Version 6: no message changes, mentions nor message search (version 7).
+export function rewindSqliteTo6(db: Database) {
+  for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER messages_search_${op}`);
+  db.run("DROP TABLE messages_search");
+  db.run("DROP TABLE mentions");
+  for (const c of ["edited_at", "reply_to", "mentions", "reactions", "deleted_at"]) {
+    db.run(`ALTER TABLE messages DROP COLUMN ${c}`);
+  }
+  db.run("PRAGMA user_version = 6");
+}
+
+export async function rewindPostgresTo6(sql: SQL) {
+  await sql`DROP TABLE mentions`;
+  await sql`DROP INDEX messages_search`;
+  await sql`ALTER TABLE messages DROP COLUMN edited_at, DROP COLUMN reply_to, DROP COLUMN mentions,
+    DROP COLUMN reactions, DROP COLUMN deleted_at, DROP COLUMN search`;
+  await sql`UPDATE echat_schema SET version = 6`;
+}
+
 // Version 5: no groups and no room order (version 6).
 export function rewindSqliteTo5(db: Database) {
+  rewindSqliteTo6(db);
   db.run("DROP INDEX rooms_public");
   db.run("DROP TABLE room_events");
   for (const c of ["kind", "name", "name_folded", "topic", "public", "owner_id", "archived", "seq"]) {
@@ -15,6 +35,7 @@ export function rewindSqliteTo5(db: Database) {
 }
 
 export async function rewindPostgresTo5(sql: SQL) {
+  await rewindPostgresTo6(sql);
   await sql`DROP TABLE room_events`;
   await sql`DROP INDEX rooms_public`;
   await sql`ALTER TABLE rooms DROP COLUMN kind, DROP COLUMN name, DROP COLUMN name_folded, DROP COLUMN topic,

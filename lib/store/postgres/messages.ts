@@ -6,6 +6,7 @@ import { CLIENT_ID_WINDOW, type Message, type NewMessage, type Store, type Store
 import { mergeFrames, mergeRoomsFrames } from "../frames.ts";
 import { memberOnly } from "../members.ts";
 import { message, type Row, roomEvent } from "./rows.ts";
+import { searchVector } from "../../search/tokens.ts";
 
 type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "listRoomsFrames" | "latestSeqs"> & {
   drain(): Promise<void>;
@@ -143,8 +144,9 @@ async function stillMembers(tx: SQL, batch: NewMessage[]): Promise<Set<string>> 
 
 async function insertMessage(tx: SQL, input: NewMessage, seq: number): Promise<Message> {
   const clientId = input.clientId === null ? null : Buffer.from(input.clientId);
-  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq)
-    VALUES (${input.roomId}, ${input.userId}, ${Buffer.from(input.text)}, ${clientId}, ${input.now}, ${seq}) RETURNING id`;
+  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq, search)
+    VALUES (${input.roomId}, ${input.userId}, ${Buffer.from(input.text)}, ${clientId}, ${input.now}, ${seq},
+      ${searchVector(input.text)}::tsvector) RETURNING id`;
   return {
     id: Number(row.id),
     roomId: input.roomId,

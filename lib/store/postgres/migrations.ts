@@ -3,11 +3,12 @@ import type { SQL } from "bun";
 import { type Migrations, planMigration } from "../migrations.ts";
 import schema from "./schema.sql" with { type: "text" };
 import { refoldUsers } from "./users.ts";
+import { searchVector } from "../../search/tokens.ts";
 
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 6,
+  version: 7,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -17,6 +18,7 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
     3: addUnreadCounters,
     4: addAdminsInvitesAndSessionDetails,
     5: addRoomOrder,
+    6: addMessageChangesAndSearch,
   },
 };
 
@@ -116,4 +118,29 @@ export async function fillRoomOrder(tx: SQL): Promise<number> {
              json_agg(x.id ORDER BY m.position) AS ids
       FROM room_members m JOIN users x ON x.id = m.user_id WHERE m.room_id = r.id) u ON true`;
   return made.count;
+}
+
+// 6 -> 7: edits, deletes, replies, reactions and mentions, as on SQLite; the search words of every stored
+// message, made in pages by lib/search/tokens.ts (the same words new messages get).
+async function addMessageChangesAndSearch(tx: SQL) {
+  await tx`ALTER TABLE messages ADD COLUMN edited_at bigint, ADD COLUMN reply_to bigint, ADD COLUMN mentions text,
+    ADD COLUMN reactions text, ADD COLUMN deleted_at bigint, ADD COLUMN search tsvector`;
+  await tx`CREATE TABLE mentions (user_id bigint NOT NULL, room_id bigint NOT NULL, message_id bigint NOT NULL,
+    PRIMARY KEY (user_id, room_id, message_id))`;
+  await fillSearch(tx);
+  await tx`CREATE INDEX messages_search ON messages USING gin (search)`;
+}
+
+// Search words for the messages that have none yet (also for `echat migrate` of an older SQLite file).
+export async function fillSearch(tx: SQL) {
+  for (let after = 0; ; ) {
+    const rows: { id: string; text: Uint8Array }[] = await tx`SELECT id, text FROM messages
+      WHERE id > ${after} AND search IS NULL AND deleted_at IS NULL ORDER BY id LIMIT 1000`;
+    if (rows.length === 0) return;
+    const ids = rows.map((r) => Number(r.id));
+    const vectors = rows.map((r) => searchVector(Buffer.from(r.text).toString()));
+    await tx`UPDATE messages m SET search = v.search::tsvector
+      FROM (SELECT unnest(${ids}::bigint[]) AS id, unnest(${vectors}::text[]) AS search) v WHERE m.id = v.id`;
+    after = ids.at(-1)!;
+  }
 }

@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 6: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 7: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -80,16 +80,28 @@ CREATE TABLE messages (
   text       bytea  NOT NULL,
   client_id  bytea,
   created_at bigint NOT NULL,
-  seq        bigint NOT NULL DEFAULT 0
+  seq        bigint NOT NULL DEFAULT 0,
+  -- As on SQLite (sqlite/schema.sql): the last edit, the message answered, JSON of mentioned ids and of
+  -- reactions, and the deletion (a tombstone: text '' and the rest NULL, search NULL).
+  edited_at  bigint,
+  reply_to   bigint,
+  mentions   text,
+  reactions  text,
+  deleted_at bigint,
+  -- Its words for full-text search (lib/search/tokens.ts searchVector: tokenized as SQLite does), written
+  -- with the text; NULL once deleted.
+  search     tsvector
 );
 CREATE INDEX messages_room ON messages(room_id, id);
+CREATE INDEX messages_search ON messages USING gin (search);
 -- Idempotent retries (docs/api.md, the same rule as SQLite's): a sender's client_ids, and the sender's
 -- messages with a client_id in id order, to count how many were stored since a match.
 CREATE INDEX messages_client ON messages(room_id, user_id, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX messages_sender ON messages(room_id, user_id, id) WHERE client_id IS NOT NULL;
 
 -- Membership and room changes, in the room's order beside its messages (rooms.seq). A room's creation
--- is its first event. body: JSON text, members {users, added, removed} or room {room}.
+-- is its first event. body: JSON text, members {users, added, removed}, room {room}, edit and delete
+-- {message_id} (never the text), reaction {message_id, reactions}.
 CREATE TABLE room_events (
   id         bigserial PRIMARY KEY,
   room_id    bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
@@ -99,6 +111,14 @@ CREATE TABLE room_events (
   body       text   NOT NULL,
   created_at bigint NOT NULL,
   UNIQUE (room_id, seq)
+);
+
+-- Unread mentions (GET /v1/rooms `mentions`), as on SQLite.
+CREATE TABLE mentions (
+  user_id    bigint NOT NULL,
+  room_id    bigint NOT NULL,
+  message_id bigint NOT NULL,
+  PRIMARY KEY (user_id, room_id, message_id)
 );
 
 -- Who is online where, for presence across instances when there is no Redis. Rows of a crashed

@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 6,
+  version: 7,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -18,6 +18,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     3: addUnreadCounters,
     4: addAdminsInvitesAndSessionDetails,
     5: addRoomOrder,
+    6: addMessageChangesAndSearch,
   },
 };
 
@@ -137,4 +138,19 @@ function statement(start: string) {
   const to = schema.indexOf(";\n", from);
   if (from < 0 || to < from) throw new Error(`schema.sql: ${start} moved`);
   return schema.slice(from, to + 1);
+}
+
+// 6 -> 7: edits, deletes, replies, reactions and mentions on messages, the mentions table, and the search
+// index, built here from the stored messages.
+function addMessageChangesAndSearch(db: Database) {
+  for (const column of [
+    "edited_at INTEGER",
+    "reply_to INTEGER",
+    "mentions TEXT",
+    "reactions TEXT",
+    "deleted_at INTEGER",
+  ])
+    db.run(`ALTER TABLE messages ADD COLUMN ${column}`);
+  db.run(schemaBlock("-- version 7: begin", "-- version 7: end"));
+  db.run("INSERT INTO messages_search (messages_search) VALUES ('rebuild')");
 }

@@ -1,4 +1,4 @@
--- echat SQLite schema, version 6. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 7. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -95,7 +95,17 @@ CREATE TABLE messages (
   text       TEXT    NOT NULL,
   client_id  TEXT,                          -- sender's idempotency key, optional
   created_at INTEGER NOT NULL,
-  seq        INTEGER NOT NULL DEFAULT 0
+  seq        INTEGER NOT NULL DEFAULT 0,
+  -- messages: changes begin
+  edited_at  INTEGER,                        -- the last edit; the text holds only the newest version
+  reply_to   INTEGER,                        -- a message of the same room this one answers
+  mentions   TEXT,                           -- JSON array of the member ids it mentions; NULL: none
+  reactions  TEXT,                           -- JSON [{"emoji", "user_ids"}] in first-reaction order; NULL: none
+  -- Deleted: a tombstone keeps id, room, sender, seq and time (the id is never reused, the seq stays
+  -- taken); text is '' and the rest NULL. secure_delete and the search index's own secure-delete
+  -- overwrite the old text in the file, and the writer truncates the WAL after a delete.
+  deleted_at INTEGER
+  -- messages: changes end
 );
 CREATE INDEX messages_room ON messages(room_id, id);
 -- A sender's recent client_ids, newest last, for idempotent retries (see the message writer):
@@ -109,12 +119,42 @@ CREATE TABLE room_events (
   id         INTEGER PRIMARY KEY,
   room_id    INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
   seq        INTEGER NOT NULL,
-  kind       TEXT    NOT NULL,               -- 'members' or 'room'
+  kind       TEXT    NOT NULL,               -- 'members', 'room', 'edit', 'delete' or 'reaction'
   by_id      INTEGER NOT NULL,               -- the user who made the change
-  body       TEXT    NOT NULL,               -- JSON: members {users, added, removed}; room {room}
+  -- JSON: members {users, added, removed}; room {room}; edit and delete {message_id} (never the text,
+  -- which lives only in messages, so a delete erases every version); reaction {message_id, reactions}
+  body       TEXT    NOT NULL,
   created_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX room_events_seq ON room_events(room_id, seq);
+
+-- version 7: begin
+-- Unread mentions (GET /v1/rooms `mentions`): who each message mentions, counted past the read marker.
+CREATE TABLE mentions (
+  user_id    INTEGER NOT NULL,
+  room_id    INTEGER NOT NULL,
+  message_id INTEGER NOT NULL,
+  PRIMARY KEY (user_id, room_id, message_id)
+) WITHOUT ROWID;
+
+-- Full-text search over messages (GET /v1/search): the index only, the text stays in messages. Kept by
+-- triggers in the transaction that writes the message (the writer thread). secure-delete removes a deleted
+-- or edited text's entries from the index's pages rather than marking them.
+CREATE VIRTUAL TABLE messages_search USING fts5(
+  text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO messages_search (messages_search, rank) VALUES ('secure-delete', 1);
+CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_search (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_search_update AFTER UPDATE OF text ON messages BEGIN
+  INSERT INTO messages_search (messages_search, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO messages_search (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_search (messages_search, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+-- version 7: end
 
 -- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
 -- expired rows are skipped and purged when the next invite is made.

@@ -30,6 +30,8 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     // FULL: a commit is fsynced before it returns, so an ack survives power loss.
     db.run(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.run("PRAGMA foreign_keys = ON");
+    // A deleted message's text is overwritten with zeros in the file, not left in a free page (docs/security.md).
+    db.run("PRAGMA secure_delete = ON");
     db.run("PRAGMA busy_timeout = 5000"); // opening and migrating may wait for a CLI command
     // Checkpoints copy the WAL into the database file: the message writer runs them on its own
     // thread, so a login or a read marker never pays for one on the thread that serves sockets.

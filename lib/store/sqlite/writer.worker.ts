@@ -71,6 +71,7 @@ function open(path: string, synchronous: "full" | "normal") {
   db = new Database(path, { strict: true });
   db.run(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
   db.run("PRAGMA foreign_keys = ON");
+  db.run("PRAGMA secure_delete = ON"); // as on the main connection: deleted text is overwritten
   db.run("PRAGMA busy_timeout = 5000");
   // A larger page cache keeps the hot index pages (rooms, senders) in memory between commits.
   db.run("PRAGMA cache_size = -16384");
