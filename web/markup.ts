@@ -52,19 +52,20 @@ export function safeHref(raw: string): string | null {
   }
 }
 
-// The login that @ at position at names, longest first: the server's rule (docs/api.md, mentions).
+// The member that @ at position at names: the server's rule (lib/mentions.ts), longest login first.
 export function mentionAt(text: string, at: number, members: Mentionable[]): Mentionable | null {
   if (text[at] !== "@" || (at > 0 && !/[\s(]/.test(text[at - 1]!))) return null;
   for (const m of members) {
-    const end = at + 1 + m.login.length;
-    if (end > text.length || (end < text.length && !MENTION_END.test(text[end]!))) continue;
-    if (fold(text.slice(at + 1, end)) === fold(m.login)) return m;
+    const lower = m.login.toLowerCase();
+    const end = at + 1 + lower.length;
+    if (text.slice(at + 1, end).toLowerCase() === lower && (end === text.length || MENTION_END.test(text[end]!)))
+      return m;
   }
   return null;
 }
 
-const fold = (s: string) => s.normalize("NFC").toLowerCase();
-const sortedLogins = (members: Mentionable[]) => [...members].sort((a, b) => b.login.length - a.login.length);
+const sortedLogins = (members: Mentionable[]) =>
+  [...members].sort((a, b) => b.login.toLowerCase().length - a.login.toLowerCase().length);
 
 class Scanner {
   constructor(
@@ -99,11 +100,9 @@ class Scanner {
     if (c === "_" && (i === start || !WORD.test(this.text[i - 1]!))) return this.emphasis(i, end, "_", "italic");
     if (c === "@") {
       const m = mentionAt(this.text.slice(0, end), i, this.members);
-      if (m)
-        return {
-          span: { kind: "mention", userId: m.id, start: i, end: i + 1 + m.login.length },
-          next: i + 1 + m.login.length,
-        };
+      if (!m) return null;
+      const next = i + 1 + m.login.toLowerCase().length;
+      return { span: { kind: "mention", userId: m.id, start: i, end: next }, next };
     }
     return null;
   }
