@@ -73,20 +73,27 @@ export class History {
   }
 
   // The pages around message id, in place of what is shown unless it is shown already. False when it is gone.
+  // Live messages wait aside while the pages load, so none is lost between the two reads and the restart.
   async around(id: number): Promise<boolean> {
     if (this.list.has(id)) return true;
+    const was = this.detached;
+    this.detached = { newestId: was?.newestId ?? 0, waiting: was?.waiting ?? [] };
     this.loading = true;
     try {
       const [before, after] = await Promise.all([
         client.messages(this.roomId, { before: id + 1, limit: AROUND }),
         client.messages(this.roomId, { after: id, limit: AROUND }),
       ]);
-      this.restart();
+      this.list.clear();
+      this.oldestId = Infinity;
+      this.exhausted = false;
       this.addPage(before, AROUND);
       for (const m of after) this.list.insert(m);
-      if (after.length === AROUND) this.detach(after.at(-1)!.id);
+      if (after.length < AROUND) this.attach();
+      else this.detach(after.at(-1)!.id);
       return this.list.has(id);
     } catch (e) {
+      if (!was) this.attach(); // as it was
       this.showError((e as Error).message);
       return false;
     } finally {
@@ -132,7 +139,7 @@ export class History {
   }
 
   private detach(newestId: number) {
-    this.detached = { newestId, waiting: [] };
+    this.detached = { newestId, waiting: this.detached?.waiting ?? [] };
     this.newer.hidden = false;
   }
 

@@ -56,6 +56,7 @@ function show(msg: HTMLElement, menu: HTMLElement) {
   button?.setAttribute("aria-expanded", "true");
   msg.append(menu);
   open = { el: menu, close };
+  menu.scrollIntoView({ block: "nearest" });
   menu.querySelector<HTMLElement>("button")?.focus();
 }
 

@@ -180,10 +180,7 @@ export class RoomView {
 
   // Shows a message of this room (loading the history around it if needed), marked, with highlights if given.
   async jumpTo(at: At) {
-    if (!(await this.history.around(at.messageId))) {
-      if (this.list.atEnd()) await this.history.loadNewest(); // nothing shown: at least the newest
-      return this.composer.showError("That message is no longer there.");
-    }
+    if (!(await this.history.around(at.messageId))) return this.composer.showError("That message is no longer there.");
     if (!this.closed) this.list.reveal(at.messageId, at.highlights);
   }
 
