@@ -16,13 +16,10 @@ import type {
   PublicRoom,
   Message,
   Readiness,
-  Reactions,
   Reply,
   Room,
   RoomChange,
   RoomSummary,
-  SearchPage,
-  SearchQuery,
   Session,
   SessionInfo,
   User,
@@ -168,30 +165,6 @@ export class RestClient {
     }
   }
 
-  // The author edits their message: the message as it is now.
-  editMessage(roomId: number, messageId: number, text: string): Promise<Message> {
-    return this.call<Message>("PATCH", `/v1/rooms/${roomId}/messages/${messageId}`, { body: { text } });
-  }
-
-  // The author, the group's owner or a server admin: the text is erased.
-  async deleteMessage(roomId: number, messageId: number): Promise<void> {
-    await this.call("DELETE", `/v1/rooms/${roomId}/messages/${messageId}`);
-  }
-
-  // Idempotent both ways: the message's reactions after the change.
-  addReaction(roomId: number, messageId: number, emoji: string): Promise<Reactions> {
-    return this.call<Reactions>("PUT", reactionPath(roomId, messageId, emoji));
-  }
-
-  removeReaction(roomId: number, messageId: number, emoji: string): Promise<Reactions> {
-    return this.call<Reactions>("DELETE", reactionPath(roomId, messageId, emoji));
-  }
-
-  // Messages of the caller's rooms, newest first (or by rank); pass next back as before for the next page.
-  search(query: SearchQuery): Promise<SearchPage> {
-    return this.call<SearchPage>("GET", `/v1/search${search(query)}`);
-  }
-
   // One live stream over all of the user's rooms, connecting at once: see UserStream.
   stream(options?: UserStreamOptions): UserStream {
     return new UserStream(this, { WebSocket: this.options.WebSocket, ...options });
@@ -265,9 +238,6 @@ export class RestClient {
     throw new ApiError(reply.status, e.code, e.message, retryAfterSeconds(reply.headers.get("retry-after")));
   }
 }
-
-const reactionPath = (roomId: number, messageId: number, emoji: string) =>
-  `/v1/rooms/${roomId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`;
 
 function search(query: Record<string, string | number | undefined>): string {
   const q = new URLSearchParams();

@@ -43,19 +43,7 @@ export type Message = {
   created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
   client_id?: string; // present when the sender gave one
   seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
-  edited_at?: string; // when it was last edited
-  reply_to?: number; // the id of the message it answers, in the same room
-  mentions?: number[]; // the members it names with @login
-  reactions?: Reaction[]; // emoji in first-reaction order, user_ids in reaction order
-  deleted?: true; // only in an edit event replayed after a delete: the tombstone (text "")
 };
-export type Reaction = { emoji: string; user_ids: number[] };
-export type Reactions = { message_id: number; reactions: Reaction[] };
-
-// GET /v1/search: messages of the caller's rooms; highlights are [start, end) in UTF-16 units of the text.
-export type SearchResult = { message: Message; highlights: [number, number][] };
-export type SearchPage = { results: SearchResult[]; next: string | null };
-export type SearchQuery = { q: string; room_id?: number; limit?: number; before?: string; order?: "rank" };
 
 // The caller first, then the others in the order they joined. kind "direct": the seed's room, fixed by its
 // member set; "group": named, with members who come and go. seq: the room's newest place in its order.
@@ -73,8 +61,7 @@ export type NewGroup = { name: string; topic?: string | null; public?: boolean; 
 export type RoomChange = { name?: string; topic?: string | null; public?: boolean };
 // A public group as the directory lists it.
 export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
-// mentions: unread messages that mention the caller.
-export type RoomSummary = Room & { last_message: Message | null; unread: number; mentions?: number };
+export type RoomSummary = Room & { last_message: Message | null; unread: number };
 export type Health = { status: "ok" };
 export type Readiness = { status: "ok"; database: "ok" };
 
@@ -105,10 +92,6 @@ export type MembersFrame = {
   by: number;
 };
 export type RoomFrame = { type: "room"; room_id: number; seq: number; room: Room; by: number };
-// Message changes, in the room's order (events=changes; always on the user stream).
-export type EditFrame = { type: "edit"; room_id: number; seq: number; message: Message };
-export type DeleteFrame = { type: "delete"; room_id: number; seq: number; message_id: number };
-export type ReactionFrame = { type: "reaction"; room_id: number; seq: number } & Reactions;
 export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
 export type ServerFrame =
   | MessageFrame
