@@ -9,6 +9,7 @@ import { documentHandlers } from "./lib/http/api/handlers.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
+import { messageChangeHandlers } from "./lib/http/message-changes.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
 import { opsHandlers } from "./lib/http/ops.ts";
 import { roomHandlers } from "./lib/http/rooms.ts";
@@ -117,6 +118,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const rooms = roomHandlers({ ...sessions, limits, notify });
   const members = memberHandlers({ ...sessions, notify });
   const messages = messageHandlers(sessions);
+  const changes = messageChangeHandlers({ ...sessions, limits, notify });
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });
@@ -144,6 +146,14 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     "/v1/rooms/:id/users/:user_id": methods({ DELETE: members.handleRemoveMember }),
     "/v1/rooms/:id/join": methods({ POST: members.handleJoinRoom }),
     "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
+    "/v1/rooms/:id/messages/:message_id": methods({
+      PATCH: changes.handleEditMessage,
+      DELETE: changes.handleDeleteMessage,
+    }),
+    "/v1/rooms/:id/messages/:message_id/reactions/:emoji": methods({
+      PUT: changes.handleReact,
+      DELETE: changes.handleUnreact,
+    }),
     "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
     "/v1/stream": methods({ GET: hub.handleStream }),
     "/healthz": methods({ GET: ops.handleHealth }),

@@ -15,6 +15,7 @@ import type {
   NewInvite,
   PublicRoom,
   Message,
+  Reactions,
   Readiness,
   Reply,
   Room,
@@ -165,6 +166,25 @@ export class RestClient {
     }
   }
 
+  // The author edits their message: the message as stored (edited_at set; the same text changes nothing).
+  editMessage(roomId: number, messageId: number, text: string): Promise<Message> {
+    return this.call<Message>("PATCH", `/v1/rooms/${roomId}/messages/${messageId}`, { body: { text } });
+  }
+
+  // The author, the group's owner or an admin: the text is erased, history no longer has the message.
+  async deleteMessage(roomId: number, messageId: number): Promise<void> {
+    await this.call("DELETE", `/v1/rooms/${roomId}/messages/${messageId}`);
+  }
+
+  // One emoji; both idempotent. The message's reactions after the change.
+  react(roomId: number, messageId: number, emoji: string): Promise<Reactions> {
+    return this.call<Reactions>("PUT", reactionPath(roomId, messageId, emoji));
+  }
+
+  unreact(roomId: number, messageId: number, emoji: string): Promise<Reactions> {
+    return this.call<Reactions>("DELETE", reactionPath(roomId, messageId, emoji));
+  }
+
   // One live stream over all of the user's rooms, connecting at once: see UserStream.
   stream(options?: UserStreamOptions): UserStream {
     return new UserStream(this, { WebSocket: this.options.WebSocket, ...options });
@@ -245,3 +265,6 @@ function search(query: Record<string, string | number | undefined>): string {
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+const reactionPath = (roomId: number, messageId: number, emoji: string) =>
+  `/v1/rooms/${roomId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`;

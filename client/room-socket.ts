@@ -7,10 +7,13 @@ import { Emitter } from "./emitter.ts";
 import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import type {
+  DeleteFrame,
+  EditFrame,
   ErrorFrame,
   MembersFrame,
   Message,
   PresenceFrame,
+  ReactionFrame,
   ReadFrame,
   RoomEvent,
   RoomFrame,
@@ -29,7 +32,7 @@ export type RoomApi = {
 };
 
 export type RoomSocketOptions = {
-  // Resume after this message id, or with "members" among the events after this seq (the room's order);
+  // Resume after this message id, or with "members" or "changes" among the events after this seq (the room's order);
   // default: the room's newest message (its seq) when the socket starts.
   after?: number;
   events?: RoomEvent[]; // opt-in events; none by default
@@ -45,6 +48,11 @@ export type RoomSocketEvents = {
   resync: { room_id: number; after: number }; // over 1000 missed: reload by REST (messagesAfter without members)
   members: MembersFrame; // with events=members: who joined, left or was removed, in the room's order
   room: RoomFrame; // with events=members: the room's name, topic, visibility or owner changed
+  // With events=changes, in the room's order: a message edited (replayed as it is now: a tombstone with
+  // deleted: true if it was deleted since), deleted (a replay skips it: expect seq gaps), its reactions.
+  edit: EditFrame;
+  delete: DeleteFrame;
+  reaction: ReactionFrame;
   error: ApiError; // an error frame that answers no pending send
   state: StateChange;
   closed: Ended; // for good: see docs/client.md for the codes
@@ -53,7 +61,7 @@ export type RoomSocketEvents = {
 export class RoomSocket extends Emitter<RoomSocketEvents> {
   private conn: Connection;
   private outbox = new Outbox<Message>();
-  private last: number | undefined; // the newest message id delivered, or seq with events=members
+  private last: number | undefined; // the newest message id delivered, or seq with events=members or changes
   private readonly bySeq: boolean;
   private holdUntil: number | undefined; // resends wait until the backlog reaches this id
   private backoff: Backoff;
@@ -66,7 +74,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   ) {
     super();
     this.last = options.after;
-    this.bySeq = options.events?.includes("members") ?? false;
+    this.bySeq = options.events?.some((e) => e === "members" || e === "changes") ?? false;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.conn = new Connection(
       {
@@ -83,7 +91,7 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     queueMicrotask(() => this.conn.start()); // after the caller's on() calls, so they see every state
   }
 
-  // Where the next connection resumes: the newest message id delivered, or with events=members the newest seq.
+  // Where the next connection resumes: the newest message id delivered, or (events=members or changes) seq.
   get lastId(): number {
     return this.last ?? 0;
   }
@@ -175,6 +183,9 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
     resync: (f: { room_id: number }) => this.emit("resync", { room_id: f.room_id, after: this.lastId }),
     members: (f: MembersFrame) => this.advance(f.seq) && (this.emit("members", f), this.releaseHeld()),
     room: (f: RoomFrame) => this.advance(f.seq) && (this.emit("room", f), this.releaseHeld()),
+    edit: (f: EditFrame) => this.advance(f.seq) && (this.emit("edit", f), this.releaseHeld()),
+    delete: (f: DeleteFrame) => this.advance(f.seq) && (this.emit("delete", f), this.releaseHeld()),
+    reaction: (f: ReactionFrame) => this.advance(f.seq) && (this.emit("reaction", f), this.releaseHeld()),
   };
 
   private receive(f: Record<string, unknown>) {

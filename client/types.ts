@@ -43,7 +43,17 @@ export type Message = {
   created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
   client_id?: string; // present when the sender gave one
   seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
+  // Present only when set:
+  edited_at?: string; // the last edit
+  reply_to?: number; // the message of the same room it answers
+  mentions?: number[]; // the members it mentions
+  reactions?: Reaction[];
+  deleted?: true; // only in a replayed edit frame: deleted since (text "")
 };
+// Emoji in first-reaction order, each with its users in reaction order.
+export type Reaction = { emoji: string; user_ids: number[] };
+// PUT and DELETE …/reactions/:emoji answer the message's reactions after the change ([]: none).
+export type Reactions = { message_id: number; reactions: Reaction[] };
 
 // The caller first, then the others in the order they joined. kind "direct": the seed's room, fixed by its
 // member set; "group": named, with members who come and go. seq: the room's newest place in its order.
@@ -72,7 +82,7 @@ export type MemberRef = { id: number } | { login: string };
 export type Reply<T = unknown> = { status: number; headers: Headers; body: T };
 
 // Room socket frames (docs/api.md, WebSocket). Events come only to a socket that opted in to them.
-export type RoomEvent = "typing" | "presence" | "read" | "members";
+export type RoomEvent = "typing" | "presence" | "read" | "members" | "changes";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
@@ -92,6 +102,17 @@ export type MembersFrame = {
   by: number;
 };
 export type RoomFrame = { type: "room"; room_id: number; seq: number; room: Room; by: number };
+// A message's changes, in the room's order with its messages (events=changes; always on the user stream).
+// A replayed edit shows the message as it is now; a message deleted since is a tombstone (deleted: true).
+export type EditFrame = { type: "edit"; room_id: number; seq: number; message: Message };
+export type DeleteFrame = { type: "delete"; room_id: number; seq: number; message_id: number };
+export type ReactionFrame = {
+  type: "reaction";
+  room_id: number;
+  seq: number;
+  message_id: number;
+  reactions: Reaction[];
+};
 export type ErrorFrame = { error: { code: ErrorCode; message: string }; client_id?: string };
 export type ServerFrame =
   | MessageFrame
@@ -102,6 +123,9 @@ export type ServerFrame =
   | ResyncFrame
   | MembersFrame
   | RoomFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactionFrame
   | ErrorFrame;
 export type ClientFrame =
   | { type?: "message"; text: string; client_id?: string }

@@ -9,9 +9,12 @@ import { Emitter } from "./emitter.ts";
 import { ApiError, SocketClosed } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import type {
+  DeleteFrame,
+  EditFrame,
   ErrorFrame,
   MembersFrame,
   Message,
+  ReactionFrame,
   ReadFrame,
   RoomFrame,
   TypingFrame,
@@ -34,6 +37,11 @@ export type UserStreamEvents = {
   message: StreamMessage; // each stored message once, in its room's order, the user's own included
   members: MembersFrame;
   room: RoomFrame; // a room changed, or the user was added to it (then its frames follow)
+  // A message edited (replayed as it is now: a tombstone with deleted: true if it was deleted since),
+  // deleted (a replay skips the message itself: expect seq gaps), its reactions; in the room's order.
+  edit: EditFrame;
+  delete: DeleteFrame;
+  reaction: ReactionFrame;
   room_removed: { room_id: number }; // the user left or was removed: nothing more comes from it
   resync: { room_id: number; seq: number }; // over 1000 missed: reload the room and its newest page by REST
   synced: undefined; // the replay is done; what follows is live
@@ -132,6 +140,9 @@ export class UserStream extends Emitter<UserStreamEvents> {
     message: (m: StreamMessage) => this.onMessage(m),
     members: (f: MembersFrame) => this.advance(f.room_id, f.seq) && this.emit("members", f),
     room: (f: RoomFrame) => this.advance(f.room_id, f.seq) && this.emit("room", f),
+    edit: (f: EditFrame) => this.advance(f.room_id, f.seq) && this.emit("edit", f),
+    delete: (f: DeleteFrame) => this.advance(f.room_id, f.seq) && this.emit("delete", f),
+    reaction: (f: ReactionFrame) => this.advance(f.room_id, f.seq) && this.emit("reaction", f),
     room_removed: (f: { room_id: number }) => (this.positions.delete(f.room_id), this.emit("room_removed", f)),
     resync: (f: { room_id: number; seq: number }) => (this.positions.set(f.room_id, f.seq), this.emit("resync", f)),
     synced: () => this.onSynced(),

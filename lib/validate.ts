@@ -262,3 +262,26 @@ export function publicRoomsQuery(params: URLSearchParams) {
   const before = cursor(params.get("before"), "before");
   return { folded: foldLogin(params.get("q") ?? ""), limit, before: before === 0 ? undefined : before };
 }
+
+// A reaction: one extended grapheme cluster that is an emoji (pictographic, a flag's two regional
+// indicators, or a keycap), from the URL-encoded path segment; at most 64 UTF-16 units (ZWJ sequences
+// are long, but not that long).
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|[0-9#*]\uFE0F?\u20E3)/u;
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+export function validEmoji(raw: string): string {
+  let emoji: string;
+  try {
+    emoji = decodeURIComponent(raw).normalize("NFC");
+  } catch {
+    throw new ApiError("invalid_emoji");
+  }
+  const clusters = [...graphemes.segment(emoji)];
+  if (emoji.length > 64 || clusters.length !== 1 || !EMOJI.test(emoji)) throw new ApiError("invalid_emoji");
+  return emoji;
+}
+
+// A positive integer path id of a message, else no such message.
+export function messageId(raw: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new ApiError("message_not_found");
+  return Number(raw);
+}

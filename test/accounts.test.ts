@@ -175,7 +175,7 @@ describe("the HTTP surface", () => {
       "/v2/info",
       "/v1/rooms/1/",
       "/v1//info",
-      "/v1/rooms/1/messages/x",
+      "/v1/rooms/1/messages/x/y",
       "/%2e%2e/etc/passwd",
     ]) {
       expectError(await call(s.url, "GET", path), 404, "not_found");

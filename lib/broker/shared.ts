@@ -2,7 +2,7 @@
 // Each delivery goes to this instance's handler first, then to the transport; what comes back from
 // the transport with another origin goes to the handler (messages through the per-room sequencer).
 import type { Logger } from "../log.ts";
-import type { Message, Store } from "../store/store.ts";
+import type { Message, RoomEvent, Store } from "../store/store.ts";
 import type { Broker, BrokerEventHandler, Transport } from "./broker.ts";
 import { createSharedPresence } from "./presence.ts";
 import { Sequencer } from "./sequencer.ts";
@@ -33,7 +33,7 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     },
     roomEvent(e) {
       seq.push(e.roomId, e.seq, e);
-      publish({ origin, kind: "roomEvent", room: e.roomId, seq: e.seq, roomEvent: e });
+      out.send(encodeRoomEvent(origin, e, transport.maxPayload));
     },
     event(room, kind, body, except) {
       handler.event(room, kind, body, except);
@@ -92,6 +92,19 @@ function encodeMessage(origin: string, m: Message, maxPayload: number): string {
   const payload = JSON.stringify({ origin, kind: "message", room: m.roomId, seq: m.seq, message: m } satisfies Wire);
   if (Buffer.byteLength(payload) <= maxPayload) return payload;
   return JSON.stringify({ origin, kind: "message", room: m.roomId, seq: m.seq } satisfies Wire);
+}
+
+// Likewise an event (an edit carries its message's text; a members change its users).
+function encodeRoomEvent(origin: string, e: RoomEvent, maxPayload: number): string {
+  const payload = JSON.stringify({
+    origin,
+    kind: "roomEvent",
+    room: e.roomId,
+    seq: e.seq,
+    roomEvent: e,
+  } satisfies Wire);
+  if (Buffer.byteLength(payload) <= maxPayload) return payload;
+  return JSON.stringify({ origin, kind: "roomEvent", room: e.roomId, seq: e.seq } satisfies Wire);
 }
 
 function receive(payload: string, origin: string, handler: BrokerEventHandler, seq: Sequencer) {

@@ -6,7 +6,8 @@ import type { EventBody, EventKind, Kick } from "./broker.ts";
 export type Wire =
   // message: absent when it is too large for the transport; the receiver reads it from the store
   | { origin: string; kind: "message"; room: number; seq: number; message?: Message }
-  | { origin: string; kind: "roomEvent"; room: number; seq: number; roomEvent: RoomEvent }
+  // roomEvent: likewise absent when too large (an edit's text, a members change's users)
+  | { origin: string; kind: "roomEvent"; room: number; seq: number; roomEvent?: RoomEvent }
   | { origin: string; kind: "event"; room: number; event: EventKind; body: EventBody }
   | { origin: string; kind: "presence"; room: number }
   | { origin: string; kind: "kick"; kick: Kick };

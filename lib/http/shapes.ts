@@ -63,9 +63,16 @@ export function roomJson(room: Room, viewerId?: number) {
   };
 }
 
-// A membership or room change as a frame (room socket with events=members).
+// A membership or room change as a frame (room socket with events=members); a message's change (edit,
+// delete, reaction: events=changes and the user stream).
 export function roomEventJson(e: RoomEvent) {
   if (e.kind === "room") return { type: "room", room_id: e.roomId, seq: e.seq, room: roomJson(e.room), by: e.by };
+  if (e.kind === "edit") return { type: "edit", room_id: e.roomId, seq: e.seq, message: messageJson(e.message) };
+  if (e.kind === "delete") return { type: "delete", room_id: e.roomId, seq: e.seq, message_id: e.messageId };
+  if (e.kind === "reaction") {
+    const { roomId, seq, messageId, reactions } = e;
+    return { type: "reaction", room_id: roomId, seq, message_id: messageId, reactions: reactionsJson(reactions) };
+  }
   const { roomId, seq, users, added, removed, by } = e;
   return { type: "members", room_id: roomId, seq, users: usersJson(users), added, removed, by };
 }

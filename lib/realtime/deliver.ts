@@ -6,7 +6,7 @@ import { messageJson, roomEventJson } from "../http/shapes.ts";
 import type { Message, RoomEvent, RoomFrame } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import type { WS } from "./socket.ts";
-import { type Event, topic } from "./topics.ts";
+import { type Event, optInOf, topic } from "./topics.ts";
 
 // streams: user streams (stream.ts) hear of every durable frame; a message only while one is syncing.
 // read: streams get read markers one by one (their own with the room's unread), not through the topic.
@@ -61,11 +61,12 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
     else server()?.publish(topic.event(room, kind), json, false);
   }
 
-  // A membership or room change: to the sockets that opted in to "members", buffered for those reading
+  // A membership or room change: to the sockets that opted in to "members"; a message's change to those
+  // that opted in to "changes" (and the user streams, subscribed to both). Buffered for those reading
   // their backlog.
   function roomEvent(e: RoomEvent) {
     rooms.buffer(e);
-    server()?.publish(topic.event(e.roomId, "members"), JSON.stringify(roomEventJson(e)), false);
+    server()?.publish(topic.event(e.roomId, optInOf(e)), JSON.stringify(roomEventJson(e)), false);
     streams().frame(e);
   }
 

@@ -1,7 +1,8 @@
 // Resume (?after=): the backlog from the store, then the live frames that came meanwhile, with no
 // gap and nothing twice; a backlog longer than BACKLOG_CAP is replaced by a "resync" frame. A socket
-// that opted in to "members" resumes in the room's order (after= is a seq; messages, membership and
-// room changes); any other in message ids, with messages only, as before.
+// that opted in to "members" or "changes" resumes in the room's order (after= is a seq; messages and the
+// events it asked for: membership and room changes, message changes); any other in message ids, with
+// messages only, as before.
 // Flow control: sending stops while more than PAUSE_BYTES wait in the socket's buffer and goes on at
 // Bun's next drain, so a socket that does not read holds at most about PAUSE_BYTES here (the live
 // sweep's 1 MiB limit is never reached by a backlog); one that takes nothing for STALL_MS is closed
@@ -15,6 +16,7 @@ import type { Logger } from "../log.ts";
 import { frameSeq, type RoomFrame, type Store } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import { send, type WS } from "./socket.ts";
+import { optInOf } from "./topics.ts";
 
 const BACKLOG_CAP = 1000;
 export const PAUSE_BYTES = 256 * 1024;
@@ -33,13 +35,14 @@ type Deps = {
 };
 
 // How a socket counts and reads its room: by message id (plain sockets, messages only) or by seq
-// (sockets with events=members, every durable frame). key: undefined for a frame the socket never gets.
-// far: the gap is known to be past the cap without reading it.
+// (sockets with events=members or changes, every durable frame). key: undefined for a frame outside the
+// order. far: the gap is known to be past the cap without reading it. frame: undefined for a frame in
+// the order that the socket did not ask for (it is passed over, its seq counted as seen).
 type Order = {
   key: (f: RoomFrame) => number | undefined;
   far: (after: number) => Promise<boolean>;
   read: (after: number, limit: number) => Promise<RoomFrame[]>;
-  frame: (f: RoomFrame) => string;
+  frame: (f: RoomFrame) => string | undefined;
 };
 
 // A socket still reading its backlog: what is left to send, and since when it has taken nothing.
@@ -70,8 +73,12 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
     const typed = ws.data.events.size > 0;
     const messageFrame = (f: RoomFrame & { kind: "message" }) =>
       JSON.stringify(typed ? { type: "message", ...messageJson(f.message) } : messageJson(f.message));
-    const frame = (f: RoomFrame) => (f.kind === "message" ? messageFrame(f) : JSON.stringify(roomEventJson(f)));
-    if (ws.data.events.has("members")) {
+    const events = ws.data.events;
+    const frame = (f: RoomFrame) => {
+      if (f.kind === "message") return messageFrame(f);
+      return events.has(optInOf(f)) ? JSON.stringify(roomEventJson(f)) : undefined;
+    };
+    if (events.has("members") || events.has("changes")) {
       // Reading after a seq walks the missed rows (Store.listFrames): a gap the room's seq shows to be
       // far past the cap (more than twice: the seq may count frames still being answered) is not read.
       const far = async (after: number) => ((await store.latestSeqs([room])).get(room) ?? 0) - after > 2 * BACKLOG_CAP;
@@ -148,8 +155,10 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
       s.queue[s.next++] = undefined;
       const key = s.order.key(f);
       if (key === undefined || key <= s.last) continue; // not for this socket, or the backlog held it
-      ws.send(s.order.frame(f));
+      const json = s.order.frame(f);
       s.last = key;
+      if (json === undefined) continue;
+      ws.send(json);
       sent++;
     }
     onDeliver(sent);

@@ -23,11 +23,13 @@ export type { StreamState };
 export const RESUME_WAIT_MS = 10_000;
 export { STALL_MS };
 
-// A stream's topics in each of its rooms: the typed messages, membership and room changes, typing. Read
+// A stream's topics in each of its rooms: the typed messages, membership and room changes, message changes
+// (edits, deletes, reactions), typing. Read
 // markers are sent to each stream of the room by read() (the reader's own with the room's unread).
 const TOPICS = [
   topic.typed,
   (room: number) => topic.event(room, "members"),
+  (room: number) => topic.event(room, "changes"),
   (room: number) => topic.event(room, "typing"),
 ];
 

@@ -1,4 +1,5 @@
 // The room's order read back, shared by both dialects.
+import { fromStored, storedReactions } from "./message-fields.ts";
 import type { Message, Room, RoomEvent, RoomFrame } from "./store.ts";
 
 // Messages and events, each in seq order, merged into one list of at most limit frames.
@@ -37,16 +38,38 @@ export function mergeRoomsFrames(
 // they are direct rooms.
 export function eventBody(e: RoomEvent): string {
   if (e.kind === "room") return JSON.stringify({ room: e.room });
+  if (e.kind === "edit") return JSON.stringify({ message_id: e.message.id }); // never the text
+  if (e.kind === "delete") return JSON.stringify({ message_id: e.messageId });
+  if (e.kind === "reaction")
+    return JSON.stringify({ message_id: e.messageId, reactions: storedReactions(e.reactions) });
   const { name, topic, kind, public: open, ownerId } = e.room;
   const room = { name, topic, kind, public: open, ownerId };
   return JSON.stringify({ users: e.users, added: e.added, removed: e.removed, room });
 }
 
+// The messages that edit events among these rows stand for.
+export function editedIds(rows: { kind: string; body: string }[]): number[] {
+  return rows.filter((r) => r.kind === "edit").map((r) => JSON.parse(r.body).message_id as number);
+}
+
 const DIRECT = { name: null, topic: null, kind: "direct", public: false, ownerId: null };
 
-export function eventFromBody(kind: string, roomId: number, seq: number, by: number, text: string): RoomEvent {
+// messages: the edited messages as they are now, by id (editedIds lists those an edit event needs).
+export function eventFromBody(
+  kind: string,
+  roomId: number,
+  seq: number,
+  by: number,
+  text: string,
+  messages?: Map<number, Message>,
+): RoomEvent {
   const body = JSON.parse(text);
   if (kind === "room") return { kind: "room", roomId, seq, room: body.room, by };
+  if (kind === "edit") return { kind, roomId, seq, by, message: messages!.get(body.message_id)! };
+  if (kind === "delete") return { kind, roomId, seq, by, messageId: body.message_id };
+  if (kind === "reaction") {
+    return { kind, roomId, seq, by, messageId: body.message_id, reactions: fromStored(body.reactions) };
+  }
   const room: Room = { ...DIRECT, ...body.room, id: roomId, users: body.users, seq };
   return { kind: "members", roomId, seq, users: body.users, added: body.added, removed: body.removed, by, room };
 }

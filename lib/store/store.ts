@@ -107,7 +107,14 @@ export type RoomEvent =
       by: number;
       room: Room;
     }
-  | { kind: "room"; roomId: number; seq: number; room: Room; by: number };
+  | { kind: "room"; roomId: number; seq: number; room: Room; by: number }
+  | MessageEvent;
+// A message's changes, in the room's order. edit: the message as it is now (stored only as message_id,
+// so a replayed edit reads it again: a tombstone if it was deleted since); reaction: the list after it.
+export type MessageEvent =
+  | { kind: "edit"; roomId: number; seq: number; by: number; message: Message }
+  | { kind: "delete"; roomId: number; seq: number; by: number; messageId: number }
+  | { kind: "reaction"; roomId: number; seq: number; by: number; messageId: number; reactions: Reaction[] };
 export type Membership = { seq: number; users: number[] };
 export type ReadMarker = { marker: number; unread: number };
 export type RoomFrame = { kind: "message"; message: Message } | RoomEvent;
@@ -147,6 +154,26 @@ export type NewMessage = { roomId: number; userId: number; text: string; clientI
 export type Stored = { message: Message; duplicate: boolean };
 
 export type Page = { limit: number; before?: number; after?: number };
+
+// Message changes (docs/api.md), each in the room's order: the message after it and its event (none when
+// nothing changed). moderator: the caller may delete others' messages (the group's owner or an admin).
+export type MessageEdit = { roomId: number; messageId: number; userId: number; text: string; now: number };
+export type MessageDeletion = { roomId: number; messageId: number; by: number; moderator: boolean; now: number };
+export type ReactionChange = {
+  roomId: number;
+  messageId: number;
+  userId: number;
+  emoji: string;
+  add: boolean;
+  now: number;
+  maxEmoji: number;
+};
+export type MessageChanged = { message: Message; events: RoomEvent[] };
+// message_not_found: none such in the room, or deleted; forbidden: not the caller's to change; room_not_found:
+// the caller is not a member (as the change commits); too_many_reactions: the message has maxEmoji already.
+export type MessageRefused = {
+  refused: "message_not_found" | "forbidden" | "room_not_found" | "too_many_reactions";
+};
 
 export interface Store {
   // null: taken. admin: `echat user add --admin`.
@@ -240,6 +267,11 @@ export interface Store {
   // (removed while the message waited in the queue): no message follows its sender's removal.
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
+  // Edits (the author only), deletes (the author or a moderator; the text erased: a tombstone stays) and
+  // reactions. History, backlogs and replays skip deleted messages; the delete event is replayed instead.
+  editMessage(edit: MessageEdit): Promise<MessageChanged | MessageRefused>;
+  deleteMessage(deletion: MessageDeletion): Promise<MessageChanged | MessageRefused>;
+  setReaction(change: ReactionChange): Promise<MessageChanged | MessageRefused>;
   // The marker after the call and the room's unread count for the user then; a marker that would not
   // advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;

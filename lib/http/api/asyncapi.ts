@@ -39,6 +39,23 @@ export const SERVER_FRAMES: Record<string, Frame> = {
     summary: "A group's name, topic, visibility or owner changed (the room's order: seq); replayed on resume",
     event: "members",
   },
+  edit: {
+    schema: "EditFrame",
+    summary:
+      "A message was edited (the room's order: seq); replayed on resume with the message as it is now " +
+      '(a tombstone with "deleted":true if it was deleted since); also on the user stream',
+    event: "changes",
+  },
+  delete: {
+    schema: "DeleteFrame",
+    summary: "A message was deleted (the room's order: seq); replayed on resume; also on the user stream",
+    event: "changes",
+  },
+  reaction: {
+    schema: "ReactionFrame",
+    summary: "A message's reactions changed, the list after it (the room's order: seq); also on the user stream",
+    event: "changes",
+  },
 };
 
 // What a client sends; a frame without "type" is a message.
@@ -89,7 +106,8 @@ const QUERY = {
       type: "integer",
       minimum: 0,
       description:
-        "resume: every stored message with a larger id first (with events=members: every frame after this seq)",
+        "resume: every stored message with a larger id first (with events=members or changes: every frame after " +
+        "this seq)",
     },
     events: { type: "string", description: `opt-in events, comma-separated: ${EVENTS.join(", ")}` },
   },

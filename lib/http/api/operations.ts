@@ -316,6 +316,53 @@ export const OPERATIONS: Operation[] = [
     errors: ["room_not_found", "invalid_query"],
   },
   {
+    method: "PATCH",
+    path: "/v1/rooms/{id}/messages/{message_id}",
+    summary: "Edit your message",
+    description:
+      "The author only. The same text answers 200 with nothing changed; mentions are found anew. An edit " +
+      "event goes to room sockets with events=changes and every member's user stream.",
+    tag: "messages",
+    auth: "session",
+    body: "MessageEdit",
+    ok: { status: 200, description: "the message", body: "Message" },
+    errors: ["room_not_found", "message_not_found", "forbidden", "invalid_text", "invalid_json", "rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "DELETE",
+    path: "/v1/rooms/{id}/messages/{message_id}",
+    summary: "Delete a message: its text and every earlier version are erased",
+    description:
+      "The author, the group's owner, or a server admin (even one not in the room). History no longer " +
+      "returns it and its id is not reused; a delete event goes out in the room's order.",
+    tag: "messages",
+    auth: "session",
+    ok: { status: 200, description: "{}", body: "Empty" },
+    errors: ["room_not_found", "message_not_found", "forbidden"],
+  },
+  {
+    method: "PUT",
+    path: "/v1/rooms/{id}/messages/{message_id}/reactions/{emoji}",
+    summary: "React to a message with an emoji (idempotent)",
+    description: "emoji: one emoji, URL-encoded. At most 20 different emoji on a message.",
+    tag: "messages",
+    auth: "session",
+    ok: { status: 200, description: "the message's reactions after it", body: "Reactions" },
+    errors: ["room_not_found", "message_not_found", "invalid_emoji", "too_many_reactions", "rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "DELETE",
+    path: "/v1/rooms/{id}/messages/{message_id}/reactions/{emoji}",
+    summary: "Take your reaction back (idempotent)",
+    tag: "messages",
+    auth: "session",
+    ok: { status: 200, description: "the message's reactions after it", body: "Reactions" },
+    errors: ["room_not_found", "message_not_found", "invalid_emoji", "rate_limited"],
+    retryAfter: true,
+  },
+  {
     method: "GET",
     path: "/v1/rooms/{id}/chat",
     summary: "Open the room's WebSocket (see /v1/asyncapi.json)",
@@ -325,11 +372,11 @@ export const OPERATIONS: Operation[] = [
     params: [
       cursor(
         "after",
-        "resume: every stored message with a larger id first (with events=members: frames after this seq)",
+        "resume: every stored message with a larger id first (with events=members or changes: frames after this seq)",
       ),
-      query("events", "opt-in events, comma-separated: typing, presence, read, members", {
+      query("events", "opt-in events, comma-separated: typing, presence, read, members, changes", {
         type: "string",
-        pattern: "^((typing|presence|read|members)(,(typing|presence|read|members))*)?$",
+        pattern: "^((typing|presence|read|members|changes)(,(typing|presence|read|members|changes))*)?$",
       }),
     ],
     ok: { status: 101, description: "Switching Protocols: the room socket" },

@@ -25,6 +25,15 @@ const time = { type: "string", format: "date-time", pattern: "^\\d{4}-\\d\\d-\\d
 const orNull = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }] });
 const publicId = { type: "string", pattern: "^[0-9a-f]{32}$", description: "a public identifier, never the secret" };
 
+// A message's reactions: emoji in first-reaction order, each with its users in reaction order.
+const reactionList = {
+  type: "array",
+  minItems: 1,
+  items: strict({
+    emoji: { type: "string", minLength: 1 },
+    user_ids: { type: "array", items: id, minItems: 1 },
+  }),
+};
 const messageProps = {
   id,
   text: { type: "string" },
@@ -33,6 +42,12 @@ const messageProps = {
   created_at: time,
   client_id: { type: "string", maxLength: 64, description: "present when the sender gave one" },
   seq: { type: "integer", minimum: 1, description: "the message's place in the room's order" },
+  // issue 16: present only when set
+  edited_at: { ...time, description: "the last edit" },
+  reply_to: { ...id, description: "the message of the same room this one answers" },
+  mentions: { type: "array", items: id, minItems: 1, description: "the members it mentions" },
+  reactions: reactionList,
+  deleted: { const: true, description: "only in a replayed edit event: the message was deleted since (text '')" },
 };
 const messageRequired = ["id", "text", "user_id", "room_id", "created_at", "seq"];
 
@@ -68,6 +83,24 @@ const membersFrame = strict({
   removed: { type: "array", items: id },
   by: id,
 });
+
+// Message changes, durable frames in the room's order (events=changes, the user stream).
+const messageChangeFrames = {
+  EditFrame: strict({
+    type: { const: "edit" },
+    room_id: id,
+    seq: { type: "integer", minimum: 1 },
+    message: strict(messageProps, messageRequired),
+  }),
+  DeleteFrame: strict({ type: { const: "delete" }, room_id: id, seq: { type: "integer", minimum: 1 }, message_id: id }),
+  ReactionFrame: strict({
+    type: { const: "reaction" },
+    room_id: id,
+    seq: { type: "integer", minimum: 1 },
+    message_id: id,
+    reactions: { type: "array", items: reactionList.items, description: "the list after the change ([]: none)" },
+  }),
+};
 
 // Codes a room socket's error frame may carry.
 export const FRAME_ERRORS = [
@@ -125,6 +158,15 @@ export const REST_SCHEMAS = {
   }),
   Empty: strict({}),
   Message: strict(messageProps, messageRequired),
+  MessageEdit: {
+    type: "object",
+    properties: { text: { type: "string", minLength: 1, maxLength: 4000 } },
+    required: ["text"],
+  },
+  Reactions: strict({
+    message_id: id,
+    reactions: { type: "array", items: reactionList.items, description: "the list after the change ([]: none)" },
+  }),
   Room: strict({
     id,
     users: { type: "array", items: ref("User"), minItems: 1, description: "the caller first, then join order" },
@@ -249,6 +291,7 @@ export const FRAME_SCHEMAS = {
   ),
   MembersFrame: membersFrame,
   RoomChangeFrame: roomChangeFrame,
+  ...messageChangeFrames,
 
   // Frames a client sends (extra keys are ignored).
   SendMessage: {

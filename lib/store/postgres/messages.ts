@@ -2,8 +2,8 @@
 // transaction) at a time, under per-room row locks, so ids commit in increasing order within a room.
 import type { SQL } from "bun";
 import { createCommitQueue } from "../commit-queue.ts";
-import { CLIENT_ID_WINDOW, type Message, type NewMessage, type Store, type Stored } from "../store.ts";
-import { mergeFrames, mergeRoomsFrames } from "../frames.ts";
+import { CLIENT_ID_WINDOW, type Message, type NewMessage, type RoomEvent, type Store, type Stored } from "../store.ts";
+import { editedIds, mergeFrames, mergeRoomsFrames } from "../frames.ts";
 import { memberOnly } from "../members.ts";
 import { message, type Row, roomEvent } from "./rows.ts";
 import { searchVector } from "../../search/tokens.ts";
@@ -23,13 +23,13 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
     async listMessages(roomId, page) {
       if (page.after !== undefined) {
         const rows =
-          await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${page.after} ORDER BY id LIMIT ${page.limit}`;
+          await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${page.after} AND deleted_at IS NULL ORDER BY id LIMIT ${page.limit}`;
         return rows.map(message);
       }
       const rows =
         page.before !== undefined
-          ? await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id < ${page.before} ORDER BY id DESC LIMIT ${page.limit}`
-          : await sql`SELECT * FROM messages WHERE room_id = ${roomId} ORDER BY id DESC LIMIT ${page.limit}`;
+          ? await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id < ${page.before} AND deleted_at IS NULL ORDER BY id DESC LIMIT ${page.limit}`
+          : await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND deleted_at IS NULL ORDER BY id DESC LIMIT ${page.limit}`;
       return rows.map(message).reverse();
     },
     // From after the newest message at or before the seq (schema.sql: no index on seq).
@@ -40,10 +40,10 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
           : await sql`SELECT id FROM messages WHERE room_id = ${roomId} AND seq <= ${afterSeq} ORDER BY id DESC LIMIT 1`;
       const from = b ? Number(b.id) : 0;
       const [messages, events] = await Promise.all([
-        sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${from} ORDER BY id LIMIT ${limit}`,
+        sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${from} AND deleted_at IS NULL ORDER BY id LIMIT ${limit}`,
         sql`SELECT * FROM room_events WHERE room_id = ${roomId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`,
       ]);
-      return mergeFrames(messages.map(message), events.map(roomEvent), limit);
+      return mergeFrames(messages.map(message), await toEvents(sql, events), limit);
     },
     // listFrames for all the rooms in two statements (one per table), a LATERAL read per room.
     async listRoomsFrames(afterSeqs, limit) {
@@ -57,7 +57,7 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
             ORDER BY e.seq LIMIT ${limit}) e
           ORDER BY e.room_id, e.seq`,
       ]);
-      return mergeRoomsFrames(rooms, messages.map(message), events.map(roomEvent), limit);
+      return mergeRoomsFrames(rooms, messages.map(message), await toEvents(sql, events), limit);
     },
     async latestSeqs(roomIds) {
       const rows = await sql`SELECT id, seq FROM rooms WHERE id = ANY(${roomIds}::bigint[])`;
@@ -67,6 +67,15 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
   };
 }
 
+// Events as read back: an edit's message is read now (its event stores only the id): a tombstone if
+// it was deleted since.
+async function toEvents(sql: SQL, rows: Row[]): Promise<RoomEvent[]> {
+  const ids = editedIds(rows as { kind: string; body: string }[]);
+  const found = ids.length === 0 ? [] : await sql`SELECT * FROM messages WHERE id = ANY(${ids}::bigint[])`;
+  const messages = new Map<number, Message>(found.map((r: Row) => [Number(r.id), message(r)]));
+  return rows.map((r) => roomEvent(r, messages));
+}
+
 // Each room's messages after its seq, as listFrames reads them: from after the newest message at or
 // before the seq (b, none for a seq of 0), by messages_room.
 function roomsMessages(sql: SQL, rooms: number[], afters: number[], limit: number): Promise<Row[]> {
@@ -74,7 +83,7 @@ function roomsMessages(sql: SQL, rooms: number[], afters: number[], limit: numbe
     CROSS JOIN LATERAL (SELECT coalesce(max(b.id), 0) AS from_id FROM (SELECT id FROM messages
       WHERE a.after_seq > 0 AND room_id = a.room_id AND seq <= a.after_seq ORDER BY id DESC LIMIT 1) b) f
     CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.room_id = a.room_id AND m.id > f.from_id
-      ORDER BY m.id LIMIT ${limit}) m
+      AND m.deleted_at IS NULL ORDER BY m.id LIMIT ${limit}) m
     ORDER BY m.room_id, m.id`;
 }
 

@@ -93,6 +93,8 @@ async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[
   const { activity, id } = page.before ?? NO_CURSOR;
   return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
       l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
+      l.edited_at AS m_edited_at, l.reply_to AS m_reply_to, l.mentions AS m_mentions, l.reactions AS m_reactions,
+      l.deleted_at AS m_deleted_at,
       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
     FROM room_members m JOIN rooms r ON r.id = m.room_id LEFT JOIN messages l ON l.id = r.last_message_id
     WHERE m.user_id = ${userId} AND (r.last_activity, r.id) < (${activity}::bigint, ${id}::bigint)
@@ -114,6 +116,11 @@ function lastMessageRow(r: Row): Row {
     client_id: r.m_client_id,
     created_at: r.m_created_at,
     seq: r.m_seq,
+    edited_at: r.m_edited_at,
+    reply_to: r.m_reply_to,
+    mentions: r.m_mentions,
+    reactions: r.m_reactions,
+    deleted_at: r.m_deleted_at,
   };
 }
 
@@ -152,9 +159,9 @@ async function advanceRead(sql: SQL, roomId: number, userId: number, messageId: 
     await tx`SELECT 1 FROM rooms WHERE id = ${roomId} FOR SHARE`;
     const [row] = await tx`UPDATE room_members m SET last_read_id = t.target,
         read_count = CASE WHEN t.target = t.newest THEN t.total ELSE m.read_count + (SELECT count(*) FROM messages x
-          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target) END,
+          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL) END,
         read_sent = CASE WHEN t.target = t.newest THEN m.sent ELSE m.read_sent + (SELECT count(*) FROM messages x
-          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.user_id = ${userId}) END
+          WHERE x.room_id = ${roomId} AND x.id > m.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL AND x.user_id = ${userId}) END
       FROM (SELECT LEAST(${messageId}::bigint, COALESCE(last_message_id, 0)) AS target,
               COALESCE(last_message_id, 0) AS newest, message_count AS total FROM rooms WHERE id = ${roomId}) t
       WHERE m.room_id = ${roomId} AND m.user_id = ${userId} AND m.last_read_id < t.target

@@ -1,5 +1,6 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
 import { eventFromBody } from "../frames.ts";
+import { withChanges } from "../message-fields.ts";
 import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
@@ -9,7 +10,7 @@ export function user(r: Row): User {
 }
 
 export function message(r: Row): Message {
-  return {
+  const m: Message = {
     id: Number(r.id),
     roomId: Number(r.room_id),
     userId: Number(r.user_id),
@@ -18,6 +19,8 @@ export function message(r: Row): Message {
     createdAt: Number(r.created_at),
     seq: Number(r.seq),
   };
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return withChanges(m, num(r.edited_at), num(r.reply_to), r.mentions ?? null, r.reactions ?? null, num(r.deleted_at));
 }
 
 export function room(r: Row, users: User[]): Room {
@@ -33,6 +36,6 @@ export function room(r: Row, users: User[]): Room {
   };
 }
 
-export function roomEvent(r: Row): RoomEvent {
-  return eventFromBody(r.kind, Number(r.room_id), Number(r.seq), Number(r.by_id), r.body);
+export function roomEvent(r: Row, messages?: Map<number, Message>): RoomEvent {
+  return eventFromBody(r.kind, Number(r.room_id), Number(r.seq), Number(r.by_id), r.body, messages);
 }

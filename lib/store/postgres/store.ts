@@ -7,6 +7,7 @@ import { ApiError } from "../../errors.ts";
 import { guardStore } from "../guard.ts";
 import type { PostgresHandle, Store } from "../store.ts";
 import { createAccounts } from "./accounts.ts";
+import { createMessageChanges } from "./message-changes.ts";
 import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
 import { createRoomChanges } from "./room-changes.ts";
@@ -36,6 +37,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     ...createSessions(sql),
     ...createRooms(sql),
     ...createRoomChanges(sql),
+    ...createMessageChanges(sql),
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
     listFrames: messages.listFrames,

@@ -1,8 +1,8 @@
 // Rooms read as domain objects, on whichever connection asks: the main one (reads) and the writer's
 // (room changes answer with the room after the change).
 import type { Database } from "bun:sqlite";
-import { eventFromBody } from "../frames.ts";
-import type { Room, RoomEvent, RoomKind, User } from "../store.ts";
+import { editedIds, eventFromBody } from "../frames.ts";
+import type { Message, Room, RoomEvent, RoomKind, User } from "../store.ts";
 
 export type RoomRow = {
   id: number;
@@ -32,8 +32,15 @@ export function toRoom(r: RoomRow, users: User[]): Room {
   };
 }
 
-export function toEvent(r: EventRow): RoomEvent {
-  return eventFromBody(r.kind, r.roomId, r.seq, r.byId, r.body);
+export function toEvent(r: EventRow, messages?: Map<number, Message>): RoomEvent {
+  return eventFromBody(r.kind, r.roomId, r.seq, r.byId, r.body, messages);
+}
+
+// Events as read back: an edit's message is read now (its event stores only the id).
+export function toEvents(rows: EventRow[], read: (ids: number[]) => Message[]): RoomEvent[] {
+  const ids = editedIds(rows);
+  const messages = new Map(ids.length === 0 ? [] : read(ids).map((m) => [m.id, m]));
+  return rows.map((r) => toEvent(r, messages));
 }
 
 export function prepareRoomReads(db: Database) {

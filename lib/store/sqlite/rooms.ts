@@ -3,7 +3,7 @@
 import type { Database } from "bun:sqlite";
 import { groupMembersByRoom, groupMemberships, type MemberRow, type MembershipRow, NO_CURSOR } from "../members.ts";
 import type { Message, PublicRoom, Room, RoomSummary, Store } from "../store.ts";
-import { MESSAGE } from "./columns.ts";
+import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { prepareRoomReads, type RoomRow, toRoom } from "./room-rows.ts";
 
 type Rooms = Pick<
@@ -62,7 +62,7 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
       return rooms.map(
         (r): RoomSummary => ({
           ...toRoom(r, members.get(r.id) ?? []),
-          lastMessage: r.lastMessageId === null ? null : q.messageById.get(r.lastMessageId),
+          lastMessage: r.lastMessageId === null ? null : toMessage(q.messageById.get(r.lastMessageId)!),
           unread: r.unread,
           lastActivity: r.lastActivity,
         }),
@@ -103,7 +103,7 @@ function prepare(db: Database) {
     `SELECT m.room_id AS roomId, u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
      WHERE m.room_id IN (SELECT value FROM json_each(?)) ORDER BY m.room_id, m.position`,
   );
-  const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
+  const messageById = db.query<MessageRow, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
   const readState = db.query<{ marker: number; newest: number; unread: number }, [number, number]>(
     `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS newest,
        (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
@@ -116,9 +116,9 @@ function prepare(db: Database) {
   const advanceRead = db.query<{ marker: number }, [number, number, number]>(
     `UPDATE room_members SET last_read_id = t.target,
        read_count = CASE WHEN t.target = t.newest THEN t.total ELSE read_count + (SELECT count(*) FROM messages x
-         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target) END,
+         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL) END,
        read_sent = CASE WHEN t.target = t.newest THEN sent ELSE read_sent + (SELECT count(*) FROM messages x
-         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.user_id = ?2) END
+         WHERE x.room_id = ?1 AND x.id > room_members.last_read_id AND x.id <= t.target AND x.deleted_at IS NULL AND x.user_id = ?2) END
      FROM (SELECT min(?3, coalesce(last_message_id, 0)) AS target, coalesce(last_message_id, 0) AS newest,
              message_count AS total FROM rooms WHERE id = ?1) AS t
      WHERE room_id = ?1 AND user_id = ?2 AND last_read_id < t.target

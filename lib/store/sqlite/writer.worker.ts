@@ -3,8 +3,9 @@
 // answers only after the commit returned, so an ack always means "on disk" (with FULL).
 import { Database } from "bun:sqlite";
 import { CLIENT_ID_WINDOW, type Message } from "../store.ts";
-import { MESSAGE } from "./columns.ts";
+import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { type Row, unpack } from "./batch.ts";
+import { createMessageChanges, type MessageChanges } from "./message-changes.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
 
@@ -13,10 +14,13 @@ declare const self: Worker;
 let db: Database;
 let writeBatch: (rows: Row[]) => Written;
 let changeRoom: ReturnType<typeof createRoomChanges>;
+let changeMessage: MessageChanges;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
 // with the same client_id (seq 0).
 type Written = { results: (number | Message | null)[]; seqs: number[] };
 let checkpoints: Timer | undefined;
+// A delete's WAL truncation found readers in the way: the checkpoint timer truncates until it succeeds.
+let truncateOwed = false;
 
 // Idempotent sends without a unique index on client_id (random ids made it a random page write
 // per message, about 10 µs, docs/performance.md): each sender's last CLIENT_ID_WINDOW client_ids
@@ -81,13 +85,23 @@ function open(path: string, synchronous: "full" | "normal") {
   db.run("PRAGMA wal_autocheckpoint = 4000");
   checkpoints = setInterval(() => {
     try {
-      db.run("PRAGMA wal_checkpoint(PASSIVE)");
+      if (truncateOwed) truncateWal();
+      else db.run("PRAGMA wal_checkpoint(PASSIVE)");
     } catch {
       // busy or failing disk: the next commit or tick tries again; it must not kill the writer
     }
   }, 1000);
   writeBatch = createBatchWriter(db);
   changeRoom = createRoomChanges(db);
+  changeMessage = createMessageChanges(db);
+}
+
+// After a delete: the WAL, which holds the pages with the erased text (every version of it), is copied
+// into the database file (where secure_delete zeroed it) and cut to nothing. Readers on the main
+// connection may hold it for a moment: then the checkpoint timer retries (truncateOwed).
+function truncateWal() {
+  const r = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+  truncateOwed = r?.busy !== 0;
 }
 
 // A room a batch wrote to: its newest message and seq, how many it got, and how many from each sender.
@@ -100,7 +114,7 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
   // The room's order (schema.sql): its seq is read once per batch, inside the transaction, and each new
   // message takes the next one; no index is written for it.
   const roomSeq = db.query<{ seq: number }, [number]>("SELECT seq FROM rooms WHERE id = ?");
-  const messageById = db.query<Message, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
+  const messageById = db.query<MessageRow, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
   const recentClientIds = db.query<{ id: number; client_id: string }, [number, number, number]>(
     `SELECT id, client_id FROM messages WHERE room_id = ? AND user_id = ? AND client_id IS NOT NULL
      ORDER BY id DESC LIMIT ?`,
@@ -137,7 +151,7 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
       if (clientId !== null) {
         const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
         if (earlier !== undefined) {
-          results.push(messageById.get(earlier)!);
+          results.push(toMessage(messageById.get(earlier)!));
           seqs.push(0);
           continue;
         }
@@ -176,7 +190,16 @@ const CHANGE_BUSY_MS = 100;
 function change(op: string, args: unknown[]) {
   db.run(`PRAGMA busy_timeout = ${CHANGE_BUSY_MS}`);
   try {
-    self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
+    if (!changeMessage.has(op)) return self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
+    const { erased, ...reply } = changeMessage.run(op, args);
+    if (erased) {
+      try {
+        truncateWal();
+      } catch {
+        truncateOwed = true;
+      }
+    }
+    self.postMessage({ kind: "changed", ...reply } satisfies Reply);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const busy = typeof code === "string" && code.startsWith("SQLITE_BUSY");
