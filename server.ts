@@ -13,6 +13,7 @@ import { messageChangeHandlers } from "./lib/http/message-changes.ts";
 import { messageHandlers } from "./lib/http/messages.ts";
 import { opsHandlers } from "./lib/http/ops.ts";
 import { roomHandlers } from "./lib/http/rooms.ts";
+import { searchHandlers } from "./lib/http/search.ts";
 import { userHandlers } from "./lib/http/users.ts";
 import type { Notifier } from "./lib/realtime/notifier.ts";
 import { createHub } from "./lib/realtime/hub.ts";
@@ -118,6 +119,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const rooms = roomHandlers({ ...sessions, limits, notify });
   const members = memberHandlers({ ...sessions, notify });
   const messages = messageHandlers(sessions);
+  const search = searchHandlers({ ...sessions, limits });
   const changes = messageChangeHandlers({ ...sessions, limits, notify });
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
@@ -156,6 +158,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
     }),
     "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
     "/v1/stream": methods({ GET: hub.handleStream }),
+    "/v1/search": methods({ GET: search.handleSearch }),
     "/healthz": methods({ GET: ops.handleHealth }),
     "/readyz": methods({ GET: ops.handleReady }),
     "/metrics": methods({ GET: ops.handleMetrics }),

@@ -18,6 +18,8 @@ import type {
   Reactions,
   Readiness,
   Reply,
+  SearchQuery,
+  SearchResults,
   Room,
   RoomChange,
   RoomSummary,
@@ -183,6 +185,13 @@ export class RestClient {
 
   unreact(roomId: number, messageId: number, emoji: string): Promise<Reactions> {
     return this.call<Reactions>("DELETE", reactionPath(roomId, messageId, emoji));
+  }
+
+  // Full-text search over the caller's rooms: words, prefixes (prog*), "phrases"; newest first or order
+  // "rank". Pass next back as before for the next page (null: the last one).
+  search(query: SearchQuery): Promise<SearchResults> {
+    const { q, roomId, order, limit, before } = query;
+    return this.call<SearchResults>("GET", `/v1/search${search({ q, room_id: roomId, order, limit, before })}`);
   }
 
   // One live stream over all of the user's rooms, connecting at once: see UserStream.

@@ -72,6 +72,11 @@ export type RoomChange = { name?: string; topic?: string | null; public?: boolea
 // A public group as the directory lists it.
 export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
 export type RoomSummary = Room & { last_message: Message | null; unread: number };
+// GET /v1/search. highlights: [start, end) of each matching word in UTF-16 code units of message.text
+// (String.prototype.slice offsets). next: the cursor of the next page, null on the last.
+export type SearchQuery = { q: string; roomId?: number; order?: "newest" | "rank"; limit?: number; before?: string };
+export type SearchResult = { message: Message; highlights: [number, number][] };
+export type SearchResults = { results: SearchResult[]; next: string | null };
 export type Health = { status: "ok" };
 export type Readiness = { status: "ok"; database: "ok" };
 

@@ -123,7 +123,7 @@ export const SETTINGS = {
     "ECHAT_SEARCHES_PER_MINUTE",
     60,
     int(1, 1000000),
-    "user searches per user per minute (a burst of as many, refilled evenly)",
+    "user and message searches per user per minute (a burst of as many, refilled evenly)",
   ),
   messageBurst: setting(
     "message-burst",

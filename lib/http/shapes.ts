@@ -42,6 +42,11 @@ export function messageJson(m: Message) {
   return out;
 }
 
+// GET /v1/search: each message found with the [start, end) UTF-16 ranges of its matching words.
+export function searchJson(found: { message: Message; highlights: [number, number][] }[], next: string | null) {
+  return { results: found.map((f) => ({ message: messageJson(f.message), highlights: f.highlights })), next };
+}
+
 export const reactionsJson = (reactions: Reaction[]) => reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds }));
 
 const usersJson = (users: User[]) => users.map((u) => ({ id: u.id, login: u.login }));

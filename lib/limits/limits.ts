@@ -53,7 +53,8 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
       return !on || messages.take(String(userId)) === 0;
     },
 
-    // User searches (GET /v1/users) per user, on this instance: each one is work on its main thread.
+    // User and message searches (GET /v1/users, GET /v1/search) per user, on this instance: each one is work
+    // on its main thread (SQLite reads there).
     search(userId: number) {
       if (!on) return;
       const wait = searches.take(String(userId));

@@ -1,6 +1,7 @@
 // The storage interface. Handlers and the hub see only this; SQL lives in sqlite/ and postgres/.
 // Every method is async so that a networked database can sit behind the same interface.
 import type { SQL } from "bun";
+import type { SearchQuery } from "../search/query.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string; disabled: boolean };
@@ -155,6 +156,20 @@ export type Stored = { message: Message; duplicate: boolean };
 
 export type Page = { limit: number; before?: number; after?: number };
 
+// Full-text search (GET /v1/search): messages of the rooms userId is a member of now (roomId: that one
+// only) holding every term of the query; deleted ones never. newest: by id, newest first, ids below
+// before.id. rank: most relevant first by rank (lower is better: SQLite's bm25, PostgreSQL's -ts_rank),
+// ties newest first, after the cursor before (its rank and id).
+export type MessageSearch = {
+  userId: number;
+  roomId?: number;
+  query: SearchQuery;
+  order: "newest" | "rank";
+  limit: number;
+  before?: SearchCursor;
+};
+export type SearchCursor = { id: number; rank?: number };
+export type Found = { message: Message; rank?: number }; // rank: with order rank
 // Message changes (docs/api.md), each in the room's order: the message after it and its event (none when
 // nothing changed). moderator: the caller may delete others' messages (the group's owner or an admin).
 export type MessageEdit = { roomId: number; messageId: number; userId: number; text: string; now: number };
@@ -267,6 +282,7 @@ export interface Store {
   // (removed while the message waited in the queue): no message follows its sender's removal.
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
+  searchMessages(search: MessageSearch): Promise<Found[]>;
   // Edits (the author only), deletes (the author or a moderator; the text erased: a tombstone stays) and
   // reactions. History, backlogs and replays skip deleted messages; the delete event is replayed instead.
   editMessage(edit: MessageEdit): Promise<MessageChanged | MessageRefused>;

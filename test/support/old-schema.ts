@@ -5,7 +5,7 @@ import type { SQL } from "bun";
 
 // Version 6: no message changes, mentions nor message search (version 7).
 export function rewindSqliteTo6(db: Database) {
-  for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER messages_search_${op}`);
+  for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER IF EXISTS messages_search_${op}`);
   db.run("DROP TABLE messages_search");
   db.run("DROP TABLE mentions");
   for (const c of ["edited_at", "reply_to", "mentions", "reactions", "deleted_at"]) {

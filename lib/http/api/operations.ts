@@ -4,6 +4,7 @@
 import type { ErrorCode } from "../../errors.ts";
 import { ROOM_PAGE } from "../../validate.ts";
 import { ADMIN_USER_PAGE } from "../admin.ts";
+import { SEARCH_PAGE } from "../search.ts";
 import { ref, type Schema, type SchemaName } from "./schemas.ts";
 
 export type Param = { name: string; in: "query" | "path"; description: string; schema: Schema; required?: boolean };
@@ -360,6 +361,30 @@ export const OPERATIONS: Operation[] = [
     auth: "session",
     ok: { status: 200, description: "the message's reactions after it", body: "Reactions" },
     errors: ["room_not_found", "message_not_found", "invalid_emoji", "rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "GET",
+    path: "/v1/search",
+    summary: "Full-text search over the messages of the caller's rooms",
+    description:
+      "Words (all must match), prefixes (prog*) and phrases in double quotes, case- and diacritics-insensitive. " +
+      "Only rooms the caller is a member of now; deleted messages never. Newest first, or by relevance with " +
+      "order=rank. Shares the user-search rate limit.",
+    tag: "messages",
+    auth: "session",
+    params: [
+      {
+        ...query("q", "the query: at most 500 characters, 10 terms, 20 words", { type: "string", minLength: 1 }),
+        required: true,
+      },
+      query("room_id", "only this room (one the caller is a member of)", { type: "integer", minimum: 1 }),
+      query("order", "newest (default) or rank", { enum: ["newest", "rank"], default: "newest" }),
+      limit(SEARCH_PAGE.default, SEARCH_PAGE.max),
+      query("before", "the next cursor of the previous page (newest: a message id)", { type: "string" }),
+    ],
+    ok: { status: 200, description: "matching messages with highlights", body: "SearchResults" },
+    errors: ["invalid_query", "room_not_found", "rate_limited"],
     retryAfter: true,
   },
   {

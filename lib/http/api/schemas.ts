@@ -179,6 +179,24 @@ export const REST_SCHEMAS = {
     last_message: { oneOf: [ref("Message"), { type: "null" }] },
     unread: { type: "integer", minimum: 0 },
   }),
+  // GET /v1/search
+  SearchResults: strict({
+    results: {
+      type: "array",
+      items: strict({
+        message: ref("Message"),
+        highlights: {
+          type: "array",
+          description: "[start, end) of each matching word in UTF-16 code units of the text, in text order",
+          items: { type: "array", items: { type: "integer", minimum: 0 }, minItems: 2, maxItems: 2 },
+        },
+      }),
+    },
+    next: {
+      oneOf: [{ type: "string", minLength: 1 }, { type: "null" }],
+      description: "pass as before for the next page; null on the last",
+    },
+  }),
   PublicRoom: strict({ id, name: roomName, topic: orNull(roomTopic), member_count: { type: "integer", minimum: 0 } }),
   // DELETE /v1/rooms/{id}/users/{user_id}: {} when the caller left, the room when they removed someone.
   RoomOrEmpty: { oneOf: [ref("Room"), ref("Empty")] },

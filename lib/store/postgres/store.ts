@@ -12,6 +12,7 @@ import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import { createRooms } from "./rooms.ts";
+import { createSearch } from "./search.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -43,6 +44,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     listFrames: messages.listFrames,
     listRoomsFrames: messages.listRoomsFrames,
     latestSeqs: messages.latestSeqs,
+    ...createSearch(sql),
     async ping() {
       await sql`SELECT 1`;
     },

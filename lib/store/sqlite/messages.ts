@@ -10,6 +10,7 @@ import { startMessageWriter } from "./writer.ts";
 
 type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "listRoomsFrames" | "latestSeqs"> & {
   change(op: string, args: unknown[]): Promise<unknown>;
+  visibleUpTo(): number;
   close(): Promise<void>;
 };
 
@@ -79,6 +80,7 @@ export function createMessages(db: Database, config: Config): Messages {
       return new Map(roomSeqs.all(JSON.stringify(roomIds)).map((r) => [r.id, r.seq]));
     },
     change: writer.change,
+    visibleUpTo: writer.visibleUpTo,
     close: writer.close,
   };
 }

@@ -10,6 +10,7 @@ import { createAccounts } from "./accounts.ts";
 import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
 import { createRooms } from "./rooms.ts";
+import { createSearch } from "./search.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -58,6 +59,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     listFrames: messages.listFrames,
     listRoomsFrames: messages.listRoomsFrames,
     latestSeqs: messages.latestSeqs,
+    ...createSearch(db, messages.visibleUpTo),
     async ping() {
       ping.get();
     },

@@ -111,6 +111,9 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
   const insertMessage = db.query<never, [number, number, string, string | null, number, number]>(
     "INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
   );
+  // The search index (schema.sql: written here, not by a trigger, so FTS5 keeps a batch's words in memory
+  // and writes them once, at the commit).
+  const indexMessage = db.query<never, [number, string]>("INSERT INTO messages_search (rowid, text) VALUES (?, ?)");
   // The room's order (schema.sql): its seq is read once per batch, inside the transaction, and each new
   // message takes the next one; no index is written for it.
   const roomSeq = db.query<{ seq: number }, [number]>("SELECT seq FROM rooms WHERE id = ?");
@@ -161,6 +164,7 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
         touched.set(roomId, (room = { id: 0, now, n: 0, seq: roomSeq.get(roomId)?.seq ?? 0, senders: new Map() }));
       const seq = ++room.seq;
       const id = Number(insertMessage.run(roomId, userId, text, clientId, now, seq).lastInsertRowid);
+      indexMessage.run(id, text);
       if (clientId !== null) staged.set(stagedKey(roomId, userId, clientId), [roomId, userId, clientId, id]);
       room.id = id;
       room.now = now;
