@@ -47,12 +47,12 @@ function menuActions(host: ActionsHost): MenuActions {
       host.list().remove(m.id);
       host.composer().removed(m.id);
     },
-    react: async (m, emoji) => void (await client.addReaction(host.room.id, m.id, emoji)),
+    react: async (m, emoji) => void (await client.react(host.room.id, m.id, emoji)),
   };
 }
 
 async function toggle(host: ActionsHost, m: Message, emoji: string) {
   const reacted = m.reactions?.find((r) => r.emoji === emoji)?.user_ids.includes(host.me.id);
-  if (reacted) await client.removeReaction(host.room.id, m.id, emoji);
-  else await client.addReaction(host.room.id, m.id, emoji);
+  if (reacted) await client.unreact(host.room.id, m.id, emoji);
+  else await client.react(host.room.id, m.id, emoji);
 }
