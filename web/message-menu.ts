@@ -79,6 +79,7 @@ function picker(menu: HTMLElement, m: Message, actions: MenuActions) {
   };
   menu.setAttribute("aria-label", "Reactions");
   menu.replaceChildren(h("div", { class: "picker" }, ...buttons), form, error);
+  menu.scrollIntoView({ block: "nearest" });
   buttons[0]!.focus();
 }
 
@@ -91,5 +92,6 @@ function confirmDelete(menu: HTMLElement, m: Message, actions: MenuActions) {
   menu.setAttribute("role", "alertdialog");
   menu.setAttribute("aria-label", "Delete this message?");
   menu.replaceChildren(h("p", {}, "Delete this message for everyone?"), h("div", { class: "buttons" }, yes, no), error);
+  menu.scrollIntoView({ block: "nearest" });
   no.focus();
 }
