@@ -9,6 +9,7 @@ import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
+import { every, waitFor } from "./support/waiting.ts";
 
 const haveChromium = needs("chromium", CHROMIUM !== null);
 
@@ -205,6 +206,16 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
         10000,
       ),
     ).toBe("@1");
+    await b.evaluate(`location.hash = "#room/${room}"`);
+    await until(b, `document.querySelector(".room-view")?.dataset.state === "open"`);
+    // Read there, the count goes with the read marker (the user stream's read frame carries it).
+    await until(b, `!!document.querySelector(".msg.mentions-me:last-of-type")`);
+    const mentions = async () =>
+      (await call(s.url, "GET", "/v1/rooms", { session: bob.session })).body.find((r: any) => r.id === room).mentions;
+    await waitFor(async () => ((await mentions()) === 0 ? true : undefined), 8000, every(40));
+    await b.evaluate(`location.hash = ""`);
+    await until(b, `!!document.querySelector('.room-item[data-room="${room}"]')`);
+    expect(await b.evaluate(`!!document.querySelector('.room-item[data-room="${room}"] .mentions')`)).toBe(false);
     await b.evaluate(`location.hash = "#room/${room}"`);
     await until(b, `document.querySelector(".room-view")?.dataset.state === "open"`);
   }, 30000);

@@ -141,16 +141,16 @@ function follow() {
   for (const name of ["members", "room", "room_removed", "resync", "delete"] as const)
     stream.on(name, () => void refreshRooms()); // a delete may change a room's last message and counts
   stream.on("edit", (f) => onStreamEdit(f.message));
-  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread));
+  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread, f.mentions));
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
 }
 
-// The user's read marker moved (on this device or another): the room's unread count comes with it.
-// Unread mentions are counted by the server only: they are reloaded when some were left.
-function onOwnRead(roomId: number, unread: number | undefined) {
+// The user's read marker moved (on this device or another): the room's unread and mention counts come with it.
+function onOwnRead(roomId: number, unread: number | undefined, mentions: number | undefined) {
   const room = rooms.find((r) => r.id === roomId);
-  if (!room || unread === undefined || room.mentions) return void refreshRooms();
+  if (!room || unread === undefined) return void refreshRooms();
   room.unread = unread;
+  room.mentions = mentions ?? 0;
   renderRooms();
 }
 

@@ -9,7 +9,12 @@ const TYPING_MENTION = /(?:^|[\s(])@([^\s@]*)$/u;
 const fold = (s: string) => s.normalize("NFC").toLowerCase();
 
 export class MentionComplete {
-  readonly list = h("ul", { class: "mention-options", role: "listbox", "aria-label": "Members" });
+  readonly list = h("ul", {
+    id: "mention-options",
+    class: "mention-options",
+    role: "listbox",
+    "aria-label": "Members",
+  });
   private options: User[] = [];
   private active = 0;
   private at = -1; // where the @ being completed is in the text
@@ -19,6 +24,9 @@ export class MentionComplete {
     private members: () => User[],
   ) {
     this.list.hidden = true;
+    for (const [k, v] of Object.entries({ "aria-autocomplete": "list", "aria-controls": "mention-options" }))
+      input.setAttribute(k, v);
+    input.setAttribute("aria-expanded", "false");
     this.list.onpointerdown = (e) => {
       const li = (e.target as HTMLElement).closest<HTMLElement>("[role=option]");
       if (!li) return;
@@ -77,6 +85,7 @@ export class MentionComplete {
 
   private render() {
     this.list.hidden = this.options.length === 0;
+    this.input.setAttribute("aria-expanded", String(!this.list.hidden));
     this.list.replaceChildren(
       ...this.options.map((u, i) =>
         h("li", { role: "option", "data-index": String(i), "aria-selected": String(i === this.active) }, `@${u.login}`),
