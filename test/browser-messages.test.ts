@@ -4,6 +4,9 @@
 // confirmation, reactions, and message search opening the room at the result. alice owns a group with bob
 // and carol; carol speaks through a room socket.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CHROMIUM, openView, until, type View } from "./support/browser.ts";
 import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -25,6 +28,7 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
   let carol: Account;
   let room: number;
   let carolSocket: Socket;
+  const shots = mkdtempSync(join(tmpdir(), "echat-shots-"));
 
   const msg = (id: number) => `.msg[data-id="${id}"]`;
   const js = (v: unknown) => JSON.stringify(v);
@@ -369,6 +373,7 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
     // A long press (touch has no hover) shows who reacted.
     await a.evaluate(`${chip("🦀")}.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true }))`);
     expect(await until(a, `document.querySelector('${msg(id)} .reaction-who')?.textContent`)).toBe("🦀 bob");
+    await Bun.write(join(shots, "messages-desktop.png"), await a.screenshot());
   }, 30000);
 
   test("message search over all rooms marks the words found; a result opens the room at that message", async () => {
@@ -385,6 +390,8 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
     await until(a, `document.querySelector('${msg(id)}')?.classList.contains("target")`, undefined, 10000);
     expect(await a.evaluate(`location.hash`)).toBe(`#room/${room}/${id}`);
     expect(await a.evaluate(`document.querySelector('${msg(id)} .text mark')?.textContent`)).toBe("tomato");
+    await Bun.write(join(shots, "search-desktop.png"), await a.screenshot());
+    console.log(`screenshots: ${shots}`);
   }, 30000);
 
   test("each page still holds one WebSocket, its user stream", async () => {
