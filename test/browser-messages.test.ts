@@ -3,7 +3,7 @@
 // (a click jumps to the original, loading the history around it), edits (↑ and the menu), deletes after a
 // confirmation, reactions, and message search opening the room at the result. alice owns a group with bob
 // and carol; carol speaks through a room socket.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,6 +102,16 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
     await signIn(a, "127.0.0.1", alice);
     await signIn(b, "localhost", bob);
   }, 30000);
+
+  // Each test starts with both in the room, whatever the one before did.
+  beforeEach(async () => {
+    for (const view of [a, b]) {
+      if ((await view.evaluate("location.hash")) !== `#room/${room}`)
+        await view.evaluate(`location.hash = "#room/${room}"`);
+      await until(view, `document.querySelector(".room-view")?.dataset.state === "open"`, undefined, 10000);
+      await view.evaluate(`document.querySelector(".cancel-mode:not([hidden])")?.click()`);
+    }
+  });
 
   afterAll(async () => {
     a?.close();
