@@ -1,23 +1,26 @@
 // Message changes across two instances on one PostgreSQL database (through Redis and through LISTEN/NOTIFY):
 // an edit, a reaction and a delete made on one instance reach a user stream and an events=changes socket on
-// the other, in the room's order with the messages; an edit too large for NOTIFY is read from the store.
+// the other, in the room's order with the messages; an edit too large for NOTIFY is read from the store; and a
+// stream resuming on either instance while changes are made on both gets them all, once, in order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, registerAll } from "./support/http.ts";
+import { ChangingRoom, Copy, historyOf } from "./support/changes.ts";
 import { dropDatabase, fanoutPaths, freshDatabase } from "./support/postgres.ts";
+import { prng } from "./support/prng.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, openStream, sendAll, Socket, streamUrl } from "./support/socket.ts";
 
 for (const path of fanoutPaths()) {
   describe.skipIf(!path.enabled)(`message changes on two instances through ${path.name}`, () => {
     let a: TestServer, b: TestServer, databaseUrl: string;
-    let ann: Account, ben: Account;
+    let ann: Account, ben: Account, cat: Account;
     beforeAll(async () => {
       databaseUrl = await freshDatabase();
       [a, b] = await Promise.all([
         startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
         startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
       ]);
-      [ann, ben] = await registerAll(a.url, ["ann", "ben"]);
+      [ann, ben, cat] = await registerAll(a.url, ["ann", "ben", "cat"]);
     });
     afterAll(async () => {
       await Promise.all([a?.stop(), b?.stop()]);
@@ -61,5 +64,37 @@ for (const path of fanoutPaths()) {
       }
       await Promise.all([st.close(), ws.close(), sender.close()]);
     });
+
+    test("a stream resuming on either instance while changes are made on both ends equal to REST history", async () => {
+      const r = prng(7);
+      const servers = [a, b];
+      const g = await call(a.url, "POST", "/v1/rooms", {
+        session: ann.session,
+        body: { name: "Either", users: [{ id: ben.id }, { id: cat.id }] },
+      });
+      const id = g.body.id as number;
+      const senders = [
+        { who: ann, sock: await Socket.open(chatUrl(a, id, ann)) },
+        { who: cat, sock: await Socket.open(chatUrl(b, id, cat)) },
+      ];
+      const room = new ChangingRoom(id, senders, [ann, ben, cat]);
+      const copy = new Copy(1);
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 8; i++) await room.change(r, r.pick(servers).url);
+        const st = await openStream(streamUrl(r.pick(servers), ben));
+        await st.next((f) => f.type === "hello");
+        st.send({ type: "resume", rooms: { [id]: copy.seq } });
+        const during = (async () => {
+          for (let i = 0; i < 3; i++) await room.change(r, r.pick(servers).url);
+        })();
+        for (let f = await st.next(); f.type !== "synced"; f = await st.next()) if (f.room_id === id) copy.apply(f);
+        await during;
+        const { seq } = (await call(a.url, "GET", `/v1/rooms/${id}`, { session: ben.session })).body;
+        while (copy.seq < seq) copy.apply(await st.next((f) => f.room_id === id));
+        await st.close();
+      }
+      expect(copy.messages).toEqual(await historyOf(a.url, id, ben));
+      for (const { sock } of senders) sock.close();
+    }, 30_000);
   });
 }

@@ -1,10 +1,10 @@
 // The user stream (WS /v1/stream): one socket over all of a user's rooms. On open it says hello; the
 // client's first frame is resume (its last seq per room); nothing live goes out before the server has
 // sent, per room, what was missed (stream-sync.ts) and then "synced". Live, the stream gets every
-// durable frame of its rooms through the rooms' typed-message and members topics (the same publishes
-// as room sockets: no extra cost per message) and typing, "room" when its user is added to a room and
-// "room_removed" when removed, read markers (read()) and the presence of the users it shares a room with
-// (user-presence.ts). A client sends messages, typing and read markers with a room_id.
+// durable frame of its rooms through the rooms' typed-message, members and changes topics (the same
+// publishes as room sockets: no extra cost per message) and typing, "room" when its user is added to a
+// room and "room_removed" when removed, read markers (read()) and the presence of the users it shares a
+// room with (user-presence.ts). A client sends messages, typing and read markers with a room_id.
 import type { EventBody } from "../broker/broker.ts";
 import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
