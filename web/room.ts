@@ -47,25 +47,8 @@ export class RoomView {
     this.people = new People(room.users.filter((u) => u.id !== me.id));
     const back = h("button", { type: "button", class: "back", "aria-label": "Back to rooms" }, "←");
     back.onclick = () => host.back();
-    const sendRead = (id: number) => stream.read(room.id, id);
-    const others = () => this.room.users.filter((u) => u.id !== me.id);
-    const actions = messageActions({
-      room: this.room,
-      me,
-      list: () => this.list,
-      composer: () => this.composer,
-      jump: (id) => void this.jumpTo({ messageId: id }),
-    });
-    const edges = { nearTop: () => this.history.loadOlder(), nearEnd: () => this.history.loadNewer() };
-    this.list = new MessageList(me, this.people, () => this.room.users, actions, sendRead, edges);
-    this.composer = new Composer(me, room.id, this.list, {
-      send: (text, clientId, replyTo) => stream.send(room.id, text, { clientId, replyTo }),
-      typing: () => stream.typing(room.id),
-      edit: async (m, text) => void (await client.editMessage(room.id, m.id, text)),
-      lastMine: () => this.list.lastMine(),
-      others,
-      name: (id) => this.people.name(id),
-    });
+    this.list = this.messageList();
+    this.composer = this.newComposer();
     this.history = new History(room.id, this.list, (text) => this.composer.showError(text));
     this.list.scroller.prepend(this.history.older);
     this.list.scroller.append(this.history.newer);
@@ -86,6 +69,33 @@ export class RoomView {
       this.composer.form,
     );
     this.showRoom(room);
+  }
+
+  // The messages on screen, their actions wired to this room (by REST) and their edges to the history.
+  private messageList(): MessageList {
+    const actions = messageActions({
+      room: this.room,
+      me: this.me,
+      list: () => this.list,
+      composer: () => this.composer,
+      jump: (id) => void this.jumpTo({ messageId: id }),
+    });
+    const edges = { nearTop: () => this.history.loadOlder(), nearEnd: () => this.history.loadNewer() };
+    const sendRead = (id: number) => this.stream.read(this.room.id, id);
+    return new MessageList(this.me, this.people, () => this.room.users, actions, sendRead, edges);
+  }
+
+  // Sends go out on the stream (replies too), edits by REST; @ completes the other members.
+  private newComposer(): Composer {
+    const roomId = this.room.id;
+    return new Composer(this.me, roomId, this.list, {
+      send: (text, clientId, replyTo) => this.stream.send(roomId, text, { clientId, replyTo }),
+      typing: () => this.stream.typing(roomId),
+      edit: async (m, text) => void (await client.editMessage(roomId, m.id, text)),
+      lastMine: () => this.list.lastMine(),
+      others: () => this.room.users.filter((u) => u.id !== this.me.id),
+      name: (id) => this.people.name(id),
+    });
   }
 
   // A group's members panel, a drawer over the messages' right side, shown on demand.
