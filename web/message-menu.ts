@@ -43,7 +43,12 @@ export function openMenu(msg: HTMLElement, m: Message, actions: MenuActions) {
 function show(msg: HTMLElement, menu: HTMLElement) {
   const button = msg.querySelector<HTMLElement>(".msg-menu");
   const outside = (e: Event) => !menu.contains(e.target as Node) && !button?.contains(e.target as Node) && close();
-  const key = (e: KeyboardEvent) => e.key === "Escape" && (close(), button?.focus());
+  const key = (e: KeyboardEvent) => {
+    if (e.key === "Escape") {
+      close();
+      button?.focus();
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") moveFocus(menu, e.key === "ArrowDown" ? 1 : -1, e);
+  };
   const close = () => {
     menu.remove();
     document.removeEventListener("pointerdown", outside, true);
@@ -58,6 +63,15 @@ function show(msg: HTMLElement, menu: HTMLElement) {
   open = { el: menu, close };
   menu.scrollIntoView({ block: "nearest" });
   menu.querySelector<HTMLElement>("button")?.focus();
+}
+
+// ↑ and ↓ between the menu's items (not inside the typed emoji's field).
+function moveFocus(menu: HTMLElement, step: number, e: KeyboardEvent) {
+  const items = [...menu.querySelectorAll<HTMLElement>("button")];
+  const at = items.indexOf(document.activeElement as HTMLElement);
+  if (at < 0) return;
+  e.preventDefault();
+  items[(at + step + items.length) % items.length]!.focus();
 }
 
 // The common emoji, and a field for any other (one emoji; the server says which it takes).
