@@ -317,8 +317,12 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
     expect(
       await b.evaluate(`[...document.querySelectorAll('${msg(id)} .menu button')].map((e) => e.textContent)`),
     ).toEqual(["Reply", "React"]);
+    expect(await b.evaluate(`document.activeElement.textContent`)).toBe("Reply"); // the menu takes the keyboard
+    await b.press("ArrowDown");
+    expect(await b.evaluate(`document.activeElement.textContent`)).toBe("React");
     await b.press("Escape");
     await until(b, `!document.querySelector('${msg(id)} .menu')`);
+    expect(await b.evaluate(`document.activeElement.className`)).toBe("msg-menu");
   }, 30000);
 
   test("delete asks first; then the message goes from both screens; the group's owner may delete bob's", async () => {

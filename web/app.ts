@@ -35,6 +35,8 @@ type Panel = (typeof PANELS)[number];
 let panel: Panel | null = null; // a view in place of a room
 let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list and rooms follow it
 let presence: Presence | null = null;
+const LATELY = 100;
+const lately: StreamMessage[] = []; // the newest live messages, for a room list read before they were stored
 let openAt: At | null = null; // where the next room opened by route() opens (a search result)
 const messageSearch = new MessageSearch({
   me: () => me?.id ?? 0,
@@ -115,6 +117,7 @@ function loggedOut() {
   panel = null;
   me = null;
   rooms = [];
+  lately.length = 0;
   messageSearch.clear();
   roomsEl.replaceChildren();
   roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
@@ -138,8 +141,12 @@ function follow() {
   presence = new Presence(stream);
   stream.on("synced", () => void refreshRooms());
   stream.on("message", (m) => onStreamMessage(m));
-  for (const name of ["members", "room", "room_removed", "resync", "delete"] as const)
-    stream.on(name, () => void refreshRooms()); // a delete may change a room's last message and counts
+  for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
+  stream.on("delete", (f) => {
+    const i = lately.findIndex((m) => m.id === f.message_id);
+    if (i >= 0) lately.splice(i, 1);
+    void refreshRooms(); // the room's last message and counts may change
+  });
   stream.on("edit", (f) => onStreamEdit(f.message));
   stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread, f.mentions));
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
@@ -163,8 +170,17 @@ function onStreamEdit(m: Message) {
 }
 
 function onStreamMessage(m: StreamMessage) {
+  lately.push(m);
+  if (lately.length > LATELY) lately.shift();
+  if (!countIn(m)) return void refreshRooms();
+  renderRooms();
+}
+
+// A message moves its room to the top, counted unread (and mentioning the user) unless it is the open
+// room's or the user's own. False when the room is not in the list.
+function countIn(m: StreamMessage): boolean {
   const i = rooms.findIndex((r) => r.id === m.room_id);
-  if (i < 0) return void refreshRooms();
+  if (i < 0) return false;
   const [room] = rooms.splice(i, 1);
   room!.last_message = m;
   if (m.user_id !== me?.id && m.room_id !== open?.room.id) {
@@ -172,14 +188,20 @@ function onStreamMessage(m: StreamMessage) {
     if (me && m.mentions?.includes(me.id)) room!.mentions = (room!.mentions ?? 0) + 1;
   }
   rooms.unshift(room!);
-  renderRooms();
+  return true;
 }
 
+// The list as the server has it, with the messages that came live after it was read (newer than a room's
+// last message there) counted again.
 async function refreshRooms() {
   try {
     rooms = await client.allRooms(200);
   } catch {
     return; // offline for now; the stream's next sync reloads it
+  }
+  for (const m of lately) {
+    const room = rooms.find((r) => r.id === m.room_id);
+    if (room && m.id > (room.last_message?.id ?? 0)) countIn(m);
   }
   renderRooms();
 }
