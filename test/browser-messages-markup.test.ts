@@ -94,6 +94,8 @@ describe("markup", () => {
     ["not followed by more of a word", "@bobbyx", ["@bobbyx"]],
     ["Cyrillic", "привет @ёжик.", ["привет ", "@4(@ёжик)", "."]],
     ["not a member", "@carol", ["@carol"]],
+    ["as the server, not before a closing mark", "**hi @bob**", ["bold(hi @bob)"]],
+    ["inside bold, before a space", "**hi @bob now**", ["bold(hi |@2(@bob)| now)"]],
   ])("mentions: %s", (_, text, expected) => {
     expect(show(text)).toEqual(expected);
   });

@@ -53,13 +53,14 @@ export function safeHref(raw: string): string | null {
 }
 
 // The member that @ at position at names: the server's rule (lib/mentions.ts), longest login first.
-export function mentionAt(text: string, at: number, members: Mentionable[]): Mentionable | null {
+// limit: where the span being read ends (a bold run's closing mark, say): the login may not cross it.
+export function mentionAt(text: string, at: number, members: Mentionable[], limit = text.length): Mentionable | null {
   if (text[at] !== "@" || (at > 0 && !/[\s(]/.test(text[at - 1]!))) return null;
   for (const m of members) {
     const lower = m.login.toLowerCase();
     const end = at + 1 + lower.length;
-    if (text.slice(at + 1, end).toLowerCase() === lower && (end === text.length || MENTION_END.test(text[end]!)))
-      return m;
+    if (end > limit || text.slice(at + 1, end).toLowerCase() !== lower) continue;
+    if (end === text.length || MENTION_END.test(text[end]!)) return m; // as the server: the text's end
   }
   return null;
 }
@@ -99,7 +100,7 @@ class Scanner {
     if (c === "*" && this.text[i + 1] === "*") return this.emphasis(i, end, "**", "bold");
     if (c === "_" && (i === start || !WORD.test(this.text[i - 1]!))) return this.emphasis(i, end, "_", "italic");
     if (c === "@") {
-      const m = mentionAt(this.text.slice(0, end), i, this.members);
+      const m = mentionAt(this.text, i, this.members, end);
       if (!m) return null;
       const next = i + 1 + m.login.toLowerCase().length;
       return { span: { kind: "mention", userId: m.id, start: i, end: next }, next };
@@ -160,10 +161,11 @@ class Scanner {
 
   // A bare http(s) URL, without the punctuation that usually ends a sentence after it.
   private bare(i: number, end: number) {
+    if (!/^https?:\/\//i.test(this.text.slice(i, i + 8))) return null;
     URL_AT.lastIndex = i;
-    const m = URL_AT.exec(this.text.slice(0, end));
+    const m = URL_AT.exec(this.text);
     if (!m) return null;
-    let url = m[0];
+    let url = m[0].slice(0, end - i);
     for (;;) {
       const last = url.at(-1)!;
       const unbalanced = last === ")" && url.split("(").length < url.split(")").length;
