@@ -119,7 +119,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const rooms = roomHandlers({ ...sessions, limits, notify });
   const members = memberHandlers({ ...sessions, notify });
   const messages = messageHandlers(sessions);
-  const search = searchHandlers({ ...sessions, limits });
+  const search = searchHandlers({ ...sessions, limits, scan: config.searchScan });
   const changes = messageChangeHandlers({ ...sessions, limits, notify });
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });

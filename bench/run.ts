@@ -28,6 +28,7 @@ import { loginFloodScenario } from "./scenarios-logins.ts";
 import { readFlood, silentResumes } from "./scenarios-memory.ts";
 import { roomListScenarios } from "./scenarios-rooms.ts";
 import { searchScenario } from "./scenarios-search.ts";
+import { FULL_SIZE, messageSearchScenario } from "./scenarios-message-search.ts";
 import { resumeStores, streamResume } from "./scenarios-stream.ts";
 import { markdownTable, printTable, type Row, streamVsRoomSocket } from "./report.ts";
 
@@ -289,6 +290,10 @@ async function main() {
     }
     const search = want("S1") ? await searchScenario(200_000, quick ? 100 : 300, P.rounds) : [];
     for (const r of search) record("S1 user search, 200k users (SQLite)", "server", r);
+    // Message search: 1,000,000 messages (--quick: 100,000), a user in 50 of 1,000 rooms.
+    const size = quick ? { ...FULL_SIZE, messages: 100_000, perKind: 50, rounds: 2 } : FULL_SIZE;
+    const messages = want("S2") ? await messageSearchScenario(size) : [];
+    for (const r of messages) record("S2 message search, 1M messages in 1,000 rooms (SQLite)", "server", r);
     if (want("L1"))
       record(
         "L1 failed-login flood, new login and address each",

@@ -41,12 +41,13 @@ function makeLogins(n: number, random: () => number): string[] {
   return out;
 }
 
-function startServer(db: string): Promise<Child> {
+export function startServer(db: string): Promise<Child> {
   const env = { ECHAT_DB: db, ECHAT_LOG_LEVEL: "silent", ECHAT_LIMITS: "off", ECHAT_PASSWORD_MEMORY: "8" };
   return spawnChild("server", ["bun", "main.ts"], { ...env, ECHAT_PASSWORD_TIME: "1" }, "/v1/info");
 }
 
-const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+export const percentile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 // users: how many to insert; perLength: searches timed per query length and round.
 export async function searchScenario(users: number, perLength: number, rounds: number) {

@@ -168,6 +168,14 @@ export class RestClient {
     }
   }
 
+  // Full-text search over the caller's rooms: words, prefixes (prog*), "phrases"; newest first or order
+  // "rank". Pass next back as before for the next page until it is null: a page may be short, even empty,
+  // and still have a next (one request reads a bounded window of matches).
+  search(query: SearchQuery): Promise<SearchResults> {
+    const { q, roomId, order, limit, before } = query;
+    return this.call<SearchResults>("GET", `/v1/search${search({ q, room_id: roomId, order, limit, before })}`);
+  }
+
   // The author edits their message: the message as stored (edited_at set; the same text changes nothing).
   editMessage(roomId: number, messageId: number, text: string): Promise<Message> {
     return this.call<Message>("PATCH", `/v1/rooms/${roomId}/messages/${messageId}`, { body: { text } });
@@ -185,13 +193,6 @@ export class RestClient {
 
   unreact(roomId: number, messageId: number, emoji: string): Promise<Reactions> {
     return this.call<Reactions>("DELETE", reactionPath(roomId, messageId, emoji));
-  }
-
-  // Full-text search over the caller's rooms: words, prefixes (prog*), "phrases"; newest first or order
-  // "rank". Pass next back as before for the next page (null: the last one).
-  search(query: SearchQuery): Promise<SearchResults> {
-    const { q, roomId, order, limit, before } = query;
-    return this.call<SearchResults>("GET", `/v1/search${search({ q, room_id: roomId, order, limit, before })}`);
   }
 
   // One live stream over all of the user's rooms, connecting at once: see UserStream.

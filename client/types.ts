@@ -43,11 +43,10 @@ export type Message = {
   created_at: string; // UTC, second precision: "2015-08-05T22:18:45Z"
   client_id?: string; // present when the sender gave one
   seq?: number; // its place in the room's order; always sent by the server (a local pending copy has none)
-  // Present only when set:
-  edited_at?: string; // the last edit
-  reply_to?: number; // the message of the same room it answers
-  mentions?: number[]; // the members it mentions
-  reactions?: Reaction[];
+  reply_to?: number; // present when it answers a message of the same room
+  mentions?: number[]; // present when its text mentions members (@login): their ids
+  edited_at?: string; // present when it was edited: the last edit
+  reactions?: Reaction[]; // present when it has any
   deleted?: true; // only in a replayed edit frame: deleted since (text "")
 };
 // Emoji in first-reaction order, each with its users in reaction order.
@@ -71,7 +70,8 @@ export type NewGroup = { name: string; topic?: string | null; public?: boolean; 
 export type RoomChange = { name?: string; topic?: string | null; public?: boolean };
 // A public group as the directory lists it.
 export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
-export type RoomSummary = Room & { last_message: Message | null; unread: number };
+// mentions: how many of the unread messages mention the caller.
+export type RoomSummary = Room & { last_message: Message | null; unread: number; mentions: number };
 // GET /v1/search. highlights: [start, end) of each matching word in UTF-16 code units of message.text
 // (String.prototype.slice offsets). next: the cursor of the next page, null on the last.
 export type SearchQuery = { q: string; roomId?: number; order?: "newest" | "rank"; limit?: number; before?: string };
@@ -91,8 +91,16 @@ export type RoomEvent = "typing" | "presence" | "read" | "members" | "changes";
 export type MessageFrame = Message & { type?: "message" };
 export type TypingFrame = { type: "typing"; room_id: number; user_id: number };
 export type PresenceFrame = { type: "presence"; room_id: number; online: number[] };
-// unread: on the user stream, to the reader's own streams only: the room's unread count after the marker.
-export type ReadFrame = { type: "read"; room_id: number; user_id: number; message_id: number; unread?: number };
+// unread, mentions: on the user stream, to the reader's own streams only: the room's unread count after the
+// marker, and how many of those mention the reader.
+export type ReadFrame = {
+  type: "read";
+  room_id: number;
+  user_id: number;
+  message_id: number;
+  unread?: number;
+  mentions?: number;
+};
 // The user stream's presence: per user, not per room (a user who shares a room with you).
 export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type ResyncFrame = { type: "resync"; room_id: number };

@@ -125,6 +125,13 @@ export const SETTINGS = {
     int(1, 1000000),
     "user and message searches per user per minute (a burst of as many, refilled evenly)",
   ),
+  searchScan: setting(
+    "search-scan",
+    "ECHAT_SEARCH_SCAN",
+    10000,
+    int(1, 1000000),
+    "matching messages one message search reads at most (any room; a page may come back short, with next)",
+  ),
   messageBurst: setting(
     "message-burst",
     "ECHAT_MESSAGE_BURST",

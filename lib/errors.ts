@@ -22,8 +22,8 @@ export const ERRORS = {
   invalid_topic: [422, "A topic must be null or at most 1000 characters, without control characters but line breaks"],
   too_many_rooms: [422, "A member of this room is already in the most rooms a user may be in"],
   unknown_type: [422, "Unknown frame type"],
-  // message changes (edits, deletes, reactions)
-  message_not_found: [422, "No such message in this room, or it was deleted"],
+  message_not_found: [422, "No such message in this room"],
+  // message changes (reactions)
   invalid_emoji: [422, "A reaction is one emoji"],
   too_many_reactions: [422, "A message has at most 20 different reactions"],
   unauthorized: [401, "Session is missing, unknown or expired"],

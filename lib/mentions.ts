@@ -7,8 +7,9 @@ const ENDS = /[\s,.;:!?)]/u;
 const STARTS = /[\s(]/u;
 
 // The mentioned members' ids, in the order they first appear in the text.
-export function findMentions(text: string, members: readonly User[]): number[] {
-  if (!text.includes("@")) return [];
+export function findMentions(sent: string, members: readonly User[]): number[] {
+  if (!sent.includes("@")) return [];
+  const text = sent.normalize("NFC"); // logins are stored NFC (validate.ts); a text may come decomposed
   const logins = members
     .map((u) => ({ id: u.id, lower: u.login.toLowerCase() }))
     .sort((a, b) => b.lower.length - a.lower.length);

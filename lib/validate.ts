@@ -167,6 +167,15 @@ export function validClientId(v: unknown): string | null {
   return v;
 }
 
+// A send's reply_to: absent (or null) for none, else a message id, a positive integer. Whether that message
+// is a live one of the room is checked where the message is stored (message_not_found).
+export function validReplyTo(v: unknown): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1)
+    throw new ApiError("invalid_json", "reply_to must be a message id (a positive integer)");
+  return v;
+}
+
 // A positive integer path id, else the room does not exist for this caller.
 export function roomId(raw: string): number {
   if (!/^[1-9]\d{0,15}$/.test(raw)) throw new ApiError("room_not_found");

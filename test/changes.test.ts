@@ -73,6 +73,20 @@ describe("editing a message", () => {
     expect(back.body.mentions).toBeUndefined();
   });
 
+  test("an edit's mentions count in GET /v1/rooms while unread; a delete takes them back", async () => {
+    const mentions = async () => (await roomOf(cat, team)).mentions as number;
+    const before = await mentions();
+    const m = await send(teamSock, "plain");
+    await edit(ben, team, m.id, { text: "now @cat" });
+    expect(await mentions()).toBe(before + 1);
+    await edit(ben, team, m.id, { text: "not any more" });
+    expect(await mentions()).toBe(before);
+    await edit(ben, team, m.id, { text: "@cat again" });
+    expect(await mentions()).toBe(before + 1);
+    expect((await del(ben, team, m.id)).status).toBe(200);
+    expect(await mentions()).toBe(before);
+  });
+
   const cases: [string, () => Promise<any>, number, string][] = [
     [
       "another member's message",

@@ -128,7 +128,14 @@ describe("the user stream", () => {
     await r.until((name, v) => name === "message" && v.id === m.id);
     expect(stream.read(room, m.id)).toBe(true);
     const mine = await r.until((name) => name === "read");
-    expect(mine.value).toEqual({ type: "read", room_id: room, user_id: a.id, message_id: m.id, unread: 0 });
+    expect(mine.value).toEqual({
+      type: "read",
+      room_id: room,
+      user_id: a.id,
+      message_id: m.id,
+      unread: 0,
+      mentions: 0,
+    });
     const receipt = await rb.until((name) => name === "read");
     expect(receipt.value).toEqual({ type: "read", room_id: room, user_id: a.id, message_id: m.id });
     stream.close();

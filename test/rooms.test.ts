@@ -200,6 +200,7 @@ describe("rooms", () => {
         seq: 1,
         last_message: null,
         unread: 0,
+        mentions: 0,
       },
     ]);
     const theirs = await call(s.url, "GET", "/v1/rooms", { session: outsider.session });
@@ -322,6 +323,7 @@ describe("room list paging", () => {
       "id",
       "kind",
       "last_message",
+      "mentions",
       "name",
       "owner_id",
       "public",

@@ -93,6 +93,26 @@ for (const path of fanoutPaths()) {
       await Promise.all([st.close(), sa.close()]);
     });
 
+    test("a user added on A to a room whose members change is too large for the transport appears on B's stream", async () => {
+      // 20 members with 64-letter Cyrillic logins (the users are in the event twice) and a topic of 1000
+      // emoji: the members event passes NOTIFY's 8000 bytes.
+      const abc = "абвгдежзиклмнопрстуфхцчшщ";
+      const logins = Array.from({ length: 20 }, (_, i) => "ж".repeat(62) + abc[path.name.length % 25]! + abc[i]!);
+      const crowd = await Promise.all(logins.map((login) => register(a.url, login)));
+      const made = await call(a.url, "POST", "/v1/rooms", {
+        session: ann.session,
+        body: { name: "Crowd", topic: "🎉".repeat(1000), users: crowd.map((u) => ({ id: u.id })) },
+      });
+      const room = made.body.id as number;
+      const eve = await register(b.url, `eve-${path.name.length}`);
+      const { st } = await streamOn(b, eve, {});
+      await call(a.url, "POST", `/v1/rooms/${room}/users`, { session: ann.session, body: { users: [{ id: eve.id }] } });
+      const announced = await st.next();
+      expect(announced).toMatchObject({ type: "room", room_id: room, seq: 2 });
+      expect(announced.room.users).toHaveLength(22);
+      await st.close();
+    }, 20_000);
+
     test("a stream resumed on the other instance gets what was sent on both meanwhile, once, in order", async () => {
       const room = await group(ann, [ben]);
       const first = await streamOn(a, ben, {});

@@ -68,3 +68,11 @@ test("a deleted message is never found again, and its words leave SQLite's index
   expect(await search('"password is"')).toEqual([]);
   if (STORE === "sqlite") expect(indexedWords()).not.toContain("swordfish");
 });
+
+test("a message stored with mentions is indexed like any other", async () => {
+  const m = await send("@ben look at the aardvark");
+  expect(m.mentions).toEqual([ben.id]);
+  const [hit] = await search("aardvark");
+  expect(hit.message).toMatchObject({ id: m.id, mentions: [ben.id] });
+  expect(hit.highlights).toEqual([[17, 25]]);
+});

@@ -166,7 +166,7 @@ describe("order and pages", () => {
       expect(r.status).toBe(200);
       pages.push(...r.body.results.map((x: any) => x.message.text));
       before = r.body.next;
-      if (before !== null) expect(before).toMatch(/^-?[\d.e+-]+_\d+$/);
+      if (before !== null) expect(before).toMatch(/^\d+_-?[\d.e+-]+_\d+$/);
     } while (before !== null);
     expect(pages).toEqual(all);
   });
@@ -182,6 +182,55 @@ describe("order and pages", () => {
     expect(r.body.next).not.toBeNull();
     expect((await search(ben, { q: "zucchini", limit: 100 })).body.results.length).toBe(25);
     expectError(await search(ben, { q: "zucchini", limit: 101 }), 422, "invalid_query");
+  });
+});
+
+describe("a search reads a bounded window of matches (--search-scan)", () => {
+  // Five matches in a room ben is not in, newer than his two: each call reads at most 3 matches of any room.
+  let t: TestServer;
+  let dee: Account, eve: Account;
+  const sendTo = async (who: Account, to: number, texts: string[]) => {
+    const sock = await Socket.open(chatUrl(t, to, who));
+    const out = await sendAll(sock, texts);
+    await sock.close();
+    return out;
+  };
+  beforeAll(async () => {
+    t = await startServer({ config: { searchScan: 3 } });
+    [dee, eve] = await registerAll(t.url, ["dee", "eve"]);
+    const [mine, theirs] = [await createRoom(t.url, dee, [eve]), await createRoom(t.url, eve, [])];
+    await sendTo(dee, mine, ["walrus one", "walrus walrus two"]);
+    await sendTo(eve, theirs, ["walrus", "walrus", "walrus", "walrus", "walrus"]);
+  });
+  afterAll(() => t.stop());
+  const page = (query: Record<string, string>) =>
+    call(t.url, "GET", `/v1/search?${new URLSearchParams({ q: "walrus", ...query })}`, { session: dee.session });
+
+  test("a page may come back short, even empty, with a next that goes on below the window", async () => {
+    const texts: string[] = [];
+    const pages: number[] = [];
+    let before: string | null = null;
+    do {
+      const r = await page(before ? { before } : {});
+      expect(r.status).toBe(200);
+      pages.push(r.body.results.length);
+      texts.push(...r.body.results.map((x: any) => x.message.text));
+      before = r.body.next;
+    } while (before !== null);
+    expect(texts).toEqual(["walrus walrus two", "walrus one"]);
+    // Windows of 3 of the 7 matches: eve's newest 3; her other 2 and "two"; "one", the last (next null).
+    expect(pages).toEqual([0, 1, 1]);
+  });
+
+  test("order=rank ranks within each window, window after window", async () => {
+    const texts: string[] = [];
+    let before: string | null = null;
+    do {
+      const r = await page({ order: "rank", limit: "1", ...(before ? { before } : {}) });
+      texts.push(...r.body.results.map((x: any) => x.message.text));
+      before = r.body.next;
+    } while (before !== null);
+    expect(texts).toEqual(["walrus walrus two", "walrus one"]);
   });
 });
 
@@ -230,7 +279,7 @@ describe("refusals", () => {
     ["an unknown order", { q: "hello", order: "oldest" }],
     ["a limit of 0", { q: "hello", limit: 0 }],
     ["a rank cursor with order newest", { q: "hello", before: "-1.5_3" }],
-    ["an id cursor with order rank", { q: "hello", order: "rank", before: "3" }],
+    ["a rank cursor whose rank is no number", { q: "hello", order: "rank", before: "9_x_3" }],
     ["a cursor that is no cursor", { q: "hello", before: "abc" }],
   ])("%s: 422 invalid_query", async (_, query) => {
     expectError(await search(ben, query as Record<string, string>), 422, "invalid_query");

@@ -226,8 +226,8 @@ describe("live", () => {
     st.send({ type: "read", room_id: room, message_id: first.id });
     const receipt = { type: "read", room_id: room, user_id: ben.id, message_id: first.id };
     // The reader's own streams get the room's new unread; the others a receipt without it.
-    expect(await st.next()).toEqual({ ...receipt, unread: 1 });
-    expect(await other.next()).toEqual({ ...receipt, unread: 1 });
+    expect(await st.next()).toEqual({ ...receipt, unread: 1, mentions: 0 });
+    expect(await other.next()).toEqual({ ...receipt, unread: 1, mentions: 0 });
     expect(await annStream.next()).toEqual(receipt);
     expect(await annSock.next((f) => f.type === "read")).toEqual(receipt);
     expect(await unread()).toBe(1);
@@ -235,8 +235,8 @@ describe("live", () => {
     const read = { type: "read", room_id: room, user_id: ben.id, message_id: last.id };
     expect(await annSock.next((f) => f.type === "read")).toEqual(read);
     expect(await annStream.next()).toEqual(read);
-    expect(await st.next()).toEqual({ ...read, unread: 0 });
-    expect(await other.next()).toEqual({ ...read, unread: 0 });
+    expect(await st.next()).toEqual({ ...read, unread: 0, mentions: 0 });
+    expect(await other.next()).toEqual({ ...read, unread: 0, mentions: 0 });
     expect(await unread()).toBe(0);
     st.send({ type: "read", room_id: room, message_id: -1 });
     expect((await st.next()).error.code).toBe("invalid_json");

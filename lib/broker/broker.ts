@@ -14,9 +14,10 @@
 import type { Message, RoomEvent } from "../store/store.ts";
 
 export type EventKind = "typing" | "read";
-// typing: { user_id }; read: { user_id, message_id, unread } — the frame's body without type and room_id
-// (unread: the room's unread count for user_id, for that user's own streams only).
-export type EventBody = { user_id: number; message_id?: number; unread?: number };
+// typing: { user_id }; read: { user_id, message_id, unread, mentions } — the frame's body without type and
+// room_id (unread and mentions: the room's unread count and unread mentions for user_id, for that user's own
+// streams only).
+export type EventBody = { user_id: number; message_id?: number; unread?: number; mentions?: number };
 
 // Sockets to close, on every instance. Token hashes as hex.
 // - session: one session's (logout), with 4001

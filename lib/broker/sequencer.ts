@@ -60,7 +60,8 @@ export class Sequencer {
   }
 
   // f: absent when the frame travelled without its body (too large); it is read from the store.
-  push(room: number, seq: number, f?: RoomFrame) {
+  // kind: an event's kind, said when its body is absent.
+  push(room: number, seq: number, f?: RoomFrame, kind?: RoomFrame["kind"]) {
     const last = this.last.get(room);
     if (last !== undefined && seq <= last) return; // a duplicate, or already filled from the store
     // Nobody here listens: nothing to order, remember where the room is. A membership change still goes
@@ -68,6 +69,7 @@ export class Sequencer {
     if (!this.handler.interested(room)) {
       this.last.set(room, seq);
       if (f?.kind === "members") this.handler.roomEvent(f);
+      else if (!f && kind === "members") void this.readMembers(room, seq);
       return;
     }
     // Not watched: start from this frame.
@@ -110,6 +112,16 @@ export class Sequencer {
   private deliver(f: RoomFrame) {
     if (f.kind === "message") this.handler.message(f.message);
     else this.handler.roomEvent(f);
+  }
+
+  // A members change too large for the transport, in a room nobody here listens to: read and handed on.
+  private async readMembers(room: number, seq: number) {
+    try {
+      const [f] = await this.store.listFrames(room, seq - 1, 1);
+      if (f?.kind === "members" && f.seq === seq) this.handler.roomEvent(f);
+    } catch (e) {
+      this.log.warn("reading a members change from the store failed", { room, seq, error: String(e) });
+    }
   }
 
   // Reads the store after the last delivered seq: up to the newest held frame, or (toEnd) to the end.

@@ -104,14 +104,14 @@ function encodeRoomEvent(origin: string, e: RoomEvent, maxPayload: number): stri
     roomEvent: e,
   } satisfies Wire);
   if (Buffer.byteLength(payload) <= maxPayload) return payload;
-  return JSON.stringify({ origin, kind: "roomEvent", room: e.roomId, seq: e.seq } satisfies Wire);
+  return JSON.stringify({ origin, kind: "roomEvent", room: e.roomId, seq: e.seq, eventKind: e.kind } satisfies Wire);
 }
 
 function receive(payload: string, origin: string, handler: BrokerEventHandler, seq: Sequencer) {
   const w = decode(payload);
   if (!w || w.origin === origin) return; // our own publication, already delivered here
   if (w.kind === "message") seq.push(w.room, w.seq, w.message && { kind: "message", message: w.message });
-  else if (w.kind === "roomEvent") seq.push(w.room, w.seq, w.roomEvent);
+  else if (w.kind === "roomEvent") seq.push(w.room, w.seq, w.roomEvent, w.eventKind);
   else if (w.kind === "event") handler.event(w.room, w.event, w.body);
   else if (w.kind === "presence") handler.presenceChanged(w.room);
   else if (w.kind === "kick") handler.kick(w.kick);

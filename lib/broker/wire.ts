@@ -6,8 +6,17 @@ import type { EventBody, EventKind, Kick } from "./broker.ts";
 export type Wire =
   // message: absent when it is too large for the transport; the receiver reads it from the store
   | { origin: string; kind: "message"; room: number; seq: number; message?: Message }
-  // roomEvent: likewise absent when too large (an edit's text, a members change's users)
-  | { origin: string; kind: "roomEvent"; room: number; seq: number; roomEvent?: RoomEvent }
+  // roomEvent: likewise absent when too large (an edit's text, a members change's users); eventKind then
+  // says which, so an instance that does not watch the room still reads a members change (it may add a user
+  // whose stream is there)
+  | {
+      origin: string;
+      kind: "roomEvent";
+      room: number;
+      seq: number;
+      roomEvent?: RoomEvent;
+      eventKind?: RoomEvent["kind"];
+    }
   | { origin: string; kind: "event"; room: number; event: EventKind; body: EventBody }
   | { origin: string; kind: "presence"; room: number }
   | { origin: string; kind: "kick"; kick: Kick };

@@ -3,38 +3,32 @@ import { requireUser, type SessionDeps } from "../auth/sessions.ts";
 import { ApiError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import { highlights, parseQuery } from "../search/query.ts";
-import type { Found, MessageSearch, SearchCursor } from "../store/store.ts";
+import type { MessageSearch, SearchCursor } from "../store/store.ts";
 import { limitParam, roomId } from "../validate.ts";
 import { json, type Req } from "./respond.ts";
 import { searchJson } from "./shapes.ts";
 
 export const SEARCH_PAGE = { default: 20, max: 100 };
 
-export function searchHandlers(deps: SessionDeps & { limits: Pick<Limits, "search"> }) {
-  const { store, limits } = deps;
+// scan: --search-scan, the matching messages one search reads at most.
+export function searchHandlers(deps: SessionDeps & { limits: Pick<Limits, "search">; scan: number }) {
+  const { store, limits, scan } = deps;
   return {
     async handleSearch(req: Req) {
       const caller = await requireUser(deps, req);
-      const search = searchParams(new URL(req.url).searchParams, caller.userId);
+      const search = searchParams(new URL(req.url).searchParams, caller.userId, scan);
       limits.search(caller.userId);
       if (search.roomId !== undefined && !(await store.isMember(search.roomId, caller.userId))) {
         throw new ApiError("room_not_found");
       }
-      // One more than asked: whether there is a next page.
-      const found = await store.searchMessages({ ...search, limit: search.limit + 1 });
-      const page = found.slice(0, search.limit);
-      const next = found.length > search.limit ? cursorText(page.at(-1)!) : null;
-      return json(
-        searchJson(
-          page.map((f) => ({ ...f, highlights: highlights(f.message.text, search.query) })),
-          next,
-        ),
-      );
+      const page = await store.searchMessages(search);
+      const found = page.found.map((f) => ({ ...f, highlights: highlights(f.message.text, search.query) }));
+      return json(searchJson(found, page.next && cursorText(page.next)));
     },
   };
 }
 
-function searchParams(params: URLSearchParams, userId: number): MessageSearch {
+function searchParams(params: URLSearchParams, userId: number, scan: number): MessageSearch {
   const q = params.get("q");
   if (q === null) throw new ApiError("invalid_query", "q is required");
   const order = params.get("order") ?? "newest";
@@ -45,24 +39,30 @@ function searchParams(params: URLSearchParams, userId: number): MessageSearch {
     query: parseQuery(q),
     order,
     limit: limitParam(params, SEARCH_PAGE.default, SEARCH_PAGE.max),
+    scan,
     ...(room === null ? {} : { roomId: roomId(room) }),
     ...cursorParam(params.get("before"), order),
   };
 }
 
-// The cursor of the next page: newest first, the last message's id; by rank, "<rank>_<id>".
-function cursorText(f: Found): string {
-  return f.rank === undefined ? String(f.message.id) : `${f.rank}_${f.message.id}`;
+// The next page's cursor: "<id>" (below that id), or by rank within a window "<id>_<rank>_<id>".
+function cursorText(c: SearchCursor): string {
+  return c.rank === undefined ? String(c.below) : `${c.below}_${c.rank}_${c.id}`;
 }
+
+const CURSOR = /^(\d{1,16})(?:_(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)_(\d{1,16}))?$/i;
 
 function cursorParam(raw: string | null, order: MessageSearch["order"]): { before?: SearchCursor } {
   if (raw === null) return {};
-  const m = /^(?:(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)_)?(\d{1,16})$/i.exec(raw);
-  const id = Number(m?.[2]);
-  const rank = m?.[1] === undefined ? undefined : Number(m[1]);
-  if (!m || !Number.isSafeInteger(id) || (rank === undefined) !== (order === "newest") || !Number.isFinite(rank ?? 0)) {
-    const shape = order === "newest" ? "a message id" : "the next cursor of an order=rank page";
-    throw new ApiError("invalid_query", `before must be ${shape}`);
+  const m = CURSOR.exec(raw);
+  const [below, rank, id] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
+  const ranked = m?.[2] !== undefined;
+  if (
+    !m ||
+    !Number.isSafeInteger(below) ||
+    (ranked && (order !== "rank" || !Number.isFinite(rank) || !Number.isSafeInteger(id)))
+  ) {
+    throw new ApiError("invalid_query", `before must be the next of an order=${order} page (or a message id)`);
   }
-  return { before: rank === undefined ? { id } : { id, rank } };
+  return { before: ranked ? { below, rank, id } : { below } };
 }

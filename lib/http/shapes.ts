@@ -91,6 +91,7 @@ export function roomSummaryJson(room: RoomSummary, viewerId: number) {
     ...roomJson(room, viewerId),
     last_message: room.lastMessage && messageJson(room.lastMessage),
     unread: room.unread,
+    mentions: room.mentions,
   };
 }
 

@@ -52,7 +52,7 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // publish skips it, so a typing client does not hear itself.
   function event(room: number, kind: Event, body: EventBody | { online: number[] }, except?: object) {
     if (kind === "read") {
-      const { unread: _, ...receipt } = body as EventBody;
+      const { unread: _, mentions: __, ...receipt } = body as EventBody;
       streams().read(room, body as EventBody);
       body = receipt;
     }

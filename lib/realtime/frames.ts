@@ -7,7 +7,7 @@ import { messageJson } from "../http/shapes.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
-import { isObject, validClientId, validText } from "../validate.ts";
+import { isObject, validClientId, validReplyTo, validText } from "../validate.ts";
 import type { ReadMarkers } from "./read-markers.ts";
 import { send, sendError, type WS } from "./socket.ts";
 
@@ -68,12 +68,20 @@ export async function storeMessage(ctx: FrameContext, ws: WS, room: number, fram
   } catch {
     return sendError(ws, "invalid_text", clientId);
   }
+  let replyTo: number | null;
+  try {
+    replyTo = validReplyTo(frame.reply_to);
+  } catch {
+    return sendError(ws, "invalid_json", clientId);
+  }
   if (!limits.message(userId)) return sendError(ws, "rate_limited", clientId);
   let stored;
   try {
-    stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now() });
+    stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now(), replyTo });
   } catch (e) {
-    if (e instanceof ApiError) return sendError(ws, e.code, clientId); // unavailable: the database is away
+    // unavailable: the database is away; room_not_found: the sender was removed; message_not_found: no
+    // live message reply_to of this room (nothing was stored)
+    if (e instanceof ApiError) return sendError(ws, e.code, clientId);
     log.error("storing a message failed", { room, error: String(e) });
     return sendError(ws, "internal_error", clientId);
   }

@@ -2,7 +2,7 @@
 // at most once per WRITE_EVERY_MS (the highest pending marker wins), a marker not above what the
 // socket last stored writes nothing, and a pending marker is written when the socket closes or the
 // server stops (flush). Each write's result, the stored marker, is announced as a `read` event (with
-// the room's unread count for the reader, which only the reader's own streams are told).
+// the room's unread count and unread mentions for the reader, which only the reader's own streams are told).
 import type { Broker } from "../broker/broker.ts";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -30,11 +30,11 @@ export function createReadMarkers({ store, broker, now, log }: Deps) {
     const { ws, room } = m;
     const { userId } = ws.data;
     const done = store.markRead(room, userId, id).then(
-      ({ marker, unread }) => {
+      ({ marker, unread, mentions }) => {
         m.stored = Math.max(m.stored, marker);
         // A marker that came while this write was on its way and is not above its result: nothing to write.
         if (m.pending <= m.stored) (m.pending = 0), waiting.delete(m);
-        broker.event(room, "read", { user_id: userId, message_id: marker, unread });
+        broker.event(room, "read", { user_id: userId, message_id: marker, unread, mentions });
       },
       (e) => {
         if (!(e instanceof ApiError)) log.error("storing a read marker failed", { room, error: String(e) });

@@ -128,11 +128,12 @@ export function createStreams(deps: Deps) {
       for (const room of [...s.rooms.keys()]) dropRoom(ws, s, room);
       deps.presence.stop(ws);
     },
-    // A stored read marker: to every live stream in the room, with the room's unread for the reader's own.
+    // A stored read marker: to every live stream in the room, with the room's unread and unread mentions
+    // for the reader's own.
     read(room: number, body: EventBody) {
-      const { unread, ...receipt } = body;
+      const { unread, mentions, ...receipt } = body;
       const other = JSON.stringify({ type: "read", room_id: room, ...receipt });
-      const own = JSON.stringify({ type: "read", room_id: room, ...receipt, unread });
+      const own = JSON.stringify({ type: "read", room_id: room, ...receipt, unread, mentions });
       for (const ws of byRoom.get(room) ?? []) {
         if (states.get(ws)?.phase !== "live") continue;
         ws.send(ws.data.userId === body.user_id && unread !== undefined ? own : other);

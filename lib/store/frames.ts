@@ -1,5 +1,5 @@
 // The room's order read back, shared by both dialects.
-import { fromStored, storedReactions } from "./message-fields.ts";
+import { fromStored, storedReactions } from "./reactions.ts";
 import type { Message, Room, RoomEvent, RoomFrame } from "./store.ts";
 
 // Messages and events, each in seq order, merged into one list of at most limit frames.

@@ -39,6 +39,8 @@ export function groupMemberships(rows: Iterable<MembershipRow>): Map<number, Mem
 export const NO_CURSOR = { activity: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER };
 
 // A message batch refuses (null) a message whose sender was removed from the room while it waited in
-// the queue: the check runs once per (room, sender) per batch, inside the batch's transaction.
-export const memberOnly = (s: Stored | null): Stored | Promise<never> =>
-  s ?? Promise.reject(new ApiError("room_not_found"));
+// the queue: the check runs once per (room, sender) per batch, inside the batch's transaction. It refuses
+// ("message_not_found") a reply whose message is not a live one of the room, checked there too.
+export type NotStored = null | "message_not_found";
+export const memberOnly = (s: Stored | NotStored): Stored | Promise<never> =>
+  s === null || s === "message_not_found" ? Promise.reject(new ApiError(s ?? "room_not_found")) : s;

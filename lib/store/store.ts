@@ -117,7 +117,8 @@ export type MessageEvent =
   | { kind: "delete"; roomId: number; seq: number; by: number; messageId: number }
   | { kind: "reaction"; roomId: number; seq: number; by: number; messageId: number; reactions: Reaction[] };
 export type Membership = { seq: number; users: number[] };
-export type ReadMarker = { marker: number; unread: number };
+// mentions: how many of the unread messages mention the user (RoomSummary.mentions).
+export type ReadMarker = { marker: number; unread: number; mentions: number };
 export type RoomFrame = { kind: "message"; message: Message } | RoomEvent;
 export const frameSeq = (f: RoomFrame) => (f.kind === "message" ? f.message.seq : f.seq);
 
@@ -135,7 +136,13 @@ export type RoomChange = { name?: string; topic?: string | null; public?: boolea
 export type PublicRoom = { id: number; name: string; topic: string | null; memberCount: number };
 export type PublicPage = { folded: string; limit: number; before?: number };
 // lastActivity: the last message's time, else the room's creation time; rooms are listed by it.
-export type RoomSummary = Room & { lastMessage: Message | null; unread: number; lastActivity: number };
+// mentions: the unread messages (past the read marker) that mention the user.
+export type RoomSummary = Room & {
+  lastMessage: Message | null;
+  unread: number;
+  mentions: number;
+  lastActivity: number;
+};
 // A page of a user's rooms, newest activity first: those strictly before the cursor (ties by id).
 export type RoomPage = { limit: number; before?: { activity: number; id: number } };
 // created: false when the member set had a room already (it is returned whatever the limits say).
@@ -149,7 +156,15 @@ export type RoomRules = { maxRooms: number; mayCreate: boolean };
 // messages with a client_id in that room since; the earlier message is returned as a duplicate.
 export const CLIENT_ID_WINDOW = 1000;
 
-export type NewMessage = { roomId: number; userId: number; text: string; clientId: string | null; now: number };
+// replyTo: a message of the same room it answers (null or absent: none).
+export type NewMessage = {
+  roomId: number;
+  userId: number;
+  text: string;
+  clientId: string | null;
+  now: number;
+  replyTo?: number | null;
+};
 // duplicate: the client_id was already stored; message is that earlier one (and nothing is delivered).
 // A new message's place in the room is its seq (the one before it is seq - 1).
 export type Stored = { message: Message; duplicate: boolean };
@@ -157,18 +172,23 @@ export type Stored = { message: Message; duplicate: boolean };
 export type Page = { limit: number; before?: number; after?: number };
 
 // Full-text search (GET /v1/search): messages of the rooms userId is a member of now (roomId: that one
-// only) holding every term of the query; deleted ones never. newest: by id, newest first, ids below
-// before.id. rank: most relevant first by rank (lower is better: SQLite's bm25, PostgreSQL's -ts_rank),
-// ties newest first, after the cursor before (its rank and id).
+// only) holding every term of the query; deleted ones never. One call reads a window: the newest `scan`
+// matching messages of any room with ids below before.below (the work a call does is bounded by it, however
+// few of them are the caller's). newest: the window's hits newest first. rank: its hits by rank (lower is
+// better: SQLite's bm25, PostgreSQL's -ts_rank), ties newest first, after before's rank and id.
 export type MessageSearch = {
   userId: number;
   roomId?: number;
   query: SearchQuery;
   order: "newest" | "rank";
   limit: number;
+  scan: number;
   before?: SearchCursor;
 };
-export type SearchCursor = { id: number; rank?: number };
+// below: ids under it (exclusive); rank and id: order rank, within the window below `below`.
+export type SearchCursor = { below: number; rank?: number; id?: number };
+// next: where the next page starts (more hits in this window, else the next window), null when none can.
+export type SearchPage = { found: Found[]; next: SearchCursor | null };
 export type Found = { message: Message; rank?: number }; // rank: with order rank
 // Message changes (docs/api.md), each in the room's order: the message after it and its event (none when
 // nothing changed). moderator: the caller may delete others' messages (the group's owner or an admin).
@@ -279,10 +299,14 @@ export interface Store {
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
   // Rejects with ApiError("room_not_found") when the sender is no longer a member as the batch commits
-  // (removed while the message waited in the queue): no message follows its sender's removal.
+  // (removed while the message waited in the queue): no message follows its sender's removal. Rejects
+  // with ApiError("message_not_found") when replyTo is not a live (undeleted) message of the room then;
+  // a retry (its client_id stored) gets the earlier message back before that check.
+  // A text with "@" mentions members (lib/mentions.ts), read in the same transaction: message.mentions,
+  // and a row per mentioned member but the sender for unread mention counts (RoomSummary.mentions).
   createMessage(input: NewMessage): Promise<Stored>;
   listMessages(roomId: number, page: Page): Promise<Message[]>; // oldest first
-  searchMessages(search: MessageSearch): Promise<Found[]>;
+  searchMessages(search: MessageSearch): Promise<SearchPage>;
   // Edits (the author only), deletes (the author or a moderator; the text erased: a tombstone stays) and
   // reactions. History, backlogs and replays skip deleted messages; the delete event is replayed instead.
   editMessage(edit: MessageEdit): Promise<MessageChanged | MessageRefused>;

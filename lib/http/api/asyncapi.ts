@@ -19,7 +19,9 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   presence: { schema: "PresenceFrame", summary: "The set of connected users changed", event: "presence" },
   read: {
     schema: "ReadFrame",
-    summary: "A member's read marker, as stored (on the user stream, the reader's own streams get the room's unread)",
+    summary:
+      "A member's read marker, as stored (on the user stream, the reader's own streams get the room's unread and " +
+      "unread mentions)",
     event: "read",
   },
   members: {
@@ -60,7 +62,10 @@ export const SERVER_FRAMES: Record<string, Frame> = {
 
 // What a client sends; a frame without "type" is a message.
 export const CLIENT_FRAMES: Record<string, Frame> = {
-  sendMessage: { schema: "SendMessage", summary: "Send a message; client_id makes it idempotent" },
+  sendMessage: {
+    schema: "SendMessage",
+    summary: "Send a message; client_id makes it idempotent, reply_to answers a message of the room",
+  },
   sendTyping: { schema: "SendTyping", summary: "Tell the room you are typing" },
   sendRead: { schema: "SendRead", summary: "Move your read marker" },
   sendResume: { schema: "SendResume", summary: "User stream: the first frame, the last seq seen per room" },

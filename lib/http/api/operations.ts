@@ -370,7 +370,8 @@ export const OPERATIONS: Operation[] = [
     description:
       "Words (all must match), prefixes (prog*) and phrases in double quotes, case- and diacritics-insensitive. " +
       "Only rooms the caller is a member of now; deleted messages never. Newest first, or by relevance with " +
-      "order=rank. Shares the user-search rate limit.",
+      "order=rank. One request reads at most the newest --search-scan (10,000) matches of any room below the " +
+      "cursor: a page may be short, even empty, and still have a next. Shares the user-search rate limit.",
     tag: "messages",
     auth: "session",
     params: [
@@ -381,7 +382,7 @@ export const OPERATIONS: Operation[] = [
       query("room_id", "only this room (one the caller is a member of)", { type: "integer", minimum: 1 }),
       query("order", "newest (default) or rank", { enum: ["newest", "rank"], default: "newest" }),
       limit(SEARCH_PAGE.default, SEARCH_PAGE.max),
-      query("before", "the next cursor of the previous page (newest: a message id)", { type: "string" }),
+      query("before", "the next of the previous page (newest first: a message id)", { type: "string" }),
     ],
     ok: { status: 200, description: "matching messages with highlights", body: "SearchResults" },
     errors: ["invalid_query", "room_not_found", "rate_limited"],

@@ -42,10 +42,14 @@ const messageProps = {
   created_at: time,
   client_id: { type: "string", maxLength: 64, description: "present when the sender gave one" },
   seq: { type: "integer", minimum: 1, description: "the message's place in the room's order" },
-  // issue 16: present only when set
-  edited_at: { ...time, description: "the last edit" },
-  reply_to: { ...id, description: "the message of the same room this one answers" },
-  mentions: { type: "array", items: id, minItems: 1, description: "the members it mentions" },
+  reply_to: { ...id, description: "present when it answers a message of the same room: that message's id" },
+  mentions: {
+    type: "array",
+    items: id,
+    minItems: 1,
+    description: "present when its text mentions members (@login): their ids, in order of first mention",
+  },
+  edited_at: { ...time, description: "present when it was edited: the last edit" },
   reactions: reactionList,
   deleted: { const: true, description: "only in a replayed edit event: the message was deleted since (text '')" },
 };
@@ -111,6 +115,7 @@ export const FRAME_ERRORS = [
   "internal_error",
   "unavailable",
   "room_not_found",
+  "message_not_found",
 ] as const satisfies readonly ErrorCode[];
 
 // Bodies of REST requests and responses (OpenAPI's components.schemas).
@@ -178,6 +183,7 @@ export const REST_SCHEMAS = {
     ...roomProps,
     last_message: { oneOf: [ref("Message"), { type: "null" }] },
     unread: { type: "integer", minimum: 0 },
+    mentions: { type: "integer", minimum: 0, description: "unread messages that mention the caller" },
   }),
   // GET /v1/search
   SearchResults: strict({
@@ -304,6 +310,11 @@ export const FRAME_SCHEMAS = {
       user_id: id,
       message_id: { type: "integer", minimum: 0 },
       unread: { type: "integer", minimum: 0, description: "user stream: the reader's own streams only" },
+      mentions: {
+        type: "integer",
+        minimum: 0,
+        description: "user stream, the reader's own streams only: unread messages that mention the reader",
+      },
     },
     ["type", "room_id", "user_id", "message_id"],
   ),
@@ -319,6 +330,11 @@ export const FRAME_SCHEMAS = {
       text: { type: "string", minLength: 1, maxLength: 4000 },
       client_id: { type: "string", maxLength: 64 },
       room_id: { type: "integer", description: "user stream: the room (a room socket ignores it)" },
+      reply_to: {
+        type: "integer",
+        minimum: 1,
+        description: "the id of a live message of the same room this one answers (else message_not_found)",
+      },
     },
     required: ["text"],
   },

@@ -5,7 +5,7 @@ import type { SQL } from "bun";
 import { findMentions } from "../../mentions.ts";
 import { searchVector } from "../../search/tokens.ts";
 import { eventBody } from "../frames.ts";
-import { react, reactionsText } from "../message-fields.ts";
+import { react, reactionsText } from "../reactions.ts";
 import type { Message, MessageChanged, MessageRefused, RoomEvent, Store } from "../store.ts";
 import { roomUsers } from "./room-changes.ts";
 import { message } from "./rows.ts";

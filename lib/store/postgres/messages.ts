@@ -2,11 +2,20 @@
 // transaction) at a time, under per-room row locks, so ids commit in increasing order within a room.
 import type { SQL } from "bun";
 import { createCommitQueue } from "../commit-queue.ts";
-import { CLIENT_ID_WINDOW, type Message, type NewMessage, type RoomEvent, type Store, type Stored } from "../store.ts";
+import {
+  CLIENT_ID_WINDOW,
+  type Message,
+  type NewMessage,
+  type RoomEvent,
+  type Store,
+  type Stored,
+  type User,
+} from "../store.ts";
 import { editedIds, mergeFrames, mergeRoomsFrames } from "../frames.ts";
-import { memberOnly } from "../members.ts";
-import { message, type Row, roomEvent } from "./rows.ts";
+import { memberOnly, type NotStored } from "../members.ts";
+import { message, type Row, roomEvent, user } from "./rows.ts";
 import { searchVector } from "../../search/tokens.ts";
+import { findMentions } from "../../mentions.ts";
 
 type Messages = Pick<Store, "createMessage" | "listMessages" | "listFrames" | "listRoomsFrames" | "latestSeqs"> & {
   drain(): Promise<void>;
@@ -89,12 +98,14 @@ function roomsMessages(sql: SQL, rooms: number[], afters: number[], limit: numbe
 
 // Lock the batch's rooms in id order (no deadlock between instances), then insert. The room's seq read
 // under the lock is where the batch's messages continue the room's order (schema.sql).
-async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | null)[]> {
+async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | NotStored)[]> {
   const seqs = await lockRooms(tx, batch);
   const members = await stillMembers(tx, batch);
   const touched = new Map<number, { last: Message; n: number }>();
   const senders = new Map<string, [roomId: number, userId: number, sent: number]>();
-  const out: (Stored | null)[] = [];
+  const mentionsIn = mentionsFor(tx);
+  const mentionRows: [userId: number, roomId: number, messageId: number][] = [];
+  const out: (Stored | NotStored)[] = [];
   for (const input of batch) {
     if (!members.has(`${input.roomId}:${input.userId}`)) {
       out.push(null); // removed from the room while the message waited in the queue
@@ -105,9 +116,16 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | null)
       out.push({ message: message(earlier), duplicate: true });
       continue;
     }
+    if (input.replyTo && !(await liveInRoom(tx, input.replyTo, input.roomId))) {
+      out.push("message_not_found");
+      continue;
+    }
     const seq = seqs.get(input.roomId)! + 1;
     seqs.set(input.roomId, seq);
-    const m = await insertMessage(tx, input, seq);
+    // A text without "@" pays one includes() for mentions.
+    const mentioned = input.text.includes("@") ? await mentionsIn(input.roomId, input.text) : [];
+    const m = await insertMessage(tx, input, seq, mentioned);
+    for (const user of mentioned) if (user !== input.userId) mentionRows.push([user, input.roomId, m.id]);
     out.push({ message: m, duplicate: false });
     touched.set(input.roomId, { last: m, n: (touched.get(input.roomId)?.n ?? 0) + 1 });
     const key = `${input.roomId}:${input.userId}`;
@@ -120,7 +138,38 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | null)
       message_count = message_count + ${n}, seq = ${m.seq} WHERE id = ${roomId}`;
   }
   if (senders.size > 0) await countSent(tx, [...senders.values()]);
+  if (mentionRows.length > 0) await insertMentions(tx, mentionRows);
   return out;
+}
+
+// A reply's message: a live (undeleted) message of the same room, read under the room's lock.
+async function liveInRoom(tx: SQL, id: number, roomId: number): Promise<boolean> {
+  const rows = await tx`SELECT 1 FROM messages WHERE id = ${id} AND room_id = ${roomId} AND deleted_at IS NULL`;
+  return rows.length > 0;
+}
+
+// For one batch: who a text mentions (lib/mentions.ts) among the room's members, read once per room under
+// the room's lock, which membership changes take too.
+function mentionsFor(tx: SQL) {
+  const members = new Map<number, User[]>();
+  return async (roomId: number, text: string): Promise<number[]> => {
+    let users = members.get(roomId);
+    if (!users) {
+      const rows: Row[] = await tx`SELECT u.id, u.login FROM room_members m JOIN users u ON u.id = m.user_id
+        WHERE m.room_id = ${roomId}`;
+      users = rows.map(user);
+      members.set(roomId, users);
+    }
+    return findMentions(text, users);
+  };
+}
+
+// Unread mention counts (GET /v1/rooms): a row per mentioned member but the sender, whose own messages
+// are never unread; one statement per batch.
+async function insertMentions(tx: SQL, rows: [userId: number, roomId: number, messageId: number][]) {
+  await tx`INSERT INTO mentions (user_id, room_id, message_id)
+    SELECT * FROM unnest(${rows.map((r) => r[0])}::bigint[], ${rows.map((r) => r[1])}::bigint[],
+      ${rows.map((r) => r[2])}::bigint[])`;
 }
 
 // The unread counters (schema.sql): each sender's, once per batch in one statement, never per member.
@@ -151,12 +200,15 @@ async function stillMembers(tx: SQL, batch: NewMessage[]): Promise<Set<string>> 
   return new Set(rows.map((r: Row) => `${r.room_id}:${r.user_id}`));
 }
 
-async function insertMessage(tx: SQL, input: NewMessage, seq: number): Promise<Message> {
+async function insertMessage(tx: SQL, input: NewMessage, seq: number, mentioned: number[]): Promise<Message> {
   const clientId = input.clientId === null ? null : Buffer.from(input.clientId);
-  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq, search)
+  const replyTo = input.replyTo || null;
+  const mentions = mentioned.length ? JSON.stringify(mentioned) : null;
+  const [row] = await tx`INSERT INTO messages (room_id, user_id, text, client_id, created_at, seq, search, reply_to,
+      mentions)
     VALUES (${input.roomId}, ${input.userId}, ${Buffer.from(input.text)}, ${clientId}, ${input.now}, ${seq},
-      ${searchVector(input.text)}::tsvector) RETURNING id`;
-  return {
+      ${searchVector(input.text)}::tsvector, ${replyTo}, ${mentions}) RETURNING id`;
+  const m: Message = {
     id: Number(row.id),
     roomId: input.roomId,
     userId: input.userId,
@@ -165,6 +217,9 @@ async function insertMessage(tx: SQL, input: NewMessage, seq: number): Promise<M
     createdAt: input.now,
     seq,
   };
+  if (replyTo !== null) m.replyTo = replyTo;
+  if (mentions !== null) m.mentions = mentioned;
+  return m;
 }
 
 // The sender's earlier message with this client_id in the room, while the sender has stored fewer

@@ -58,6 +58,7 @@ export function createRooms(sql: SQL): Rooms {
           ...toRoom(r, byRoom.get(Number(r.id)) ?? []),
           lastMessage: r.m_id === null ? null : message(lastMessageRow(r)),
           unread: Number(r.unread),
+          mentions: Number(r.mentions),
           lastActivity: Number(r.last_activity),
         }),
       );
@@ -89,13 +90,16 @@ export function createRooms(sql: SQL): Rooms {
 
 // A page of the user's rooms, newest activity first, each with its last message (m_* columns) and
 // unread count from the counters (schema.sql): no message is counted here, whatever the room's size.
+// Unread mentions: the caller's mentions rows past the marker, a range of the table's primary key.
 async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[]> {
   const { activity, id } = page.before ?? NO_CURSOR;
   return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
       l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
       l.edited_at AS m_edited_at, l.reply_to AS m_reply_to, l.mentions AS m_mentions, l.reactions AS m_reactions,
       l.deleted_at AS m_deleted_at,
-      (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
+      (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
+      (SELECT count(*) FROM mentions x WHERE x.user_id = ${userId} AND x.room_id = r.id
+        AND x.message_id > m.last_read_id) AS mentions
     FROM room_members m JOIN rooms r ON r.id = m.room_id LEFT JOIN messages l ON l.id = r.last_message_id
     WHERE m.user_id = ${userId} AND (r.last_activity, r.id) < (${activity}::bigint, ${id}::bigint)
     ORDER BY r.last_activity DESC, r.id DESC LIMIT ${page.limit}`;
@@ -145,9 +149,11 @@ function createReadMarkers(sql: SQL): Store["markRead"] {
 // update) commits between reading the totals and writing them.
 async function markRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<ReadMarker> {
   const marker = await advanceRead(sql, roomId, userId, messageId);
-  const [row] = await sql`SELECT (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
+  const [row] = await sql`SELECT (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
+      (SELECT count(*) FROM mentions x WHERE x.user_id = ${userId} AND x.room_id = ${roomId}
+        AND x.message_id > m.last_read_id) AS mentions
     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ${roomId} AND m.user_id = ${userId}`;
-  return { marker, unread: row ? Number(row.unread) : 0 };
+  return { marker, unread: row ? Number(row.unread) : 0, mentions: row ? Number(row.mentions) : 0 };
 }
 
 async function advanceRead(sql: SQL, roomId: number, userId: number, messageId: number): Promise<number> {

@@ -1,6 +1,6 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
 import { eventFromBody } from "../frames.ts";
-import { withChanges } from "../message-fields.ts";
+import { withOptionalColumns } from "../message-columns.ts";
 import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
@@ -9,6 +9,7 @@ export function user(r: Row): User {
   return { id: Number(r.id), login: r.login };
 }
 
+// The optional fields only when their column is set (message-columns.ts).
 export function message(r: Row): Message {
   const m: Message = {
     id: Number(r.id),
@@ -19,8 +20,13 @@ export function message(r: Row): Message {
     createdAt: Number(r.created_at),
     seq: Number(r.seq),
   };
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return withChanges(m, num(r.edited_at), num(r.reply_to), r.mentions ?? null, r.reactions ?? null, num(r.deleted_at));
+  return withOptionalColumns(m, {
+    editedAt: r.edited_at,
+    replyTo: r.reply_to,
+    mentions: r.mentions,
+    reactions: r.reactions,
+    deletedAt: r.deleted_at,
+  });
 }
 
 export function room(r: Row, users: User[]): Room {

@@ -5,7 +5,7 @@
 // mentions rows; the search index follows the text by its triggers (schema.sql).
 import type { Database } from "bun:sqlite";
 import { findMentions } from "../../mentions.ts";
-import { react, reactionsText } from "../message-fields.ts";
+import { react, reactionsText } from "../reactions.ts";
 import { eventBody } from "../frames.ts";
 import type {
   Message,

@@ -22,7 +22,7 @@ type Rooms = Pick<
   | "listMemberships"
   | "markRead"
 >;
-type RoomListRow = RoomRow & { lastMessageId: number | null; lastActivity: number; unread: number };
+type RoomListRow = RoomRow & { lastMessageId: number | null; lastActivity: number; unread: number; mentions: number };
 
 // change: a room change run by the message writer, in the room's order (room-changes.ts).
 export function createRooms(db: Database, change: (op: string, args: unknown[]) => Promise<unknown>): Rooms {
@@ -64,6 +64,7 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
           ...toRoom(r, members.get(r.id) ?? []),
           lastMessage: r.lastMessageId === null ? null : toMessage(q.messageById.get(r.lastMessageId)!),
           unread: r.unread,
+          mentions: r.mentions,
           lastActivity: r.lastActivity,
         }),
       );
@@ -77,10 +78,10 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     // Read first: a marker that would not advance takes no write lock and writes nothing.
     async markRead(roomId, userId, messageId) {
       const state = q.readState.get(roomId, userId);
-      if (!state) return { marker: 0, unread: 0 };
+      if (!state) return { marker: 0, unread: 0, mentions: 0 };
       if (Math.min(messageId, state.newest) > state.marker) q.advanceRead.get(roomId, userId, messageId);
       const after = q.readState.get(roomId, userId);
-      return { marker: after?.marker ?? 0, unread: after?.unread ?? 0 };
+      return { marker: after?.marker ?? 0, unread: after?.unread ?? 0, mentions: after?.mentions ?? 0 };
     },
   };
 }
@@ -90,11 +91,14 @@ function prepare(db: Database) {
   const isMember = db.query<{ one: number }, [number, number]>(
     "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?",
   );
-  // Unread from counters (schema.sql): no message is counted here, whatever the room's size.
+  // Unread from counters (schema.sql): no message is counted here, whatever the room's size. Unread
+  // mentions: the caller's mentions rows past the marker, a range of the table's primary key.
   const userRooms = db.query<RoomListRow, [number, number, number, number]>(
     `SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id AS ownerId, r.seq, r.archived,
        r.last_message_id AS lastMessageId, r.last_activity AS lastActivity,
-       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
+       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
+       (SELECT count(*) FROM mentions x WHERE x.user_id = ?1 AND x.room_id = r.id AND x.message_id > m.last_read_id)
+         AS mentions
      FROM room_members m JOIN rooms r ON r.id = m.room_id
      WHERE m.user_id = ?1 AND (r.last_activity < ?2 OR (r.last_activity = ?2 AND r.id < ?3))
      ORDER BY r.last_activity DESC, r.id DESC LIMIT ?4`,
@@ -104,10 +108,12 @@ function prepare(db: Database) {
      WHERE m.room_id IN (SELECT value FROM json_each(?)) ORDER BY m.room_id, m.position`,
   );
   const messageById = db.query<MessageRow, [number]>(`SELECT ${MESSAGE} FROM messages WHERE id = ?`);
-  const readState = db.query<{ marker: number; newest: number; unread: number }, [number, number]>(
+  const readState = db.query<{ marker: number; newest: number; unread: number; mentions: number }, [number, number]>(
     `SELECT m.last_read_id AS marker, coalesce(r.last_message_id, 0) AS newest,
-       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread
-     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?`,
+       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
+       (SELECT count(*) FROM mentions x WHERE x.user_id = ?2 AND x.room_id = ?1 AND x.message_id > m.last_read_id)
+         AS mentions
+     FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ?1 AND m.user_id = ?2`,
   );
   // Never backwards, and never past the room's newest message (else later messages would arrive read).
   // The counters at the marker: at the newest message they are the room's and the member's totals;

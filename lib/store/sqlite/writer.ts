@@ -4,7 +4,7 @@
 // and is answered in that order, and this thread publishes in it.
 import type { Config } from "../../config.ts";
 import { createCommitQueue } from "../commit-queue.ts";
-import { memberOnly } from "../members.ts";
+import { memberOnly, type NotStored } from "../members.ts";
 import { type Packed, pack } from "./batch.ts";
 import type { Message, NewMessage, Stored } from "../store.ts";
 
@@ -13,8 +13,9 @@ export type Request =
   | ({ kind: "write" } & Packed)
   | { kind: "change"; op: string; args: unknown[] }
   | { kind: "close" };
+type Written = Extract<Reply, { kind: "written" }>;
 export type Reply =
-  | { kind: "written"; results: (number | Message | null)[]; seqs: number[] }
+  | { kind: "written"; results: (number | Message | NotStored)[]; seqs: number[]; mentions: [number, number[]][] }
   | { kind: "changed"; result: unknown; eventId: number }
   | { kind: "failed"; error: string; busy?: boolean }
   | { kind: "closed" };
@@ -53,7 +54,7 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
     for (const w of waiting.splice(0)) w.reject(broken);
   };
 
-  async function writeBatch(inputs: NewMessage[]): Promise<(Stored | null)[]> {
+  async function writeBatch(inputs: NewMessage[]): Promise<(Stored | NotStored)[]> {
     if (broken) throw broken;
     const reply = await new Promise<Reply>((resolve, reject) => {
       waiting.push({ resolve, reject });
@@ -62,7 +63,7 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
     });
     if (reply.kind !== "written") throw new Error(reply.kind === "failed" ? reply.error : "writer closed");
     for (const r of reply.results) if (typeof r === "number" && r > visible) visible = r;
-    return toStored(inputs, reply.results, reply.seqs);
+    return toStored(inputs, reply);
   }
 
   // A room change, between batches: the worker answers it in its turn.
@@ -98,13 +99,19 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
   };
 }
 
-// A number is the new message's id (seqs holds its seq); a Message is the earlier one with the same
-// client_id; null: the sender is no longer a member.
-function toStored(inputs: NewMessage[], results: (number | Message | null)[], seqs: number[]): (Stored | null)[] {
-  return results.map((r, i): Stored | null => {
-    if (r === null) return null;
+// A number is the new message's id (seqs holds its seq; mentions whom it mentions); a Message is the
+// earlier one with the same client_id; null: the sender is no longer a member; "message_not_found": its
+// reply_to is no live message of the room.
+function toStored(inputs: NewMessage[], { results, seqs, mentions }: Written): (Stored | NotStored)[] {
+  const mentioned = new Map(mentions);
+  return results.map((r, i): Stored | NotStored => {
+    if (r === null || typeof r === "string") return r;
     if (typeof r !== "number") return { message: r, duplicate: true };
-    const { roomId, userId, text, clientId, now } = inputs[i]!;
-    return { message: { id: r, roomId, userId, text, clientId, createdAt: now, seq: seqs[i]! }, duplicate: false };
+    const { roomId, userId, text, clientId, now, replyTo } = inputs[i]!;
+    const message: Message = { id: r, roomId, userId, text, clientId, createdAt: now, seq: seqs[i]! };
+    if (replyTo) message.replyTo = replyTo;
+    const ids = mentioned.get(i);
+    if (ids) message.mentions = ids;
+    return { message, duplicate: false };
   });
 }

@@ -3,8 +3,10 @@
 // answers only after the commit returned, so an ack always means "on disk" (with FULL).
 import { Database } from "bun:sqlite";
 import { CLIENT_ID_WINDOW, type Message } from "../store.ts";
+import type { NotStored } from "../members.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { type Row, unpack } from "./batch.ts";
+import { prepareRepliesAndMentions } from "./replies-mentions.ts";
 import { createMessageChanges, type MessageChanges } from "./message-changes.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
@@ -16,8 +18,9 @@ let writeBatch: (rows: Row[]) => Written;
 let changeRoom: ReturnType<typeof createRoomChanges>;
 let changeMessage: MessageChanges;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
-// with the same client_id (seq 0).
-type Written = { results: (number | Message | null)[]; seqs: number[] };
+// with the same client_id (seq 0); null or "message_not_found": refused (members.ts NotStored).
+// mentions: [index in results, the ids its text mentions] for each new message that mentions someone.
+type Written = { results: (number | Message | NotStored)[]; seqs: number[]; mentions: [number, number[]][] };
 let checkpoints: Timer | undefined;
 // A delete's WAL truncation found readers in the way: the checkpoint timer truncates until it succeeds.
 let truncateOwed = false;
@@ -135,35 +138,51 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
     "SELECT 1 AS one FROM room_members WHERE room_id = ? AND user_id = ?",
   );
   const recent = createRecentClientIds((roomId, userId, n) => recentClientIds.all(roomId, userId, n).reverse());
+  const links = prepareRepliesAndMentions(db);
+  const NONE: number[] = [];
+  // Why a row is not stored: its sender was removed (null), it is a retry (the earlier message with its
+  // client_id), or its reply_to is no live message of the room; undefined: it is new. members: "room:user"
+  // -> still a member, checked once per pair per batch.
+  function notNew(row: Row, members: Map<string, boolean>, staged: Staged): Message | NotStored | undefined {
+    const [roomId, userId, , clientId, , replyTo] = row;
+    const pair = `${roomId}:${userId}`;
+    let member = members.get(pair);
+    if (member === undefined) members.set(pair, (member = isMember.get(roomId, userId) !== null));
+    if (!member) return null;
+    if (clientId !== null) {
+      const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
+      if (earlier !== undefined) return toMessage(messageById.get(earlier)!);
+    }
+    if (replyTo !== 0 && links.replyRefused(roomId, replyTo)) return "message_not_found";
+  }
   // A number is the new message's id; a Message is the earlier one with the same client_id.
   // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
   const write = db.transaction((rows: Row[], staged: Staged): Written => {
-    const results: (number | Message | null)[] = [];
+    const results: (number | Message | NotStored)[] = [];
     const seqs: number[] = [];
+    const mentions: [number, number[]][] = [];
     const touched = new Map<number, Touched>();
     const members = new Map<string, boolean>(); // "room:user" -> still a member
-    for (const [roomId, userId, text, clientId, now] of rows) {
-      const pair = `${roomId}:${userId}`;
-      let member = members.get(pair);
-      if (member === undefined) members.set(pair, (member = isMember.get(roomId, userId) !== null));
-      if (!member) {
-        results.push(null);
+    const mentionsIn = links.mentionsFor();
+    for (const row of rows) {
+      const [roomId, userId, text, clientId, now, replyTo] = row;
+      const refused = notNew(row, members, staged);
+      if (refused !== undefined) {
+        results.push(refused);
         seqs.push(0);
         continue;
-      }
-      if (clientId !== null) {
-        const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
-        if (earlier !== undefined) {
-          results.push(toMessage(messageById.get(earlier)!));
-          seqs.push(0);
-          continue;
-        }
       }
       let room = touched.get(roomId);
       if (!room)
         touched.set(roomId, (room = { id: 0, now, n: 0, seq: roomSeq.get(roomId)?.seq ?? 0, senders: new Map() }));
       const seq = ++room.seq;
-      const id = Number(insertMessage.run(roomId, userId, text, clientId, now, seq).lastInsertRowid);
+      // A text without "@" pays one includes() for mentions.
+      const mentioned = text.includes("@") ? mentionsIn(roomId, text) : NONE;
+      const id =
+        replyTo === 0 && mentioned.length === 0
+          ? Number(insertMessage.run(roomId, userId, text, clientId, now, seq).lastInsertRowid)
+          : links.insert({ roomId, userId, text, clientId, now }, seq, replyTo, mentioned);
+      if (mentioned.length) mentions.push([results.length, mentioned]);
       indexMessage.run(id, text);
       if (clientId !== null) staged.set(stagedKey(roomId, userId, clientId), [roomId, userId, clientId, id]);
       room.id = id;
@@ -177,7 +196,7 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
       touchRoom.run(id, now, n, seq, roomId);
       for (const [userId, sent] of senders) countSent.run(sent, roomId, userId);
     }
-    return { results, seqs };
+    return { results, seqs, mentions };
   });
   // What a batch stores becomes "recent" only once its commit succeeded.
   return (rows) => {

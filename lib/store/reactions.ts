@@ -1,22 +1,6 @@
-// A message's schema-7 fields as both dialects store them (edits, replies, mentions, reactions, deletion),
-// read into the optional fields of Message, present only when set.
-import type { Message, Reaction } from "./store.ts";
-
-export function withChanges(
-  m: Message,
-  editedAt: number | null,
-  replyTo: number | null,
-  mentions: string | null,
-  reactions: string | null,
-  deletedAt: number | null,
-): Message {
-  if (editedAt !== null) m.editedAt = editedAt;
-  if (replyTo !== null) m.replyTo = replyTo;
-  if (mentions !== null) m.mentions = JSON.parse(mentions) as number[];
-  if (reactions !== null) m.reactions = reactionsFrom(reactions);
-  if (deletedAt !== null) m.deleted = true;
-  return m;
-}
+// Reactions as both dialects store them (the messages column, a reaction event's body), and the rule of a
+// reaction change.
+import type { Reaction } from "./store.ts";
 
 // Stored as the API writes them (the messages column and a reaction event's body): [{"emoji","user_ids"}].
 export type StoredReaction = { emoji: string; user_ids: number[] };
@@ -24,7 +8,6 @@ export const storedReactions = (reactions: Reaction[]): StoredReaction[] =>
   reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds }));
 export const fromStored = (list: StoredReaction[]): Reaction[] =>
   list.map((r) => ({ emoji: r.emoji, userIds: r.user_ids }));
-export const reactionsFrom = (json: string): Reaction[] => fromStored(JSON.parse(json));
 export const reactionsText = (reactions: Reaction[]): string | null =>
   reactions.length === 0 ? null : JSON.stringify(storedReactions(reactions));
 

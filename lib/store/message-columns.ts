@@ -1,0 +1,27 @@
+// A message's optional columns (schema 7) as the domain type's optional fields, shared by both dialects:
+// each field is set only when its column is (null and absent alike mean unset), as the API's JSON shows them.
+import type { Message, Reaction } from "./store.ts";
+
+export type OptionalColumns = {
+  editedAt: number | null;
+  replyTo: number | null;
+  mentions: string | null; // JSON array of user ids
+  reactions: string | null; // JSON [{"emoji", "user_ids"}]
+  deletedAt: number | null;
+};
+
+// m gains the fields whose column is set; it is returned.
+export function withOptionalColumns(m: Message, c: Partial<OptionalColumns>): Message {
+  if (c.editedAt != null) m.editedAt = Number(c.editedAt);
+  if (c.replyTo != null) m.replyTo = Number(c.replyTo);
+  if (c.mentions != null) {
+    const ids = JSON.parse(c.mentions) as number[];
+    if (ids.length) m.mentions = ids;
+  }
+  if (c.reactions != null) {
+    const list = JSON.parse(c.reactions) as { emoji: string; user_ids: number[] }[];
+    if (list.length) m.reactions = list.map((r): Reaction => ({ emoji: r.emoji, userIds: r.user_ids }));
+  }
+  if (c.deletedAt != null) m.deleted = true;
+  return m;
+}
