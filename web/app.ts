@@ -1,11 +1,22 @@
 // The web client: log in or register, list rooms, find people, open a room. Plain DOM, no framework.
-import type { ApiError, Info, Room, RoomSummary, StreamMessage, User, UserStream } from "../client/index.ts";
+import type {
+  ApiError,
+  Info,
+  Message,
+  Room,
+  RoomSummary,
+  SearchResult,
+  StreamMessage,
+  User,
+  UserStream,
+} from "../client/index.ts";
 import { AdminView } from "./admin.ts";
 import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
+import { MessageSearch } from "./message-search.ts";
 import { Presence } from "./presence.ts";
-import { RoomView, roomTitle } from "./room.ts";
+import { type At, RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
 
 const authForm = byId<HTMLFormElement>("auth-form");
@@ -24,6 +35,18 @@ type Panel = (typeof PANELS)[number];
 let panel: Panel | null = null; // a view in place of a room
 let stream: UserStream | null = null; // one live stream over all of the user's rooms: the list and rooms follow it
 let presence: Presence | null = null;
+const LATELY = 100;
+const lately: StreamMessage[] = []; // the newest live messages, for a room list read before they were stored
+let openAt: At | null = null; // where the next room opened by route() opens (a search result)
+const messageSearch = new MessageSearch({
+  me: () => me?.id ?? 0,
+  room: (id) => {
+    const r = rooms.find((r) => r.id === id);
+    return r && me ? { title: roomTitle(r, me), members: r.users } : undefined;
+  },
+  open: (r) => openMessage(r),
+});
+byId("search-form").after(messageSearch.el);
 
 function show(screen: "auth" | "chat") {
   byId("auth").hidden = screen !== "auth";
@@ -94,6 +117,8 @@ function loggedOut() {
   panel = null;
   me = null;
   rooms = [];
+  lately.length = 0;
+  messageSearch.clear();
   roomsEl.replaceChildren();
   roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
   show("auth");
@@ -117,33 +142,66 @@ function follow() {
   stream.on("synced", () => void refreshRooms());
   stream.on("message", (m) => onStreamMessage(m));
   for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
-  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread));
+  stream.on("delete", (f) => {
+    const i = lately.findIndex((m) => m.id === f.message_id);
+    if (i >= 0) lately.splice(i, 1);
+    void refreshRooms(); // the room's last message and counts may change
+  });
+  stream.on("edit", (f) => onStreamEdit(f.message));
+  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread, f.mentions));
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
 }
 
-// The user's read marker moved (on this device or another): the room's unread count comes with it.
-function onOwnRead(roomId: number, unread: number | undefined) {
+// The user's read marker moved (on this device or another): the room's unread and mention counts come with it.
+function onOwnRead(roomId: number, unread: number | undefined, mentions: number | undefined) {
   const room = rooms.find((r) => r.id === roomId);
   if (!room || unread === undefined) return void refreshRooms();
   room.unread = unread;
+  room.mentions = mentions ?? 0;
+  renderRooms();
+}
+
+// The room list shows the last message's text: an edit of it shows there too.
+function onStreamEdit(m: Message) {
+  const room = rooms.find((r) => r.id === m.room_id);
+  if (room?.last_message?.id !== m.id) return;
+  room.last_message = m;
   renderRooms();
 }
 
 function onStreamMessage(m: StreamMessage) {
-  const i = rooms.findIndex((r) => r.id === m.room_id);
-  if (i < 0) return void refreshRooms();
-  const [room] = rooms.splice(i, 1);
-  room!.last_message = m;
-  if (m.user_id !== me?.id && m.room_id !== open?.room.id) room!.unread++;
-  rooms.unshift(room!);
+  lately.push(m);
+  if (lately.length > LATELY) lately.shift();
+  if (!countIn(m)) return void refreshRooms();
   renderRooms();
 }
 
+// A message moves its room to the top, counted unread (and mentioning the user) unless it is the open
+// room's or the user's own. False when the room is not in the list.
+function countIn(m: StreamMessage): boolean {
+  const i = rooms.findIndex((r) => r.id === m.room_id);
+  if (i < 0) return false;
+  const [room] = rooms.splice(i, 1);
+  room!.last_message = m;
+  if (m.user_id !== me?.id && m.room_id !== open?.room.id) {
+    room!.unread++;
+    if (me && m.mentions?.includes(me.id)) room!.mentions = (room!.mentions ?? 0) + 1;
+  }
+  rooms.unshift(room!);
+  return true;
+}
+
+// The list as the server has it, with the messages that came live after it was read (newer than a room's
+// last message there) counted again.
 async function refreshRooms() {
   try {
     rooms = await client.allRooms(200);
   } catch {
     return; // offline for now; the stream's next sync reloads it
+  }
+  for (const m of lately) {
+    const room = rooms.find((r) => r.id === m.room_id);
+    if (room && m.id > (room.last_message?.id ?? 0)) countIn(m);
   }
   renderRooms();
 }
@@ -155,6 +213,7 @@ function renderRooms() {
     ...rooms.map((r) => {
       const last = r.last_message;
       const unread = r.id === current ? 0 : r.unread;
+      const mentions = r.id === current ? 0 : (r.mentions ?? 0);
       const author = last && (last.user_id === me!.id ? "You" : r.users.find((u) => u.id === last.user_id)?.login);
       const button = h(
         "button",
@@ -167,7 +226,16 @@ function renderRooms() {
         h("span", { class: "name" }, roomTitle(r, me!)),
         last ? localTime(last.created_at) : null,
         h("span", { class: "last" }, last ? `${author}: ${last.text}` : "No messages yet"),
-        unread ? h("span", { class: "unread", "aria-label": `${unread} unread` }, String(unread)) : null,
+        unread || mentions
+          ? h(
+              "span",
+              { class: "badges" },
+              mentions
+                ? h("span", { class: "mentions", "aria-label": `${mentions} mentioning you` }, `@${mentions}`)
+                : "",
+              unread ? h("span", { class: "unread", "aria-label": `${unread} unread` }, String(unread)) : "",
+            )
+          : null,
       );
       button.onclick = () => (location.hash = `#room/${r.id}`);
       return h("li", {}, button);
@@ -204,14 +272,27 @@ async function showPanel(name: Panel) {
   await view.start();
 }
 
-// The open room lives in the URL (#room/12), so reload and the back button keep it; #admin, #sessions,
-// #new-group and #directory show those views instead.
+// A search result: its room, opened at that message with the words found marked.
+function openMessage(r: SearchResult) {
+  openAt = { messageId: r.message.id, highlights: r.highlights };
+  const hash = `#room/${r.message.room_id}/${r.message.id}`;
+  if (location.hash === hash) void route();
+  else location.hash = hash;
+}
+
+// The open room lives in the URL (#room/12, or #room/12/345 at message 345), so reload and the back button
+// keep it; #admin, #sessions, #new-group and #directory show those views instead.
 async function route() {
   if (!me) return;
   const name = PANELS.find((p) => location.hash === `#${p}`);
   if (name && (name !== "admin" || me.admin)) return showPanel(name);
-  const id = Number(/^#room\/(\d+)$/.exec(location.hash)?.[1] ?? 0);
-  if (open?.room.id === id && !panel) return;
+  const [, roomId, messageId] = /^#room\/(\d+)(?:\/(\d+))?$/.exec(location.hash) ?? [];
+  const id = Number(roomId ?? 0);
+  const at: At | undefined = messageId
+    ? { ...(openAt?.messageId === Number(messageId) ? openAt : {}), messageId: Number(messageId) }
+    : undefined;
+  openAt = null;
+  if (open?.room.id === id && !panel) return at ? open.jumpTo(at) : undefined;
   open?.close();
   open = null;
   panel = null;
@@ -233,7 +314,7 @@ async function route() {
   open = view;
   roomPane.replaceChildren(view.el);
   renderRooms();
-  await view.start();
+  await view.start(at);
   if (open === view) view.focus();
 }
 addEventListener("hashchange", route);

@@ -1,13 +1,25 @@
 // Writing and sending: each message goes out with its own client_id and shows as pending until the
 // server's copy comes back (the room socket of client/ sends it again on every reconnect until then; the
 // server stores it once); a refused one comes back to the input to edit. Writing also tells the room you
-// are typing.
+// are typing. The composer also answers a message (reply, quoted above it), edits one (↑ in an empty
+// composer edits your last), and completes @mentions of members.
 import { type Message, newClientId, type User } from "../client/index.ts";
+import { snippet } from "./bubble.ts";
 import { h } from "./dom.ts";
+import { MentionComplete } from "./mention-complete.ts";
 import type { MessageList } from "./message-list.ts";
 
 // send: resolves with the stored message, rejects with the refusal. typing: false while not connected.
-export type Outgoing = { send(text: string, clientId: string): Promise<Message>; typing(): boolean };
+// edit: resolves once the server took the new text. lastMine: the message ↑ edits. others: who @ completes.
+export type Outgoing = {
+  send(text: string, clientId: string, replyTo?: number): Promise<Message>;
+  typing(): boolean;
+  edit(m: Message, text: string): Promise<void>;
+  lastMine(): Message | undefined;
+  others(): User[];
+  name(userId: number): string;
+};
+type Mode = { kind: "reply" | "edit"; m: Message } | null;
 
 const TYPING_EVERY_MS = 2000;
 const MAX_FRAME_BYTES = 60 * 1024; // the server closes the socket on frames over 64 KiB
@@ -20,6 +32,9 @@ export class Composer {
   private input = h("textarea", { id: "text", rows: "1", placeholder: "Write a message", "aria-label": "Message" });
   private pending = new Map<string, Pending>();
   private lastTypingSent = 0;
+  private mode: Mode = null;
+  private banner = h("div", { class: "composing" });
+  private mentions: MentionComplete;
 
   constructor(
     private me: User,
@@ -27,27 +42,90 @@ export class Composer {
     private list: MessageList,
     private out: Outgoing,
   ) {
+    this.mentions = new MentionComplete(this.input, () => out.others());
+    this.banner.hidden = true;
     this.form = h(
       "form",
       { class: "composer", id: "composer" },
-      this.input,
-      h("button", { type: "submit", class: "primary" }, "Send"),
+      this.mentions.list,
+      this.banner,
+      h("div", { class: "composer-row" }, this.input, h("button", { type: "submit", class: "primary" }, "Send")),
     );
     this.form.onsubmit = (e) => {
       e.preventDefault();
       this.submit();
     };
-    this.input.onkeydown = (e) => {
-      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        this.submit();
-      }
-    };
+    this.input.onkeydown = (e) => this.keydown(e);
     this.input.oninput = () => {
       this.grow();
       this.error.textContent = "";
+      this.mentions.update();
+      if (this.mode?.kind === "edit") return; // an edit is not typing a new message
       if (Date.now() - this.lastTypingSent > TYPING_EVERY_MS && this.out.typing()) this.lastTypingSent = Date.now();
     };
+    this.input.onclick = () => this.mentions.update();
+    this.input.onblur = () => this.mentions.close();
+  }
+
+  // Answering m: quoted above the text until sent or cancelled.
+  replyTo(m: Message) {
+    if (this.mode?.kind === "edit") this.input.value = "";
+    this.setMode({ kind: "reply", m });
+    this.focus();
+  }
+
+  // Editing m: its text in the input; Enter saves, Escape cancels.
+  edit(m: Message) {
+    this.setMode({ kind: "edit", m });
+    this.input.value = m.text;
+    this.grow();
+    this.focus();
+    this.input.setSelectionRange(m.text.length, m.text.length);
+  }
+
+  // A message gone while being answered or edited.
+  removed(id: number) {
+    if (this.mode?.m.id !== id) return;
+    if (this.mode.kind === "edit") this.input.value = "";
+    this.setMode(null);
+  }
+
+  private keydown(e: KeyboardEvent) {
+    if (e.isComposing || this.mentions.keydown(e)) return;
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      this.submit();
+    } else if (e.key === "Escape" && this.mode) {
+      e.preventDefault();
+      this.cancel();
+    } else if (e.key === "ArrowUp" && !this.input.value) {
+      const last = this.out.lastMine();
+      if (!last) return;
+      e.preventDefault();
+      this.edit(last);
+    }
+  }
+
+  private cancel() {
+    if (this.mode?.kind === "edit") this.input.value = "";
+    this.setMode(null);
+    this.grow();
+  }
+
+  private setMode(mode: Mode) {
+    this.mode = mode;
+    this.banner.hidden = !mode;
+    this.form.dataset.mode = mode?.kind ?? "";
+    if (!mode) return this.banner.replaceChildren();
+    const cancel = h("button", { type: "button", class: "cancel-mode", "aria-label": "Cancel" }, "×");
+    cancel.onclick = () => (this.cancel(), this.focus());
+    const who = mode.m.user_id === this.me.id ? "yourself" : this.out.name(mode.m.user_id);
+    const label = mode.kind === "edit" ? "Editing your message" : `Replying to ${who}`;
+    this.banner.replaceChildren(
+      h("span", { class: "composing-label" }, label),
+      mode.kind === "reply" ? h("span", { class: "quote-text" }, snippet(mode.m.text)) : "",
+      cancel,
+    );
   }
 
   focus() {
@@ -83,6 +161,8 @@ export class Composer {
   private submit() {
     const text = this.input.value;
     if (!text.trim()) return;
+    if (this.mode?.kind === "edit") return this.saveEdit(this.mode.m, text);
+    const replyTo = this.mode?.kind === "reply" ? this.mode.m.id : undefined;
     const clientId = newClientId();
     if (new TextEncoder().encode(JSON.stringify({ text, client_id: clientId })).length > MAX_FRAME_BYTES) {
       this.error.textContent = "This message is too long.";
@@ -94,10 +174,12 @@ export class Composer {
       user_id: this.me.id,
       room_id: this.roomId,
       created_at: new Date().toISOString(),
+      ...(replyTo ? { reply_to: replyTo } : {}),
     };
     this.pending.set(clientId, { el: this.list.addPending(draft), text });
+    this.setMode(null);
     // If not connected, it goes out on reconnect.
-    this.out.send(text, clientId).then(
+    this.out.send(text, clientId, replyTo).then(
       (m) => this.acknowledged(m.client_id), // also when the message came in before as a retry's copy
       (e: Error) => this.refused(clientId, e),
     );
@@ -106,6 +188,20 @@ export class Composer {
     this.error.textContent = "";
     this.lastTypingSent = 0;
     this.list.scrollToEnd();
+  }
+
+  private saveEdit(m: Message, text: string) {
+    this.setMode(null);
+    this.input.value = "";
+    this.grow();
+    if (text === m.text) return;
+    this.out.edit(m, text).catch((e: Error) => {
+      this.error.textContent = e.message;
+      if (this.input.value || this.mode) return;
+      this.setMode({ kind: "edit", m }); // back to the input to try again
+      this.input.value = text;
+      this.grow();
+    });
   }
 
   private grow() {

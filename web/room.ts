@@ -1,15 +1,20 @@
 // An open room: wires its parts (message list, history, composer, people) to the page's one user stream,
 // taking the stream's frames for this room and its connection states.
-import type { Info, MembersFrame, Message, Room, User, UserStream } from "../client/index.ts";
+import type { Info, MembersFrame, Message, Reaction, Room, User, UserStream } from "../client/index.ts";
+import { client } from "./client.ts";
 import { Composer } from "./composer.ts";
 import { h } from "./dom.ts";
 import { History } from "./history.ts";
 import { MembersPanel } from "./members.ts";
+import { messageActions } from "./message-actions.ts";
+import { closeMenu } from "./message-menu.ts";
 import { MessageList } from "./message-list.ts";
 import { People } from "./people.ts";
 import type { Presence } from "./presence.ts";
 
 export type RoomHost = { back(): void; left(): void };
+// A message to open the room at (a search result), with the search's highlights in its text.
+export type At = { messageId: number; highlights?: [number, number][] };
 type State = "connecting" | "open" | "reconnecting" | "closed";
 
 // A group by its name; a direct room by the others in it.
@@ -42,14 +47,11 @@ export class RoomView {
     this.people = new People(room.users.filter((u) => u.id !== me.id));
     const back = h("button", { type: "button", class: "back", "aria-label": "Back to rooms" }, "←");
     back.onclick = () => host.back();
-    const sendRead = (id: number) => stream.read(room.id, id);
-    this.list = new MessageList(me, this.people, sendRead, () => this.history.loadOlder());
-    this.composer = new Composer(me, room.id, this.list, {
-      send: (text, clientId) => stream.send(room.id, text, { clientId }),
-      typing: () => stream.typing(room.id),
-    });
+    this.list = this.messageList();
+    this.composer = this.newComposer();
     this.history = new History(room.id, this.list, (text) => this.composer.showError(text));
     this.list.scroller.prepend(this.history.older);
+    this.list.scroller.append(this.history.newer);
     this.el = h(
       "div",
       { class: "room-view" },
@@ -67,6 +69,33 @@ export class RoomView {
       this.composer.form,
     );
     this.showRoom(room);
+  }
+
+  // The messages on screen, their actions wired to this room (by REST) and their edges to the history.
+  private messageList(): MessageList {
+    const actions = messageActions({
+      room: this.room,
+      me: this.me,
+      list: () => this.list,
+      composer: () => this.composer,
+      jump: (id) => void this.jumpTo({ messageId: id }),
+    });
+    const edges = { nearTop: () => this.history.loadOlder(), nearEnd: () => this.history.loadNewer() };
+    const sendRead = (id: number) => this.stream.read(this.room.id, id);
+    return new MessageList(this.me, this.people, () => this.room.users, actions, sendRead, edges);
+  }
+
+  // Sends go out on the stream (replies too), edits by REST; @ completes the other members.
+  private newComposer(): Composer {
+    const roomId = this.room.id;
+    return new Composer(this.me, roomId, this.list, {
+      send: (text, clientId, replyTo) => this.stream.send(roomId, text, { clientId, replyTo }),
+      typing: () => this.stream.typing(roomId),
+      edit: async (m, text) => void (await client.editMessage(roomId, m.id, text)),
+      lastMine: () => this.list.lastMine(),
+      others: () => this.room.users.filter((u) => u.id !== this.me.id),
+      name: (id) => this.people.name(id),
+    });
   }
 
   // A group's members panel, a drawer over the messages' right side, shown on demand.
@@ -99,9 +128,9 @@ export class RoomView {
     this.people.online(this.presence.among(this.room.users.map((u) => u.id).filter((id) => id !== this.me.id)));
   }
 
-  // Subscribes to this room's frames on the stream first, then loads the latest page: a message that arrives
-  // meanwhile is shown once either way (the list skips ids it has).
-  async start() {
+  // Subscribes to this room's frames on the stream first, then loads the latest page (or the page around
+  // at): a message that arrives meanwhile is shown once either way (the list skips ids it has).
+  async start(at?: At) {
     const mine =
       <T extends { room_id: number }>(f: (frame: T) => void) =>
       (frame: T) =>
@@ -127,6 +156,18 @@ export class RoomView {
         mine(() => void this.history.resync()),
       ),
       s.on(
+        "edit",
+        mine((f) => this.onEdit(f.message)),
+      ),
+      s.on(
+        "delete",
+        mine((f) => this.onDelete(f.message_id)),
+      ),
+      s.on(
+        "reaction",
+        mine((f) => this.onReactions(f.message_id, f.reactions)),
+      ),
+      s.on(
         "members",
         mine((f) => this.onMembers(f)),
       ),
@@ -142,8 +183,15 @@ export class RoomView {
       this.presence.onChange(() => this.showPresence()),
     );
     this.setState(s.open ? "open" : "connecting");
+    if (at) return this.jumpTo(at);
     await this.history.loadLatest();
     this.list.scrollToEnd();
+  }
+
+  // Shows a message of this room (loading the history around it if needed), marked, with highlights if given.
+  async jumpTo(at: At) {
+    if (!(await this.history.around(at.messageId))) return this.composer.showError("That message is no longer there.");
+    if (!this.closed) this.list.reveal(at.messageId, at.highlights);
   }
 
   focus() {
@@ -152,6 +200,7 @@ export class RoomView {
 
   close() {
     this.closed = true;
+    closeMenu();
     this.list.read.close(); // what was seen just before leaving counts
     for (const stop of this.stops.splice(0)) stop();
     this.people.unknown();
@@ -178,10 +227,29 @@ export class RoomView {
   private onMessage(m: Message) {
     const wasAtEnd = this.list.atEnd();
     const mine = this.composer.acknowledged(m.client_id);
-    this.list.insert(m);
-    this.history.received(m);
     this.people.stopped(m.user_id);
+    if (!this.history.received(m)) {
+      if (mine) void this.history.loadNewest(); // sent while reading back: to the newest, with it
+      return;
+    }
+    this.list.insert(m);
     if (wasAtEnd || mine) this.list.scrollToEnd();
+  }
+
+  private onEdit(m: Message) {
+    this.list.update(m);
+    this.history.changed(m.id, () => (m.deleted ? null : m));
+  }
+
+  private onDelete(id: number) {
+    this.list.remove(id);
+    this.history.changed(id, () => null);
+    this.composer.removed(id);
+  }
+
+  private onReactions(id: number, reactions: Reaction[]) {
+    this.list.setReactions(id, reactions);
+    this.history.changed(id, (m) => ({ ...m, reactions: reactions.length ? reactions : undefined }));
   }
 
   private onRead(userId: number, messageId: number) {
