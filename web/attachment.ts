@@ -1,0 +1,70 @@
+// A message's files on screen: PNG, JPEG, GIF and WebP as previews scaled into a box, with their size set
+// before the bytes arrive so the list does not jump (a click opens the full image in a new tab); anything
+// else as a chip with its name, its size and a download link. The links are the server's signed URLs.
+import { h } from "./dom.ts";
+
+export type Attachment = {
+  id: string;
+  name: string;
+  type: string;
+  size: number;
+  url: string;
+  width?: number;
+  height?: number;
+};
+
+const PREVIEWED = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+const BOX = { width: 320, height: 240 };
+
+export function attachments(files: Attachment[]): HTMLElement {
+  const el = h("div", { class: "files" });
+  el.hidden = files.length === 0;
+  el.append(...files.map((f) => (isPreviewed(f) ? preview(f) : chip(f))));
+  return el;
+}
+
+export function isPreviewed(f: Attachment): boolean {
+  return PREVIEWED.has(f.type.toLowerCase()) && !!f.width && !!f.height;
+}
+
+function preview(f: Attachment): HTMLElement {
+  const { width, height } = scaled(f.width!, f.height!);
+  const img = h("img", { src: f.url, alt: f.name, width: String(width), height: String(height), loading: "lazy" });
+  return h(
+    "a",
+    {
+      class: "file-preview",
+      href: f.url,
+      target: "_blank",
+      rel: "noopener noreferrer",
+      title: f.name,
+      "data-file": f.id,
+    },
+    img,
+  );
+}
+
+function chip(f: Attachment): HTMLElement {
+  return h(
+    "a",
+    { class: "file-chip", href: f.url, download: f.name, title: f.name, "data-file": f.id },
+    h("span", { class: "file-icon", "aria-hidden": "true" }, "📄"),
+    h("span", { class: "file-name" }, f.name),
+    h("span", { class: "file-size" }, humanSize(f.size)),
+  );
+}
+
+// Fits width × height into the box, never enlarging a small image.
+export function scaled(width: number, height: number): { width: number; height: number } {
+  const k = Math.min(1, BOX.width / width, BOX.height / height);
+  return { width: Math.max(1, Math.round(width * k)), height: Math.max(1, Math.round(height * k)) };
+}
+
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let n = bytes / 1024;
+  let i = 0;
+  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
+}
