@@ -1,6 +1,7 @@
 // A message's files on screen: PNG, JPEG, GIF and WebP as previews scaled into a box, with their size set
 // before the bytes arrive so the list does not jump (a click opens the full image in a new tab); anything
-// else as a chip with its name, its size and a download link. The links are the server's signed URLs.
+// else as a chip with its name, its size and a download link. The links are the server's signed URLs; one
+// that is not this server's /v1/files/ (never minted by it) is not followed: the chip stays, without a link.
 import { h } from "./dom.ts";
 
 export type Attachment = {
@@ -24,7 +25,16 @@ export function attachments(files: Attachment[]): HTMLElement {
 }
 
 export function isPreviewed(f: Attachment): boolean {
-  return PREVIEWED.has(f.type.toLowerCase()) && !!f.width && !!f.height;
+  return PREVIEWED.has(f.type.toLowerCase()) && !!f.width && !!f.height && ownUrl(f.url) !== null;
+}
+
+function ownUrl(url: string): string | null {
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin && u.pathname.startsWith("/v1/files/") ? u.href : null;
+  } catch {
+    return null;
+  }
 }
 
 function preview(f: Attachment): HTMLElement {
@@ -45,9 +55,11 @@ function preview(f: Attachment): HTMLElement {
 }
 
 function chip(f: Attachment): HTMLElement {
+  const href = ownUrl(f.url);
+  const link: Record<string, string> = href ? { href, download: f.name } : {};
   return h(
-    "a",
-    { class: "file-chip", href: f.url, download: f.name, title: f.name, "data-file": f.id },
+    href ? "a" : "span",
+    { class: "file-chip", ...link, title: f.name, "data-file": f.id },
     h("span", { class: "file-icon", "aria-hidden": "true" }, "📄"),
     h("span", { class: "file-name" }, f.name),
     h("span", { class: "file-size" }, humanSize(f.size)),
