@@ -7,6 +7,8 @@ import { type Account, call, createRoom, registerAll } from "./support/http.ts";
 import { download, pngHeader, upload } from "./support/files.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { storages, type TestStorage } from "./support/s3.ts";
+import { EchatClient } from "../client/index.ts";
+import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { openStorage } from "../lib/files/open.ts";
 import { storageKey } from "../lib/files/storage.ts";
 import { chatUrl, isMessage, openStream, Socket, streamUrl } from "./support/socket.ts";
@@ -130,3 +132,41 @@ for (const storage of await storages()) {
     });
   });
 }
+
+describe("the typed client", () => {
+  test("uploadFile (progress once at the end outside browsers), send with files, fileUrl, refusals", async () => {
+    const s = await startServer({ config: { maxFileSize: 1000 } });
+    try {
+      const [ann, ben] = await registerAll(s.url, ["ann", "ben"]);
+      const room = await createRoom(s.url, ann, [ben]);
+      const client = new EchatClient({
+        baseUrl: s.url,
+        session: ann.session,
+        fetch: checkedFetch,
+        WebSocket: CheckedWebSocket,
+      });
+      const progress: [number, number][] = [];
+      const file = await client.uploadFile(room, pngHeader(8, 4), {
+        name: "dot.png",
+        type: "image/png",
+        onProgress: (sent, total) => progress.push([sent, total]),
+      });
+      expect(file).toMatchObject({ name: "dot.png", type: "image/png", width: 8, height: 4 });
+      expect(progress.at(-1)).toEqual([file.size, file.size]);
+      const socket = client.roomSocket(room);
+      const sent = await socket.send("", { files: [file.id] });
+      expect(sent.files?.[0]?.id).toBe(file.id);
+      const bytes = await fetch(client.fileUrl(sent.files![0]!));
+      expect(bytes.status).toBe(200);
+      await expect(socket.send("again", { files: [file.id] })).rejects.toMatchObject({ code: "invalid_files" });
+      socket.close();
+      const tooBig = client.uploadFile(room, new Uint8Array(1001), { name: "big.bin" });
+      await expect(tooBig).rejects.toMatchObject({ status: 413, code: "payload_too_large" });
+      await expect(client.uploadFile(room, new Uint8Array(1), { name: "/" })).rejects.toMatchObject({
+        code: "invalid_file_name",
+      });
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -2,6 +2,8 @@
 // the session: sizes from image headers, limits (413 without reading the rest, quota, rate), name rules, Range,
 // ETag, the safety headers for each type class, and 404 for expired, tampered and stale URLs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { filesDir } from "../lib/files/open.ts";
 import { type Account, call, createRoom, expectError, registerAll } from "./support/http.ts";
 import { download, pngHeader, upload } from "./support/files.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -26,6 +28,14 @@ for (const storage of await storages()) {
       await s.stop();
       await stored.stop();
     });
+
+    // Files in the disk storage's folder (temporary ones included); 0 on S3.
+    const filesOnDisk = () =>
+      storage.name !== "disk"
+        ? 0
+        : readdirSync(filesDir({ db: s.db, filesDir: "" }), { recursive: true, withFileTypes: true }).filter((e) =>
+            e.isFile(),
+          ).length;
 
     describe("upload", () => {
       test("a PNG is stored with its size from the header and a signed url that serves its bytes", async () => {
@@ -64,6 +74,7 @@ for (const storage of await storages()) {
       });
 
       test("over --max-file-size: 413 payload_too_large, by Content-Length or while streaming", async () => {
+        const before = filesOnDisk();
         expectError(await upload(s.url, ann, room, new Uint8Array(1024 * 1024 + 1)), 413, "payload_too_large");
         const chunks = new ReadableStream({
           pull(c) {
@@ -71,6 +82,7 @@ for (const storage of await storages()) {
           },
         });
         expectError(await upload(s.url, ann, room, chunks), 413, "payload_too_large");
+        expect(filesOnDisk()).toBe(before); // no partial file left behind
       });
 
       test("a name with nothing left after sanitizing is invalid_file_name; separators and bidi characters go", async () => {
@@ -83,6 +95,24 @@ for (const storage of await storages()) {
       test("members only: room_not_found; no session: unauthorized", async () => {
         expectError(await upload(s.url, cy, room, "x"), 422, "room_not_found");
         expectError(await upload(s.url, { ...cy, session: "nope" }, room, "x"), 401, "unauthorized");
+      });
+    });
+
+    describe("quota", () => {
+      test("past --file-quota: 422 quota_exceeded, by Content-Length or once streamed (its bytes not kept)", async () => {
+        const [dee, eve] = await registerAll(s.url, ["dee", "eve"]);
+        const r = await createRoom(s.url, dee, [eve]);
+        const mib = new Uint8Array(1024 * 1024 - 1);
+        for (let i = 0; i < 3; i++) expect((await upload(s.url, dee, r, mib)).status).toBe(200);
+        expectError(await upload(s.url, dee, r, new Uint8Array(16)), 422, "quota_exceeded");
+        const streamed = new ReadableStream({
+          start(c) {
+            c.enqueue(new Uint8Array(16));
+            c.close();
+          },
+        });
+        expectError(await upload(s.url, dee, r, streamed), 422, "quota_exceeded");
+        expect((await upload(s.url, eve, r, new Uint8Array(16))).status).toBe(200); // per user
       });
     });
 
@@ -139,3 +169,19 @@ for (const storage of await storages()) {
     });
   });
 }
+
+describe("the upload rate", () => {
+  test("past --uploads-per-minute: 429 rate_limited with Retry-After", async () => {
+    const limited = await startServer({ config: { limits: true, uploadsPerMinute: 2 } });
+    try {
+      const [fay, gus] = await registerAll(limited.url, ["fay", "gus"]);
+      const r = await createRoom(limited.url, fay, [gus]);
+      for (let i = 0; i < 2; i++) expect((await upload(limited.url, fay, r, "x")).status).toBe(200);
+      const refused = await upload(limited.url, fay, r, "x");
+      expectError(refused, 429, "rate_limited");
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
