@@ -96,7 +96,8 @@ export class UserStream extends Emitter<UserStreamEvents> {
 
   // Resolves with the stored message; rejects with the ApiError of an error frame (invalid_text,
   // room_not_found, message_not_found, rate_limited: not stored). Goes out once synced, again on every
-  // connection until acknowledged. replyTo: the id of a message of the room this one answers.
+  // connection until acknowledged. replyTo: the id of a message of the room this one answers. files: ids of
+  // the caller's uploads to the room (uploadFile), text may then be "" (invalid_files: not stored).
   send(
     roomId: number,
     text: string,

@@ -2,17 +2,11 @@
 // before the bytes arrive so the list does not jump (a click opens the full image in a new tab); anything
 // else as a chip with its name, its size and a download link. The links are the server's signed URLs; one
 // that is not this server's /v1/files/ (never minted by it) is not followed: the chip stays, without a link.
+import type { FileInfo } from "../client/index.ts";
+import { client } from "./client.ts";
 import { h } from "./dom.ts";
 
-export type Attachment = {
-  id: string;
-  name: string;
-  type: string;
-  size: number;
-  url: string;
-  width?: number;
-  height?: number;
-};
+export type Attachment = FileInfo;
 
 const PREVIEWED = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 const BOX = { width: 320, height: 240 };
@@ -30,7 +24,7 @@ export function isPreviewed(f: Attachment): boolean {
 
 function ownUrl(url: string): string | null {
   try {
-    const u = new URL(url, location.href);
+    const u = new URL(client.fileUrl({ url }), location.href);
     return u.origin === location.origin && u.pathname.startsWith("/v1/files/") ? u.href : null;
   } catch {
     return null;
@@ -39,12 +33,13 @@ function ownUrl(url: string): string | null {
 
 function preview(f: Attachment): HTMLElement {
   const { width, height } = scaled(f.width!, f.height!);
-  const img = h("img", { src: f.url, alt: f.name, width: String(width), height: String(height), loading: "lazy" });
+  const src = ownUrl(f.url)!;
+  const img = h("img", { src, alt: f.name, width: String(width), height: String(height), loading: "lazy" });
   return h(
     "a",
     {
       class: "file-preview",
-      href: f.url,
+      href: src,
       target: "_blank",
       rel: "noopener noreferrer",
       title: f.name,

@@ -1,8 +1,8 @@
 // One message on screen: its author, the message it replies to (quoted; a click jumps there), its formatted
-// text, its files (previews and chips), reactions, an edited marker, its time and the button of its menu. Parts change in place (edits,
-// reactions), so what else hangs on the element (read tracking, "Seen by") stays.
+// text, its files (previews and chips), reactions, an edited marker, its time and the button of its menu. Parts
+// change in place (edits, reactions), so what else hangs on the element (read tracking, "Seen by") stays.
 import type { Message, Reaction, User } from "../client/index.ts";
-import { type Attachment, attachments } from "./attachment.ts";
+import { attachments } from "./attachment.ts";
 import { h, localTime } from "./dom.ts";
 import { formatText } from "./format.ts";
 import type { Mentionable } from "./markup.ts";
@@ -29,7 +29,7 @@ export function bubble(m: Message, ctx: BubbleContext): HTMLElement {
     h("span", { class: "author" }, mine ? ctx.me.login : ctx.name(m.user_id)),
     m.reply_to ? h("button", { type: "button", class: "reply-quote", "data-reply-to": String(m.reply_to) }) : null,
     h("div", { class: "text" }),
-    attachments(filesOf(m)),
+    attachments(m.files ?? []), // files never change: made once, so an edit's fresh URLs reload nothing
     h("div", { class: "reactions" }),
     h(
       "div",
@@ -56,11 +56,6 @@ export function fill(el: HTMLElement, m: Message, ctx: BubbleContext, highlights
   reactions(el, m.reactions ?? [], ctx);
   const quote = el.querySelector<HTMLElement>(".reply-quote");
   if (quote) showQuote(quote, ctx.quoted(m.reply_to!), ctx);
-}
-
-// A message's files; they never change, so its previews are made once (an edit's fresh URLs load nothing).
-function filesOf(m: Message): Attachment[] {
-  return (m as { files?: Attachment[] }).files ?? [];
 }
 
 // The quote of the replied message: its author and the start of its text, or a placeholder until it is known.

@@ -254,7 +254,7 @@ export class Composer {
   }
 
   private send(text: string, clientId: string, replyTo: number | undefined, files: Attachment[]) {
-    const draft: Message & { files?: Attachment[] } = {
+    const draft: Message = {
       id: 0,
       text,
       user_id: this.me.id,

@@ -1,10 +1,13 @@
 // The files picked, dropped or pasted into the composer: each uploads at once, shown with its name, a
 // progress bar and a cancel button (which aborts the upload, or takes a finished one out). Send claims the
 // files in the tray and waits for their uploads; the message goes out with the ids of those that made it.
+// Uploads go through the typed client (XMLHttpRequest in a browser, for its upload progress).
 import { ApiError } from "../client/index.ts";
 import { type Attachment, humanSize } from "./attachment.ts";
+import { client } from "./client.ts";
 import { h } from "./dom.ts";
-import { type Upload, upload } from "./upload.ts";
+
+type Upload = { done: Promise<Attachment>; abort(): void }; // done rejects with an AbortError once aborted
 
 type Item = {
   el: HTMLElement;
@@ -55,10 +58,13 @@ export class UploadTray {
 
   private start(file: File) {
     let item: Item | undefined;
-    const up = upload(this.roomId, file, (sent, total) => {
+    const stop = new AbortController();
+    const name = file.name || "file";
+    const onProgress = (sent: number, total: number) => {
       if (item) item.bar.value = total ? sent / total : 0;
-    });
-    item = this.show(file.name || "file", file.size, up);
+    };
+    const done = client.uploadFile(this.roomId, file, { name, onProgress, signal: stop.signal });
+    item = this.show(name, file.size, { done, abort: () => stop.abort() });
     const it = item;
     it.done = it.done.catch((e: Error) => {
       if (e.name !== "AbortError") {
