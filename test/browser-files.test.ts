@@ -15,6 +15,7 @@ const haveChromium = needs("chromium", CHROMIUM !== null);
 
 const MAX_FILE = 200 * 1024;
 const QUOTA = 1024 * 1024;
+const UPLOADS_PER_MINUTE = 12; // the server's clock is frozen: no refill during the suite
 
 describe.skipIf(!haveChromium)("files in a browser", () => {
   let s: TestServer;
@@ -113,7 +114,10 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
   }
 
   beforeAll(async () => {
-    s = await startServer({ config: { maxFileSize: MAX_FILE, fileQuota: QUOTA } });
+    s = await startServer({
+      config: { maxFileSize: MAX_FILE, fileQuota: QUOTA, limits: true, uploadsPerMinute: UPLOADS_PER_MINUTE },
+    });
+    s.clock.freeze();
     [alice, bob] = await registerAll(s.url, ["alice", "bob"] as const);
     const group = await call(s.url, "POST", "/v1/rooms", {
       session: alice.session,
@@ -159,7 +163,9 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     const img = `${msg(id)} .file-preview img`;
     // Scaled into 320 × 240 before any byte arrives, so the list does not move when it loads.
     expect(
-      await b.evaluate(`[${img}].map((i) => [i.getAttribute("width"), i.getAttribute("height"), i.alt])[0]`),
+      await b.evaluate(
+        `[document.querySelector('${img}')].map((i) => [i.getAttribute("width"), i.getAttribute("height"), i.alt])[0]`,
+      ),
     ).toEqual(["320", "240", "screenshot.png"]);
     await until(
       b,
@@ -202,6 +208,10 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     expect(got.type).toStartWith("application/pdf");
     expect(got.bytes.length).toBe(3000);
     expect(got.bytes.slice(0, 3)).toEqual([7, 38, 69]);
+    // With no text, the room list names the file.
+    expect(await b.evaluate(`document.querySelector('[data-room="${room}"] .last').textContent`)).toBe(
+      "alice: File: report.pdf",
+    );
   }, 30000);
 
   test("a file dropped on the room attaches; cancel takes one out and the message goes with the other", async () => {
@@ -216,6 +226,7 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     expect(dropped).toBe(true);
     await uploaded(a, 2);
     expect(await trayNames(a)).toEqual(["notes.txt", "extra.bin"]);
+    await Bun.write(join(shots, "files-composer.png"), await a.screenshot());
     await a.evaluate(`document.querySelectorAll(".upload-cancel")[1].click()`);
     expect(await trayNames(a)).toEqual(["notes.txt"]);
     const id = await send(a, "just the notes");
@@ -227,7 +238,8 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
 
   test("a file over the size limit is refused by the composer with the reason; nothing is sent", async () => {
     const before = await lastStored(b);
-    expect(await paste(a, `makeFile(${MAX_FILE + 1}, "huge.png", "image/png")`)).toBe(true);
+    // 8 MB: refused on its Content-Length before the body is read; the page still gets the answer.
+    expect(await paste(a, `makeFile(${MAX_FILE * 40}, "huge.png", "image/png")`)).toBe(true);
     await until(a, `document.querySelector(".room-view > .form-error").textContent`, (t) => !!t, 10000);
     expect(await composerError(a)).toBe("“huge.png” is too large to upload.");
     expect(await trayNames(a)).toEqual([]);
@@ -247,6 +259,39 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     await until(b, `document.querySelector(".room-view > .form-error").textContent`, (t) => !!t, 10000);
     expect(await composerError(b)).toBe("“part5.bin” was not uploaded: your storage quota is full.");
     expect(await trayNames(b)).toEqual([0, 1, 2, 3, 4].map((i) => `part${i}.bin`));
+  }, 30000);
+
+  test("cancel while a file uploads aborts it: no error, and the message goes without it", async () => {
+    const cancelled = await a.evaluate(`(async () => {
+      const t = document.getElementById("text");
+      t.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer(makeFile(150000, "oops.bin", "")), bubbles: true }));
+      const item = document.querySelector(".uploads .upload");
+      const running = !item.classList.contains("uploaded");
+      item.querySelector(".upload-cancel").click(); // in the same task: before any byte went
+      return running && document.querySelectorAll(".uploads .upload").length === 0;
+    })()`);
+    expect(cancelled).toBe(true);
+    const id = await send(a, "no file after all");
+    await shown(b, id);
+    expect(await b.evaluate(`document.querySelectorAll('${msg(id)} .files > *').length`)).toBe(0);
+    expect(await composerError(a)).toBe("");
+  }, 30000);
+
+  test("too many uploads in a minute: the composer says when to try again", async () => {
+    // bob's uploads so far count; each further one waits for the one before, until the server refuses one.
+    let error = "";
+    for (let i = 0; i < UPLOADS_PER_MINUTE && !error; i++) {
+      const before = (await trayNames(b)).length;
+      await pick(b, `[makeFile(100, "small${i}.txt", "text/plain")]`);
+      await until(
+        b,
+        `document.querySelector(".room-view > .form-error").textContent || document.querySelectorAll(".uploads .upload.uploaded").length === ${before + 1}`,
+        Boolean,
+        10000,
+      );
+      error = await composerError(b);
+    }
+    expect(error).toMatch(/^Too many uploads: try “small\d+\.txt” again in \d+ s\.$/);
   }, 30000);
 
   test("each page still holds one WebSocket, its user stream", async () => {

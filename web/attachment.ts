@@ -55,10 +55,16 @@ function chip(f: Attachment): HTMLElement {
   return h(
     href ? "a" : "span",
     { class: "file-chip", ...link, title: f.name, "data-file": f.id },
-    h("span", { class: "file-icon", "aria-hidden": "true" }, "📄"),
+    h("span", { class: "file-kind", "aria-hidden": "true" }, kind(f.name)),
     h("span", { class: "file-name" }, f.name),
     h("span", { class: "file-size" }, humanSize(f.size)),
   );
+}
+
+// The name's extension as a badge (PDF, ZIP), or FILE.
+function kind(name: string): string {
+  const ext = /\.([A-Za-z0-9]{1,5})$/.exec(name)?.[1];
+  return ext ? ext.toUpperCase() : "FILE";
 }
 
 // Fits width × height into the box, never enlarging a small image.

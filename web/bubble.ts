@@ -65,8 +65,15 @@ export function showQuote(quote: HTMLElement, original: Message | undefined | nu
   const author = original.user_id === ctx.me.id ? ctx.me.login : ctx.name(original.user_id);
   quote.replaceChildren(
     h("span", { class: "quote-author" }, author),
-    h("span", { class: "quote-text" }, snippet(original.text)),
+    h("span", { class: "quote-text" }, gist(original)),
   );
+}
+
+// A message in a line (quotes, the room list): the start of its text, or its files when it has no text.
+export function gist(m: Pick<Message, "text" | "files">): string {
+  const text = snippet(m.text);
+  if (text || !m.files?.length) return text;
+  return m.files.length === 1 ? `File: ${m.files[0]!.name}` : `${m.files.length} files`;
 }
 
 export function snippet(text: string): string {

@@ -6,7 +6,7 @@
 // while the message is written; it goes out with them once they are up (its text may then be empty).
 import { type Message, newClientId, type User } from "../client/index.ts";
 import type { Attachment } from "./attachment.ts";
-import { snippet } from "./bubble.ts";
+import { gist } from "./bubble.ts";
 import { h } from "./dom.ts";
 import { MentionComplete } from "./mention-complete.ts";
 import type { MessageList } from "./message-list.ts";
@@ -136,7 +136,7 @@ export class Composer {
     const label = mode.kind === "edit" ? "Editing your message" : `Replying to ${who}`;
     this.banner.replaceChildren(
       h("span", { class: "composing-label" }, label),
-      mode.kind === "reply" ? h("span", { class: "quote-text" }, snippet(mode.m.text)) : "",
+      mode.kind === "reply" ? h("span", { class: "quote-text" }, gist(mode.m)) : "",
       cancel,
     );
   }
@@ -176,13 +176,8 @@ export class Composer {
       if (picker.files) this.attach(picker.files);
       picker.value = "";
     };
-    const button = h("button", {
-      type: "button",
-      class: "attach",
-      "aria-label": "Attach files",
-      title: "Attach files",
-    });
-    button.textContent = "📎";
+    const label = "Attach files";
+    const button = h("button", { type: "button", class: "attach", "aria-label": label, title: label }, "+");
     button.onclick = () => picker.click();
     return h("span", { class: "attach-wrap" }, button, picker);
   }
