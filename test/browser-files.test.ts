@@ -1,7 +1,8 @@
 // Issue 17's files in the web client, driven in Chromium: a pasted image uploads with a progress bar and shows
 // as a scaled preview on the other person's screen (its bytes load under the page's CSP), a PDF attached with
-// the button is a chip with its size and a working download link, a dropped file attaches too, cancel takes a
-// file out, and the server's refusals (too large, quota) show by the composer. alice and bob share a group.
+// the button is a chip with its size and a working download link (fresh once the signed URL may have expired),
+// a dropped file attaches too, cancel takes a file out or aborts its upload, and the server's refusals (too
+// large, quota, too many uploads) show by the composer. alice and bob share a group.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -185,7 +186,7 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     console.log(`screenshots: ${shots}`);
   }, 30000);
 
-  test("a PDF picked with the attach button is a chip with its name, size and a download link that works; no text needed", async () => {
+  test("a PDF picked with the attach button is a chip with its name, size and a working download link, renewed once expired; no text needed", async () => {
     await pick(a, `[makeFile(3000, "report.pdf", "application/pdf")]`);
     await uploaded(a, 1);
     const id = await send(a, "");
@@ -208,6 +209,25 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     expect(got.type).toStartWith("application/pdf");
     expect(got.bytes.length).toBe(3000);
     expect(got.bytes.slice(0, 3)).toEqual([7, 38, 69]);
+    // An hour later the signed URL has expired: a click fetches the message's fresh URLs, then opens the file.
+    const renewed = (await b.evaluate(`(async () => {
+      const old = document.querySelector('${msg(id)} .file-chip');
+      old.closest(".files").dataset.minted = String(Date.now() - 3600000);
+      const opened = new Promise((resolve) =>
+        addEventListener("click", function seen(e) {
+          const link = e.target.closest?.(".file-chip");
+          if (!link || link === old) return;
+          e.preventDefault(); // the test's page stays; the href is what would download
+          removeEventListener("click", seen, true);
+          resolve(link.href);
+        }, true));
+      old.click();
+      const href = await opened;
+      return { href, detached: !old.isConnected, now: document.querySelector('${msg(id)} .file-chip').href };
+    })()`)) as { href: string; detached: boolean; now: string };
+    expect(renewed.detached).toBe(true);
+    expect(renewed.href).toBe(renewed.now);
+    expect(renewed.href).toContain("/report.pdf?expires=");
     // With no text, the room list names the file.
     expect(await b.evaluate(`document.querySelector('[data-room="${room}"] .last').textContent`)).toBe(
       "alice: File: report.pdf",

@@ -2,6 +2,7 @@
 // before the bytes arrive so the list does not jump (a click opens the full image in a new tab); anything
 // else as a chip with its name, its size and a download link. The links are the server's signed URLs; one
 // that is not this server's /v1/files/ (never minted by it) is not followed: the chip stays, without a link.
+// Signed URLs expire after about an hour: a click on one older than STALE_MS fetches fresh ones first.
 import type { FileInfo } from "../client/index.ts";
 import { client } from "./client.ts";
 import { h } from "./dom.ts";
@@ -10,12 +11,20 @@ export type Attachment = FileInfo;
 
 const PREVIEWED = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 const BOX = { width: 320, height: 240 };
+const STALE_MS = 50 * 60_000;
 
 export function attachments(files: Attachment[]): HTMLElement {
-  const el = h("div", { class: "files" });
+  const el = h("div", { class: "files", "data-minted": String(Date.now()) });
   el.hidden = files.length === 0;
   el.append(...files.map((f) => (isPreviewed(f) ? preview(f) : chip(f))));
   return el;
+}
+
+// A file's link inside a message, when its URL may have expired.
+export function staleLink(target: HTMLElement): HTMLAnchorElement | null {
+  const link = target.closest<HTMLAnchorElement>(".files a[data-file]");
+  const minted = Number(link?.closest<HTMLElement>(".files")?.dataset.minted);
+  return link && Date.now() - minted > STALE_MS ? link : null;
 }
 
 export function isPreviewed(f: Attachment): boolean {
@@ -34,7 +43,7 @@ function ownUrl(url: string): string | null {
 function preview(f: Attachment): HTMLElement {
   const { width, height } = scaled(f.width!, f.height!);
   const src = ownUrl(f.url)!;
-  const img = h("img", { src, alt: f.name, width: String(width), height: String(height), loading: "lazy" });
+  const img = h("img", { src, alt: f.name, width: String(width), height: String(height) });
   return h(
     "a",
     {
