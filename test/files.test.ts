@@ -95,6 +95,8 @@ for (const storage of await storages()) {
       test("members only: room_not_found; no session: unauthorized", async () => {
         expectError(await upload(s.url, cy, room, "x"), 422, "room_not_found");
         expectError(await upload(s.url, { ...cy, session: "nope" }, room, "x"), 401, "unauthorized");
+        const foreign = { origin: "https://evil.example" };
+        expectError(await upload(s.url, ann, room, "x", { headers: foreign }), 403, "forbidden_origin");
       });
     });
 
@@ -165,6 +167,7 @@ for (const storage of await storages()) {
         expect(got.status).toBe(200);
         expect(got.headers.get("cache-control")).toBe("private, no-cache");
         expect((await download(s.url, path, { "x-session-id": cy.session })).status).toBe(404);
+        expectError(await call(s.url, "GET", path, { session: "x".repeat(43) }), 401, "unauthorized");
       });
     });
   });
