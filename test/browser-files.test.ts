@@ -314,6 +314,19 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     expect(error).toMatch(/^Too many uploads: try “small\d+\.txt” again in \d+ s\.$/);
   }, 30000);
 
+  test("a member leaving makes every file link on screen fetch fresh URLs when clicked", async () => {
+    const [carol] = await registerAll(s.url, ["carol"] as const);
+    const minted = `[...document.querySelectorAll(".files")].map((e) => e.dataset.minted)`;
+    expect(((await b.evaluate(minted)) as string[]).filter((m) => m === "0")).toEqual([]);
+    await call(s.url, "POST", `/v1/rooms/${room}/users`, {
+      session: alice.session,
+      body: { users: [{ id: carol.id }] },
+    });
+    // Frames come in order: bob's page has carol as a member when her removal arrives.
+    await call(s.url, "DELETE", `/v1/rooms/${room}/users/${carol.id}`, { session: alice.session });
+    await until<string[]>(b, minted, (all) => all.length > 0 && all.every((m) => m === "0"), 10000);
+  }, 30000);
+
   test("each page still holds one WebSocket, its user stream", async () => {
     const metrics = (await call(s.url, "GET", "/metrics")).body as string;
     expect(/^echat_websockets_open (\d+)$/m.exec(metrics)?.[1]).toBe("2");

@@ -20,6 +20,11 @@ export function attachments(files: Attachment[]): HTMLElement {
   return el;
 }
 
+// Every file link under root may have stopped working (a member left: the room's file epoch moved).
+export function expireLinks(root: ParentNode) {
+  for (const el of root.querySelectorAll<HTMLElement>(".files")) el.dataset.minted = "0";
+}
+
 // A file's link inside a message, when its URL may have expired.
 export function staleLink(target: HTMLElement): HTMLAnchorElement | null {
   const link = target.closest<HTMLAnchorElement>(".files a[data-file]");

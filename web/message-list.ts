@@ -2,7 +2,7 @@
 // shown once per run of messages by one person, scrolling that stays at the newest, read tracking, and the
 // changes messages go through (edits, deletes, reactions). Clicks on a message's parts go to its actions.
 import type { Message, Reaction, User } from "../client/index.ts";
-import { attachments, staleLink } from "./attachment.ts";
+import { attachments, expireLinks, staleLink } from "./attachment.ts";
 import { type BubbleContext, bubble, fill, showQuote } from "./bubble.ts";
 import type { Mentionable } from "./markup.ts";
 import type { People } from "./people.ts";
@@ -114,6 +114,11 @@ export class MessageList {
     const files = attachments(m.files ?? []);
     shown.el.querySelector(".files")!.replaceWith(files);
     return files.querySelector<HTMLElement>(`[data-file="${CSS.escape(fileId)}"]`);
+  }
+
+  // A member left: the URLs of the files on screen no longer work, a click fetches fresh ones.
+  expireFiles() {
+    expireLinks(this.list);
   }
 
   setReactions(id: number, reactions: Reaction[]) {

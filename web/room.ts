@@ -209,6 +209,8 @@ export class RoomView {
   }
 
   private onMembers(f: MembersFrame) {
+    const staying = new Set(f.users.map((u) => u.id));
+    if (this.room.users.some((u) => !staying.has(u.id))) this.list.expireFiles(); // signed for the old members
     this.showRoom({ ...this.room, users: f.users });
   }
 
