@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { CHROMIUM, openView, until, type View } from "./support/browser.ts";
 import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
+import { chatUrl, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
+import { every, waitFor } from "./support/waiting.ts";
 
 const haveChromium = needs("chromium", CHROMIUM !== null);
 
@@ -327,8 +329,32 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
     await until<string[]>(b, minted, (all) => all.length > 0 && all.every((m) => m === "0"), 10000);
   }, 30000);
 
+  test("a message refused for its files (attached meanwhile from elsewhere) gives the text and files back", async () => {
+    await paste(a, `makeFile(500, "twice.txt", "text/plain")`);
+    await uploaded(a, 1);
+    const fileId = await a.evaluate(`document.querySelector(".uploads .upload").dataset.file`);
+    // alice's other device attaches it first.
+    const other = await Socket.open(chatUrl(s, room, alice));
+    other.send({ text: "from my phone", client_id: "phone-1", files: [fileId] });
+    const first = (await other.next((f) => f.client_id === "phone-1")).id as number;
+    await other.close();
+    await shown(a, first);
+    await a.evaluate(`(() => {
+      const t = document.getElementById("text");
+      t.value = "from the laptop";
+      t.dispatchEvent(new Event("input"));
+    })()`);
+    await a.press("Enter");
+    await until(a, `document.querySelector(".room-view > .form-error").textContent`, (t) => !!t, 10000);
+    expect(await composerError(a)).toContain("files must be");
+    expect(await a.evaluate(`document.getElementById("text").value`)).toBe("from the laptop");
+    expect(await trayNames(a)).toEqual(["twice.txt"]);
+    expect(await a.evaluate(`document.querySelectorAll(".msg.pending").length`)).toBe(0);
+  }, 30000);
+
   test("each page still holds one WebSocket, its user stream", async () => {
-    const metrics = (await call(s.url, "GET", "/metrics")).body as string;
-    expect(/^echat_websockets_open (\d+)$/m.exec(metrics)?.[1]).toBe("2");
+    // The room socket of the test before is gone once the server has seen it close.
+    const open = async () => /^echat_websockets_open (\d+)$/m.exec((await call(s.url, "GET", "/metrics")).body)?.[1];
+    expect(await waitFor(async () => ((await open()) === "2" ? "2" : undefined), 5000, every(40))).toBe("2");
   }, 30000);
 });

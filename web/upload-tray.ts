@@ -88,7 +88,12 @@ export class UploadTray {
       cancel,
     );
     const item: Item = { el, bar, done: up.done, failed: false, abort: () => up.abort() };
-    up.done.then(() => el.classList.add("uploaded")).catch(() => {});
+    up.done
+      .then((f) => {
+        el.classList.add("uploaded");
+        el.dataset.file = f.id;
+      })
+      .catch(() => {});
     cancel.onclick = () => {
       up.abort();
       this.drop(item);
