@@ -77,7 +77,32 @@ export type Message = {
   mentions?: number[];
   reactions?: Reaction[];
   deleted?: true;
+  files?: FileRef[]; // attached files (non-empty), in the order the message listed them
 };
+
+// A file as a message carries it; publicId is the file's id in the API (random, unguessable). epoch: its
+// room's file epoch when it was read (signed URLs cover it: lib/files/signing.ts).
+export type FileRef = {
+  publicId: string;
+  name: string;
+  type: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  epoch: number;
+};
+// An uploaded file's row (lib/files). storageKey: where the bytes are in the storage; messageId: the message
+// it is attached to (null: not yet); sha256: hex, the download's ETag.
+export type StoredFile = Omit<FileRef, "epoch"> & {
+  roomId: number;
+  userId: number;
+  sha256: string;
+  storageKey: string;
+  messageId: number | null;
+  createdAt: number;
+};
+// A file as a download checks it: with its room's file epoch now (signed URLs cover it).
+export type FoundFile = StoredFile & { fileEpoch: number };
 
 // direct: one per member set, membership fixed (the seed's rooms). group: named, members come and go.
 export type RoomKind = "direct" | "group";
@@ -156,7 +181,8 @@ export type RoomRules = { maxRooms: number; mayCreate: boolean };
 // messages with a client_id in that room since; the earlier message is returned as a duplicate.
 export const CLIENT_ID_WINDOW = 1000;
 
-// replyTo: a message of the same room it answers (null or absent: none).
+// replyTo: a message of the same room it answers (null or absent: none). files: public ids of the sender's
+// unattached uploads to the room, attached as it is stored (absent or empty: none).
 export type NewMessage = {
   roomId: number;
   userId: number;
@@ -164,6 +190,7 @@ export type NewMessage = {
   clientId: string | null;
   now: number;
   replyTo?: number | null;
+  files?: string[];
 };
 // duplicate: the client_id was already stored; message is that earlier one (and nothing is delivered).
 // A new message's place in the room is its seq (the one before it is seq - 1).
@@ -203,7 +230,8 @@ export type ReactionChange = {
   now: number;
   maxEmoji: number;
 };
-export type MessageChanged = { message: Message; events: RoomEvent[] };
+// removedFiles: a delete's files' storage keys, their rows gone with the commit: the caller deletes the bytes.
+export type MessageChanged = { message: Message; events: RoomEvent[]; removedFiles?: string[] };
 // message_not_found: none such in the room, or deleted; forbidden: not the caller's to change; room_not_found:
 // the caller is not a member (as the change commits); too_many_reactions: the message has maxEmoji already.
 export type MessageRefused = {
@@ -298,6 +326,8 @@ export interface Store {
   // never announced (it crashed, or the broker was away). SQLite: may count frames still being answered.
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
+  // Rejects with ApiError("invalid_files") unless every file is the sender's upload to the room, attached to
+  // no message (checked and attached in the storing transaction; nothing stored otherwise).
   // Rejects with ApiError("room_not_found") when the sender is no longer a member as the batch commits
   // (removed while the message waited in the queue): no message follows its sender's removal. Rejects
   // with ApiError("message_not_found") when replyTo is not a live (undeleted) message of the room then;
@@ -315,6 +345,16 @@ export interface Store {
   // The marker after the call and the room's unread count for the user then; a marker that would not
   // advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;
+
+  // Files (lib/files). createFile: the row of an upload whose bytes are stored already; "quota_exceeded" when
+  // the uploader's files (attached or not) would pass `quota` bytes with it, checked in the inserting
+  // transaction. fileBytesUsed: what counts against the quota. findFile: by its public id, with its room's
+  // file epoch. setting: a server-wide value (the settings table), written by the first caller and returned
+  // as stored to everyone after (several instances starting at once agree on one).
+  createFile(file: Omit<StoredFile, "messageId">, quota: number): Promise<StoredFile | "quota_exceeded">;
+  fileBytesUsed(userId: number): Promise<number>;
+  findFile(publicId: string): Promise<FoundFile | null>;
+  setting(key: string, initial: string): Promise<string>;
 
   ping(): Promise<void>;
   // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).

@@ -4,8 +4,27 @@ import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import { STORE } from "./postgres.ts";
 
+// Version 7: no files, settings nor rooms' file epoch (version 8).
+export function rewindSqliteTo7(db: Database) {
+  for (const index of ["files_unattached", "files_user", "files_message"]) db.run(`DROP INDEX ${index}`);
+  db.run("DROP TABLE files");
+  db.run("DROP TABLE settings");
+  db.run("ALTER TABLE rooms DROP COLUMN file_epoch");
+  db.run("ALTER TABLE messages DROP COLUMN files");
+  db.run("PRAGMA user_version = 7");
+}
+
+export async function rewindPostgresTo7(sql: SQL) {
+  await sql`DROP TABLE files`;
+  await sql`DROP TABLE settings`;
+  await sql`ALTER TABLE rooms DROP COLUMN file_epoch`;
+  await sql`ALTER TABLE messages DROP COLUMN files`;
+  await sql`UPDATE echat_schema SET version = 7`;
+}
+
 // Version 6: no message changes, mentions nor message search (version 7).
 export function rewindSqliteTo6(db: Database) {
+  rewindSqliteTo7(db);
   for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER IF EXISTS messages_search_${op}`);
   db.run("DROP TABLE messages_search");
   db.run("DROP TABLE mentions");
@@ -16,6 +35,7 @@ export function rewindSqliteTo6(db: Database) {
 }
 
 export async function rewindPostgresTo6(sql: SQL) {
+  await rewindPostgresTo7(sql);
   await sql`DROP TABLE mentions`;
   await sql`DROP INDEX messages_search`;
   await sql`ALTER TABLE messages DROP COLUMN edited_at, DROP COLUMN reply_to, DROP COLUMN mentions,
@@ -95,6 +115,7 @@ export async function rewindPostgresTo2(sql: SQL) {
 const REWIND = {
   5: { sqlite: rewindSqliteTo5, postgres: rewindPostgresTo5 },
   6: { sqlite: rewindSqliteTo6, postgres: rewindPostgresTo6 },
+  7: { sqlite: rewindSqliteTo7, postgres: rewindPostgresTo7 },
 };
 
 // A stopped test server's database (the suite's store: its SQLite file, or databaseUrl) turned back to a version.
