@@ -11,6 +11,7 @@ import type {
   UserStream,
 } from "../client/index.ts";
 import { AdminView } from "./admin.ts";
+import { gist } from "./bubble.ts";
 import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
@@ -225,7 +226,7 @@ function renderRooms() {
         },
         h("span", { class: "name" }, roomTitle(r, me!)),
         last ? localTime(last.created_at) : null,
-        h("span", { class: "last" }, last ? `${author}: ${last.text}` : "No messages yet"),
+        h("span", { class: "last" }, last ? `${author}: ${gist(last)}` : "No messages yet"),
         unread || mentions
           ? h(
               "span",

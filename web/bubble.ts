@@ -1,7 +1,8 @@
 // One message on screen: its author, the message it replies to (quoted; a click jumps there), its formatted
-// text, reactions, an edited marker, its time and the button of its menu. Parts change in place (edits,
-// reactions), so what else hangs on the element (read tracking, "Seen by") stays.
+// text, its files (previews and chips), reactions, an edited marker, its time and the button of its menu. Parts
+// change in place (edits, reactions), so what else hangs on the element (read tracking, "Seen by") stays.
 import type { Message, Reaction, User } from "../client/index.ts";
+import { attachments } from "./attachment.ts";
 import { h, localTime } from "./dom.ts";
 import { formatText } from "./format.ts";
 import type { Mentionable } from "./markup.ts";
@@ -28,6 +29,7 @@ export function bubble(m: Message, ctx: BubbleContext): HTMLElement {
     h("span", { class: "author" }, mine ? ctx.me.login : ctx.name(m.user_id)),
     m.reply_to ? h("button", { type: "button", class: "reply-quote", "data-reply-to": String(m.reply_to) }) : null,
     h("div", { class: "text" }),
+    attachments(m.files ?? []), // files never change: made once, so an edit's fresh URLs reload nothing
     h("div", { class: "reactions" }),
     h(
       "div",
@@ -63,8 +65,15 @@ export function showQuote(quote: HTMLElement, original: Message | undefined | nu
   const author = original.user_id === ctx.me.id ? ctx.me.login : ctx.name(original.user_id);
   quote.replaceChildren(
     h("span", { class: "quote-author" }, author),
-    h("span", { class: "quote-text" }, snippet(original.text)),
+    h("span", { class: "quote-text" }, gist(original)),
   );
+}
+
+// A message in a line (quotes, the room list): the start of its text, or its files when it has no text.
+export function gist(m: Pick<Message, "text" | "files">): string {
+  const text = snippet(m.text);
+  if (text || !m.files?.length) return text;
+  return m.files.length === 1 ? `File: ${m.files[0]!.name}` : `${m.files.length} files`;
 }
 
 export function snippet(text: string): string {

@@ -2,17 +2,20 @@
 // server's copy comes back (the room socket of client/ sends it again on every reconnect until then; the
 // server stores it once); a refused one comes back to the input to edit. Writing also tells the room you
 // are typing. The composer also answers a message (reply, quoted above it), edits one (↑ in an empty
-// composer edits your last), and completes @mentions of members.
+// composer edits your last), and completes @mentions of members. Files (attach button, drop, paste) upload
+// while the message is written; it goes out with them once they are up (its text may then be empty).
 import { type Message, newClientId, type User } from "../client/index.ts";
-import { snippet } from "./bubble.ts";
+import type { Attachment } from "./attachment.ts";
+import { gist } from "./bubble.ts";
 import { h } from "./dom.ts";
 import { MentionComplete } from "./mention-complete.ts";
 import type { MessageList } from "./message-list.ts";
+import { UploadTray } from "./upload-tray.ts";
 
 // send: resolves with the stored message, rejects with the refusal. typing: false while not connected.
 // edit: resolves once the server took the new text. lastMine: the message ↑ edits. others: who @ completes.
 export type Outgoing = {
-  send(text: string, clientId: string, replyTo?: number): Promise<Message>;
+  send(text: string, clientId: string, replyTo?: number, files?: string[]): Promise<Message>;
   typing(): boolean;
   edit(m: Message, text: string): Promise<void>;
   lastMine(): Message | undefined;
@@ -24,7 +27,7 @@ type Mode = { kind: "reply" | "edit"; m: Message } | null;
 const TYPING_EVERY_MS = 2000;
 const MAX_FRAME_BYTES = 60 * 1024; // the server closes the socket on frames over 64 KiB
 
-type Pending = { el: HTMLElement; text: string };
+type Pending = { el: HTMLElement; text: string; files: Attachment[] };
 
 export class Composer {
   readonly form: HTMLFormElement;
@@ -35,6 +38,7 @@ export class Composer {
   private mode: Mode = null;
   private banner = h("div", { class: "composing" });
   private mentions: MentionComplete;
+  private tray: UploadTray;
 
   constructor(
     private me: User,
@@ -44,16 +48,24 @@ export class Composer {
   ) {
     this.mentions = new MentionComplete(this.input, () => out.others());
     this.banner.hidden = true;
+    this.tray = new UploadTray(roomId, (text) => this.showError(text));
     this.form = h(
       "form",
       { class: "composer", id: "composer" },
       this.mentions.list,
       this.banner,
-      h("div", { class: "composer-row" }, this.input, h("button", { type: "submit", class: "primary" }, "Send")),
+      this.tray.el,
+      h(
+        "div",
+        { class: "composer-row" },
+        this.attachButton(),
+        this.input,
+        h("button", { type: "submit", class: "primary" }, "Send"),
+      ),
     );
     this.form.onsubmit = (e) => {
       e.preventDefault();
-      this.submit();
+      void this.submit();
     };
     this.input.onkeydown = (e) => this.keydown(e);
     this.input.oninput = () => {
@@ -64,6 +76,7 @@ export class Composer {
       if (Date.now() - this.lastTypingSent > TYPING_EVERY_MS && this.out.typing()) this.lastTypingSent = Date.now();
     };
     this.input.onclick = () => this.mentions.update();
+    this.input.onpaste = (e) => this.pasted(e);
     this.input.onblur = () => this.mentions.close();
   }
 
@@ -94,7 +107,7 @@ export class Composer {
     if (e.isComposing || this.mentions.keydown(e)) return;
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
-      this.submit();
+      void this.submit();
     } else if (e.key === "Escape" && this.mode) {
       e.preventDefault();
       this.cancel();
@@ -123,13 +136,64 @@ export class Composer {
     const label = mode.kind === "edit" ? "Editing your message" : `Replying to ${who}`;
     this.banner.replaceChildren(
       h("span", { class: "composing-label" }, label),
-      mode.kind === "reply" ? h("span", { class: "quote-text" }, snippet(mode.m.text)) : "",
+      mode.kind === "reply" ? h("span", { class: "quote-text" }, gist(mode.m)) : "",
       cancel,
     );
   }
 
   focus() {
     this.input.focus();
+  }
+
+  // Files dropped anywhere on el (the room) are attached; the browser does not open them instead.
+  acceptDrops(el: HTMLElement) {
+    const carriesFiles = (e: DragEvent) => !!e.dataTransfer?.types.includes("Files");
+    el.addEventListener("dragover", (e) => {
+      if (!carriesFiles(e) || this.form.hidden) return;
+      e.preventDefault();
+      e.dataTransfer!.dropEffect = "copy";
+      this.form.classList.add("drop-here");
+    });
+    el.addEventListener("dragleave", (e) => {
+      if (!el.contains(e.relatedTarget as Node | null)) this.form.classList.remove("drop-here");
+    });
+    el.addEventListener("drop", (e) => {
+      this.form.classList.remove("drop-here");
+      if (!carriesFiles(e) || this.form.hidden) return;
+      e.preventDefault();
+      this.attach(e.dataTransfer!.files);
+    });
+  }
+
+  // Leaving the room: uploads still running stop.
+  close() {
+    this.tray.clear();
+  }
+
+  private attachButton(): HTMLElement {
+    const picker = h("input", { type: "file", multiple: true, hidden: true, id: "attach-input" });
+    picker.onchange = () => {
+      if (picker.files) this.attach(picker.files);
+      picker.value = "";
+    };
+    const label = "Attach files";
+    const button = h("button", { type: "button", class: "attach", "aria-label": label, title: label }, "+");
+    button.onclick = () => picker.click();
+    return h("span", { class: "attach-wrap" }, button, picker);
+  }
+
+  // Pasted files (a screenshot) are attached; pasted text stays text.
+  private pasted(e: ClipboardEvent) {
+    const files = e.clipboardData?.files;
+    if (!files?.length) return;
+    e.preventDefault();
+    this.attach(files);
+  }
+
+  private attach(files: FileList) {
+    this.error.textContent = "";
+    this.tray.add([...files]);
+    this.focus();
   }
 
   showError(text: string) {
@@ -149,18 +213,23 @@ export class Composer {
     const p = this.pending.get(clientId);
     if (!p) return; // the room was left
     this.error.textContent = e.message || "The server refused that.";
-    // Not stored: take it out of the list and give the text back to edit.
+    // Not stored: take it out of the list and give the text (and files) back to edit.
     p.el.remove();
     this.pending.delete(clientId);
-    if (!this.input.value) {
-      this.input.value = p.text;
-      this.grow();
-    }
+    this.giveBack(p.text, p.files);
   }
 
-  private submit() {
+  private giveBack(text: string, files: Attachment[] = []) {
+    this.tray.restore(files);
+    if (this.input.value) return;
+    this.input.value = text;
+    this.grow();
+  }
+
+  // The text goes now; the files in the tray are claimed and the message waits for their uploads.
+  private async submit() {
     const text = this.input.value;
-    if (!text.trim()) return;
+    if (!text.trim() && !this.tray.count) return;
     if (this.mode?.kind === "edit") return this.saveEdit(this.mode.m, text);
     const replyTo = this.mode?.kind === "reply" ? this.mode.m.id : undefined;
     const clientId = newClientId();
@@ -168,6 +237,18 @@ export class Composer {
       this.error.textContent = "This message is too long.";
       return;
     }
+    this.setMode(null);
+    this.input.value = "";
+    this.grow();
+    this.error.textContent = "";
+    this.lastTypingSent = 0;
+    const { files, failed } = await this.tray.take();
+    if (failed) return this.giveBack(text, files); // the error is shown; the rest waits for another try
+    if (!text.trim() && !files.length) return; // every file was cancelled
+    this.send(text, clientId, replyTo, files);
+  }
+
+  private send(text: string, clientId: string, replyTo: number | undefined, files: Attachment[]) {
     const draft: Message = {
       id: 0,
       text,
@@ -175,18 +256,15 @@ export class Composer {
       room_id: this.roomId,
       created_at: new Date().toISOString(),
       ...(replyTo ? { reply_to: replyTo } : {}),
+      ...(files.length ? { files } : {}),
     };
-    this.pending.set(clientId, { el: this.list.addPending(draft), text });
-    this.setMode(null);
+    this.pending.set(clientId, { el: this.list.addPending(draft), text, files });
+    const ids = files.length ? files.map((f) => f.id) : undefined;
     // If not connected, it goes out on reconnect.
-    this.out.send(text, clientId, replyTo).then(
+    this.out.send(text, clientId, replyTo, ids).then(
       (m) => this.acknowledged(m.client_id), // also when the message came in before as a retry's copy
       (e: Error) => this.refused(clientId, e),
     );
-    this.input.value = "";
-    this.grow();
-    this.error.textContent = "";
-    this.lastTypingSent = 0;
     this.list.scrollToEnd();
   }
 

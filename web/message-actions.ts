@@ -1,7 +1,7 @@
 // What a message's parts and menu do in an open room, by REST: toggle a reaction, edit, delete, fetch the
-// original of a reply that is not on screen. Edits and reactions show when their events come back on the
-// stream, in the room's order (an answer could be older than an event that overtook it); a delete shows at
-// once, as nothing can follow it.
+// original of a reply that is not on screen, fetch fresh URLs for a message's files. Edits and reactions show
+// when their events come back on the stream, in the room's order (an answer could be older than an event that
+// overtook it); a delete shows at once, as nothing can follow it.
 import type { Info, Message, Room } from "../client/index.ts";
 import { client } from "./client.ts";
 import type { Composer } from "./composer.ts";
@@ -28,11 +28,17 @@ export function messageActions(host: ActionsHost): MessageActions {
       const m = host.list().message(id);
       if (m) openMenu(el, m, menu);
     },
-    original: async (id) => {
-      const [m] = await client.messages(host.room.id, { after: id - 1, limit: 1 });
-      return m?.id === id ? m : null;
-    },
+    original: (id) => fetchMessage(host, id),
+    renewFiles: (id, fileId) =>
+      void fetchMessage(host, id)
+        .then((m) => m && host.list().renewFiles(m, fileId)?.click())
+        .catch((e: Error) => host.composer().showError(e.message)),
   };
+}
+
+async function fetchMessage(host: ActionsHost, id: number): Promise<Message | null> {
+  const [m] = await client.messages(host.room.id, { after: id - 1, limit: 1 });
+  return m?.id === id ? m : null;
 }
 
 function menuActions(host: ActionsHost): MenuActions {

@@ -2,6 +2,7 @@
 // shown once per run of messages by one person, scrolling that stays at the newest, read tracking, and the
 // changes messages go through (edits, deletes, reactions). Clicks on a message's parts go to its actions.
 import type { Message, Reaction, User } from "../client/index.ts";
+import { attachments, expireLinks, staleLink } from "./attachment.ts";
 import { type BubbleContext, bubble, fill, showQuote } from "./bubble.ts";
 import type { Mentionable } from "./markup.ts";
 import type { People } from "./people.ts";
@@ -13,6 +14,7 @@ export type MessageActions = {
   toggleReaction(messageId: number, emoji: string): void;
   menu(messageId: number, el: HTMLElement): void;
   original(messageId: number): Promise<Message | null>; // a replied message not on screen (null: deleted)
+  renewFiles(messageId: number, fileId: string): void; // a file's link may have expired: fresh ones, then open it
 };
 
 type Shown = { m: Message; el: HTMLElement };
@@ -104,6 +106,21 @@ export class MessageList {
     this.requote(m.id, m);
   }
 
+  // The message's files again, with the fresh URLs of m: the file element with fileId, to open.
+  renewFiles(m: Message, fileId: string): HTMLElement | null {
+    const shown = this.byId.get(m.id);
+    if (!shown) return null;
+    shown.m = { ...shown.m, files: m.files };
+    const files = attachments(m.files ?? []);
+    shown.el.querySelector(".files")!.replaceWith(files);
+    return files.querySelector<HTMLElement>(`[data-file="${CSS.escape(fileId)}"]`);
+  }
+
+  // A member left: the URLs of the files on screen no longer work, a click fetches fresh ones.
+  expireFiles() {
+    expireLinks(this.list);
+  }
+
   setReactions(id: number, reactions: Reaction[]) {
     const shown = this.byId.get(id);
     if (shown) this.update({ ...shown.m, reactions: reactions.length ? reactions : undefined });
@@ -182,6 +199,11 @@ export class MessageList {
     const el = target.closest<HTMLElement>(".msg");
     const id = Number(el?.dataset.id);
     if (!el || !id) return;
+    const stale = staleLink(target);
+    if (stale) {
+      e.preventDefault();
+      return this.actions.renewFiles(id, stale.dataset.file!);
+    }
     const quote = target.closest<HTMLElement>(".reply-quote");
     if (quote) return this.actions.jump(Number(quote.dataset.replyTo));
     const chip = target.closest<HTMLElement>(".reaction");

@@ -68,6 +68,7 @@ export class RoomView {
       this.composer.error,
       this.composer.form,
     );
+    this.composer.acceptDrops(this.el);
     this.showRoom(room);
   }
 
@@ -89,7 +90,7 @@ export class RoomView {
   private newComposer(): Composer {
     const roomId = this.room.id;
     return new Composer(this.me, roomId, this.list, {
-      send: (text, clientId, replyTo) => this.stream.send(roomId, text, { clientId, replyTo }),
+      send: (text, clientId, replyTo, files) => this.stream.send(roomId, text, { clientId, replyTo, files }),
       typing: () => this.stream.typing(roomId),
       edit: async (m, text) => void (await client.editMessage(roomId, m.id, text)),
       lastMine: () => this.list.lastMine(),
@@ -201,12 +202,15 @@ export class RoomView {
   close() {
     this.closed = true;
     closeMenu();
+    this.composer.close();
     this.list.read.close(); // what was seen just before leaving counts
     for (const stop of this.stops.splice(0)) stop();
     this.people.unknown();
   }
 
   private onMembers(f: MembersFrame) {
+    const staying = new Set(f.users.map((u) => u.id));
+    if (this.room.users.some((u) => !staying.has(u.id))) this.list.expireFiles(); // signed for the old members
     this.showRoom({ ...this.room, users: f.users });
   }
 
