@@ -1,9 +1,10 @@
 // The limit: a bare Bun.serve doing the least a chat server must do. Each WebSocket joins
 // room:<id>; each received frame is parsed and published to the room as a JSON string shaped
 // like a stored message. No auth, no database. GET /json answers a small JSON body.
-// Files (issue 17): POST /upload streams the body to a temp file and renames it (what a disk store must do
-// at least); GET /download/:id serves it from the file. No hashing, no image header, no database row.
-import { mkdtempSync, renameSync, rmSync } from "node:fs";
+// Files (issue 17): POST /upload streams the body to a temp file, fsyncs and renames it (what a durable disk
+// store must do at least); GET /download/:id serves it from the file. No hashing, no image header, no database row.
+import { mkdtempSync, rmSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -19,17 +20,19 @@ process.on("SIGTERM", () => {
   process.exit(0);
 });
 
+// As the disk storage writes (lib/files/disk.ts): a temp file, fsynced, renamed; the answer after that.
 async function upload(req: Request) {
   const id = ++nextFile;
-  const tmp = join(filesDir, `${id}.tmp`);
-  const sink = Bun.file(tmp).writer();
+  const tmp = join(filesDir, `${id}.part`);
+  const file = await open(tmp, "wx", 0o600);
   let size = 0;
   for await (const chunk of req.body!) {
     size += chunk.byteLength;
-    sink.write(chunk);
+    await file.write(chunk);
   }
-  await sink.end();
-  renameSync(tmp, join(filesDir, String(id)));
+  await file.sync();
+  await file.close();
+  await rename(tmp, join(filesDir, String(id)));
   return Response.json({ id: String(id), size });
 }
 

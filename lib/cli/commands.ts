@@ -11,6 +11,7 @@ import { ApiError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
+import { backupFiles } from "./copy-files.ts";
 import { ACCOUNT_COMMANDS, INVITE_COMMANDS } from "./accounts.ts";
 import { type App, type Command, type Context, err, Failure, out, UsageError, withStore } from "./command.ts";
 import { PromptError, readPassword } from "./prompt.ts";
@@ -68,14 +69,18 @@ export const COMMANDS: Record<string, Command> = {
   },
   backup: {
     args: ["file"],
-    summary: "write a consistent copy of the live SQLite database to a new file (safe while serving)",
+    summary:
+      "write a consistent copy of the live SQLite database to a new file, and the uploaded files it lists to " +
+      "<file>-files/ (safe while serving; with --files-s3 the files stay in the bucket)",
     async run({ config, args: [file] }) {
-      if (existsSync(file!)) throw new Failure(`${file} already exists; give a new file name`);
+      for (const f of [file!, `${file}-files`])
+        if (existsSync(f)) throw new Failure(`${f} already exists; give a new file name`);
       await withStore(config, false, async (store) => {
         if (!store.backup) throw new Failure("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
         await store.backup(file!);
       });
       out(`backed up ${config.db} to ${file} (${statSync(file!).size} bytes)`);
+      out(await backupFiles(file!, filesDirOf(config), filesS3Of(config)));
       return 0;
     },
   },
@@ -263,3 +268,10 @@ export function settingsMarkdown(): string {
   );
   return ["| Flag | Environment | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
+
+// TODO(merge files): the files helper's config resolution.
+const filesDirOf = (config: Config) =>
+  (config as any).filesDir ||
+  (require("node:path") as typeof import("node:path")).join(dirnameOf(config.db), "echat-files");
+const filesS3Of = (config: Config): string => (config as any).filesS3 ?? "";
+const dirnameOf = (p: string) => p.slice(0, Math.max(0, p.lastIndexOf("/"))) || ".";
