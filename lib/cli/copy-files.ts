@@ -4,6 +4,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Storage } from "../files/storage.ts";
 
 export type FileCopy = { copied: number; bytes: number; missing: string[] };
 type Put = (key: string, file: Bun.BunFile, size: number) => Promise<void>;
@@ -64,4 +65,14 @@ export async function backupFiles(file: string, filesDir: string, filesS3: strin
   const r = await copyFiles(file, filesDir, putInFolder(to));
   const gone = r.missing.length ? `; ${r.missing.length} deleted since the copy was taken` : "";
   return `copied ${r.copied} files (${r.bytes} bytes) from ${filesDir} to ${to}${gone}`;
+}
+
+// `echat migrate --files-to s3://bucket/prefix`: the files of the SQLite database `db` from its files folder
+// into the bucket, under the same keys. Writing a key again is harmless, so a failed copy is run again.
+export async function filesToS3(db: string, fromDir: string, to: Storage): Promise<string> {
+  const n = countFiles(db);
+  if (n === 0) return `no uploaded files in ${db}: nothing to copy to ${to.where}`;
+  const r = await copyFiles(db, fromDir, (key, file) => to.put(key, file.stream()));
+  const gone = r.missing.length ? `; ${r.missing.length} listed but deleted meanwhile` : "";
+  return `copied ${r.copied} files (${r.bytes} bytes) from ${fromDir} to ${to.where}${gone}; serve with --files-s3 ${to.where}`;
 }

@@ -32,7 +32,8 @@ export async function sweepOrphans({ store, storage, now, log }: SweepDeps): Pro
     removed += keys.length;
     if (keys.length < BATCH) break;
   }
-  if (removed) log.info("unattached files removed", { count: removed });
+  if (removed) log.info("unattached files swept", { count: removed });
+  else log.debug("unattached files swept", { count: 0 });
   return removed;
 }
 
