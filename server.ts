@@ -6,6 +6,9 @@ import type { Config } from "./lib/config.ts";
 import { accountHandlers } from "./lib/http/accounts.ts";
 import { adminHandlers } from "./lib/http/admin.ts";
 import { documentHandlers } from "./lib/http/api/handlers.ts";
+import { fileHandlers } from "./lib/http/files.ts";
+import { openStorage } from "./lib/files/open.ts";
+import { createSigner, newFileSecret } from "./lib/files/signing.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
@@ -56,7 +59,8 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
-    maxRequestBodySize: 16 * 1024 * 1024, // the API's own 64 KiB limit answers in JSON; see readJson
+    // The API's own limits answer in JSON: 64 KiB for JSON bodies (readJson), --max-file-size for uploads.
+    maxRequestBodySize: Math.max(16 * 1024 * 1024, config.maxFileSize + 1024 * 1024),
     development: false, // dev mode injects an inline HMR script, which the page's CSP forbids
     // Explicit: with development off, Bun otherwise binds with SO_REUSEPORT, and a second echat on the
     // same port would silently share its traffic instead of failing to start.
@@ -99,6 +103,9 @@ async function openParts(config: Config, opts: Options) {
   const limits = createLimits(config, now, shared);
   const broker = await openBroker(config, opened, pg, log);
   const hub = createHub({ store, config, now, log, limits, broker });
+  // The key of signed file URLs: made by the first instance ever to start, shared through the database.
+  const signer = createSigner(await store.setting("file_secret", newFileSecret()), now);
+  const storage = openStorage(config);
   // Kicks end sessions on every instance: each forgets them from its own session cache, then closes sockets.
   await broker.start({ ...hub.handler, kick: (k) => (cache.forget(k), hub.handler.kick(k)) });
   metrics.readFrom({
@@ -107,11 +114,12 @@ async function openParts(config: Config, opts: Options) {
     delivered: () => hub.stats().delivered,
   });
   const observe = createObserver({ config, log, metrics });
-  return { config, log, now, metrics, store, shared, limits, broker, hub, observe };
+  return { config, log, now, metrics, store, shared, limits, broker, hub, observe, signer, storage };
 }
 
 // The whole API on one screen: path -> method -> handler.
-function routes({ config, log, now, metrics, store, limits, hub }: Parts, stopping: () => boolean) {
+function routes(parts: Parts, stopping: () => boolean) {
+  const { config, log, now, metrics, store, limits, hub, signer, storage } = parts;
   const notify: Notifier = hub;
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
@@ -121,6 +129,7 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
   const messages = messageHandlers(sessions);
   const search = searchHandlers({ ...sessions, limits, scan: config.searchScan });
   const changes = messageChangeHandlers({ ...sessions, limits, notify });
+  const files = fileHandlers({ ...sessions, limits, signer, storage });
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });
@@ -156,6 +165,8 @@ function routes({ config, log, now, metrics, store, limits, hub }: Parts, stoppi
       PUT: changes.handleReact,
       DELETE: changes.handleUnreact,
     }),
+    "/v1/rooms/:id/files": methods({ POST: files.handleUpload }),
+    "/v1/files/:id/:name": methods({ GET: files.handleDownload }),
     "/v1/rooms/:id/chat": methods({ GET: hub.handleChat }),
     "/v1/stream": methods({ GET: hub.handleStream }),
     "/v1/search": methods({ GET: search.handleSearch }),

@@ -26,6 +26,10 @@ export const ERRORS = {
   // message changes (reactions)
   invalid_emoji: [422, "A reaction is one emoji"],
   too_many_reactions: [422, "A message has at most 20 different reactions"],
+  // files
+  invalid_file_name: [422, "A file name must keep a character once path separators and control characters go"],
+  invalid_files: [422, "files must be at most 10 of your uploads to this room that no message has yet"],
+  quota_exceeded: [422, "Your files would take more than your storage quota"],
   unauthorized: [401, "Session is missing, unknown or expired"],
   forbidden_origin: [403, "Requests from this web page's origin are not allowed"],
   forbidden: [403, "Only admins may do this"],
@@ -34,8 +38,10 @@ export const ERRORS = {
   registration_closed: [403, "Registration is closed"],
   account_disabled: [403, "This account is disabled"],
   not_found: [404, "No such endpoint"],
+  file_not_found: [404, "No such file, or its link expired"],
   method_not_allowed: [405, "Method not allowed on this endpoint"],
   payload_too_large: [413, "Body is larger than 64 KiB"],
+  range_not_satisfiable: [416, "The range is outside the file"],
   upgrade_required: [426, "This endpoint is a WebSocket: connect with an Upgrade request"],
   rate_limited: [429, "Too many requests, try again later"],
   internal_error: [500, "Internal server error"],

@@ -1,5 +1,5 @@
 // Moving up: copy a live SQLite database (users, sessions, rooms, members, messages with their ids and
-// seqs, room events, read markers, invites, mentions) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
+// seqs, room events, read markers, invites, mentions, files' rows and settings such as the file secret) into an empty PostgreSQL database, then compare counts. The SQLite file is read in
 // one read transaction (a consistent snapshot while the server keeps writing); PostgreSQL is written
 // in one transaction, so a failed copy leaves it empty.
 import { Database } from "bun:sqlite";
@@ -18,6 +18,8 @@ const TABLES = [
   "room_events",
   "invites",
   "mentions",
+  "files",
+  "settings",
 ] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
@@ -45,7 +47,7 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
         if (copied.room_events === 0 && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
         await fillSearch(tx); // the search words are made, not copied: SQLite's index is its own
         // Ids were copied as they were: move each sequence past them.
-        for (const table of ["users", "rooms", "messages", "room_events"]) {
+        for (const table of ["users", "rooms", "messages", "room_events", "files"]) {
           await tx.unsafe(
             `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
           );
@@ -72,7 +74,9 @@ async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number>
   const exists = lite.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table);
   if (!exists) return 0; // a file of an older schema (invites came with version 5)
   // WITHOUT ROWID tables: their key.
-  const order = { sessions: "1, 2", room_members: "1, 2", invites: "1", mentions: "1, 2, 3" }[table as string] ?? "id";
+  const order =
+    { sessions: "1, 2", room_members: "1, 2", invites: "1", mentions: "1, 2, 3", settings: "1" }[table as string] ??
+    "id";
   const page = lite.query<Record<string, any>, [number, number]>(
     `SELECT * FROM ${table} ORDER BY ${order} LIMIT ? OFFSET ?`,
   );

@@ -1,6 +1,7 @@
 // Domain objects become API JSON here and only here.
 import type {
   Account,
+  FileRef,
   Invite,
   Message,
   PublicRoom,
@@ -39,6 +40,16 @@ export function messageJson(m: Message) {
   if (m.mentions?.length) out.mentions = m.mentions;
   if (m.reactions?.length) out.reactions = reactionsJson(m.reactions);
   if (m.deleted) out.deleted = true;
+  return out;
+}
+
+// A file as the upload answers it and messages carry it; url: its signed URL (lib/files/signing.ts).
+export function fileJson(f: FileRef, url: string) {
+  const out: Record<string, unknown> = { id: f.publicId, name: f.name, type: f.type, size: f.size, url };
+  if (f.width !== null && f.height !== null) {
+    out.width = f.width;
+    out.height = f.height;
+  }
   return out;
 }
 

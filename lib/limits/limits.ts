@@ -32,6 +32,7 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
   const rooms = createBuckets(config.roomBurst, config.roomRate / 3600, now);
   const sockets = socketSlots(config.socketsPerUser, config.socketsPerAddress);
   const searches = createBuckets(config.searchesPerMinute, config.searchesPerMinute / 60, now);
+  const uploads = createBuckets(config.uploadsPerMinute, config.uploadsPerMinute / 60, now);
   const on = config.limits;
 
   return {
@@ -58,6 +59,13 @@ export function createLimits(config: Config, now: () => number, shared?: SharedB
     search(userId: number) {
       if (!on) return;
       const wait = searches.take(String(userId));
+      if (wait) throw rateLimited(wait);
+    },
+
+    // File uploads per user, on this instance.
+    upload(userId: number) {
+      if (!on) return;
+      const wait = uploads.take(String(userId));
       if (wait) throw rateLimited(wait);
     },
 

@@ -77,7 +77,30 @@ export type Message = {
   mentions?: number[];
   reactions?: Reaction[];
   deleted?: true;
+  files?: FileRef[]; // attached files (non-empty), in the order the message listed them
 };
+
+// A file as a message carries it; publicId is the file's id in the API (random, unguessable).
+export type FileRef = {
+  publicId: string;
+  name: string;
+  type: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+};
+// An uploaded file's row (lib/files). storageKey: where the bytes are in the storage; messageId: the message
+// it is attached to (null: not yet); sha256: hex, the download's ETag.
+export type StoredFile = FileRef & {
+  roomId: number;
+  userId: number;
+  sha256: string;
+  storageKey: string;
+  messageId: number | null;
+  createdAt: number;
+};
+// A file as a download checks it: with its room's file epoch now (signed URLs cover it).
+export type FoundFile = StoredFile & { fileEpoch: number };
 
 // direct: one per member set, membership fixed (the seed's rooms). group: named, members come and go.
 export type RoomKind = "direct" | "group";
@@ -315,6 +338,16 @@ export interface Store {
   // The marker after the call and the room's unread count for the user then; a marker that would not
   // advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;
+
+  // Files (lib/files). createFile: the row of an upload whose bytes are stored already; "quota_exceeded" when
+  // the uploader's files (attached or not) would pass `quota` bytes with it, checked in the inserting
+  // transaction. fileBytesUsed: what counts against the quota. findFile: by its public id, with its room's
+  // file epoch. setting: a server-wide value (the settings table), written by the first caller and returned
+  // as stored to everyone after (several instances starting at once agree on one).
+  createFile(file: Omit<StoredFile, "messageId">, quota: number): Promise<StoredFile | "quota_exceeded">;
+  fileBytesUsed(userId: number): Promise<number>;
+  findFile(publicId: string): Promise<FoundFile | null>;
+  setting(key: string, initial: string): Promise<string>;
 
   ping(): Promise<void>;
   // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).

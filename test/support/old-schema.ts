@@ -3,8 +3,25 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 
+// Version 7: no files, settings nor rooms' file epoch (version 8).
+export function rewindSqliteTo7(db: Database) {
+  for (const index of ["files_unattached", "files_user", "files_message"]) db.run(`DROP INDEX ${index}`);
+  db.run("DROP TABLE files");
+  db.run("DROP TABLE settings");
+  db.run("ALTER TABLE rooms DROP COLUMN file_epoch");
+  db.run("PRAGMA user_version = 7");
+}
+
+export async function rewindPostgresTo7(sql: SQL) {
+  await sql`DROP TABLE files`;
+  await sql`DROP TABLE settings`;
+  await sql`ALTER TABLE rooms DROP COLUMN file_epoch`;
+  await sql`UPDATE echat_schema SET version = 7`;
+}
+
 // Version 6: no message changes, mentions nor message search (version 7).
 export function rewindSqliteTo6(db: Database) {
+  rewindSqliteTo7(db);
   for (const op of ["insert", "update", "delete"]) db.run(`DROP TRIGGER IF EXISTS messages_search_${op}`);
   db.run("DROP TABLE messages_search");
   db.run("DROP TABLE mentions");
@@ -15,6 +32,7 @@ export function rewindSqliteTo6(db: Database) {
 }
 
 export async function rewindPostgresTo6(sql: SQL) {
+  await rewindPostgresTo7(sql);
   await sql`DROP TABLE mentions`;
   await sql`DROP INDEX messages_search`;
   await sql`ALTER TABLE messages DROP COLUMN edited_at, DROP COLUMN reply_to, DROP COLUMN mentions,

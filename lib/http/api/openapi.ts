@@ -12,7 +12,7 @@ export function errorsByStatus(op: Operation): Map<number, ErrorCode[]> {
   const codes: ErrorCode[] = [];
   if (op.auth !== "none") codes.push("unauthorized");
   if (STATE_CHANGING.has(op.method) || op.auth === "socket") codes.push("forbidden_origin");
-  if (op.body) codes.push("payload_too_large");
+  if (op.body || op.rawBody) codes.push("payload_too_large");
   codes.push(...(op.errors ?? []));
   const out = new Map<number, ErrorCode[]>();
   for (const code of codes) out.set(ERRORS[code][0], [...(out.get(ERRORS[code][0]) ?? []), code]);
@@ -35,6 +35,12 @@ function responses(op: Operation) {
   if (link) ok.headers = { Link: header('the next page, `<...>; rel="next"`, when more follow', { type: "string" }) };
   if (schema) ok.content = { [type ?? "application/json"]: { schema } };
   const out: Record<string, unknown> = { [status]: ok };
+  for (const more of op.more ?? []) {
+    out[more.status] = {
+      description: more.description,
+      ...(more.type ? { content: { [more.type]: { schema: { type: "string", format: "binary" } } } } : {}),
+    };
+  }
   for (const [s, codes] of errorsByStatus(op)) out[s] = errorResponse(codes, op.retryAfter || s === 503);
   out.default = { $ref: "#/components/responses/Unexpected" };
   return out;
@@ -49,6 +55,7 @@ function operation(op: Operation) {
     required: true,
     description: "a positive integer; anything else answers as a room that does not exist",
     schema: { type: "integer", minimum: 1 },
+    ...op.pathParams?.[name!],
   }));
   return {
     operationId: operationId(op),
@@ -58,6 +65,15 @@ function operation(op: Operation) {
     security: op.auth === "none" ? [] : op.auth === "socket" ? [...SESSION, { sessionQuery: [] }] : SESSION,
     parameters: [...pathParams, ...(op.params ?? [])],
     ...(op.body ? { requestBody: { required: true, content: jsonContent(ref(op.body)) } } : {}),
+    ...(op.rawBody
+      ? {
+          requestBody: {
+            required: true,
+            description: op.rawBody.description,
+            content: { [op.rawBody.type]: { schema: { type: "string", format: "binary" } } },
+          },
+        }
+      : {}),
     responses: responses(op),
   };
 }

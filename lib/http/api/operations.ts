@@ -30,6 +30,9 @@ export type Operation = {
   auth: "session" | "socket" | "none";
   params?: Param[];
   body?: SchemaName;
+  rawBody?: { type: string; description: string }; // a body that is not JSON (an upload's bytes)
+  pathParams?: Record<string, Omit<Param, "name" | "in">>; // path parameters that are not positive integers
+  more?: { status: number; description: string; type?: string }[]; // other successful answers (206, 304)
   ok: { status: number; description: string; body?: SchemaName | Schema; type?: string; link?: boolean };
   errors?: ErrorCode[]; // besides the ones every operation of its kind has (see openapi.ts)
   retryAfter?: boolean; // 429 and 503 may carry Retry-After (seconds)
@@ -387,6 +390,56 @@ export const OPERATIONS: Operation[] = [
     ok: { status: 200, description: "matching messages with highlights", body: "SearchResults" },
     errors: ["invalid_query", "room_not_found", "rate_limited"],
     retryAfter: true,
+  },
+  {
+    method: "POST",
+    path: "/v1/rooms/{id}/files",
+    summary: "Upload a file to a room (the raw bytes as the body)",
+    description:
+      "Members only. The body is the file itself, its Content-Type the file's type (else " +
+      "application/octet-stream); it streams to the storage. Past --max-file-size (25 MiB) it answers 413 without " +
+      "reading the rest; past the uploader's --file-quota (1 GiB, attached or not) 422 quota_exceeded. A message " +
+      'attaches it with "files": [id] (within 24 hours, else it is removed). width and height for PNG, JPEG, GIF ' +
+      "and WebP, read from the header bytes.",
+    tag: "messages",
+    auth: "session",
+    params: [
+      {
+        ...query("name", "the file's name: sanitized, at most 255 bytes", { type: "string", minLength: 1 }),
+        required: true,
+      },
+    ],
+    rawBody: { type: "application/octet-stream", description: "the file's bytes (any Content-Type)" },
+    ok: { status: 200, description: "the stored file, with a signed URL", body: "File" },
+    errors: ["invalid_file_name", "room_not_found", "quota_exceeded", "rate_limited"],
+    retryAfter: true,
+  },
+  {
+    method: "GET",
+    path: "/v1/files/{id}/{name}",
+    summary: "Download a file: by its signed URL (no headers needed) or with the session",
+    description:
+      "The url of a file in a message or an upload's answer. A member's session works too (no query). An " +
+      "expired or altered signature, a removed member's URL, and a file that is gone answer 404 file_not_found. " +
+      "One byte range (206, 416 outside the file), ETag and If-None-Match (304), Cache-Control: private, " +
+      "X-Content-Type-Options: nosniff, Content-Security-Policy: sandbox; Content-Disposition inline only for " +
+      "PNG, JPEG, GIF, WebP, MP4, WebM, MP3, Ogg and PDF, else attachment.",
+    tag: "messages",
+    auth: "none",
+    pathParams: {
+      id: { description: "the file's id", schema: { type: "string" } },
+      name: { description: "its name (any: the URL's last part names the download)", schema: { type: "string" } },
+    },
+    params: [
+      query("expires", "the signed URL's expiry, Unix seconds", { type: "integer" }),
+      query("sig", "the signature", { type: "string" }),
+    ],
+    ok: { status: 200, description: "the file's bytes", type: "*/*", body: { type: "string", format: "binary" } },
+    more: [
+      { status: 206, description: "the range asked for (Content-Range)", type: "*/*" },
+      { status: 304, description: "not modified (If-None-Match matched the ETag)" },
+    ],
+    errors: ["file_not_found", "range_not_satisfiable", "unauthorized"],
   },
   {
     method: "GET",

@@ -34,6 +34,24 @@ const reactionList = {
     user_ids: { type: "array", items: id, minItems: 1 },
   }),
 };
+// A file as the upload answers it and messages carry it.
+const fileSchema = strict(
+  {
+    id: { type: "string", pattern: "^[A-Za-z0-9_-]{22,}$", description: "the file's public id (random)" },
+    name: { type: "string", minLength: 1, description: "sanitized: no path separators, control or bidi characters" },
+    type: { type: "string", description: "the Content-Type it was uploaded with (type/subtype)" },
+    size: { type: "integer", minimum: 0 },
+    url: {
+      type: "string",
+      pattern: "^/v1/files/",
+      description: "a signed URL, relative to the server, valid about an hour (docs/api.md); fetch it without headers",
+    },
+    width: { type: "integer", minimum: 1, description: "PNG, JPEG, GIF and WebP only" },
+    height: { type: "integer", minimum: 1, description: "PNG, JPEG, GIF and WebP only" },
+  },
+  ["id", "name", "type", "size", "url"],
+);
+
 const messageProps = {
   id,
   text: { type: "string" },
@@ -162,6 +180,7 @@ export const REST_SCHEMAS = {
     last_seen_at: orNull(time),
   }),
   Empty: strict({}),
+  File: fileSchema,
   Message: strict(messageProps, messageRequired),
   MessageEdit: {
     type: "object",

@@ -8,7 +8,7 @@ import { searchVector } from "../../search/tokens.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 7,
+  version: 8,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -19,6 +19,7 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
     4: addAdminsInvitesAndSessionDetails,
     5: addRoomOrder,
     6: addMessageChangesAndSearch,
+    7: addFiles,
   },
 };
 
@@ -143,4 +144,13 @@ export async function fillSearch(tx: SQL) {
       FROM (SELECT unnest(${ids}::bigint[]) AS id, unnest(${vectors}::text[]) AS search) v WHERE m.id = v.id`;
     after = ids.at(-1)!;
   }
+}
+
+// 7 -> 8: files and server settings, and the rooms' file epoch, as on SQLite.
+async function addFiles(tx: SQL) {
+  await tx`ALTER TABLE rooms ADD COLUMN file_epoch bigint NOT NULL DEFAULT 0`;
+  const from = schema.indexOf("-- version 8: begin");
+  const to = schema.indexOf("-- version 8: end");
+  if (from < 0 || to < from) throw new Error("schema.sql: the version 8 block moved");
+  await tx.unsafe(schema.slice(from, to));
 }

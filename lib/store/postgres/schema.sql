@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 7: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 8: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -50,7 +50,8 @@ CREATE TABLE rooms (
   -- The room's order, as on SQLite: every durable frame takes the next seq (1, 2, 3 … no gap) while
   -- the room row is locked (FOR UPDATE), so seqs commit in increasing order within the room. Message
   -- batches read it under the lock they already took; room changes take the same lock. The newest.
-  seq             bigint  NOT NULL DEFAULT 0
+  seq             bigint  NOT NULL DEFAULT 0,
+  file_epoch      bigint  NOT NULL DEFAULT 0  -- +1 when a member leaves or is removed (signed file URLs)
 );
 CREATE INDEX rooms_public ON rooms(id) WHERE public AND NOT archived;
 
@@ -120,6 +121,33 @@ CREATE TABLE mentions (
   message_id bigint NOT NULL,
   PRIMARY KEY (user_id, room_id, message_id)
 );
+
+-- version 8: begin
+-- Files and server settings, as on SQLite (see its schema.sql).
+CREATE TABLE files (
+  id          bigserial PRIMARY KEY,
+  public_id   text   NOT NULL UNIQUE,
+  room_id     bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  user_id     bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name        text   NOT NULL,
+  type        text   NOT NULL,
+  size        bigint NOT NULL,
+  width       integer,
+  height      integer,
+  sha256      text   NOT NULL,
+  storage_key text   NOT NULL,
+  message_id  bigint,
+  created_at  bigint NOT NULL
+);
+CREATE INDEX files_unattached ON files(created_at) WHERE message_id IS NULL;
+CREATE INDEX files_user ON files(user_id, size);
+CREATE INDEX files_message ON files(message_id) WHERE message_id IS NOT NULL;
+
+CREATE TABLE settings (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+-- version 8: end
 
 -- Who is online where, for presence across instances when there is no Redis. Rows of a crashed
 -- instance stop being refreshed and fall out by expires_at.

@@ -8,6 +8,7 @@ import { guardStore } from "../guard.ts";
 import type { PostgresHandle, Store } from "../store.ts";
 import { createAccounts } from "./accounts.ts";
 import { createMessageChanges } from "./message-changes.ts";
+import { createFiles } from "./files.ts";
 import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
 import { createRoomChanges } from "./room-changes.ts";
@@ -36,6 +37,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     ...createUsers(sql),
     ...createAccounts(sql),
     ...createSessions(sql),
+    ...createFiles(sql),
     ...createRooms(sql),
     ...createRoomChanges(sql),
     ...createMessageChanges(sql),

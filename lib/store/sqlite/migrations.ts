@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 7,
+  version: 8,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -19,6 +19,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     4: addAdminsInvitesAndSessionDetails,
     5: addRoomOrder,
     6: addMessageChangesAndSearch,
+    7: addFiles,
   },
 };
 
@@ -153,4 +154,10 @@ function addMessageChangesAndSearch(db: Database) {
     db.run(`ALTER TABLE messages ADD COLUMN ${column}`);
   db.run(schemaBlock("-- version 7: begin", "-- version 7: end"));
   db.run("INSERT INTO messages_search (messages_search) VALUES ('rebuild')");
+}
+
+// 7 -> 8: files and server settings, and the rooms' file epoch (signed file URLs).
+function addFiles(db: Database) {
+  db.run("ALTER TABLE rooms ADD COLUMN file_epoch INTEGER NOT NULL DEFAULT 0");
+  db.run(schemaBlock("-- version 8: begin", "-- version 8: end"));
 }

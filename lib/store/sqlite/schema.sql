@@ -1,4 +1,4 @@
--- echat SQLite schema, version 7. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 8. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -63,7 +63,10 @@ CREATE TABLE rooms (
   -- 1, 2, 3 … with no gap, inside the transaction that stores it, so seqs increase in commit order.
   -- Messages take theirs in the message writer's batch (one read of this row per room per batch);
   -- room_events in the same writer (see sqlite/room-changes.ts). This is the newest.
-  seq             INTEGER NOT NULL DEFAULT 0
+  seq             INTEGER NOT NULL DEFAULT 0,
+  -- Signed file URLs cover it (lib/files/signing.ts): +1 whenever a member leaves or is removed, so their
+  -- URLs stop working at once.
+  file_epoch      INTEGER NOT NULL DEFAULT 0
 );
 -- The public directory, newest first: only public, live groups are in it, and a message batch's update
 -- of a room row touches none of its columns.
@@ -157,6 +160,38 @@ CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN
   INSERT INTO messages_search (messages_search, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 -- version 7: end
+
+-- version 8: begin
+-- Files uploaded to a room (lib/files): the bytes live in the storage (a folder or S3) under storage_key,
+-- the row says whose and where. public_id is the file's id in the API and its URLs: random, so ids give
+-- nothing away. message_id: NULL until a message attaches it (at most once); unattached uploads are swept
+-- after 24 h.
+CREATE TABLE files (
+  id          INTEGER PRIMARY KEY,
+  public_id   TEXT    NOT NULL UNIQUE,
+  room_id     INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,  -- the uploader
+  name        TEXT    NOT NULL,             -- sanitized (lib/files/names.ts)
+  type        TEXT    NOT NULL,             -- the Content-Type as given (type/subtype), else application/octet-stream
+  size        INTEGER NOT NULL,             -- bytes
+  width       INTEGER,                      -- PNG, JPEG, GIF and WebP only, from the header bytes
+  height      INTEGER,
+  sha256      TEXT    NOT NULL,             -- hex; the download's ETag
+  storage_key TEXT    NOT NULL,             -- where the bytes are in the storage
+  message_id  INTEGER,                      -- the message it is attached to
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX files_unattached ON files(created_at) WHERE message_id IS NULL;  -- the orphan sweep
+CREATE INDEX files_user ON files(user_id, size);                               -- quota: sum(size) per uploader
+CREATE INDEX files_message ON files(message_id) WHERE message_id IS NOT NULL;  -- a message's files
+
+-- Server-wide values shared by every instance: file_secret (the key of signed file URLs, 32 random bytes
+-- base64url), written once by whichever instance starts first.
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+-- version 8: end
 
 -- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
 -- expired rows are skipped and purged when the next invite is made.

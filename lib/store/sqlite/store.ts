@@ -7,6 +7,7 @@ import { ApiError } from "../../errors.ts";
 import { guardStore } from "../guard.ts";
 import type { Store } from "../store.ts";
 import { createAccounts } from "./accounts.ts";
+import { createFiles } from "./files.ts";
 import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
 import { createRooms } from "./rooms.ts";
@@ -50,6 +51,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     ...createUsers(db),
     ...createAccounts(db, messages.change),
     ...createSessions(db),
+    ...createFiles(db),
     ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     editMessage: (edit) => messages.change("editMessage", [edit]) as ReturnType<Store["editMessage"]>,

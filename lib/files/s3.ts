@@ -1,0 +1,63 @@
+// Files in an S3 bucket through Bun's own S3Client (--files-s3 s3://bucket/prefix), for several instances:
+// every instance reads and writes the same bucket. Credentials, region and endpoint come from the S3_* /
+// AWS_* variables (open.ts reads them). Uploads stream as a multipart upload, a part at a time.
+import { S3Client } from "bun";
+import type { Range, Storage } from "./storage.ts";
+
+export type S3Options = {
+  bucket: string;
+  prefix: string; // "" or "a/b": keys are prefix/key
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  region?: string;
+  endpoint?: string;
+};
+
+const PART = 5 * 1024 * 1024; // S3's smallest multipart part; what is held in memory per upload
+
+export function s3Storage(o: S3Options): Storage {
+  const { prefix, ...client } = o;
+  const s3 = new S3Client(client);
+  const full = (key: string) => (prefix ? `${prefix}/${key}` : key);
+  return {
+    where: `s3://${o.bucket}${prefix ? `/${prefix}` : ""}`,
+    async put(key, chunks) {
+      const writer = s3.file(full(key)).writer({ partSize: PART, retry: 3 });
+      let pending = 0;
+      try {
+        for await (const chunk of chunks) {
+          writer.write(chunk);
+          pending += chunk.byteLength;
+          if (pending >= PART) {
+            await writer.flush(); // hands the buffered part over before more is read
+            pending = 0;
+          }
+        }
+        await writer.end();
+      } catch (e) {
+        // An unfinished multipart upload leaves no object; a finished one is removed.
+        await Promise.resolve(writer.end(e instanceof Error ? e : new Error(String(e)))).catch(() => {});
+        await s3.delete(full(key)).catch(() => {});
+        throw e;
+      }
+    },
+    async get(key, range?: Range) {
+      const file = s3.file(full(key));
+      return (range ? file.slice(range.start, range.end) : file).stream();
+    },
+    async delete(key) {
+      await s3.delete(full(key));
+    },
+    async exists(key) {
+      return s3.exists(full(key));
+    },
+  };
+}
+
+// s3://bucket/prefix -> bucket and prefix (no slashes at either end), or undefined.
+export function parseS3Url(raw: string): { bucket: string; prefix: string } | undefined {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(raw);
+  if (!m) return undefined;
+  return { bucket: m[1]!, prefix: (m[2] ?? "").replace(/^\/+|\/+$/g, "") };
+}

@@ -1,0 +1,25 @@
+// Where the bytes of uploaded files live: the one contract both storages keep (disk.ts: a folder, the
+// default; s3.ts: a bucket through Bun's S3Client, for several instances). open.ts picks one from the config.
+// Keys are made by storageKey() from the file's public id; the database row (lib/store files) says which
+// key holds which file. A storage never knows about rooms, users or limits.
+export type Range = { start: number; end: number }; // bytes [start, end), end exclusive
+
+export interface Storage {
+  // Stores the chunks under key, streaming (never the whole file in memory), and resolves once they are
+  // durable. When the chunks throw (the upload went over its limit, the client went away) or writing fails,
+  // it leaves nothing readable under key and rethrows. A key is written once.
+  put(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+  // The bytes under key, or the range of them, as a body a Response streams (a lazy Blob or a stream).
+  get(key: string, range?: Range): Promise<Blob | ReadableStream<Uint8Array>>;
+  // Removes key; a missing key is no error (deleting twice is harmless).
+  delete(key: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  // Where the files are, for logs and `echat backup`: a folder, or s3://bucket/prefix.
+  readonly where: string;
+}
+
+// A file's key: "ab/cd/<public id>" from the id's first characters, so no folder grows past 4,096 entries
+// before a million files; public ids are base64url (no "/" nor ".").
+export function storageKey(publicId: string): string {
+  return `${publicId.slice(0, 2)}/${publicId.slice(2, 4)}/${publicId}`;
+}
