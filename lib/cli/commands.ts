@@ -270,7 +270,9 @@ function describeDb(config: Config): string {
 async function migrateDatabase(config: Config, to: string) {
   const { migrateToPostgres, MigrateError } = await import("./copy-to-postgres.ts");
   const counts = await migrateToPostgres(config.db, to).catch((e) => {
-    throw new Failure(e instanceof MigrateError ? e.message : `migration failed: ${e instanceof Error ? e.message : e}`);
+    throw new Failure(
+      e instanceof MigrateError ? e.message : `migration failed: ${e instanceof Error ? e.message : e}`,
+    );
   });
   out(
     `copied ${Object.entries(counts)
@@ -286,4 +288,3 @@ export function settingsMarkdown(): string {
   );
   return ["| Flag | Environment | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
-
