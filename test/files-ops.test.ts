@@ -1,14 +1,15 @@
 // Files in operation (issue 17): the orphan sweep (on both storages), the start-up warning for several
 // instances with files on local disks, and that a 25 MiB upload streams (the server's RSS).
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../lib/config.ts";
-import { CHEAP, SOURCE, startChild } from "./support/child.ts";
+import { CHEAP, run, SOURCE, startChild } from "./support/child.ts";
 import { checkedFetch } from "./support/contract.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { LogSink } from "./support/log.ts";
-import { freshDatabase, STORE } from "./support/postgres.ts";
+import { freshDatabase, opensSqliteFile, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
 
@@ -124,7 +125,7 @@ async function memory(pid: number) {
 
 describe.each(STORAGES)("a 25 MiB upload ($name)", (storage) => {
   test.skipIf(!storage.enabled)("raises the server's RSS by less than twice its size", async () => {
-    const dir = (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "echat-rss-"));
+    const dir = mkdtempSync(join(tmpdir(), "echat-rss-"));
     const args = ["--db", join(dir, "echat.db")];
     if (STORE === "postgres") args.push("--database-url", await freshDatabase(dir));
     const extra = await storage.config();
@@ -148,7 +149,78 @@ describe.each(STORAGES)("a 25 MiB upload ($name)", (storage) => {
     } finally {
       child.proc.kill();
       await child.proc.exited;
-      (await import("node:fs")).rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("echat backup with files", () => {
+  test.skipIf(!opensSqliteFile("echat backup"))(
+    "copies the files the database copy lists into <file>-files/; the restored pair serves them",
+    async () => {
+      const work = mkdtempSync(join(tmpdir(), "echat-backup-files-"));
+      try {
+        s = await startServer();
+        const [alice, bob] = [await register(s.url, "alice"), await register(s.url, "bob")];
+        const room = await createRoom(s.url, alice, [bob]);
+        const bytes = crypto.getRandomValues(new Uint8Array(100_000));
+        const a = await upload(s.url, alice, room, "a.bin", bytes);
+        const b = await upload(s.url, bob, room, "b.txt", "second");
+        const file = join(work, "backup.db");
+        const r = await run(SOURCE, ["backup", file, "--db", s.db]);
+        expect(r).toMatchObject({ code: 0, stderr: "" });
+        expect(r.stdout).toContain(`copied 2 files (${bytes.length + 6} bytes) from ${join(s.dir, "echat-files")}`);
+        expect(files(`${file}-files`).sort()).toEqual([a.id, b.id].sort());
+        for (const f of [a, b]) {
+          const path = join(`${file}-files`, f.id.slice(0, 2), f.id.slice(2, 4), f.id);
+          expect(statSync(path).mode & 0o777).toBe(0o600);
+          expect(statSync(join(path, "..")).mode & 0o777).toBe(0o700);
+        }
+        // Both names must be new.
+        const again = await run(SOURCE, ["backup", file, "--db", s.db]);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain("already exists");
+        await s.stop();
+        s = undefined;
+
+        // The default layout: echat.db and echat-files beside it.
+        const restored = join(work, "restored");
+        mkdirSync(restored);
+        copyFileSync(file, join(restored, "echat.db"));
+        cpSync(`${file}-files`, join(restored, "echat-files"), { recursive: true });
+        s = await startServer({ dir: restored });
+        const got = await download(s.url, bob, a);
+        expect(got.status).toBe(200);
+        expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
+        expect(await (await download(s.url, alice, b)).text()).toBe("second");
+      } finally {
+        await s?.stop();
+        s = undefined;
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test.skipIf(!opensSqliteFile("echat backup"))("with no files it makes no folder and says so", async () => {
+    const work = mkdtempSync(join(tmpdir(), "echat-backup-files-"));
+    try {
+      s = await startServer();
+      await register(s.url, "alice");
+      const file = join(work, "backup.db");
+      const r = await run(SOURCE, ["backup", file, "--db", s.db]);
+      expect(r).toMatchObject({ code: 0 });
+      expect(r.stdout).toContain("no uploaded files to copy");
+      expect(existsSync(`${file}-files`)).toBe(false);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("echat migrate --files-to", () => {
+  test("refuses a target that is not s3://bucket/prefix (usage error, exit 2)", async () => {
+    const r = await run(SOURCE, ["migrate", "--files-to", "/tmp/elsewhere", "--db", "x.db"]);
+    expect(r).toMatchObject({ code: 2, stdout: "" });
+    expect(r.stderr).toBe("echat: --files-to must be s3://bucket/prefix\n");
   });
 });
