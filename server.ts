@@ -7,6 +7,7 @@ import { accountHandlers } from "./lib/http/accounts.ts";
 import { adminHandlers } from "./lib/http/admin.ts";
 import { documentHandlers } from "./lib/http/api/handlers.ts";
 import { fileHandlers } from "./lib/http/files.ts";
+import type { FileUrl } from "./lib/http/shapes.ts";
 import { openStorage } from "./lib/files/open.ts";
 import { createSigner, newFileSecret } from "./lib/files/signing.ts";
 import { startOrphanSweep } from "./lib/files/sweep.ts";
@@ -48,7 +49,13 @@ export type Running = {
   routePaths: string[]; // the route table's paths, which test/spec.test.ts compares with /v1/openapi.json
 };
 
-type Options = { now?: () => number; wrapStore?: (s: Store) => Store; log?: (line: string) => void };
+// env: where the S3 credentials and endpoint are read (default process.env; tests point at their own server).
+type Options = {
+  now?: () => number;
+  wrapStore?: (s: Store) => Store;
+  log?: (line: string) => void;
+  env?: Record<string, string | undefined>;
+};
 
 // wrapStore lets a test inject a failing store to prove the error paths; production never passes it.
 // log: where log lines go (default stderr); tests capture them.
@@ -103,10 +110,11 @@ async function openParts(config: Config, opts: Options) {
   const shared = openSharedBuckets(config, pg, now, log);
   const limits = createLimits(config, now, shared);
   const broker = await openBroker(config, opened, pg, log);
-  const hub = createHub({ store, config, now, log, limits, broker });
   // The key of signed file URLs: made by the first instance ever to start, shared through the database.
   const signer = createSigner(await store.setting("file_secret", newFileSecret()), now);
-  const storage = openStorage(config);
+  const fileUrl: FileUrl = (f) => signer.url(f, f.epoch);
+  const storage = openStorage(config, opts.env);
+  const hub = createHub({ store, config, now, log, limits, broker, fileUrl });
   // Several instances (a shared database) each with its own folder: a file is found only where it was uploaded.
   if (config.databaseUrl && !config.filesS3)
     log.warn("files are local to this instance: with DATABASE_URL, give every instance --files-s3 s3://bucket/prefix", {
@@ -121,21 +129,21 @@ async function openParts(config: Config, opts: Options) {
     delivered: () => hub.stats().delivered,
   });
   const observe = createObserver({ config, log, metrics });
-  return { config, log, now, metrics, store, shared, limits, broker, hub, observe, signer, storage, sweep };
+  return { config, log, now, metrics, store, shared, limits, broker, hub, observe, signer, storage, fileUrl, sweep };
 }
 
 // The whole API on one screen: path -> method -> handler.
 function routes(parts: Parts, stopping: () => boolean) {
-  const { config, log, now, metrics, store, limits, hub, signer, storage } = parts;
+  const { config, log, now, metrics, store, limits, hub, signer, storage, fileUrl } = parts;
   const notify: Notifier = hub;
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
   const users = userHandlers({ ...sessions, limits });
-  const rooms = roomHandlers({ ...sessions, limits, notify });
-  const members = memberHandlers({ ...sessions, notify });
-  const messages = messageHandlers(sessions);
-  const search = searchHandlers({ ...sessions, limits, scan: config.searchScan });
-  const changes = messageChangeHandlers({ ...sessions, limits, notify });
+  const rooms = roomHandlers({ ...sessions, limits, notify, fileUrl });
+  const members = memberHandlers({ ...sessions, notify, fileUrl });
+  const messages = messageHandlers({ ...sessions, fileUrl });
+  const search = searchHandlers({ ...sessions, limits, scan: config.searchScan, fileUrl });
+  const changes = messageChangeHandlers({ ...sessions, limits, notify, fileUrl, storage, log });
   const files = fileHandlers({ ...sessions, limits, signer, storage });
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });

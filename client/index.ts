@@ -13,7 +13,13 @@ export {
   type RoomSocketOptions,
   roomSocketUrl,
 } from "./room-socket.ts";
-export { type ClientOptions, type HistoryQuery, RestClient as EchatClient, type RoomPage } from "./rest.ts";
+export {
+  type ClientOptions,
+  type HistoryQuery,
+  RestClient as EchatClient,
+  type RoomPage,
+  type UploadOptions,
+} from "./rest.ts";
 export { createTransport, type Request, type RequestOptions } from "./transport.ts";
 export {
   type StreamApi,

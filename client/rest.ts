@@ -7,6 +7,7 @@ import { createTransport, type Request, type RequestOptions } from "./transport.
 import { UserStream, type UserStreamOptions } from "./user-stream.ts";
 import type {
   AdminUser,
+  FileInfo,
   Health,
   Info,
   Invite,
@@ -39,6 +40,13 @@ export type ClientOptions = {
 
 export type RoomPage = { rooms: RoomSummary[]; next: string | null }; // next: the before= cursor of the next page
 export type HistoryQuery = { limit?: number; before?: number; after?: number };
+// name: the file's name (sanitized by the server); onProgress(sent, total) as bytes go out; signal: cancel.
+export type UploadOptions = {
+  name: string;
+  type?: string;
+  onProgress?: (sent: number, total: number) => void;
+  signal?: AbortSignal;
+};
 
 export class RestClient {
   readonly request: Request;
@@ -184,6 +192,56 @@ export class RestClient {
   // The author, the group's owner or an admin: the text is erased, history no longer has the message.
   async deleteMessage(roomId: number, messageId: number): Promise<void> {
     await this.call("DELETE", `/v1/rooms/${roomId}/messages/${messageId}`);
+  }
+
+  // Uploads a file to a room (members only): its id goes in a send's files. The body streams as is; type is
+  // its Content-Type (default: the Blob's own, else application/octet-stream). onProgress(sent, total): in
+  // browsers from XMLHttpRequest's upload events; elsewhere (fetch has no upload progress) once, at the end.
+  // Rejects with ApiError: payload_too_large (413, --max-file-size), quota_exceeded, invalid_file_name,
+  // rate_limited; with an AbortError when signal aborts.
+  async uploadFile(
+    roomId: number,
+    file: Blob | ArrayBuffer | Uint8Array<ArrayBuffer>,
+    opts: UploadOptions,
+  ): Promise<FileInfo> {
+    const blob = file instanceof Blob ? file : new Blob([file]);
+    const type = opts.type ?? (blob.type || "application/octet-stream");
+    const path = `/v1/rooms/${roomId}/files?${new URLSearchParams({ name: opts.name })}`;
+    const browser = typeof XMLHttpRequest !== "undefined";
+    if (browser && (opts.onProgress || opts.signal)) return this.uploadWithProgress(path, blob, type, opts);
+    const reply = await this.send<FileInfo>("POST", path, { raw: blob, headers: { "content-type": type } });
+    opts.onProgress?.(blob.size, blob.size);
+    return reply.body;
+  }
+
+  // A file's URL, absolute for a client of another origin (its url is relative to the server).
+  fileUrl(file: Pick<FileInfo, "url">): string {
+    return this.baseUrl.replace(/\/+$/, "") + file.url;
+  }
+
+  private uploadWithProgress(path: string, blob: Blob, type: string, opts: UploadOptions): Promise<FileInfo> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", this.baseUrl.replace(/\/+$/, "") + path);
+      xhr.setRequestHeader("content-type", type);
+      if (this.current) xhr.setRequestHeader("x-session-id", this.current);
+      xhr.upload.onprogress = (e) => opts.onProgress?.(e.loaded, e.lengthComputable ? e.total : blob.size);
+      xhr.onload = () => {
+        let body: unknown = xhr.responseText;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {}
+        if (xhr.status >= 200 && xhr.status < 300) return resolve(body as FileInfo);
+        const e = errorOf(body);
+        if (!e) return reject(new NetworkError(`The server answered ${xhr.status}.`, xhr.status));
+        if (xhr.status === 401 && this.current) this.options.onUnauthorized?.();
+        reject(new ApiError(xhr.status, e.code, e.message, retryAfterSeconds(xhr.getResponseHeader("retry-after"))));
+      };
+      xhr.onerror = () => reject(new NetworkError());
+      xhr.onabort = () => reject(new DOMException("The upload was aborted", "AbortError"));
+      opts.signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+      xhr.send(blob);
+    });
   }
 
   // One emoji; both idempotent. The message's reactions after the change.

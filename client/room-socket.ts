@@ -103,11 +103,17 @@ export class RoomSocket extends Emitter<RoomSocketEvents> {
   // Resolves with the stored message (the server's acknowledgement); rejects with the ApiError of an error
   // frame (invalid_text, rate_limited, message_not_found: not stored). Goes out now or on the next connection,
   // again on every connection until acknowledged; pass the clientId of an earlier send to retry it yourself.
-  // replyTo: the id of a message of the room this one answers.
-  send(text: string, opts: { clientId?: string; replyTo?: number } = {}): Promise<Message> {
+  // replyTo: the id of a message of the room this one answers. files: ids of the caller's uploads to the room
+  // (uploadFile); text may then be "" (invalid_files: not stored).
+  send(text: string, opts: { clientId?: string; replyTo?: number; files?: string[] } = {}): Promise<Message> {
     if (this.end) return Promise.reject(new SocketClosed(this.end));
     const clientId = opts.clientId ?? newClientId();
-    const frame = { text, client_id: clientId, ...(opts.replyTo === undefined ? {} : { reply_to: opts.replyTo }) };
+    const frame = {
+      text,
+      client_id: clientId,
+      ...(opts.replyTo === undefined ? {} : { reply_to: opts.replyTo }),
+      ...(opts.files?.length ? { files: opts.files } : {}),
+    };
     const { entry, acked } = this.outbox.add(clientId, frame);
     if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
       this.outbox.fail(clientId, new ApiError(0, "payload_too_large", "The message is larger than a frame may be"));

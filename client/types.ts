@@ -48,6 +48,18 @@ export type Message = {
   edited_at?: string; // present when it was edited: the last edit
   reactions?: Reaction[]; // present when it has any
   deleted?: true; // only in a replayed edit frame: deleted since (text "")
+  files?: FileInfo[]; // present when it carries files, in the order sent
+};
+// An uploaded file (POST /v1/rooms/:id/files) as messages carry it. url: signed, relative to the server, valid
+// about an hour: GET it without headers (RestClient.fileUrl makes it absolute). width and height: images only.
+export type FileInfo = {
+  id: string;
+  name: string;
+  type: string;
+  size: number;
+  url: string;
+  width?: number;
+  height?: number;
 };
 // Emoji in first-reaction order, each with its users in reaction order.
 export type Reaction = { emoji: string; user_ids: number[] };

@@ -96,12 +96,18 @@ export class UserStream extends Emitter<UserStreamEvents> {
 
   // Resolves with the stored message; rejects with the ApiError of an error frame (invalid_text,
   // room_not_found, message_not_found, rate_limited: not stored). Goes out once synced, again on every
-  // connection until acknowledged. replyTo: the id of a message of the room this one answers.
-  send(roomId: number, text: string, opts: { clientId?: string; replyTo?: number } = {}): Promise<StreamMessage> {
+  // connection until acknowledged. replyTo: the id of a message of the room this one answers. files: ids of
+  // the caller's uploads to the room (uploadFile), text may then be "" (invalid_files: not stored).
+  send(
+    roomId: number,
+    text: string,
+    opts: { clientId?: string; replyTo?: number; files?: string[] } = {},
+  ): Promise<StreamMessage> {
     if (this.end) return Promise.reject(new SocketClosed(this.end));
     const clientId = opts.clientId ?? newClientId();
     const reply = opts.replyTo === undefined ? {} : { reply_to: opts.replyTo };
-    const frame = { type: "message", room_id: roomId, text, client_id: clientId, ...reply };
+    const files = opts.files?.length ? { files: opts.files } : {};
+    const frame = { type: "message", room_id: roomId, text, client_id: clientId, ...reply, ...files };
     const { entry, acked } = this.outbox.add(clientId, frame);
     if (this.synced && this.conn.send(entry.frame)) entry.sent = true;
     return acked;

@@ -176,6 +176,22 @@ export function validReplyTo(v: unknown): number | null {
   return v;
 }
 
+// A send's files: absent (or null, or []) for none, else at most MAX_FILES distinct file ids (public ids:
+// 22 base64url characters). Whether they are the sender's unattached uploads to the room is checked where
+// the message is stored; either way a bad list is invalid_files.
+export const MAX_FILES = 10;
+const FILE_ID = /^[A-Za-z0-9_-]{22}$/;
+export function validFiles(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const ok =
+    Array.isArray(v) &&
+    v.length <= MAX_FILES &&
+    v.every((id) => typeof id === "string" && FILE_ID.test(id)) &&
+    new Set(v).size === v.length;
+  if (!ok) throw new ApiError("invalid_files");
+  return v as string[];
+}
+
 // A positive integer path id, else the room does not exist for this caller.
 export function roomId(raw: string): number {
   if (!/^[1-9]\d{0,15}$/.test(raw)) throw new ApiError("room_not_found");

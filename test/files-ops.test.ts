@@ -9,30 +9,21 @@ import { CHEAP, run, SOURCE, startChild } from "./support/child.ts";
 import { checkedFetch } from "./support/contract.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { LogSink } from "./support/log.ts";
-import { freshDatabase, opensSqliteFile, STORE } from "./support/postgres.ts";
+import { dropDatabase, freshDatabase, opensSqliteFile, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
-
-// Where the files go: the disk storage (the folder beside the test's database). keys(): what the storage holds.
-type StorageCase = {
-  name: string;
-  enabled: boolean;
-  config: () => Promise<Partial<Config>>;
-  env: Record<string, string>;
-  keys: (s: TestServer) => Promise<string[]>;
-};
-const STORAGES: StorageCase[] = [
-  {
-    name: "disk",
-    enabled: true,
-    config: async () => ({}),
-    env: {},
-    keys: async (s) => files(join(s.dir, "echat-files")),
-  },
-];
+import { storages, startS3, type TestStorage } from "./support/s3.ts";
+import { openStorage } from "../lib/files/open.ts";
+import { storageKey } from "../lib/files/storage.ts";
 
 const HOUR = 60 * 60 * 1000;
 const MIB = 2 ** 20;
+const STORAGES = await storages();
+const S3 = STORAGES.find((c) => c.name.startsWith("S3"))!;
+type Stored = Awaited<ReturnType<TestStorage["start"]>>;
+// The storage a server of the test writes to, read directly: does it still hold this file's bytes?
+const holds = (s: TestServer, stored: Stored, id: string) =>
+  openStorage({ db: s.db, filesDir: "", filesS3: stored.config.filesS3 ?? "" }, stored.env).exists(storageKey(id));
 
 let s: TestServer | undefined;
 afterEach(async () => {
@@ -62,41 +53,63 @@ const files = (dir: string): string[] =>
     .filter((e) => e.isFile())
     .map((e) => e.name);
 
-describe.each(STORAGES)("the orphan sweep ($name)", (storage) => {
-  test.skipIf(!storage.enabled)(
-    "an upload never attached goes 24 hours after it came, row and bytes; a younger one stays",
+for (const storage of STORAGES) {
+  test.if(storage.enabled)(
+    `the orphan sweep (${storage.name}): an upload never attached goes 24 hours after it came, row and bytes; a younger one and an attached one stay`,
     async () => {
       const log = new LogSink();
-      s = await startServer({ config: { logLevel: "debug", ...(await storage.config()) }, log: log.write });
-      s.clock.freeze();
-      const [alice, bob] = [await register(s.url, "alice"), await register(s.url, "bob")];
-      const room = await createRoom(s.url, alice, [bob]);
-      const orphan = await upload(s.url, alice, room, "orphan.bin", "never attached");
-      s.clock.advance(2 * HOUR);
-      const newer = await upload(s.url, alice, room, "newer.bin", "two hours younger");
+      const stored = await storage.start();
+      try {
+        s = await startServer({ config: { logLevel: "debug", ...stored.config }, env: stored.env, log: log.write });
+        s.clock.freeze();
+        const [alice, bob] = [await register(s.url, "alice"), await register(s.url, "bob")];
+        const room = await createRoom(s.url, alice, [bob]);
+        const orphan = await upload(s.url, alice, room, "orphan.bin", "never attached");
+        const kept = await upload(s.url, alice, room, "kept.bin", "attached");
+        const sock = await Socket.open(chatUrl(s, room, alice));
+        sock.send({ text: "", files: [kept.id], client_id: "k" });
+        await sock.next((f) => f.client_id === "k" && Array.isArray(f.files));
+        await sock.close();
+        s.clock.advance(2 * HOUR);
+        const newer = await upload(s.url, alice, room, "newer.bin", "two hours younger");
 
-      // 23 hours after the first upload: a sweep runs and removes nothing.
-      s.clock.advance(21 * HOUR);
-      let from = log.lines.length;
-      await log.next((l) => l.includes("unattached files swept") && l.includes("count=0"), from);
-      expect((await download(s.url, bob, orphan)).status).toBe(200);
+        // 23 hours after the first upload: a sweep runs and removes nothing.
+        s.clock.advance(21 * HOUR);
+        let from = log.lines.length;
+        await log.next((l) => l.includes("unattached files swept") && l.includes("count=0"), from);
+        expect((await download(s.url, bob, orphan)).status).toBe(200);
 
-      // 24 hours and a bit after it: gone, from the API and from the storage; the newer one stays.
-      s.clock.advance(HOUR + 1);
-      from = log.lines.length;
-      await log.next((l) => l.includes("unattached files swept") && l.includes("count=1"), from);
-      expect((await download(s.url, bob, orphan)).status).toBe(404);
-      expect((await download(s.url, bob, newer)).status).toBe(200);
-      expect(await storage.keys(s)).toEqual([newer.id]);
+        // 24 hours and a bit after it: gone, from the API and from the storage; the others stay.
+        s.clock.advance(HOUR + 1);
+        from = log.lines.length;
+        await log.next((l) => l.includes("unattached files swept") && l.includes("count=1"), from);
+        expect((await download(s.url, bob, orphan)).status).toBe(404);
+        expect(await holds(s, stored, orphan.id)).toBe(false);
+        for (const f of [kept, newer]) {
+          expect((await download(s.url, bob, f)).status).toBe(200);
+          expect(await holds(s, stored, f.id)).toBe(true);
+        }
+        const again = await Socket.open(chatUrl(s, room, alice));
+        again.send({ text: "late", files: [orphan.id], client_id: "late" });
+        expect(await again.next((f) => f.error !== undefined)).toMatchObject({
+          error: { code: "invalid_files" },
+          client_id: "late",
+        });
+        await again.close();
+      } finally {
+        await s?.stop();
+        s = undefined;
+        await stored.stop();
+      }
     },
   );
-});
+}
 
 describe("the start-up warning for files on local disks", () => {
   const warning = (lines: string[]) => lines.filter((l) => l.includes("files are local to this instance"));
-  const start = async (config: Partial<Config>) => {
+  const start = async (config: Partial<Config>, env?: Record<string, string>) => {
     const log = new LogSink();
-    s = await startServer({ config: { logLevel: "info", ...config }, log: log.write });
+    s = await startServer({ config: { logLevel: "info", ...config }, env, log: log.write });
     return log.lines;
   };
 
@@ -105,9 +118,15 @@ describe("the start-up warning for files on local disks", () => {
     expect(warning(lines)).toEqual([expect.stringContaining("WARN")]);
   });
 
-  const s3 = STORAGES.find((c) => c.name === "S3");
-  test.skipIf(STORE !== "postgres" || !s3?.enabled)("with --files-s3 it does not", async () => {
-    expect(warning(await start(await s3!.config()))).toEqual([]);
+  test.skipIf(STORE !== "postgres" || !S3.enabled)("with --files-s3 it does not", async () => {
+    const stored = await S3.start();
+    try {
+      expect(warning(await start(stored.config, stored.env))).toEqual([]);
+    } finally {
+      await s?.stop();
+      s = undefined;
+      await stored.stop();
+    }
   });
 
   test.skipIf(STORE !== "sqlite")("one instance on SQLite does not", async () => {
@@ -123,36 +142,40 @@ async function memory(pid: number) {
   return { rss: kib("VmRSS"), peak: kib("VmHWM") };
 }
 
-describe.each(STORAGES)("a 25 MiB upload ($name)", (storage) => {
-  test.skipIf(!storage.enabled)("raises the server's RSS by less than twice its size", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "echat-rss-"));
-    const args = ["--db", join(dir, "echat.db")];
-    if (STORE === "postgres") args.push("--database-url", await freshDatabase(dir));
-    const extra = await storage.config();
-    if (extra.filesS3) args.push("--files-s3", extra.filesS3);
-    const child = await startChild(SOURCE, args, { env: { ...CHEAP, ...storage.env } });
-    try {
-      const alice = await register(child.url, "alice");
-      const room = await createRoom(child.url, alice, []);
-      await upload(child.url, alice, room, "warm.bin", new Uint8Array(MIB)); // first-upload allocations
-      Bun.gc(true);
-      await Bun.write(`/proc/${child.proc.pid}/clear_refs`, "5"); // resets VmHWM to the current RSS
-      const before = await memory(child.proc.pid);
-      const size = 25 * MIB;
-      const f = await upload(child.url, alice, room, "big.bin", new Uint8Array(size).fill(7));
-      expect(f.size).toBe(size);
-      const after = await memory(child.proc.pid);
-      console.log(
-        `25 MiB upload (${storage.name}, ${STORE}): RSS ${(before.rss / MIB).toFixed(1)} -> ${(after.rss / MIB).toFixed(1)} MiB, peak +${((after.peak - before.rss) / MIB).toFixed(1)} MiB`,
-      );
-      expect(after.peak - before.rss).toBeLessThan(2 * size);
-    } finally {
-      child.proc.kill();
-      await child.proc.exited;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+for (const storage of STORAGES) {
+  test.if(storage.enabled)(
+    `a 25 MiB upload (${storage.name}) raises the server's RSS by less than twice its size`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "echat-rss-"));
+      const stored = await storage.start();
+      const args = ["--db", join(dir, "echat.db")];
+      if (STORE === "postgres") args.push("--database-url", await freshDatabase(dir));
+      if (stored.config.filesS3) args.push("--files-s3", stored.config.filesS3);
+      const child = await startChild(SOURCE, args, { env: { ...CHEAP, ...stored.env } });
+      try {
+        const alice = await register(child.url, "alice");
+        const room = await createRoom(child.url, alice, []);
+        await upload(child.url, alice, room, "warm.bin", new Uint8Array(MIB)); // first-upload allocations
+        await Bun.write(`/proc/${child.proc.pid}/clear_refs`, "5"); // resets VmHWM to the current RSS
+        const before = await memory(child.proc.pid);
+        const size = 25 * MIB;
+        const f = await upload(child.url, alice, room, "big.bin", new Uint8Array(size).fill(7));
+        expect(f.size).toBe(size);
+        const after = await memory(child.proc.pid);
+        console.log(
+          `25 MiB upload (${storage.name}, ${STORE}): RSS ${(before.rss / MIB).toFixed(1)} -> ${(after.rss / MIB).toFixed(1)} MiB, peak +${((after.peak - before.rss) / MIB).toFixed(1)} MiB`,
+        );
+        expect(after.peak - before.rss).toBeLessThan(2 * size);
+      } finally {
+        child.proc.kill();
+        await child.proc.exited;
+        await stored.stop();
+        if (STORE === "postgres") await dropDatabase(await freshDatabase(dir));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}
 
 describe("echat backup with files", () => {
   test.skipIf(!opensSqliteFile("echat backup"))(
@@ -217,10 +240,94 @@ describe("echat backup with files", () => {
   });
 });
 
+test.if(S3.enabled && STORE === "sqlite")(
+  "echat backup with --files-s3 says the files stay in the bucket",
+  async () => {
+    const work = mkdtempSync(join(tmpdir(), "echat-backup-files-"));
+    const stored = await S3.start();
+    try {
+      s = await startServer({ config: stored.config, env: stored.env });
+      const alice = await register(s.url, "alice");
+      await upload(s.url, alice, await createRoom(s.url, alice, []), "a.txt", "in the bucket");
+      const file = join(work, "backup.db");
+      const r = await run(SOURCE, ["backup", file, "--db", s.db, "--files-s3", stored.config.filesS3!], {
+        env: stored.env,
+      });
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      expect(r.stdout).toContain(`\n1 file in the bucket ${stored.config.filesS3}: back them up there`);
+      expect(existsSync(`${file}-files`)).toBe(false);
+    } finally {
+      await s?.stop();
+      s = undefined;
+      await stored.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);
+
 describe("echat migrate --files-to", () => {
   test("refuses a target that is not s3://bucket/prefix (usage error, exit 2)", async () => {
     const r = await run(SOURCE, ["migrate", "--files-to", "/tmp/elsewhere", "--db", "x.db"]);
     expect(r).toMatchObject({ code: 2, stdout: "" });
     expect(r.stderr).toBe("echat: --files-to must be s3://bucket/prefix\n");
+  });
+
+  test.if(S3.enabled && TEST_DATABASE_URL !== "")(
+    "copies the database, then the files to S3; again alone is harmless; a PostgreSQL server on the bucket serves them",
+    async () => {
+      const work = mkdtempSync(join(tmpdir(), "echat-migrate-files-"));
+      const stored = await S3.start();
+      const filesS3 = stored.config.filesS3!;
+      let databaseUrl = "";
+      try {
+        const lite = await startServer({ config: { databaseUrl: "" }, dir: work });
+        const [alice, bob] = [await register(lite.url, "alice"), await register(lite.url, "bob")];
+        const room = await createRoom(lite.url, alice, [bob]);
+        const bytes = crypto.getRandomValues(new Uint8Array(70_000));
+        const a = await upload(lite.url, alice, room, "a.bin", bytes);
+        const b = await upload(lite.url, bob, room, "b.txt", "bee");
+        await lite.stop();
+        databaseUrl = await freshDatabase(join(work, "pg"));
+        const migrate = (args: string[]) => run(SOURCE, ["migrate", "--db", lite.db, ...args], { env: stored.env });
+        const r = await migrate(["--to", databaseUrl, "--files-to", filesS3]);
+        expect(r).toMatchObject({ code: 0, stderr: "" });
+        expect(r.stdout).toContain("counts match");
+        expect(r.stdout).toContain(
+          `copied 2 files (${bytes.length + 3} bytes) from ${join(work, "echat-files")} to ${filesS3}`,
+        );
+        expect(await migrate(["--files-to", filesS3])).toMatchObject({
+          code: 0,
+          stdout: expect.stringContaining("copied 2 files"),
+        });
+
+        s = await startServer({ config: { databaseUrl, ...stored.config }, env: stored.env });
+        expect(new Uint8Array(await (await download(s.url, bob, a)).arrayBuffer())).toEqual(bytes);
+        expect(await (await download(s.url, alice, b)).text()).toBe("bee");
+      } finally {
+        await s?.stop();
+        s = undefined;
+        await stored.stop();
+        if (databaseUrl) await dropDatabase(databaseUrl);
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test.if(S3.enabled)("with no files it says so and copies nothing", async () => {
+    const work = mkdtempSync(join(tmpdir(), "echat-migrate-files-"));
+    const stored = await S3.start();
+    try {
+      const lite = await startServer({ config: { databaseUrl: "" }, dir: work });
+      await register(lite.url, "alice");
+      await lite.stop();
+      const r = await run(SOURCE, ["migrate", "--db", lite.db, "--files-to", stored.config.filesS3!], {
+        env: stored.env,
+      });
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      expect(r.stdout).toBe(`no uploaded files in ${lite.db}: nothing to copy to ${stored.config.filesS3}\n`);
+    } finally {
+      await stored.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -60,11 +60,11 @@ export function putInFolder(root: string): Put {
 export async function backupFiles(file: string, filesDir: string, filesS3: string): Promise<string> {
   const n = countFiles(file);
   if (n === 0) return "no uploaded files to copy";
-  if (filesS3) return `${n} files live in the bucket ${filesS3}: back them up there (this copy holds their rows)`;
+  if (filesS3) return `${files(n)} in the bucket ${filesS3}: back them up there (this copy holds their rows)`;
   const to = `${file}-files`;
   const r = await copyFiles(file, filesDir, putInFolder(to));
   const gone = r.missing.length ? `; ${r.missing.length} deleted since the copy was taken` : "";
-  return `copied ${r.copied} files (${r.bytes} bytes) from ${filesDir} to ${to}${gone}`;
+  return `copied ${files(r.copied)} (${r.bytes} bytes) from ${filesDir} to ${to}${gone}`;
 }
 
 // `echat migrate --files-to s3://bucket/prefix`: the files of the SQLite database `db` from its files folder
@@ -74,5 +74,7 @@ export async function filesToS3(db: string, fromDir: string, to: Storage): Promi
   if (n === 0) return `no uploaded files in ${db}: nothing to copy to ${to.where}`;
   const r = await copyFiles(db, fromDir, (key, file) => to.put(key, file.stream()));
   const gone = r.missing.length ? `; ${r.missing.length} listed but deleted meanwhile` : "";
-  return `copied ${r.copied} files (${r.bytes} bytes) from ${fromDir} to ${to.where}${gone}; serve with --files-s3 ${to.where}`;
+  return `copied ${files(r.copied)} (${r.bytes} bytes) from ${fromDir} to ${to.where}${gone}; serve with --files-s3 ${to.where}`;
 }
+
+const files = (n: number) => `${n} file${n === 1 ? "" : "s"}`;

@@ -36,10 +36,15 @@ export function s3Storage(o: S3Options): Storage {
         }
         await writer.end();
       } catch (e) {
-        // An unfinished multipart upload leaves no object; a finished one is removed.
-        await Promise.resolve(writer.end(e instanceof Error ? e : new Error(String(e)))).catch(() => {});
-        await s3.delete(full(key)).catch(() => {});
+        // An unfinished multipart upload is aborted and whatever was written removed, in the background: the
+        // caller answers now (a 413 must not wait for S3 while the client goes on sending).
+        void abandon(e)
+          .then(() => s3.delete(full(key)))
+          .catch(() => {});
         throw e;
+      }
+      async function abandon(e: unknown) {
+        await writer.end(e instanceof Error ? e : new Error(String(e)));
       }
     },
     async get(key, range?: Range) {

@@ -9,7 +9,9 @@ import type { Notifier } from "../realtime/notifier.ts";
 import type { MessageChanged, MessageRefused } from "../store/store.ts";
 import { messageId, roomId, validEmoji, validText } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
-import { messageJson, reactionsJson } from "./shapes.ts";
+import { type FileUrl, messageJson, reactionsJson } from "./shapes.ts";
+import type { Storage } from "../files/storage.ts";
+import type { Logger } from "../log.ts";
 
 // At most this many different emoji on one message (docs/api.md).
 export const MAX_EMOJI = 20;
@@ -18,6 +20,9 @@ export type MessageChangeDeps = SessionDeps & {
   config: Pick<Config, "maxMessageLength">;
   limits: Pick<Limits, "message">;
   notify: Pick<Notifier, "roomChanged">;
+  fileUrl: FileUrl;
+  storage: Pick<Storage, "delete">; // a deleted message's files' bytes go after the commit
+  log: Logger;
 };
 
 export function messageChangeHandlers(deps: MessageChangeDeps) {
@@ -53,7 +58,7 @@ export function messageChangeHandlers(deps: MessageChangeDeps) {
       const body = await readJson(req);
       const text = validText(body.text, config.maxMessageLength);
       const edit = { roomId: room, messageId: message, userId: caller.userId, text, now: now() };
-      return json(messageJson(done(await store.editMessage(edit)).message));
+      return json(messageJson(done(await store.editMessage(edit)).message, deps.fileUrl));
     },
 
     // A server admin may delete in a room they are not in (moderation); anyone else must be a member.
@@ -67,7 +72,16 @@ export function messageChangeHandlers(deps: MessageChangeDeps) {
       const moderator = admin || found?.ownerId === caller.userId;
       const id = messageId(req.params.message_id!);
       const deletion = { roomId: room, messageId: id, by: caller.userId, moderator, now: now() };
-      done(await store.deleteMessage(deletion), "the message's author, the group's owner or an admin");
+      const { removedFiles } = done(
+        await store.deleteMessage(deletion),
+        "the message's author, the group's owner or an admin",
+      );
+      // The rows went with the commit; the bytes go now (a failure leaves bytes no row names, nothing served).
+      for (const key of removedFiles ?? []) {
+        await deps.storage
+          .delete(key)
+          .catch((e) => deps.log.warn("deleting a file's bytes failed", { key, error: String(e) }));
+      }
       return json({});
     },
 

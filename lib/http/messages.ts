@@ -3,9 +3,9 @@ import { requireUser, type SessionDeps } from "../auth/sessions.ts";
 import { ApiError } from "../errors.ts";
 import { pageQuery, roomId } from "../validate.ts";
 import { json, type Req } from "./respond.ts";
-import { messageJson } from "./shapes.ts";
+import { type FileUrl, messageJson } from "./shapes.ts";
 
-export function messageHandlers(deps: SessionDeps) {
+export function messageHandlers(deps: SessionDeps & { fileUrl: FileUrl }) {
   const { store } = deps;
   return {
     async handleListMessages(req: Req) {
@@ -14,7 +14,7 @@ export function messageHandlers(deps: SessionDeps) {
       if (!(await store.isMember(id, caller.userId))) throw new ApiError("room_not_found");
       const page = pageQuery(new URL(req.url).searchParams);
       const messages = await store.listMessages(id, page);
-      return json(messages.map(messageJson));
+      return json(messages.map((m) => messageJson(m, deps.fileUrl)));
     },
   };
 }

@@ -9,12 +9,13 @@ import type { CreatedRoom, PublicRoom, RoomChange, RoomSummary } from "../store/
 import { flag, type Json, publicRoomsQuery, roomId, roomName, roomPageQuery, roomTopic } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
 import { mayManage, namedUsers, notManager, refusal, tooManyRooms, tooManyUsers } from "./room-rules.ts";
-import { publicRoomJson, roomJson, roomSummaryJson } from "./shapes.ts";
+import { type FileUrl, publicRoomJson, roomJson, roomSummaryJson } from "./shapes.ts";
 
 export type RoomDeps = SessionDeps & {
   config: Pick<Config, "maxRoomsPerUser" | "maxRoomUsers">;
   limits: Pick<Limits, "roomCreation">;
   notify: Pick<Notifier, "roomChanged" | "memberRemoved">;
+  fileUrl: FileUrl;
 };
 
 export function roomHandlers(deps: RoomDeps) {
@@ -27,7 +28,7 @@ export function roomHandlers(deps: RoomDeps) {
       const rooms = await store.listRooms(caller.userId, { ...page, limit: page.limit + 1 });
       const more = rooms.length > page.limit;
       if (more) rooms.length = page.limit;
-      const body = rooms.map((r) => roomSummaryJson(r, caller.userId));
+      const body = rooms.map((r) => roomSummaryJson(r, caller.userId, deps.fileUrl));
       return json(body, 200, more ? { link: nextLink(rooms.at(-1)!, page.limit) } : undefined);
     },
 

@@ -6,12 +6,12 @@ import { highlights, parseQuery } from "../search/query.ts";
 import type { MessageSearch, SearchCursor } from "../store/store.ts";
 import { limitParam, roomId } from "../validate.ts";
 import { json, type Req } from "./respond.ts";
-import { searchJson } from "./shapes.ts";
+import { type FileUrl, searchJson } from "./shapes.ts";
 
 export const SEARCH_PAGE = { default: 20, max: 100 };
 
 // scan: --search-scan, the matching messages one search reads at most.
-export function searchHandlers(deps: SessionDeps & { limits: Pick<Limits, "search">; scan: number }) {
+export function searchHandlers(deps: SessionDeps & { limits: Pick<Limits, "search">; scan: number; fileUrl: FileUrl }) {
   const { store, limits, scan } = deps;
   return {
     async handleSearch(req: Req) {
@@ -23,7 +23,7 @@ export function searchHandlers(deps: SessionDeps & { limits: Pick<Limits, "searc
       }
       const page = await store.searchMessages(search);
       const found = page.found.map((f) => ({ ...f, highlights: highlights(f.message.text, search.query) }));
-      return json(searchJson(found, page.next && cursorText(page.next)));
+      return json(searchJson(found, page.next && cursorText(page.next), deps.fileUrl));
     },
   };
 }

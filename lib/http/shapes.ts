@@ -25,7 +25,11 @@ export function formatTime(ms: number): string {
   return lastText;
 }
 
-export function messageJson(m: Message) {
+// A file's URL as the reader gets it (signed: lib/files/signing.ts), given by whoever makes the JSON so that
+// this module stays pure; called once per file per JSON made (a frame fan-out signs once, not per recipient).
+export type FileUrl = (f: FileRef) => string;
+
+export function messageJson(m: Message, fileUrl: FileUrl) {
   const out: Record<string, unknown> = {
     id: m.id,
     text: m.text,
@@ -40,11 +44,12 @@ export function messageJson(m: Message) {
   if (m.mentions?.length) out.mentions = m.mentions;
   if (m.reactions?.length) out.reactions = reactionsJson(m.reactions);
   if (m.deleted) out.deleted = true;
+  if (m.files?.length) out.files = m.files.map((f) => fileJson(f, fileUrl(f)));
   return out;
 }
 
 // A file as the upload answers it and messages carry it; url: its signed URL (lib/files/signing.ts).
-export function fileJson(f: FileRef, url: string) {
+export function fileJson(f: Omit<FileRef, "epoch">, url: string) {
   const out: Record<string, unknown> = { id: f.publicId, name: f.name, type: f.type, size: f.size, url };
   if (f.width !== null && f.height !== null) {
     out.width = f.width;
@@ -54,8 +59,12 @@ export function fileJson(f: FileRef, url: string) {
 }
 
 // GET /v1/search: each message found with the [start, end) UTF-16 ranges of its matching words.
-export function searchJson(found: { message: Message; highlights: [number, number][] }[], next: string | null) {
-  return { results: found.map((f) => ({ message: messageJson(f.message), highlights: f.highlights })), next };
+export function searchJson(
+  found: { message: Message; highlights: [number, number][] }[],
+  next: string | null,
+  fileUrl: FileUrl,
+) {
+  return { results: found.map((f) => ({ message: messageJson(f.message, fileUrl), highlights: f.highlights })), next };
 }
 
 export const reactionsJson = (reactions: Reaction[]) => reactions.map((r) => ({ emoji: r.emoji, user_ids: r.userIds }));
@@ -81,9 +90,10 @@ export function roomJson(room: Room, viewerId?: number) {
 
 // A membership or room change as a frame (room socket with events=members); a message's change (edit,
 // delete, reaction: events=changes and the user stream).
-export function roomEventJson(e: RoomEvent) {
+export function roomEventJson(e: RoomEvent, fileUrl: FileUrl) {
   if (e.kind === "room") return { type: "room", room_id: e.roomId, seq: e.seq, room: roomJson(e.room), by: e.by };
-  if (e.kind === "edit") return { type: "edit", room_id: e.roomId, seq: e.seq, message: messageJson(e.message) };
+  if (e.kind === "edit")
+    return { type: "edit", room_id: e.roomId, seq: e.seq, message: messageJson(e.message, fileUrl) };
   if (e.kind === "delete") return { type: "delete", room_id: e.roomId, seq: e.seq, message_id: e.messageId };
   if (e.kind === "reaction") {
     const { roomId, seq, messageId, reactions } = e;
@@ -97,10 +107,10 @@ export function publicRoomJson(r: PublicRoom) {
   return { id: r.id, name: r.name, topic: r.topic, member_count: r.memberCount };
 }
 
-export function roomSummaryJson(room: RoomSummary, viewerId: number) {
+export function roomSummaryJson(room: RoomSummary, viewerId: number, fileUrl: FileUrl) {
   return {
     ...roomJson(room, viewerId),
-    last_message: room.lastMessage && messageJson(room.lastMessage),
+    last_message: room.lastMessage && messageJson(room.lastMessage, fileUrl),
     unread: room.unread,
     mentions: room.mentions,
   };

@@ -2,7 +2,7 @@
 // one server.publish per topic, with the topic names of topics.ts.
 import type { Server } from "bun";
 import type { EventBody } from "../broker/broker.ts";
-import { messageJson, roomEventJson } from "../http/shapes.ts";
+import { type FileUrl, messageJson, roomEventJson } from "../http/shapes.ts";
 import type { Message, RoomEvent, RoomFrame } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
 import type { WS } from "./socket.ts";
@@ -16,9 +16,10 @@ type Deps = {
   streams: () => StreamHook;
   server: () => Server<any> | undefined; // undefined until Bun.serve has started
   onDeliver: (frames: number) => void; // message frames handed to sockets, for /metrics
+  fileUrl: FileUrl; // signs a message's files once per delivery, for every recipient
 };
 
-export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
+export function createDelivery({ rooms, server, onDeliver, streams, fileUrl }: Deps) {
   // A room's two message topics and their subscriber counts, read once and kept until a socket of the
   // room subscribes or closes (subscriptionsChanged): two native subscriberCount calls and two topic
   // names per message were about 6% of the main thread in fan-out. Rooms nobody listens to are not kept.
@@ -40,7 +41,7 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
     rooms.bufferMessage(m);
     const s = server();
     if (!s) return;
-    const plain = JSON.stringify(messageJson(m));
+    const plain = JSON.stringify(messageJson(m, fileUrl));
     const t = roomTopics(s, m.roomId);
     onDeliver(t.plainCount + t.typedCount);
     s.publish(t.plain, plain, false);
@@ -66,7 +67,7 @@ export function createDelivery({ rooms, server, onDeliver, streams }: Deps) {
   // their backlog.
   function roomEvent(e: RoomEvent) {
     rooms.buffer(e);
-    server()?.publish(topic.event(e.roomId, optInOf(e)), JSON.stringify(roomEventJson(e)), false);
+    server()?.publish(topic.event(e.roomId, optInOf(e)), JSON.stringify(roomEventJson(e, fileUrl)), false);
     streams().frame(e);
   }
 

@@ -3,11 +3,11 @@
 import type { Broker } from "../broker/broker.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { messageJson } from "../http/shapes.ts";
+import { type FileUrl, messageJson } from "../http/shapes.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
-import { isObject, validClientId, validReplyTo, validText } from "../validate.ts";
+import { isObject, validClientId, validFiles, validReplyTo, validText } from "../validate.ts";
 import type { ReadMarkers } from "./read-markers.ts";
 import { send, sendError, type WS } from "./socket.ts";
 
@@ -22,6 +22,7 @@ export type FrameContext = {
   broker: Broker;
   lastTyping: Map<string, number>; // "room:user" -> when its last typing event went out
   reads: ReadMarkers;
+  fileUrl: FileUrl;
 };
 export type Frame = Record<string, unknown>;
 type FrameHandler = (ctx: FrameContext, ws: WS, frame: Frame) => unknown;
@@ -62,9 +63,16 @@ export async function storeMessage(ctx: FrameContext, ws: WS, room: number, fram
   } catch {
     return sendError(ws, "invalid_json");
   }
+  let files: string[];
+  try {
+    files = validFiles(frame.files);
+  } catch {
+    return sendError(ws, "invalid_files", clientId);
+  }
   let text: string;
   try {
-    text = validText(frame.text, config.maxMessageLength);
+    // With files, the text may be empty.
+    text = files.length > 0 && frame.text === "" ? "" : validText(frame.text, config.maxMessageLength);
   } catch {
     return sendError(ws, "invalid_text", clientId);
   }
@@ -77,16 +85,17 @@ export async function storeMessage(ctx: FrameContext, ws: WS, room: number, fram
   if (!limits.message(userId)) return sendError(ws, "rate_limited", clientId);
   let stored;
   try {
-    stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now(), replyTo });
+    stored = await store.createMessage({ roomId: room, userId, text, clientId, now: now(), replyTo, files });
   } catch (e) {
     // unavailable: the database is away; room_not_found: the sender was removed; message_not_found: no
-    // live message reply_to of this room (nothing was stored)
+    // live message reply_to of this room; invalid_files: a file is not the sender's unattached upload to the
+    // room (nothing was stored)
     if (e instanceof ApiError) return sendError(ws, e.code, clientId);
     log.error("storing a message failed", { room, error: String(e) });
     return sendError(ws, "internal_error", clientId);
   }
   if (stored.duplicate) {
-    const body = messageJson(stored.message);
+    const body = messageJson(stored.message, ctx.fileUrl);
     return send(ws, typed ? { type: "message", ...body } : body);
   }
   broker.message(stored.message);

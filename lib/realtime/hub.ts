@@ -18,6 +18,7 @@ import { createResumer } from "./resume.ts";
 import { RoomState } from "./room-state.ts";
 import { type SocketData, send, sendError, type WS } from "./socket.ts";
 import { topic } from "./topics.ts";
+import type { FileUrl } from "../http/shapes.ts";
 import { createStreamSync } from "./stream-sync.ts";
 import { createStreams, type Streams } from "./stream.ts";
 import { createStreamUpgrade, createUpgrade } from "./upgrade.ts";
@@ -27,7 +28,15 @@ const SLOW_CONSUMER_BYTES = 1024 * 1024;
 const SWEEP_MS = 250;
 const SESSION_CHECK_MS = 60_000;
 
-type Deps = { store: Store; config: Config; now: () => number; log: Logger; limits: Limits; broker: Broker };
+type Deps = {
+  store: Store;
+  config: Config;
+  now: () => number;
+  log: Logger;
+  limits: Limits;
+  broker: Broker;
+  fileUrl: FileUrl; // a file's signed URL, for the messages the hub makes JSON of
+};
 type Close = { code: number; reason: string };
 
 export type Hub = ReturnType<typeof createHub>;
@@ -40,7 +49,13 @@ export function createHub(deps: Deps) {
   const rooms = new RoomState();
   const registry = createRegistry();
   let streams: Streams | undefined;
-  const delivery = createDelivery({ rooms, server: () => server, onDeliver, streams: () => streams! });
+  const delivery = createDelivery({
+    rooms,
+    server: () => server,
+    onDeliver,
+    streams: () => streams!,
+    fileUrl: deps.fileUrl,
+  });
   const presence = createPresence({ broker, rooms, log, publish: delivery.event });
   const userPresence = createUserPresence({ broker, log });
   const reads = createReadMarkers(deps);

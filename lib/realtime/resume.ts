@@ -11,7 +11,7 @@
 // the socket takes it.
 import type { Broker } from "../broker/broker.ts";
 import { CLOSE } from "../errors.ts";
-import { messageJson, roomEventJson } from "../http/shapes.ts";
+import { type FileUrl, messageJson, roomEventJson } from "../http/shapes.ts";
 import type { Logger } from "../log.ts";
 import { frameSeq, type RoomFrame, type Store } from "../store/store.ts";
 import type { RoomState } from "./room-state.ts";
@@ -32,6 +32,7 @@ type Deps = {
   log: Logger;
   onDeliver: (frames: number) => void;
   goLive: (ws: WS) => void;
+  fileUrl: FileUrl;
 };
 
 // How a socket counts and reads its room: by message id (plain sockets, messages only) or by seq
@@ -65,18 +66,18 @@ function keep(page: RoomFrame[]): RoomFrame[] {
 
 export type Resumer = ReturnType<typeof createResumer>;
 
-export function createResumer({ store, broker, rooms, now, log, onDeliver, goLive }: Deps) {
+export function createResumer({ store, broker, rooms, now, log, onDeliver, goLive, fileUrl }: Deps) {
   const sending = new Map<WS, Sending>();
 
   function orderOf(ws: WS): Order {
     const room = ws.data.roomId;
     const typed = ws.data.events.size > 0;
     const messageFrame = (f: RoomFrame & { kind: "message" }) =>
-      JSON.stringify(typed ? { type: "message", ...messageJson(f.message) } : messageJson(f.message));
+      JSON.stringify(typed ? { type: "message", ...messageJson(f.message, fileUrl) } : messageJson(f.message, fileUrl));
     const events = ws.data.events;
     const frame = (f: RoomFrame) => {
       if (f.kind === "message") return messageFrame(f);
-      return events.has(optInOf(f)) ? JSON.stringify(roomEventJson(f)) : undefined;
+      return events.has(optInOf(f)) ? JSON.stringify(roomEventJson(f, fileUrl)) : undefined;
     };
     if (events.has("members") || events.has("changes")) {
       // Reading after a seq walks the missed rows (Store.listFrames): a gap the room's seq shows to be

@@ -4,7 +4,7 @@
 // "room_removed" for each room of the map the user left; then "synced". Live frames that arrive
 // meanwhile are buffered by stream.ts and sent after, skipping the seqs already sent.
 import type { Broker } from "../broker/broker.ts";
-import { messageJson, roomEventJson } from "../http/shapes.ts";
+import { type FileUrl, messageJson, roomEventJson } from "../http/shapes.ts";
 import { frameSeq, type Membership, type RoomFrame, type Store } from "../store/store.ts";
 import { send, type WS } from "./socket.ts";
 import { roomFrame, type StreamState, type Streams } from "./stream.ts";
@@ -12,10 +12,12 @@ import type { UserPresence } from "./user-presence.ts";
 
 export const RESYNC_AFTER = 1000;
 
-type Deps = { store: Store; broker: Broker; streams: () => Streams; userPresence: UserPresence };
+type Deps = { store: Store; broker: Broker; streams: () => Streams; userPresence: UserPresence; fileUrl: FileUrl };
 
-export function frameJson(f: RoomFrame): string {
-  return JSON.stringify(f.kind === "message" ? { type: "message", ...messageJson(f.message) } : roomEventJson(f));
+export function frameJson(f: RoomFrame, fileUrl: FileUrl): string {
+  return JSON.stringify(
+    f.kind === "message" ? { type: "message", ...messageJson(f.message, fileUrl) } : roomEventJson(f, fileUrl),
+  );
 }
 
 // The rooms to replay, [room, seq to read after], read a chunk per query (Store.listRoomsFrames): a chunk
@@ -64,7 +66,7 @@ function ahead<T, R>(items: T[], read: (item: T) => Promise<R>) {
   };
 }
 
-export function createStreamSync({ store, broker, streams, userPresence }: Deps) {
+export function createStreamSync({ store, broker, streams, userPresence, fileUrl }: Deps) {
   // Each room's frames after its seq, or null when more than RESYNC_AFTER are missing. A gap the room's
   // seq shows to be far past it is not read (Store.listFrames walks the missed rows). Frames past what
   // the broker delivered when the read starts are left to the buffer.
@@ -138,7 +140,7 @@ export function createStreamSync({ store, broker, streams, userPresence }: Deps)
   async function sendFrames(ws: WS, s: StreamState, room: number, frames: RoomFrame[]) {
     const st = streams();
     for (const f of frames) {
-      ws.send(frameJson(f));
+      ws.send(frameJson(f, fileUrl));
       s.rooms.set(room, frameSeq(f));
       if (f.kind === "members" && f.removed.includes(ws.data.userId)) {
         st.membership(ws, s, f);
@@ -163,7 +165,7 @@ export function createStreamSync({ store, broker, streams, userPresence }: Deps)
         continue;
       }
       if (!s.rooms.has(room) || seq <= s.rooms.get(room)!) continue;
-      ws.send(frameJson(f));
+      ws.send(frameJson(f, fileUrl));
       s.rooms.set(room, seq);
       if (f.kind === "members") st.membership(ws, s, f);
     }

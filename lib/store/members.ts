@@ -40,7 +40,8 @@ export const NO_CURSOR = { activity: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAF
 
 // A message batch refuses (null) a message whose sender was removed from the room while it waited in
 // the queue: the check runs once per (room, sender) per batch, inside the batch's transaction. It refuses
-// ("message_not_found") a reply whose message is not a live one of the room, checked there too.
-export type NotStored = null | "message_not_found";
+// ("message_not_found") a reply whose message is not a live one of the room, and ("invalid_files") files that
+// are not the sender's unattached uploads to the room, checked there too.
+export type NotStored = null | "message_not_found" | "invalid_files";
 export const memberOnly = (s: Stored | NotStored): Stored | Promise<never> =>
-  s === null || s === "message_not_found" ? Promise.reject(new ApiError(s ?? "room_not_found")) : s;
+  s === null || typeof s === "string" ? Promise.reject(new ApiError(s ?? "room_not_found")) : s;

@@ -80,7 +80,8 @@ export type Message = {
   files?: FileRef[]; // attached files (non-empty), in the order the message listed them
 };
 
-// A file as a message carries it; publicId is the file's id in the API (random, unguessable).
+// A file as a message carries it; publicId is the file's id in the API (random, unguessable). epoch: its
+// room's file epoch when it was read (signed URLs cover it: lib/files/signing.ts).
 export type FileRef = {
   publicId: string;
   name: string;
@@ -88,10 +89,11 @@ export type FileRef = {
   size: number;
   width: number | null;
   height: number | null;
+  epoch: number;
 };
 // An uploaded file's row (lib/files). storageKey: where the bytes are in the storage; messageId: the message
 // it is attached to (null: not yet); sha256: hex, the download's ETag.
-export type StoredFile = FileRef & {
+export type StoredFile = Omit<FileRef, "epoch"> & {
   roomId: number;
   userId: number;
   sha256: string;
@@ -179,7 +181,8 @@ export type RoomRules = { maxRooms: number; mayCreate: boolean };
 // messages with a client_id in that room since; the earlier message is returned as a duplicate.
 export const CLIENT_ID_WINDOW = 1000;
 
-// replyTo: a message of the same room it answers (null or absent: none).
+// replyTo: a message of the same room it answers (null or absent: none). files: public ids of the sender's
+// unattached uploads to the room, attached as it is stored (absent or empty: none).
 export type NewMessage = {
   roomId: number;
   userId: number;
@@ -187,6 +190,7 @@ export type NewMessage = {
   clientId: string | null;
   now: number;
   replyTo?: number | null;
+  files?: string[];
 };
 // duplicate: the client_id was already stored; message is that earlier one (and nothing is delivered).
 // A new message's place in the room is its seq (the one before it is seq - 1).
@@ -226,7 +230,8 @@ export type ReactionChange = {
   now: number;
   maxEmoji: number;
 };
-export type MessageChanged = { message: Message; events: RoomEvent[] };
+// removedFiles: a delete's files' storage keys, their rows gone with the commit: the caller deletes the bytes.
+export type MessageChanged = { message: Message; events: RoomEvent[]; removedFiles?: string[] };
 // message_not_found: none such in the room, or deleted; forbidden: not the caller's to change; room_not_found:
 // the caller is not a member (as the change commits); too_many_reactions: the message has maxEmoji already.
 export type MessageRefused = {
@@ -321,6 +326,8 @@ export interface Store {
   // never announced (it crashed, or the broker was away). SQLite: may count frames still being answered.
   latestSeqs(roomIds: number[]): Promise<Map<number, number>>;
 
+  // Rejects with ApiError("invalid_files") unless every file is the sender's upload to the room, attached to
+  // no message (checked and attached in the storing transaction; nothing stored otherwise).
   // Rejects with ApiError("room_not_found") when the sender is no longer a member as the batch commits
   // (removed while the message waited in the queue): no message follows its sender's removal. Rejects
   // with ApiError("message_not_found") when replyTo is not a live (undeleted) message of the room then;

@@ -9,6 +9,7 @@ export function rewindSqliteTo7(db: Database) {
   db.run("DROP TABLE files");
   db.run("DROP TABLE settings");
   db.run("ALTER TABLE rooms DROP COLUMN file_epoch");
+  db.run("ALTER TABLE messages DROP COLUMN files");
   db.run("PRAGMA user_version = 7");
 }
 
@@ -16,6 +17,7 @@ export async function rewindPostgresTo7(sql: SQL) {
   await sql`DROP TABLE files`;
   await sql`DROP TABLE settings`;
   await sql`ALTER TABLE rooms DROP COLUMN file_epoch`;
+  await sql`ALTER TABLE messages DROP COLUMN files`;
   await sql`UPDATE echat_schema SET version = 7`;
 }
 

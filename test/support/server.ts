@@ -38,6 +38,7 @@ export type StartOptions = {
   dir?: string;
   wrapStore?: (s: Store) => Store;
   log?: (line: string) => void;
+  env?: Record<string, string>; // S3 credentials and endpoint (test/support/s3.ts)
 };
 
 export function testClock(): Clock {
@@ -51,7 +52,7 @@ export function testClock(): Clock {
 }
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
-  const { config = {}, dir, wrapStore, log } = options;
+  const { config = {}, dir, wrapStore, log, env } = options;
   const folder = dir ?? mkdtempSync(join(tmpdir(), "echat-test-"));
   const db = join(folder, "echat.db");
   const clock = testClock();
@@ -61,6 +62,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     now: clock.now,
     wrapStore,
     log,
+    env,
   });
   // Only the server that made the folder (and database) removes them, also after restarts.
   const cleanup = async () => {

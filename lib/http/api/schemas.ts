@@ -70,6 +70,13 @@ const messageProps = {
   edited_at: { ...time, description: "present when it was edited: the last edit" },
   reactions: reactionList,
   deleted: { const: true, description: "only in a replayed edit event: the message was deleted since (text '')" },
+  files: {
+    type: "array",
+    items: fileSchema,
+    minItems: 1,
+    maxItems: 10,
+    description: "present when it carries files, in the order sent; each url freshly signed for this read",
+  },
 };
 const messageRequired = ["id", "text", "user_id", "room_id", "created_at", "seq"];
 
@@ -134,6 +141,7 @@ export const FRAME_ERRORS = [
   "unavailable",
   "room_not_found",
   "message_not_found",
+  "invalid_files",
 ] as const satisfies readonly ErrorCode[];
 
 // Bodies of REST requests and responses (OpenAPI's components.schemas).
@@ -346,8 +354,20 @@ export const FRAME_SCHEMAS = {
     type: "object",
     properties: {
       type: { const: "message", description: "the default" },
-      text: { type: "string", minLength: 1, maxLength: 4000 },
+      text: {
+        type: "string",
+        maxLength: 4000,
+        description: 'a visible character at least; "" when files has some',
+      },
       client_id: { type: "string", maxLength: 64 },
+      files: {
+        type: "array",
+        maxItems: 10,
+        items: { type: "string" },
+        description:
+          "ids of the sender's uploads to this room that no message has yet (POST /v1/rooms/{id}/files), else " +
+          "invalid_files and nothing is stored",
+      },
       room_id: { type: "integer", description: "user stream: the room (a room socket ignores it)" },
       reply_to: {
         type: "integer",

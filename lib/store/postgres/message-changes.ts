@@ -8,7 +8,7 @@ import { eventBody } from "../frames.ts";
 import { react, reactionsText } from "../reactions.ts";
 import type { Message, MessageChanged, MessageRefused, RoomEvent, Store } from "../store.ts";
 import { roomUsers } from "./room-changes.ts";
-import { message } from "./rows.ts";
+import { fileEpoch, message } from "./rows.ts";
 
 type MessageChanges = Pick<Store, "editMessage" | "deleteMessage" | "setReaction">;
 type Result = MessageChanged | MessageRefused;
@@ -27,7 +27,7 @@ async function nextSeq(tx: SQL, roomId: number): Promise<number> {
 // The room locked, then its live message, or why not.
 async function live(tx: SQL, roomId: number, messageId: number): Promise<Message | MessageRefused> {
   await tx`SELECT id FROM rooms WHERE id = ${roomId} FOR UPDATE`;
-  const [row] = await tx`SELECT * FROM messages WHERE id = ${messageId} AND room_id = ${roomId}`;
+  const [row] = await tx`SELECT *, ${fileEpoch(tx)} FROM messages WHERE id = ${messageId} AND room_id = ${roomId}`;
   if (!row || row.deleted_at !== null) return { refused: "message_not_found" };
   return message(row);
 }
@@ -38,7 +38,7 @@ async function isMember(tx: SQL, roomId: number, userId: number): Promise<boolea
 }
 
 async function read(tx: SQL, id: number): Promise<Message> {
-  const [row] = await tx`SELECT * FROM messages WHERE id = ${id}`;
+  const [row] = await tx`SELECT *, ${fileEpoch(tx)} FROM messages WHERE id = ${id}`;
   return message(row);
 }
 
@@ -90,12 +90,15 @@ export function createMessageChanges(sql: SQL): MessageChanges {
         if ("refused" in m) return m;
         if (m.userId !== by && !moderator) return { refused: "forbidden" };
         await tx`UPDATE messages SET text = ${Buffer.alloc(0)}, mentions = NULL, reactions = NULL, reply_to = NULL,
-            deleted_at = ${now}, search = NULL WHERE id = ${messageId}`;
+            deleted_at = ${now}, search = NULL, files = NULL WHERE id = ${messageId}`;
+        // Its files' rows go with it; their bytes after the commit (the caller).
+        const files = m.files ? await tx`DELETE FROM files WHERE message_id = ${messageId} RETURNING storage_key` : [];
         await setMentions(tx, m, []);
         await uncount(tx, m);
         const seq = await nextSeq(tx, roomId);
         const event = await record(tx, { kind: "delete", roomId, seq, by, messageId }, now);
-        return { message: await read(tx, messageId), events: [event] };
+        const removedFiles = files.map((f: { storage_key: string }) => f.storage_key);
+        return { message: await read(tx, messageId), events: [event], removedFiles };
       }),
     setReaction: ({ roomId, messageId, userId, emoji, add, now, maxEmoji }) =>
       sql.begin(async (tx): Promise<Result> => {

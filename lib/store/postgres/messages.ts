@@ -13,7 +13,8 @@ import {
 } from "../store.ts";
 import { editedIds, mergeFrames, mergeRoomsFrames } from "../frames.ts";
 import { memberOnly, type NotStored } from "../members.ts";
-import { message, type Row, roomEvent, user } from "./rows.ts";
+import { fileEpoch, message, type Row, roomEvent, user } from "./rows.ts";
+import { attachFiles, checkFiles } from "./file-links.ts";
 import { searchVector } from "../../search/tokens.ts";
 import { findMentions } from "../../mentions.ts";
 
@@ -32,13 +33,13 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
     async listMessages(roomId, page) {
       if (page.after !== undefined) {
         const rows =
-          await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${page.after} AND deleted_at IS NULL ORDER BY id LIMIT ${page.limit}`;
+          await sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE room_id = ${roomId} AND id > ${page.after} AND deleted_at IS NULL ORDER BY id LIMIT ${page.limit}`;
         return rows.map(message);
       }
       const rows =
         page.before !== undefined
-          ? await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id < ${page.before} AND deleted_at IS NULL ORDER BY id DESC LIMIT ${page.limit}`
-          : await sql`SELECT * FROM messages WHERE room_id = ${roomId} AND deleted_at IS NULL ORDER BY id DESC LIMIT ${page.limit}`;
+          ? await sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE room_id = ${roomId} AND id < ${page.before} AND deleted_at IS NULL ORDER BY id DESC LIMIT ${page.limit}`
+          : await sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE room_id = ${roomId} AND deleted_at IS NULL ORDER BY id DESC LIMIT ${page.limit}`;
       return rows.map(message).reverse();
     },
     // From after the newest message at or before the seq (schema.sql: no index on seq).
@@ -49,7 +50,7 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
           : await sql`SELECT id FROM messages WHERE room_id = ${roomId} AND seq <= ${afterSeq} ORDER BY id DESC LIMIT 1`;
       const from = b ? Number(b.id) : 0;
       const [messages, events] = await Promise.all([
-        sql`SELECT * FROM messages WHERE room_id = ${roomId} AND id > ${from} AND deleted_at IS NULL ORDER BY id LIMIT ${limit}`,
+        sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE room_id = ${roomId} AND id > ${from} AND deleted_at IS NULL ORDER BY id LIMIT ${limit}`,
         sql`SELECT * FROM room_events WHERE room_id = ${roomId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`,
       ]);
       return mergeFrames(messages.map(message), await toEvents(sql, events), limit);
@@ -80,7 +81,8 @@ export function createMessages(sql: SQL, mapError: (e: unknown) => unknown): Mes
 // it was deleted since.
 async function toEvents(sql: SQL, rows: Row[]): Promise<RoomEvent[]> {
   const ids = editedIds(rows as { kind: string; body: string }[]);
-  const found = ids.length === 0 ? [] : await sql`SELECT * FROM messages WHERE id = ANY(${ids}::bigint[])`;
+  const found =
+    ids.length === 0 ? [] : await sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE id = ANY(${ids}::bigint[])`;
   const messages = new Map<number, Message>(found.map((r: Row) => [Number(r.id), message(r)]));
   return rows.map((r) => roomEvent(r, messages));
 }
@@ -91,7 +93,7 @@ function roomsMessages(sql: SQL, rooms: number[], afters: number[], limit: numbe
   return sql`SELECT m.* FROM unnest(${rooms}::bigint[], ${afters}::bigint[]) AS a(room_id, after_seq)
     CROSS JOIN LATERAL (SELECT coalesce(max(b.id), 0) AS from_id FROM (SELECT id FROM messages
       WHERE a.after_seq > 0 AND room_id = a.room_id AND seq <= a.after_seq ORDER BY id DESC LIMIT 1) b) f
-    CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.room_id = a.room_id AND m.id > f.from_id
+    CROSS JOIN LATERAL (SELECT *, ${fileEpoch(sql, "m")} FROM messages m WHERE m.room_id = a.room_id AND m.id > f.from_id
       AND m.deleted_at IS NULL ORDER BY m.id LIMIT ${limit}) m
     ORDER BY m.room_id, m.id`;
 }
@@ -106,6 +108,7 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | NotSt
   const mentionsIn = mentionsFor(tx);
   const mentionRows: [userId: number, roomId: number, messageId: number][] = [];
   const out: (Stored | NotStored)[] = [];
+  const taken = new Set<string>(); // files attached by this batch
   for (const input of batch) {
     if (!members.has(`${input.roomId}:${input.userId}`)) {
       out.push(null); // removed from the room while the message waited in the queue
@@ -120,11 +123,17 @@ async function writeBatch(tx: SQL, batch: NewMessage[]): Promise<(Stored | NotSt
       out.push("message_not_found");
       continue;
     }
+    const refs = input.files?.length ? await checkFiles(tx, input.roomId, input.userId, input.files, taken) : null;
+    if (input.files?.length && refs === null) {
+      out.push("invalid_files");
+      continue;
+    }
     const seq = seqs.get(input.roomId)! + 1;
     seqs.set(input.roomId, seq);
     // A text without "@" pays one includes() for mentions.
     const mentioned = input.text.includes("@") ? await mentionsIn(input.roomId, input.text) : [];
     const m = await insertMessage(tx, input, seq, mentioned);
+    if (refs) m.files = await attachFiles(tx, m.id, input.roomId, refs, taken);
     for (const user of mentioned) if (user !== input.userId) mentionRows.push([user, input.roomId, m.id]);
     out.push({ message: m, duplicate: false });
     touched.set(input.roomId, { last: m, n: (touched.get(input.roomId)?.n ?? 0) + 1 });
@@ -227,7 +236,7 @@ async function insertMessage(tx: SQL, input: NewMessage, seq: number, mentioned:
 // as the SQLite writer keeps it. The count runs only for a match, that is for a retry.
 async function findEarlier(tx: SQL, input: NewMessage): Promise<Row | undefined> {
   const { roomId, userId } = input;
-  const [earlier] = await tx`SELECT * FROM messages e
+  const [earlier] = await tx`SELECT *, ${fileEpoch(tx, "e")} FROM messages e
     WHERE room_id = ${roomId} AND user_id = ${userId} AND client_id = ${Buffer.from(input.clientId!)}
       AND (SELECT count(*) FROM (SELECT FROM messages x WHERE x.room_id = ${roomId} AND x.user_id = ${userId}
              AND x.client_id IS NOT NULL AND x.id > e.id LIMIT ${CLIENT_ID_WINDOW}) later) < ${CLIENT_ID_WINDOW}

@@ -149,6 +149,7 @@ export async function fillSearch(tx: SQL) {
 // 7 -> 8: files and server settings, and the rooms' file epoch, as on SQLite.
 async function addFiles(tx: SQL) {
   await tx`ALTER TABLE rooms ADD COLUMN file_epoch bigint NOT NULL DEFAULT 0`;
+  await tx`ALTER TABLE messages ADD COLUMN files text`;
   const from = schema.indexOf("-- version 8: begin");
   const to = schema.indexOf("-- version 8: end");
   if (from < 0 || to < from) throw new Error("schema.sql: the version 8 block moved");

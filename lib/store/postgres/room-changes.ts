@@ -183,6 +183,8 @@ export function createRoomChanges(sql: SQL): RoomChanges {
         if ("refused" in room) return room;
         if (!room.users.some((u) => u.id === userId)) return { refused: "not_member" };
         await tx`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
+        // Signed file URLs cover the epoch: the removed member's stop working (lib/files/signing.ts).
+        await tx`UPDATE rooms SET file_epoch = file_epoch + 1 WHERE id = ${roomId}`;
         const events = [await membersEvent(tx, roomId, by, [], [userId], now)];
         if (room.ownerId === userId) {
           const [heir] = await tx`SELECT user_id FROM room_members WHERE room_id = ${roomId} ORDER BY position LIMIT 1`;

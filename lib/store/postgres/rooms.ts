@@ -96,7 +96,7 @@ async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[
   return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
       l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
       l.edited_at AS m_edited_at, l.reply_to AS m_reply_to, l.mentions AS m_mentions, l.reactions AS m_reactions,
-      l.deleted_at AS m_deleted_at,
+      l.deleted_at AS m_deleted_at, l.files AS m_files, r.file_epoch AS m_file_epoch,
       (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
       (SELECT count(*) FROM mentions x WHERE x.user_id = ${userId} AND x.room_id = r.id
         AND x.message_id > m.last_read_id) AS mentions
@@ -125,6 +125,8 @@ function lastMessageRow(r: Row): Row {
     mentions: r.m_mentions,
     reactions: r.m_reactions,
     deleted_at: r.m_deleted_at,
+    files: r.m_files,
+    file_epoch: r.m_file_epoch,
   };
 }
 

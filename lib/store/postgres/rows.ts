@@ -1,9 +1,17 @@
 // PostgreSQL rows as domain types. bigint columns arrive as strings; text and client_id are bytea.
+import type { SQL } from "bun";
 import { eventFromBody } from "../frames.ts";
 import { withOptionalColumns } from "../message-columns.ts";
 import type { Message, Room, RoomEvent, User } from "../store.ts";
 
 export type Row = Record<string, any>;
+
+// Selected beside a message's columns (alias: the messages table's name in the query): its room's file epoch,
+// read only for a message with files (signed URLs cover it).
+export const fileEpoch = (sql: SQL, alias = "messages") =>
+  sql.unsafe(
+    `CASE WHEN ${alias}.files IS NULL THEN NULL ELSE (SELECT file_epoch FROM rooms WHERE rooms.id = ${alias}.room_id) END AS file_epoch`,
+  );
 
 export function user(r: Row): User {
   return { id: Number(r.id), login: r.login };
@@ -26,6 +34,8 @@ export function message(r: Row): Message {
     mentions: r.mentions,
     reactions: r.reactions,
     deletedAt: r.deleted_at,
+    files: r.files ?? null,
+    fileEpoch: r.file_epoch ?? null,
   });
 }
 

@@ -91,7 +91,8 @@ CREATE TABLE messages (
   deleted_at bigint,
   -- Its words for full-text search (lib/search/tokens.ts searchVector: tokenized as SQLite does), written
   -- with the text; NULL once deleted.
-  search     tsvector
+  search     tsvector,
+  files      text  -- as on SQLite: JSON of its files' fields, NULL when none (version 8)
 );
 CREATE INDEX messages_room ON messages(room_id, id);
 CREATE INDEX messages_search ON messages USING gin (search);

@@ -5,7 +5,7 @@ import type { SQL } from "bun";
 import { tsqueryText } from "../../search/query.ts";
 import { byRank, foundIn, searchPage, type WindowRead } from "../search-page.ts";
 import type { Message, MessageSearch, Store } from "../store.ts";
-import { message, type Row } from "./rows.ts";
+import { fileEpoch, message, type Row } from "./rows.ts";
 
 export function createSearch(sql: SQL): Pick<Store, "searchMessages"> {
   return { searchMessages: (search) => searchPage(search, (s, below, limit) => read(sql, s, below, limit)) };
@@ -24,7 +24,7 @@ async function read(sql: SQL, s: MessageSearch, below: number, limit: number): P
   if (scanned.length === 0) return { count: 0, low: 0, high: 0, hits: [] };
   const mine = scanned.filter((r) => r.mine).map((r) => ({ id: Number(r.id), rank: (r.r as number | null) ?? 0 }));
   const hits = (s.order === "rank" ? byRank(mine, s.before) : mine).slice(0, limit);
-  const rows = await sql`SELECT * FROM messages WHERE id = ANY(${hits.map((h) => h.id)}::bigint[])
+  const rows = await sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE id = ANY(${hits.map((h) => h.id)}::bigint[])
     AND deleted_at IS NULL`;
   const byId = new Map<number, Message>(rows.map((r: Row) => [Number(r.id), message(r)]));
   const low = Number(scanned.at(-1)!.id);

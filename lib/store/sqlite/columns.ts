@@ -5,7 +5,9 @@ import type { Message } from "../store.ts";
 
 export const MESSAGE =
   "id, room_id AS roomId, user_id AS userId, text, client_id AS clientId, created_at AS createdAt, seq, " +
-  "edited_at AS editedAt, reply_to AS replyTo, mentions, reactions, deleted_at AS deletedAt";
+  "edited_at AS editedAt, reply_to AS replyTo, mentions, reactions, deleted_at AS deletedAt, files, " +
+  // The room's file epoch only for a message with files (signed URLs cover it): one primary-key read then.
+  "CASE WHEN files IS NULL THEN NULL ELSE (SELECT file_epoch FROM rooms WHERE rooms.id = messages.room_id) END AS fileEpoch";
 
 export type MessageRow = Pick<Message, "id" | "roomId" | "userId" | "text" | "clientId" | "createdAt" | "seq"> &
   OptionalColumns;

@@ -65,12 +65,13 @@ export function createMessageChanges(db: Database) {
       if ("refused" in m) return m;
       if (m.userId !== by && !moderator) return { refused: "forbidden" };
       q.erase.run(now, messageId);
+      const removedFiles = m.files ? q.deleteFiles.all(messageId).map((f) => f.storageKey) : [];
       setMentions(m, []);
       q.uncount.run(messageId, roomId);
       q.unsent.run(roomId, m.userId);
       q.unread.run(m.userId, roomId, messageId);
       const event = record({ kind: "delete", roomId, seq: nextSeq(roomId), by, messageId }, now);
-      return { message: read(messageId), events: [event] };
+      return { message: read(messageId), events: [event], removedFiles };
     },
     setReaction({ roomId, messageId, userId, emoji, add, now, maxEmoji }: ReactionChange): Result {
       const m = live(roomId, messageId);
@@ -108,7 +109,12 @@ function prepare(db: Database) {
     ),
     // The tombstone: id, room, sender, seq, time, client_id and the last edit's time stay.
     erase: db.query<never, [number, number]>(
-      "UPDATE messages SET text = '', mentions = NULL, reactions = NULL, reply_to = NULL, deleted_at = ? WHERE id = ?",
+      `UPDATE messages SET text = '', mentions = NULL, reactions = NULL, reply_to = NULL, files = NULL, deleted_at = ?
+       WHERE id = ?`,
+    ),
+    // A deleted message's files: their rows go in its transaction, their bytes after (the caller).
+    deleteFiles: db.query<{ storageKey: string }, [number]>(
+      "DELETE FROM files WHERE message_id = ? RETURNING storage_key AS storageKey",
     ),
     react: db.query<never, [string | null, number]>("UPDATE messages SET reactions = ? WHERE id = ?"),
     insertMention: db.query<never, [number, number, number]>(

@@ -159,5 +159,6 @@ function addMessageChangesAndSearch(db: Database) {
 // 7 -> 8: files and server settings, and the rooms' file epoch (signed file URLs).
 function addFiles(db: Database) {
   db.run("ALTER TABLE rooms ADD COLUMN file_epoch INTEGER NOT NULL DEFAULT 0");
+  db.run("ALTER TABLE messages ADD COLUMN files TEXT");
   db.run(schemaBlock("-- version 8: begin", "-- version 8: end"));
 }

@@ -135,6 +135,7 @@ export function createRoomChanges(db: Database) {
       if ("refused" in room) return room;
       if (!room.users.some((u) => u.id === userId)) return { refused: "not_member" };
       q.deleteMember.run(roomId, userId);
+      q.nextFileEpoch.run(roomId);
       const event = membersEvent(roomId, by, [], [userId], now);
       if (room.ownerId === userId) {
         const heir = q.firstMember.get(roomId);
@@ -181,6 +182,8 @@ function prepare(db: Database) {
     ),
     setMemberKey: db.query<never, [string, number]>("UPDATE rooms SET member_key = ? WHERE id = ?"),
     deleteMember: db.query<never, [number, number]>("DELETE FROM room_members WHERE room_id = ? AND user_id = ?"),
+    // Signed file URLs cover the epoch: the removed member's stop working (lib/files/signing.ts).
+    nextFileEpoch: db.query<never, [number]>("UPDATE rooms SET file_epoch = file_epoch + 1 WHERE id = ?"),
     firstMember: db.query<{ userId: number }, [number]>(
       "SELECT user_id AS userId FROM room_members WHERE room_id = ? ORDER BY position LIMIT 1",
     ),

@@ -107,8 +107,11 @@ CREATE TABLE messages (
   -- Deleted: a tombstone keeps id, room, sender, seq and time (the id is never reused, the seq stays
   -- taken); text is '' and the rest NULL. secure_delete and the search index's own secure-delete
   -- overwrite the old text in the file, and the writer truncates the WAL after a delete.
-  deleted_at INTEGER
+  deleted_at INTEGER,
   -- messages: changes end
+  -- Its files (version 8): JSON [{"id","name","type","size","width","height"}] in the order sent, a copy of
+  -- their rows' fields made as they are attached (reads need no join); NULL: none, or deleted.
+  files      TEXT
 );
 CREATE INDEX messages_room ON messages(room_id, id);
 -- A sender's recent client_ids, newest last, for idempotent retries (see the message writer):

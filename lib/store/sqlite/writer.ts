@@ -6,7 +6,7 @@ import type { Config } from "../../config.ts";
 import { createCommitQueue } from "../commit-queue.ts";
 import { memberOnly, type NotStored } from "../members.ts";
 import { type Packed, pack } from "./batch.ts";
-import type { Message, NewMessage, Stored } from "../store.ts";
+import type { FileRef, Message, NewMessage, Stored } from "../store.ts";
 
 export type Request =
   | { kind: "open"; path: string; synchronous: "full" | "normal" }
@@ -15,7 +15,13 @@ export type Request =
   | { kind: "close" };
 type Written = Extract<Reply, { kind: "written" }>;
 export type Reply =
-  | { kind: "written"; results: (number | Message | NotStored)[]; seqs: number[]; mentions: [number, number[]][] }
+  | {
+      kind: "written";
+      results: (number | Message | NotStored)[];
+      seqs: number[];
+      mentions: [number, number[]][];
+      files: [number, FileRef[]][];
+    }
   | { kind: "changed"; result: unknown; eventId: number }
   | { kind: "failed"; error: string; busy?: boolean }
   | { kind: "closed" };
@@ -101,9 +107,10 @@ export function startMessageWriter(config: Config, newest: { message: number; ev
 
 // A number is the new message's id (seqs holds its seq; mentions whom it mentions); a Message is the
 // earlier one with the same client_id; null: the sender is no longer a member; "message_not_found": its
-// reply_to is no live message of the room.
-function toStored(inputs: NewMessage[], { results, seqs, mentions }: Written): (Stored | NotStored)[] {
+// reply_to is no live message of the room; "invalid_files": its files are not the sender's to attach.
+function toStored(inputs: NewMessage[], { results, seqs, mentions, files }: Written): (Stored | NotStored)[] {
   const mentioned = new Map(mentions);
+  const attached = new Map(files);
   return results.map((r, i): Stored | NotStored => {
     if (r === null || typeof r === "string") return r;
     if (typeof r !== "number") return { message: r, duplicate: true };
@@ -112,6 +119,8 @@ function toStored(inputs: NewMessage[], { results, seqs, mentions }: Written): (
     if (replyTo) message.replyTo = replyTo;
     const ids = mentioned.get(i);
     if (ids) message.mentions = ids;
+    const refs = attached.get(i);
+    if (refs) message.files = refs;
     return { message, duplicate: false };
   });
 }

@@ -2,11 +2,12 @@
 // the thread that serves sockets. It writes one batch at a time, in the order given, and
 // answers only after the commit returned, so an ack always means "on disk" (with FULL).
 import { Database } from "bun:sqlite";
-import { CLIENT_ID_WINDOW, type Message } from "../store.ts";
+import { CLIENT_ID_WINDOW, type FileRef, type Message } from "../store.ts";
 import type { NotStored } from "../members.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { type Row, unpack } from "./batch.ts";
 import { prepareRepliesAndMentions } from "./replies-mentions.ts";
+import { prepareFileLinks } from "./file-links.ts";
 import { createMessageChanges, type MessageChanges } from "./message-changes.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
@@ -19,8 +20,14 @@ let changeRoom: ReturnType<typeof createRoomChanges>;
 let changeMessage: MessageChanges;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
 // with the same client_id (seq 0); null or "message_not_found": refused (members.ts NotStored).
-// mentions: [index in results, the ids its text mentions] for each new message that mentions someone.
-type Written = { results: (number | Message | NotStored)[]; seqs: number[]; mentions: [number, number[]][] };
+// mentions: [index in results, the ids its text mentions] for each new message that mentions someone;
+// files: [index in results, its files] for each new message with files.
+type Written = {
+  results: (number | Message | NotStored)[];
+  seqs: number[];
+  mentions: [number, number[]][];
+  files: [number, FileRef[]][];
+};
 let checkpoints: Timer | undefined;
 // A delete's WAL truncation found readers in the way: the checkpoint timer truncates until it succeeds.
 let truncateOwed = false;
@@ -139,12 +146,20 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
   );
   const recent = createRecentClientIds((roomId, userId, n) => recentClientIds.all(roomId, userId, n).reverse());
   const links = prepareRepliesAndMentions(db);
+  const fileLinks = prepareFileLinks(db);
   const NONE: number[] = [];
   // Why a row is not stored: its sender was removed (null), it is a retry (the earlier message with its
-  // client_id), or its reply_to is no live message of the room; undefined: it is new. members: "room:user"
-  // -> still a member, checked once per pair per batch.
-  function notNew(row: Row, members: Map<string, boolean>, staged: Staged): Message | NotStored | undefined {
-    const [roomId, userId, , clientId, , replyTo] = row;
+  // client_id), its reply_to is no live message of the room, or its files are not the sender's unattached
+  // uploads to it; undefined: it is new. members: "room:user" -> still a member, checked once per pair per
+  // batch. files: the row's files when it is new.
+  function notNew(
+    row: Row,
+    members: Map<string, boolean>,
+    staged: Staged,
+    taken: Set<string>,
+    files: { refs: Omit<FileRef, "epoch">[] | null },
+  ): Message | NotStored | undefined {
+    const [roomId, userId, , clientId, , replyTo, ids] = row;
     const pair = `${roomId}:${userId}`;
     let member = members.get(pair);
     if (member === undefined) members.set(pair, (member = isMember.get(roomId, userId) !== null));
@@ -154,6 +169,8 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
       if (earlier !== undefined) return toMessage(messageById.get(earlier)!);
     }
     if (replyTo !== 0 && links.replyRefused(roomId, replyTo)) return "message_not_found";
+    files.refs = ids.length === 0 ? null : fileLinks.check(roomId, userId, ids, taken);
+    if (ids.length > 0 && files.refs === null) return "invalid_files";
   }
   // A number is the new message's id; a Message is the earlier one with the same client_id.
   // run() + lastInsertRowid costs about 40% less CPU per row than RETURNING id.
@@ -161,12 +178,15 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
     const results: (number | Message | NotStored)[] = [];
     const seqs: number[] = [];
     const mentions: [number, number[]][] = [];
+    const files: [number, FileRef[]][] = [];
+    const taken = new Set<string>(); // files attached by this batch
+    const rowFiles: { refs: Omit<FileRef, "epoch">[] | null } = { refs: null };
     const touched = new Map<number, Touched>();
     const members = new Map<string, boolean>(); // "room:user" -> still a member
     const mentionsIn = links.mentionsFor();
     for (const row of rows) {
       const [roomId, userId, text, clientId, now, replyTo] = row;
-      const refused = notNew(row, members, staged);
+      const refused = notNew(row, members, staged, taken, rowFiles);
       if (refused !== undefined) {
         results.push(refused);
         seqs.push(0);
@@ -183,6 +203,7 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
           ? Number(insertMessage.run(roomId, userId, text, clientId, now, seq).lastInsertRowid)
           : links.insert({ roomId, userId, text, clientId, now }, seq, replyTo, mentioned);
       if (mentioned.length) mentions.push([results.length, mentioned]);
+      if (rowFiles.refs) files.push([results.length, fileLinks.attach(id, roomId, rowFiles.refs, taken)]);
       indexMessage.run(id, text);
       if (clientId !== null) staged.set(stagedKey(roomId, userId, clientId), [roomId, userId, clientId, id]);
       room.id = id;
@@ -196,7 +217,7 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
       touchRoom.run(id, now, n, seq, roomId);
       for (const [userId, sent] of senders) countSent.run(sent, roomId, userId);
     }
-    return { results, seqs, mentions };
+    return { results, seqs, mentions, files };
   });
   // What a batch stores becomes "recent" only once its commit succeeded.
   return (rows) => {
