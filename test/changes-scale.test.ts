@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, registerAll } from "./support/http.ts";
 import { ChangingRoom, Copy, historyOf } from "./support/changes.ts";
-import { dropDatabase, fanoutPaths, freshDatabase } from "./support/postgres.ts";
+import { fanoutPaths } from "./support/postgres.ts";
 import { prng } from "./support/prng.ts";
-import { startServer, type TestServer } from "./support/server.ts";
+import { startPair, stopPair } from "./support/instances.ts";
+import type { TestServer } from "./support/server.ts";
 import { chatUrl, openStream, sendAll, Socket, streamUrl } from "./support/socket.ts";
 
 for (const path of fanoutPaths()) {
@@ -15,16 +16,11 @@ for (const path of fanoutPaths()) {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let ann: Account, ben: Account, cat: Account;
     beforeAll(async () => {
-      databaseUrl = await freshDatabase();
-      [a, b] = await Promise.all([
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-      ]);
+      ({ a, b, databaseUrl } = await startPair(path.redisUrl));
       [ann, ben, cat] = await registerAll(a.url, ["ann", "ben", "cat"]);
     });
     afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      if (databaseUrl) await dropDatabase(databaseUrl);
+      await stopPair({ a, b, databaseUrl });
     });
 
     test("changes made on A reach B's stream and events=changes socket in order, once", async () => {

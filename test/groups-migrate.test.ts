@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
 import { call, createRoom, registerAll } from "./support/http.ts";
-import { rewindPostgresTo5, rewindSqliteTo5 } from "./support/old-schema.ts";
+import { rewindTestDatabase } from "./support/old-schema.ts";
 import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -39,15 +39,7 @@ test("a version 5 database gets the room's order: creation is seq 1, messages fo
     await sock.close();
     const fresh = { rooms: await columns(t, "rooms"), messages: await columns(t, "messages") };
     await t.stop();
-    if (STORE === "postgres") {
-      const sql = new SQL({ url: databaseUrl, max: 1 });
-      await rewindPostgresTo5(sql);
-      await sql.close();
-    } else {
-      const db = new Database(t.db);
-      rewindSqliteTo5(db);
-      db.close();
-    }
+    await rewindTestDatabase(5, t.db, databaseUrl);
     t = await startServer({ dir, config: { databaseUrl } });
     expect({ rooms: await columns(t, "rooms"), messages: await columns(t, "messages") }).toEqual(fresh);
     const history = await call(t.url, "GET", `/v1/rooms/${room}/messages`, { session: ben.session });

@@ -3,8 +3,9 @@
 // messages; a removed member's room sockets close with 4003 on both.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, register, registerAll } from "./support/http.ts";
-import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
-import { startServer, type TestServer } from "./support/server.ts";
+import { fanoutPaths } from "./support/postgres.ts";
+import { startPair, stopPair } from "./support/instances.ts";
+import type { TestServer } from "./support/server.ts";
 import { chatUrl, openStream, sendAll, Socket, streamUrl } from "./support/socket.ts";
 
 for (const path of fanoutPaths()) {
@@ -12,16 +13,11 @@ for (const path of fanoutPaths()) {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let ann: Account, ben: Account, cat: Account;
     beforeAll(async () => {
-      databaseUrl = await freshDatabase();
-      [a, b] = await Promise.all([
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-      ]);
+      ({ a, b, databaseUrl } = await startPair(path.redisUrl));
       [ann, ben, cat] = await registerAll(a.url, ["ann", "ben", "cat"]);
     });
     afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      if (databaseUrl) await dropDatabase(databaseUrl);
+      await stopPair({ a, b, databaseUrl });
     });
 
     const group = async (owner: Account, others: Account[]) =>

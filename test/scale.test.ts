@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
+import { startPair, stopPair } from "./support/instances.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
 
@@ -11,18 +12,13 @@ for (const path of fanoutPaths()) {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let alice: Account, bob: Account, carol: Account, dave: Account;
     beforeAll(async () => {
-      databaseUrl = await freshDatabase();
-      [a, b] = await Promise.all([
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-      ]);
+      ({ a, b, databaseUrl } = await startPair(path.redisUrl));
       [alice, bob, carol, dave] = (await Promise.all(
         ["alice", "bob", "carol", "dave"].map((l, i) => register(i % 2 ? b.url : a.url, l)),
       )) as [Account, Account, Account, Account];
     });
     afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      if (databaseUrl) await dropDatabase(databaseUrl);
+      await stopPair({ a, b, databaseUrl });
     });
 
     test("a message sent on one instance reaches a member on the other, once", async () => {

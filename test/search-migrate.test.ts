@@ -1,14 +1,12 @@
 // Schema 6 -> 7: messages stored before the search index existed are found after the upgrade (SQLite
 // rebuilds the FTS5 index, PostgreSQL fills messages.search), and new ones are indexed as they come.
 // Opening the file or database is only to rewind it; assertions go through the API.
-import { Database } from "bun:sqlite";
-import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
 import { type Account, call, createRoom, registerAll } from "./support/http.ts";
-import { rewindPostgresTo6, rewindSqliteTo6 } from "./support/old-schema.ts";
+import { rewindTestDatabase } from "./support/old-schema.ts";
 import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -29,15 +27,7 @@ test("a version 6 database's messages are searchable after the upgrade", async (
     await sendAll(sock, ["Старое сообщение о погоде", "an old note about the weather"]);
     await sock.close();
     await t.stop();
-    if (STORE === "postgres") {
-      const sql = new SQL({ url: databaseUrl, max: 1 });
-      await rewindPostgresTo6(sql);
-      await sql.close();
-    } else {
-      const db = new Database(t.db);
-      rewindSqliteTo6(db);
-      db.close();
-    }
+    await rewindTestDatabase(6, t.db, databaseUrl);
     t = await startServer({ dir, config: { databaseUrl } });
     expect(await search(t, ben, "погоде")).toEqual([["Старое сообщение о погоде", [[19, 25]]]]);
     expect(await search(t, ben, '"old note"')).toEqual([

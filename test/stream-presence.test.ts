@@ -5,7 +5,8 @@
 // On one instance and on two (through Redis and through PostgreSQL LISTEN/NOTIFY).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Account, call, register } from "./support/http.ts";
-import { dropDatabase, freshDatabase, fanoutPaths } from "./support/postgres.ts";
+import { fanoutPaths } from "./support/postgres.ts";
+import { startPair, stopPair } from "./support/instances.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isUserPresence, Socket, streamUrl } from "./support/socket.ts";
 
@@ -129,15 +130,10 @@ for (const path of fanoutPaths()) {
     let a: TestServer, b: TestServer, databaseUrl: string;
     let n = 0;
     beforeAll(async () => {
-      databaseUrl = await freshDatabase();
-      [a, b] = await Promise.all([
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-        startServer({ config: { databaseUrl, redisUrl: path.redisUrl } }),
-      ]);
+      ({ a, b, databaseUrl } = await startPair(path.redisUrl));
     });
     afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      if (databaseUrl) await dropDatabase(databaseUrl);
+      await stopPair({ a, b, databaseUrl });
     });
     presenceCases(
       () => ({ a, b }),

@@ -1,7 +1,8 @@
 // Turns a current database back into what an older echat left, so migration tests start from it.
 // Opening the file or database here is only to rewind it; every assertion goes through the API.
-import type { Database } from "bun:sqlite";
-import type { SQL } from "bun";
+import { Database } from "bun:sqlite";
+import { SQL } from "bun";
+import { STORE } from "./postgres.ts";
 
 // Version 7: no files, settings nor rooms' file epoch (version 8).
 export function rewindSqliteTo7(db: Database) {
@@ -109,4 +110,23 @@ export async function rewindPostgresTo2(sql: SQL) {
   await sql`ALTER TABLE rooms DROP COLUMN message_count`;
   await sql`ALTER TABLE room_members DROP COLUMN sent, DROP COLUMN read_count, DROP COLUMN read_sent`;
   await sql`UPDATE echat_schema SET version = 2`;
+}
+
+const REWIND = {
+  5: { sqlite: rewindSqliteTo5, postgres: rewindPostgresTo5 },
+  6: { sqlite: rewindSqliteTo6, postgres: rewindPostgresTo6 },
+  7: { sqlite: rewindSqliteTo7, postgres: rewindPostgresTo7 },
+};
+
+// A stopped test server's database (the suite's store: its SQLite file, or databaseUrl) turned back to a version.
+export async function rewindTestDatabase(version: keyof typeof REWIND, file: string, databaseUrl: string) {
+  if (STORE === "postgres") {
+    const sql = new SQL({ url: databaseUrl, max: 1 });
+    await REWIND[version].postgres(sql);
+    await sql.close();
+  } else {
+    const db = new Database(file);
+    REWIND[version].sqlite(db);
+    db.close();
+  }
 }

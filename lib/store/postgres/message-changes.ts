@@ -4,25 +4,13 @@
 import type { SQL } from "bun";
 import { findMentions } from "../../mentions.ts";
 import { searchVector } from "../../search/tokens.ts";
-import { eventBody } from "../frames.ts";
 import { react, reactionsText } from "../reactions.ts";
-import type { Message, MessageChanged, MessageRefused, RoomEvent, Store } from "../store.ts";
-import { roomUsers } from "./room-changes.ts";
+import type { Message, MessageChanged, MessageRefused, Store } from "../store.ts";
+import { nextSeq, record, roomUsers } from "./room-changes.ts";
 import { fileEpoch, message } from "./rows.ts";
 
 type MessageChanges = Pick<Store, "editMessage" | "deleteMessage" | "setReaction">;
 type Result = MessageChanged | MessageRefused;
-
-async function record(tx: SQL, e: RoomEvent, now: number): Promise<RoomEvent> {
-  await tx`INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at)
-    VALUES (${e.roomId}, ${e.seq}, ${e.kind}, ${e.by}, ${eventBody(e)}, ${now})`;
-  return e;
-}
-
-async function nextSeq(tx: SQL, roomId: number): Promise<number> {
-  const [r] = await tx`UPDATE rooms SET seq = seq + 1 WHERE id = ${roomId} RETURNING seq`;
-  return Number(r.seq);
-}
 
 // The room locked, then its live message, or why not.
 async function live(tx: SQL, roomId: number, messageId: number): Promise<Message | MessageRefused> {

@@ -43,13 +43,14 @@ async function current(tx: SQL, roomId: number): Promise<Room> {
   return room;
 }
 
-async function record(tx: SQL, e: RoomEvent, now: number): Promise<RoomEvent> {
+// The room's order: an event stored, and a room's next seq (the room row locked by the caller).
+export async function record(tx: SQL, e: RoomEvent, now: number): Promise<RoomEvent> {
   await tx`INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at)
     VALUES (${e.roomId}, ${e.seq}, ${e.kind}, ${e.by}, ${eventBody(e)}, ${now})`;
   return e;
 }
 
-async function nextSeq(tx: SQL, roomId: number): Promise<number> {
+export async function nextSeq(tx: SQL, roomId: number): Promise<number> {
   const [r] = await tx`UPDATE rooms SET seq = seq + 1 WHERE id = ${roomId} RETURNING seq`;
   return Number(r.seq);
 }

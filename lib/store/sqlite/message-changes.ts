@@ -6,7 +6,6 @@
 import type { Database } from "bun:sqlite";
 import { findMentions } from "../../mentions.ts";
 import { react, reactionsText } from "../reactions.ts";
-import { eventBody } from "../frames.ts";
 import type {
   Message,
   MessageChanged,
@@ -14,10 +13,9 @@ import type {
   MessageEdit,
   MessageRefused,
   ReactionChange,
-  RoomEvent,
 } from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
-import type { ChangeReply } from "./room-changes.ts";
+import { type ChangeReply, createEventLog } from "./room-changes.ts";
 import { prepareRoomReads } from "./room-rows.ts";
 
 // erased: a delete committed; the writer truncates the WAL before it answers.
@@ -27,13 +25,7 @@ type Result = MessageChanged | MessageRefused;
 export function createMessageChanges(db: Database) {
   const q = prepare(db);
   const reads = prepareRoomReads(db);
-  let lastEventId = 0;
-
-  function record(e: RoomEvent, now: number): RoomEvent {
-    lastEventId = Number(q.insertEvent.run(e.roomId, e.seq, e.kind, e.by, eventBody(e), now).lastInsertRowid);
-    return e;
-  }
-  const nextSeq = (roomId: number) => q.nextSeq.get(roomId)!.seq;
+  const { record, nextSeq, lastId } = createEventLog(db);
   const read = (id: number) => toMessage(q.messageById.get(id)!);
   // The live message of the room, or why not.
   function live(roomId: number, messageId: number): Message | MessageRefused {
@@ -89,10 +81,10 @@ export function createMessageChanges(db: Database) {
   return {
     has: (op: string) => Object.hasOwn(ops, op),
     run(op: string, args: unknown[]): MessageChangeReply {
-      const before = lastEventId;
+      const before = lastId();
       const result = run.immediate(op as keyof typeof ops, args[0] as never);
-      const erased = op === "deleteMessage" && lastEventId !== before;
-      return { result, eventId: lastEventId, erased };
+      const erased = op === "deleteMessage" && lastId() !== before;
+      return { result, eventId: lastId(), erased };
     },
   };
 }
@@ -137,10 +129,6 @@ function prepare(db: Database) {
     unread: db.query<never, [number, number, number]>(
       `UPDATE room_members SET read_count = read_count - 1, read_sent = read_sent - (user_id = ?1)
        WHERE room_id = ?2 AND last_read_id >= ?3`,
-    ),
-    nextSeq: db.query<{ seq: number }, [number]>("UPDATE rooms SET seq = seq + 1 WHERE id = ? RETURNING seq"),
-    insertEvent: db.query<never, [number, number, string, number, string, number]>(
-      "INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
   };
 }

@@ -23,22 +23,36 @@ import { prepareRoomReads } from "./room-rows.ts";
 // What the writer answers for a change: the result, and the new event's id (reads stop at it).
 export type ChangeReply = { result: unknown; eventId: number };
 
+// The room's order on the writer's connection: a room's next seq, and an event stored, its id kept (reads stop
+// at the newest event answered). Room changes and message changes each keep one.
+export function createEventLog(db: Database) {
+  const nextSeq = db.query<{ seq: number }, [number]>("UPDATE rooms SET seq = seq + 1 WHERE id = ? RETURNING seq");
+  const insert = db.query<never, [number, number, string, number, string, number]>(
+    "INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  let lastId = 0;
+  return {
+    nextSeq: (roomId: number) => nextSeq.get(roomId)!.seq,
+    record<E extends RoomEvent>(e: E, now: number): E {
+      lastId = Number(insert.run(e.roomId, e.seq, e.kind, e.by, eventBody(e), now).lastInsertRowid);
+      return e;
+    },
+    lastId: () => lastId,
+  };
+}
+
 export function createRoomChanges(db: Database) {
   const q = prepare(db);
   const reads = prepareRoomReads(db);
-  let lastEventId = 0;
-
-  function record(e: RoomEvent, now: number): RoomEvent {
-    lastEventId = Number(q.insertEvent.run(e.roomId, e.seq, e.kind, e.by, eventBody(e), now).lastInsertRowid);
-    return e;
-  }
+  const log = createEventLog(db);
+  const record = log.record;
   function membersEvent(roomId: number, by: number, added: number[], removed: number[], now: number) {
-    const seq = q.nextSeq.get(roomId)!.seq;
+    const seq = log.nextSeq(roomId);
     const room = current(roomId);
     return record({ kind: "members", roomId, seq, users: room.users, added, removed, by, room }, now);
   }
   function roomEvent(roomId: number, by: number, now: number) {
-    const seq = q.nextSeq.get(roomId)!.seq;
+    const seq = log.nextSeq(roomId);
     return record({ kind: "room", roomId, seq, room: current(roomId), by }, now);
   }
   const current = (roomId: number): Room => {
@@ -152,7 +166,7 @@ export function createRoomChanges(db: Database) {
   return (op: string, args: unknown[]): ChangeReply => {
     if (!Object.hasOwn(changes, op)) throw new Error(`unknown room change ${op}`);
     const result = run.immediate(op as keyof typeof changes, args);
-    return { result, eventId: lastEventId };
+    return { result, eventId: log.lastId() };
   };
 }
 export type RoomChanges = ReturnType<typeof createRoomChanges>;
@@ -192,10 +206,6 @@ function prepare(db: Database) {
     ),
     updateRoom: db.query<never, [string, string, string | null, number, number]>(
       "UPDATE rooms SET name = ?, name_folded = ?, topic = ?, public = ? WHERE id = ?",
-    ),
-    nextSeq: db.query<{ seq: number }, [number]>("UPDATE rooms SET seq = seq + 1 WHERE id = ? RETURNING seq"),
-    insertEvent: db.query<never, [number, number, string, number, string, number]>(
-      "INSERT INTO room_events (room_id, seq, kind, by_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
   };
 }
