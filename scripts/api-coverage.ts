@@ -41,6 +41,8 @@ console.log(`API coverage from ${dir} (runs: ${stores.join(", ") || "none"})\n`)
 for (const op of OPERATIONS) {
   const http = (s: Seen) => s.kind === "http" && s.method === op.method && s.path === op.path;
   row(`${op.method} ${op.path} ${op.ok.status}`, (s) => http(s) && s.status === op.ok.status);
+  for (const more of op.more ?? [])
+    row(`${op.method} ${op.path} ${more.status}`, (s) => http(s) && s.status === more.status);
   for (const [status, codes] of errorsByStatus(op)) {
     row(`${op.method} ${op.path} ${status}`, (s) => http(s) && s.status === status);
     for (const code of codes)

@@ -132,6 +132,21 @@ for (const storage of await storages()) {
         );
       });
 
+      const INLINE = ["image/jpeg", "image/gif", "image/webp", "video/mp4", "video/webm", "audio/mpeg", "audio/ogg"];
+      const ATTACHED = ["image/svg+xml", "text/html", "text/plain", "application/javascript", "application/x-foo"];
+      test.each(
+        [...INLINE, "application/pdf"].map((t) => [t, "inline"]).concat(ATTACHED.map((t) => [t, "attachment"])),
+      )("%s is served %s, with nosniff and the sandbox CSP", async (type, kind) => {
+        const f = (await upload(s.url, ann, room, "data", { name: "ünï.bin", type })).body;
+        const got = await download(s.url, f.url);
+        expect(got.headers.get("content-type")).toBe(type);
+        expect(got.headers.get("content-disposition")).toBe(
+          `${kind}; filename="_n_.bin"; filename*=UTF-8''%C3%BCn%C3%AF.bin`,
+        );
+        expect(got.headers.get("x-content-type-options")).toBe("nosniff");
+        expect(got.headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
+      });
+
       test("Range: 206 with Content-Range; 416 outside the file; ETag: 304", async () => {
         const part = await download(s.url, file.url, { range: "bytes=2-4" });
         expect(part.status).toBe(206);

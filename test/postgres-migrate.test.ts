@@ -11,6 +11,7 @@ import { dropDatabase, freshDatabase, TEST_DATABASE_URL } from "./support/postgr
 import { startServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
+import { download, upload } from "./support/files.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "");
 
@@ -76,21 +77,27 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
       })(),
     });
     const before = await view(lite.url);
+    // Schema 8: an upload (its row; its bytes stay in the folder beside the database) and the file secret.
+    const file = (await upload(lite.url, alice!, r1, "bytes", { name: "a.txt", type: "text/plain" })).body;
 
     // `echat migrate`, while the SQLite server still runs.
     databaseUrl = await freshDatabase();
     const r = await run(SOURCE, ["migrate", "--db", join(dir, "echat.db"), "--to", databaseUrl]);
+    const out = r.stdout;
     expect(r).toMatchObject({
       code: 0,
       stdout: expect.stringContaining(
         "copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 5 room_events, 1 invites",
       ),
     });
+    expect(out).toContain("1 files, 1 settings");
     await lite.stop();
 
     const pg = await startServer({ config: { databaseUrl }, dir });
     try {
       expect(await view(pg.url)).toEqual(before);
+      // The same secret signs on PostgreSQL: the URL made on SQLite still serves the bytes.
+      expect((await download(pg.url, file.url)).status).toBe(200);
       expect(before.info[0].admin).toBe(true);
       expect(before.invites).toHaveLength(1);
       expect(

@@ -11,6 +11,7 @@ import { roomId } from "../validate.ts";
 import { serveFile } from "./file-download.ts";
 import { json, type Req } from "./respond.ts";
 import { fileJson } from "./shapes.ts";
+import type { StoredFile } from "../store/store.ts";
 
 import type { Config } from "../config.ts";
 
@@ -23,50 +24,54 @@ export type FileDeps = Omit<SessionDeps, "config"> & {
 
 export function fileHandlers(deps: FileDeps) {
   const { store, config, now, storage, signer, limits } = deps;
+  // Content-Length, when given, against the size limit (before reading anything) and the quota.
+  async function checkDeclaredSize(req: Request, userId: number) {
+    const declared = req.headers.has("content-length") ? Number(req.headers.get("content-length")) : 0;
+    if (declared > config.maxFileSize) throw tooLarge(config.maxFileSize);
+    if ((await store.fileBytesUsed(userId)) + declared > config.fileQuota) throw new ApiError("quota_exceeded");
+  }
+
+  // The body streamed to the storage, then the row (the quota checked again as it is inserted); the bytes are
+  // removed when the row is not made.
+  async function receive(req: Request, file: Pick<StoredFile, "publicId" | "roomId" | "userId" | "name">) {
+    const key = storageKey(file.publicId);
+    const body = measure(req.body, config.maxFileSize);
+    await storage.put(key, body.chunks());
+    const dimensions = imageSize(body.header());
+    const row = await store
+      .createFile(
+        {
+          ...file,
+          type: fileType(req.headers.get("content-type")),
+          size: body.size(),
+          width: dimensions?.width ?? null,
+          height: dimensions?.height ?? null,
+          sha256: body.sha256(),
+          storageKey: key,
+          createdAt: now(),
+        },
+        config.fileQuota,
+      )
+      .catch(async (e) => {
+        await storage.delete(key);
+        throw e;
+      });
+    if (row !== "quota_exceeded") return row;
+    await storage.delete(key);
+    throw new ApiError("quota_exceeded");
+  }
+
   return {
     async handleUpload(req: Req) {
       const caller = await requireUser(deps, req);
       const room = roomId(req.params.id!);
-      const url = new URL(req.url);
-      const name = sanitizeFileName(url.searchParams.get("name") ?? "");
+      const name = sanitizeFileName(new URL(req.url).searchParams.get("name") ?? "");
       if (name === "") throw new ApiError("invalid_file_name");
       limits.upload(caller.userId);
       if (!(await store.isMember(room, caller.userId))) throw new ApiError("room_not_found");
-      const declared = req.headers.has("content-length") ? Number(req.headers.get("content-length")) : null;
-      if (declared !== null && declared > config.maxFileSize) throw tooLarge(config.maxFileSize);
-      const used = await store.fileBytesUsed(caller.userId);
-      if (used + (declared ?? 0) > config.fileQuota) throw new ApiError("quota_exceeded");
+      await checkDeclaredSize(req, caller.userId);
       const publicId = newFileId();
-      const key = storageKey(publicId);
-      const body = measure(req.body, config.maxFileSize);
-      await storage.put(key, body.chunks());
-      const size = body.size();
-      const dimensions = imageSize(body.header());
-      const row = await store
-        .createFile(
-          {
-            publicId,
-            roomId: room,
-            userId: caller.userId,
-            name,
-            type: fileType(req.headers.get("content-type")),
-            size,
-            width: dimensions?.width ?? null,
-            height: dimensions?.height ?? null,
-            sha256: body.sha256(),
-            storageKey: key,
-            createdAt: now(),
-          },
-          config.fileQuota,
-        )
-        .catch(async (e) => {
-          await storage.delete(key);
-          throw e;
-        });
-      if (row === "quota_exceeded") {
-        await storage.delete(key);
-        throw new ApiError("quota_exceeded");
-      }
+      const row = await receive(req, { publicId, roomId: room, userId: caller.userId, name });
       const found = await store.findFile(publicId);
       return json(fileJson(row, signer.url(row, found?.fileEpoch ?? 0)));
     },
@@ -82,8 +87,9 @@ export function fileHandlers(deps: FileDeps) {
           signer.verify(file.publicId, file.fileEpoch, url.searchParams.get("expires"), url.searchParams.get("sig"));
         if (!ok) throw new ApiError("file_not_found");
       } else {
-        if (sessionToken(req, url) === null) throw new ApiError("file_not_found");
-        const caller = await requireUser(deps, req, url);
+        // The session from a header only (never the query: a URL with a session in it would leak it).
+        if (sessionToken(req) === null) throw new ApiError("file_not_found");
+        const caller = await requireUser(deps, req);
         if (!file || !(await store.isMember(file.roomId, caller.userId))) throw new ApiError("file_not_found");
       }
       return serveFile(req, file!, storage, signed);
