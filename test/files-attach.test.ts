@@ -94,6 +94,13 @@ for (const storage of await storages()) {
         expect(history.filter((m: any) => m.text === "hi")).toHaveLength(0);
       });
 
+      test("a message with files and no text key is stored with empty text", async () => {
+        const id = await uploadId();
+        const ack = await sendOne({ files: [id], client_id: "no-text" });
+        expect(ack.text).toBe("");
+        expect(ack.files.map((f: any) => f.id)).toEqual([id]);
+      });
+
       test("empty text without files is still invalid_text", async () => {
         expect((await sendOne({ text: "" })).error.code).toBe("invalid_text");
       });

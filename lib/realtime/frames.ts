@@ -71,8 +71,9 @@ export async function storeMessage(ctx: FrameContext, ws: WS, room: number, fram
   }
   let text: string;
   try {
-    // With files, the text may be empty.
-    text = files.length > 0 && frame.text === "" ? "" : validText(frame.text, config.maxMessageLength);
+    // With files, the text may be empty or absent.
+    const none = frame.text === "" || frame.text === undefined;
+    text = files.length > 0 && none ? "" : validText(frame.text, config.maxMessageLength);
   } catch {
     return sendError(ws, "invalid_text", clientId);
   }

@@ -357,7 +357,7 @@ export const FRAME_SCHEMAS = {
       text: {
         type: "string",
         maxLength: 4000,
-        description: 'a visible character at least; "" when files has some',
+        description: 'a visible character at least; "" or absent when files has some',
       },
       client_id: { type: "string", maxLength: 64 },
       files: {
@@ -375,7 +375,7 @@ export const FRAME_SCHEMAS = {
         description: "the id of a live message of the same room this one answers (else message_not_found)",
       },
     },
-    required: ["text"],
+    anyOf: [{ required: ["text"] }, { required: ["files"], properties: { files: { minItems: 1 } } }],
   },
   SendResume: {
     type: "object",
