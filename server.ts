@@ -10,6 +10,7 @@ import { fileHandlers } from "./lib/http/files.ts";
 import type { FileUrl } from "./lib/http/shapes.ts";
 import { openStorage } from "./lib/files/open.ts";
 import { createSigner, newFileSecret } from "./lib/files/signing.ts";
+import { startOrphanSweep } from "./lib/files/sweep.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
@@ -114,6 +115,12 @@ async function openParts(config: Config, opts: Options) {
   const fileUrl: FileUrl = (f) => signer.url(f, f.epoch);
   const storage = openStorage(config, opts.env);
   const hub = createHub({ store, config, now, log, limits, broker, fileUrl });
+  // Several instances (a shared database) each with its own folder: a file is found only where it was uploaded.
+  if (config.databaseUrl && !config.filesS3)
+    log.warn("files are local to this instance: with DATABASE_URL, give every instance --files-s3 s3://bucket/prefix", {
+      files: storage.where,
+    });
+  const sweep = startOrphanSweep({ store, storage, now, log });
   // Kicks end sessions on every instance: each forgets them from its own session cache, then closes sockets.
   await broker.start({ ...hub.handler, kick: (k) => (cache.forget(k), hub.handler.kick(k)) });
   metrics.readFrom({
@@ -122,7 +129,7 @@ async function openParts(config: Config, opts: Options) {
     delivered: () => hub.stats().delivered,
   });
   const observe = createObserver({ config, log, metrics });
-  return { config, log, now, metrics, store, shared, limits, broker, hub, observe, signer, storage, fileUrl };
+  return { config, log, now, metrics, store, shared, limits, broker, hub, observe, signer, storage, fileUrl, sweep };
 }
 
 // The whole API on one screen: path -> method -> handler.
@@ -188,7 +195,7 @@ function routes(parts: Parts, stopping: () => boolean) {
 
 // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
 // what is left, write pending messages, checkpoint and close the database.
-async function stopParts({ log, hub, broker, shared, store }: Parts, server: Server<unknown>, graceMs: number) {
+async function stopParts({ log, hub, broker, shared, store, sweep }: Parts, server: Server<unknown>, graceMs: number) {
   const drained = server.stop(); // idle keep-alive connections close now
   await hub.closeAll(); // pending read markers are written
   let timer: Timer | undefined;
@@ -198,6 +205,7 @@ async function stopParts({ log, hub, broker, shared, store }: Parts, server: Ser
     await server.stop(true);
   }
   clearTimeout(timer);
+  await sweep.stop();
   await broker.close();
   shared?.close();
   await store.close();

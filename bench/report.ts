@@ -30,6 +30,8 @@ const TARGETS: Record<string, { min?: number; max?: number; abs?: boolean }> = {
   "3a ingest 50 senders, 1 receiver/messages_per_s": { min: 0.6 },
   "3b ingest with client_id/messages_per_s": { min: 0.5 },
   "4 latency 100 clients, 2000 msg/s/p99_ms": { max: 3, abs: true },
+  "F1 upload 10 MiB, one at a time/mib_per_s": { min: 0.7 }, // issue 17
+  "F2 download 10 MiB, one at a time/mib_per_s": { min: 0.7 },
   "5 idle sockets/rss_kib_per_socket": { max: 6, abs: true },
   "6a GET /v1/info/requests_per_s": { min: 0.7 },
   "8 cold start (compiled)/ms_to_first_200": { max: 150, abs: true },

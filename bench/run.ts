@@ -30,6 +30,16 @@ import { roomListScenarios } from "./scenarios-rooms.ts";
 import { searchScenario } from "./scenarios-search.ts";
 import { FULL_SIZE, messageSearchScenario } from "./scenarios-message-search.ts";
 import { resumeStores, streamResume } from "./scenarios-stream.ts";
+import {
+  bareFiles,
+  downloadThroughput,
+  echatFiles,
+  type FileSide,
+  fileBody,
+  MIB,
+  uploadThroughput,
+  withUploads,
+} from "./scenarios-files.ts";
 import { markdownTable, printTable, type Row, streamVsRoomSocket } from "./report.ts";
 
 const quick = Bun.argv.includes("--quick");
@@ -49,6 +59,7 @@ type Target = {
   child: Child;
   path: (room: RoomRef, user: number) => string;
   stream: (fanRoom: number, user: number, sender: boolean) => ClientSpec;
+  files: FileSide;
 };
 
 // figures[scenario][metric][kind] = one value per round
@@ -97,6 +108,12 @@ async function drive(t: Target, session: Session) {
 }
 
 const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
+
+// Files (issue 17): made once, on first use; `uploads` numbers every upload of the run (file names, users).
+let body10: Uint8Array<ArrayBuffer> | undefined;
+let body25: Uint8Array<ArrayBuffer> | undefined;
+let uploads = 0;
+const nextUploads = (n = 10000) => ((uploads += n), uploads - n);
 
 const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
   "1 fan-out 10x10 all sending": (t) =>
@@ -175,7 +192,35 @@ const chatScenarios: Record<string, (t: Target) => Promise<Session>> = {
       ),
       2000,
     ),
+  // Issue 17: scenario 4 while 25 MiB files are uploaded back to back, one at a time, by the chat users.
+  "4u latency 100 clients, 2000 msg/s, 25 MiB uploads running": async (t) =>
+    withUploads(
+      await openLoop(
+        t.child.port,
+        range(0, 100).map(
+          (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
+        ),
+        2000,
+      ),
+      t.files,
+      (body25 ??= fileBody(25 * MIB)),
+      nextUploads(),
+    ),
 };
+
+// Issue 17: a 10 MiB file up, then down, one request at a time, against the bare /upload and /download.
+async function fileRounds(targets: Target[]) {
+  const f1 = "F1 upload 10 MiB, one at a time";
+  const f2 = "F2 download 10 MiB, one at a time";
+  for (let r = 0; r < P.rounds && (want(f1) || want(f2)); r++) {
+    for (const t of r % 2 ? [...targets].reverse() : targets) {
+      body10 ??= fileBody(10 * MIB);
+      const pid = t.child.proc.pid;
+      if (want(f1)) record(f1, t.kind, await uploadThroughput(t.files, pid, P.secs, body10, nextUploads()));
+      if (want(f2)) record(f2, t.kind, await downloadThroughput(t.files, pid, P.secs, body10, nextUploads()));
+    }
+  }
+}
 
 async function idleRound(kind: Kind, db: string, world: World) {
   const child = kind === "server" ? await startEchat({ db, cheapPasswords: true }) : await startBaseline();
@@ -215,8 +260,20 @@ async function main() {
   const base = `http://127.0.0.1:${server.port}`;
   const world = await setupWorld(base);
   const targets: Target[] = [
-    { kind: "server", child: server, path: serverPath(world), stream: serverStreamSpec(world) },
-    { kind: "baseline", child: baseline, path: baselinePath, stream: baselineStreamSpec },
+    {
+      kind: "server",
+      child: server,
+      path: serverPath(world),
+      stream: serverStreamSpec(world),
+      files: echatFiles(server.port, world),
+    },
+    {
+      kind: "baseline",
+      child: baseline,
+      path: baselinePath,
+      stream: baselineStreamSpec,
+      files: bareFiles(baseline.port),
+    },
   ];
   try {
     for (const [name, make] of Object.entries(chatScenarios)) {
@@ -226,6 +283,8 @@ async function main() {
       }
       process.stdout.write(".");
     }
+    await fileRounds(targets);
+    process.stdout.write(".");
 
     const http: [string, string, string][] = [
       ["6a GET /v1/info", "/v1/info", world.tokens[0]!],
@@ -263,7 +322,13 @@ async function main() {
         range(0, 100).map(
           (u): ClientSpec => ({ path: t.path({ kind: "fan", index: Math.floor(u / 10) }, u), sender: true }),
         );
-      const t: Target = { kind: "server", child: server, path: serverPath(world), stream: serverStreamSpec(world) };
+      const t: Target = {
+        kind: "server",
+        child: server,
+        path: serverPath(world),
+        stream: serverStreamSpec(world),
+        files: echatFiles(server.port, world),
+      };
       const login = await loginBurst(`http://127.0.0.1:${server.port}`, server.proc.pid, P.secs + P.warm, async () =>
         drive(t, await openLoop(server.port, fanSpecs(t), 2000)),
       );

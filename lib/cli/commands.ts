@@ -11,6 +11,9 @@ import { ApiError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
+import { filesDir, openStorage } from "../files/open.ts";
+import { parseS3Url } from "../files/s3.ts";
+import { backupFiles, filesToS3 } from "./copy-files.ts";
 import { ACCOUNT_COMMANDS, INVITE_COMMANDS } from "./accounts.ts";
 import { type App, type Command, type Context, err, Failure, out, UsageError, withStore } from "./command.ts";
 import { PromptError, readPassword } from "./prompt.ts";
@@ -68,14 +71,18 @@ export const COMMANDS: Record<string, Command> = {
   },
   backup: {
     args: ["file"],
-    summary: "write a consistent copy of the live SQLite database to a new file (safe while serving)",
+    summary:
+      "write a consistent copy of the live SQLite database to a new file, and the uploaded files it lists to " +
+      "<file>-files/ (safe while serving; with --files-s3 the files stay in the bucket)",
     async run({ config, args: [file] }) {
-      if (existsSync(file!)) throw new Failure(`${file} already exists; give a new file name`);
+      for (const f of [file!, `${file}-files`])
+        if (existsSync(f)) throw new Failure(`${f} already exists; give a new file name`);
       await withStore(config, false, async (store) => {
         if (!store.backup) throw new Failure("backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
         await store.backup(file!);
       });
       out(`backed up ${config.db} to ${file} (${statSync(file!).size} bytes)`);
+      out(await backupFiles(file!, filesDir(config), config.filesS3));
       return 0;
     },
   },
@@ -83,24 +90,28 @@ export const COMMANDS: Record<string, Command> = {
     args: [],
     summary:
       "copy the SQLite database (--db) into an empty PostgreSQL database (--to postgres://…, or the environment " +
-      "variable ECHAT_MIGRATE_TO, which keeps the password out of the process list) and check the counts",
-    options: { to: { type: "string" } },
+      "variable ECHAT_MIGRATE_TO, which keeps the password out of the process list) and check the counts; " +
+      "--files-to s3://bucket/prefix: then copy the uploaded files to S3 (alone: only the files)",
+    options: { to: { type: "string" }, "files-to": { type: "string" } },
     async run({ config, values }) {
       const to = values.to ?? process.env.ECHAT_MIGRATE_TO;
-      if (typeof to !== "string" || !/^postgres(ql)?:\/\//.test(to))
-        throw new UsageError("migrate needs --to postgres://user:pass@host/database (or ECHAT_MIGRATE_TO)");
+      const filesTo = values["files-to"];
+      if (filesTo !== undefined && (typeof filesTo !== "string" || !parseS3Url(filesTo)))
+        throw new UsageError("--files-to must be s3://bucket/prefix");
+      if (filesTo === undefined || to !== undefined) {
+        if (typeof to !== "string" || !/^postgres(ql)?:\/\//.test(to))
+          throw new UsageError("migrate needs --to postgres://user:pass@host/database (or ECHAT_MIGRATE_TO)");
+      }
       if (!existsSync(config.db)) throw new Failure(`no database at ${config.db} (set --db or ECHAT_DB)`);
-      const { migrateToPostgres, MigrateError } = await import("./copy-to-postgres.ts");
-      const counts = await migrateToPostgres(config.db, to).catch((e) => {
-        throw new Failure(
-          e instanceof MigrateError ? e.message : `migration failed: ${e instanceof Error ? e.message : e}`,
+      if (typeof to === "string") await migrateDatabase(config, to);
+      if (typeof filesTo === "string") {
+        const storage = openStorage({ ...config, filesS3: filesTo });
+        out(
+          await filesToS3(config.db, filesDir(config), storage).catch((e) => {
+            throw new Failure(`copying the files failed (run again to finish): ${e instanceof Error ? e.message : e}`);
+          }),
         );
-      });
-      out(
-        `copied ${Object.entries(counts)
-          .map(([t, n]) => `${n} ${t}`)
-          .join(", ")} from ${config.db}; counts match`,
-      );
+      }
       return 0;
     },
   },
@@ -254,6 +265,20 @@ function describeDb(config: Config): string {
   } catch {
     return "postgres";
   }
+}
+
+async function migrateDatabase(config: Config, to: string) {
+  const { migrateToPostgres, MigrateError } = await import("./copy-to-postgres.ts");
+  const counts = await migrateToPostgres(config.db, to).catch((e) => {
+    throw new Failure(
+      e instanceof MigrateError ? e.message : `migration failed: ${e instanceof Error ? e.message : e}`,
+    );
+  });
+  out(
+    `copied ${Object.entries(counts)
+      .map(([t, n]) => `${n} ${t}`)
+      .join(", ")} from ${config.db}; counts match`,
+  );
 }
 
 // README's settings table, generated from lib/config.ts (scripts/settings-table.ts writes it in).

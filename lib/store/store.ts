@@ -355,6 +355,9 @@ export interface Store {
   fileBytesUsed(userId: number): Promise<number>;
   findFile(publicId: string): Promise<FoundFile | null>;
   setting(key: string, initial: string): Promise<string>;
+  // The orphan sweep (lib/files/sweep.ts): deletes up to `limit` rows of files still unattached and uploaded
+  // before `before` (ms), oldest first, each only if still unattached as it goes; their storage keys.
+  deleteUnattachedFiles(before: number, limit: number): Promise<string[]>;
 
   ping(): Promise<void>;
   // A consistent copy of the live database into a new file (SQLite only; PostgreSQL has pg_dump).

@@ -2,7 +2,7 @@
 import type { SQL } from "bun";
 import type { FoundFile, Store, StoredFile } from "../store.ts";
 
-type Files = Pick<Store, "createFile" | "fileBytesUsed" | "findFile" | "setting">;
+type Files = Pick<Store, "createFile" | "fileBytesUsed" | "findFile" | "setting" | "deleteUnattachedFiles">;
 
 // A files row (with r.file_epoch when joined) as the domain type.
 export function toStoredFile(row: Record<string, any>): StoredFile {
@@ -44,6 +44,14 @@ export function createFiles(sql: SQL): Files {
       const [row] = await sql`SELECT f.*, r.file_epoch FROM files f JOIN rooms r ON r.id = f.room_id
         WHERE f.public_id = ${publicId}`;
       return row ? ({ ...toStoredFile(row), fileEpoch: Number(row.file_epoch) } satisfies FoundFile) : null;
+    },
+    // Rows an attach holds (under its room lock) are skipped, and the outer condition is checked again on the
+    // row as it is when deleted: an attached file is never swept.
+    async deleteUnattachedFiles(before, limit) {
+      const rows = await sql`DELETE FROM files WHERE id IN (SELECT id FROM files WHERE message_id IS NULL
+        AND created_at < ${before} ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        AND message_id IS NULL RETURNING storage_key`;
+      return rows.map((r: { storage_key: string }) => r.storage_key);
     },
     async setting(key, initial) {
       await sql`INSERT INTO settings (key, value) VALUES (${key}, ${initial}) ON CONFLICT DO NOTHING`;

@@ -3,7 +3,7 @@
 import type { Database } from "bun:sqlite";
 import type { FoundFile, Store, StoredFile } from "../store.ts";
 
-type Files = Pick<Store, "createFile" | "fileBytesUsed" | "findFile" | "setting">;
+type Files = Pick<Store, "createFile" | "fileBytesUsed" | "findFile" | "setting" | "deleteUnattachedFiles">;
 
 export const FILE_COLUMNS = `f.public_id AS publicId, f.room_id AS roomId, f.user_id AS userId, f.name, f.type, f.size,
   f.width, f.height, f.sha256, f.storage_key AS storageKey, f.message_id AS messageId, f.created_at AS createdAt`;
@@ -26,6 +26,12 @@ export function createFiles(db: Database): Files {
   );
   const insertSetting = db.query<never, [string, string]>(
     "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+  );
+  // One statement: a row the writer attaches meanwhile is either attached first (and kept) or deleted first
+  // (and the attach finds no unattached file: invalid_files).
+  const deleteUnattached = db.query<{ key: string }, [number, number]>(
+    `DELETE FROM files WHERE id IN (SELECT id FROM files WHERE message_id IS NULL AND created_at < ?
+       ORDER BY created_at LIMIT ?) RETURNING storage_key AS key`,
   );
   const readSetting = db.query<{ value: string }, [string]>("SELECT value FROM settings WHERE key = ?");
   const create = db.transaction((f: NewFile, quota: number): StoredFile | "quota_exceeded" => {
@@ -54,6 +60,9 @@ export function createFiles(db: Database): Files {
     },
     async findFile(publicId) {
       return byPublicId.get(publicId);
+    },
+    async deleteUnattachedFiles(before, limit) {
+      return deleteUnattached.all(before, limit).map((r) => r.key);
     },
     async setting(key, initial) {
       insertSetting.run(key, initial);
