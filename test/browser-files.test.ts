@@ -7,7 +7,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CHROMIUM, openView, until, type View } from "./support/browser.ts";
+import {
+  CHROMIUM,
+  lastStored,
+  msg,
+  nextStored,
+  openView,
+  shown,
+  signIn as signInAt,
+  until,
+  type View,
+} from "./support/browser.ts";
 import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
@@ -29,12 +39,7 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
   let room: number;
   const shots = mkdtempSync(join(tmpdir(), "echat-shots-"));
 
-  const msg = (id: number) => `.msg[data-id="${id}"]`;
   const js = (v: unknown) => JSON.stringify(v);
-  const shown = (view: View, id: number) => until(view, `!!document.querySelector('${msg(id)}')`, undefined, 10000);
-  const LAST_STORED = `Number([...document.querySelectorAll(".msg:not(.pending)")].at(-1)?.dataset.id ?? 0)`;
-  const lastStored = (view: View) => view.evaluate(LAST_STORED) as Promise<number>;
-  const nextStored = (view: View, after: number) => until<number>(view, LAST_STORED, (id) => id > after, 10000);
   const composerError = (view: View) =>
     view.evaluate(`document.querySelector(".room-view > .form-error").textContent`) as Promise<string>;
   const trayNames = (view: View) =>
@@ -42,14 +47,7 @@ describe.skipIf(!haveChromium)("files in a browser", () => {
       string[]
     >;
 
-  async function signIn(view: View, host: string, who: Account) {
-    await view.navigate(`${s.url.replace("127.0.0.1", host)}/`);
-    await view.evaluate(
-      `(localStorage.setItem("echat.session", ${js(who.session)}), (location.hash = "#room/${room}"))`,
-    );
-    await view.reload();
-    await until(view, `document.querySelector(".room-view")?.dataset.state === "open"`, undefined, 10000);
-  }
+  const signIn = (view: View, host: string, who: Account) => signInAt(view, s.url, host, who.session, room);
 
   // Page-side makers of File objects, kept on window: a PNG drawn on a canvas, and bytes of a given type.
   const MAKERS = `(() => {

@@ -7,7 +7,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CHROMIUM, openView, until, type View } from "./support/browser.ts";
+import {
+  CHROMIUM,
+  gone,
+  lastStored,
+  msg,
+  nextStored,
+  openView,
+  shown,
+  signIn as signInAt,
+  until,
+  type View,
+} from "./support/browser.ts";
 import { type Account, call, registerAll } from "./support/http.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, Socket } from "./support/socket.ts";
@@ -30,25 +41,11 @@ describe.skipIf(!haveChromium)("messages in a browser", () => {
   let carolSocket: Socket;
   const shots = mkdtempSync(join(tmpdir(), "echat-shots-"));
 
-  const msg = (id: number) => `.msg[data-id="${id}"]`;
   const js = (v: unknown) => JSON.stringify(v);
-  const shown = (view: View, id: number) => until(view, `!!document.querySelector('${msg(id)}')`, undefined, 10000);
-  const gone = (view: View, id: number) => until(view, `!document.querySelector('${msg(id)}')`, undefined, 10000);
   const textOf = (view: View, id: number) =>
     view.evaluate(`document.querySelector('${msg(id)} .text')?.textContent`) as Promise<string>;
-  const LAST_STORED = `Number([...document.querySelectorAll(".msg:not(.pending)")].at(-1)?.dataset.id ?? 0)`;
-  const lastStored = (view: View) => view.evaluate(LAST_STORED) as Promise<number>;
-  // The id of the next message stored after the one that was last.
-  const nextStored = (view: View, after: number) => until<number>(view, LAST_STORED, (id) => id > after);
 
-  async function signIn(view: View, host: string, who: Account) {
-    await view.navigate(`${s.url.replace("127.0.0.1", host)}/`);
-    await view.evaluate(
-      `(localStorage.setItem("echat.session", ${js(who.session)}), (location.hash = "#room/${room}"))`,
-    );
-    await view.reload();
-    await until(view, `document.querySelector(".room-view")?.dataset.state === "open"`, undefined, 10000);
-  }
+  const signIn = (view: View, host: string, who: Account) => signInAt(view, s.url, host, who.session, room);
 
   // Puts text in the composer as typed (multi-line too) and sends it: the stored message's id.
   async function say(view: View, text: string): Promise<number> {

@@ -11,7 +11,7 @@ import { EchatClient } from "../client/index.ts";
 import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { openStorage } from "../lib/files/open.ts";
 import { storageKey } from "../lib/files/storage.ts";
-import { chatUrl, isMessage, openStream, Socket, streamUrl } from "./support/socket.ts";
+import { answerTo, chatUrl, isMessage, openStream, Socket, streamUrl } from "./support/socket.ts";
 
 for (const storage of await storages()) {
   describe.if(storage.enabled)(`files on ${storage.name}`, () => {
@@ -39,13 +39,7 @@ for (const storage of await storages()) {
     const uploadId = async (who = ann, r = room, name = "pic.png") =>
       (await upload(s.url, who, r, pngHeader(3, 2), { name, type: "image/png" })).body.id as string;
 
-    async function sendOne(frame: object, r = room, who = ann) {
-      const sock = await Socket.open(chatUrl(s, r, who));
-      sock.send(frame);
-      const answer = await sock.next((f) => isMessage(f) || f.error !== undefined);
-      await sock.close();
-      return answer;
-    }
+    const sendOne = (frame: object, r = room, who = ann) => answerTo(chatUrl(s, r, who), frame);
 
     describe("attaching", () => {
       test("a message with files and empty text: ack, other members' sockets and streams, history", async () => {

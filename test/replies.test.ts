@@ -7,7 +7,7 @@ import { ApiError, EchatClient } from "../client/index.ts";
 import { type Account, call, createRoom, registerAll } from "./support/http.ts";
 import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { chatUrl, isMessage, openStream, Socket, streamUrl } from "./support/socket.ts";
+import { answerTo, chatUrl, openStream, Socket, streamUrl } from "./support/socket.ts";
 
 let s: TestServer;
 let ann: Account, ben: Account, cy: Account;
@@ -24,13 +24,7 @@ const history = async (r = room, who = ann) =>
   (await call(s.url, "GET", `/v1/rooms/${r}/messages?limit=200`, { session: who.session })).body as any[];
 
 // One frame sent on a fresh room socket and its answer (a message or an error frame).
-async function sendOne(frame: object, r = room, who = ann) {
-  const sock = await Socket.open(chatUrl(s, r, who));
-  sock.send(frame);
-  const answer = await sock.next((f) => isMessage(f) || f.error !== undefined);
-  await sock.close();
-  return answer;
-}
+const sendOne = (frame: object, r = room, who = ann) => answerTo(chatUrl(s, r, who), frame);
 
 describe("replies on a room socket", () => {
   test("a reply is stored and delivered with reply_to: the ack, the other member, history, the room list", async () => {

@@ -59,3 +59,25 @@ export const storedTexts = (view: View) =>
   view.evaluate(`[...document.querySelectorAll(".msg:not(.pending) .text")].map((e) => e.textContent)`) as Promise<
     string[]
   >;
+
+// A message on the page by its id, and waits for it to show or go.
+export const msg = (id: number) => `.msg[data-id="${id}"]`;
+export const shown = (view: View, id: number) =>
+  until(view, `!!document.querySelector('${msg(id)}')`, undefined, 10000);
+export const gone = (view: View, id: number) => until(view, `!document.querySelector('${msg(id)}')`, undefined, 10000);
+
+// The id of the last stored (acknowledged) message on the page, and of the next one stored after `after`.
+const LAST_STORED = `Number([...document.querySelectorAll(".msg:not(.pending)")].at(-1)?.dataset.id ?? 0)`;
+export const lastStored = (view: View) => view.evaluate(LAST_STORED) as Promise<number>;
+export const nextStored = (view: View, after: number) => until<number>(view, LAST_STORED, (id) => id > after, 10000);
+
+// Signs a page in with a session (at `host`: 127.0.0.1 or localhost, two origins with their own storage) and
+// opens a room.
+export async function signIn(view: View, base: string, host: string, session: string, room: number) {
+  await view.navigate(`${base.replace("127.0.0.1", host)}/`);
+  await view.evaluate(
+    `(localStorage.setItem("echat.session", ${JSON.stringify(session)}), (location.hash = "#room/${room}"))`,
+  );
+  await view.reload();
+  await until(view, `document.querySelector(".room-view")?.dataset.state === "open"`, undefined, 10000);
+}

@@ -92,6 +92,15 @@ export const streamUrl = (s: { wsUrl: string }, who: { session: string }) =>
 
 export const isMessage = (f: any) => typeof f.id === "number" && typeof f.text === "string";
 
+// One frame sent on a fresh room socket at url, and its answer: the stored message or an error frame.
+export async function answerTo(url: string, frame: object): Promise<any> {
+  const sock = await Socket.open(url);
+  sock.send(frame);
+  const answer = await sock.next((f) => isMessage(f) || f.error !== undefined);
+  await sock.close();
+  return answer;
+}
+
 // Sends texts and waits for each ack (the sender's own copy), returning the stored messages.
 export async function sendAll(sock: Socket, texts: string[]): Promise<any[]> {
   const tag = crypto.randomUUID().slice(0, 8);
