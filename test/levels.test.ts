@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ApiError, EchatClient, type SettingsFrame } from "../client/index.ts";
+import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { type Account, call, createRoom, expectError, register, registerAll } from "./support/http.ts";
 import { startPair, stopPair } from "./support/instances.ts";
 import { rewindTestDatabase } from "./support/old-schema.ts";
@@ -90,6 +92,40 @@ describe("on one instance", () => {
     () => ({ a: s, b: s }),
     (login) => register(s.url, `${login}${n++}`),
   );
+});
+
+describe("the typed client", () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(() => s.stop());
+
+  const client = () => new EchatClient({ fetch: checkedFetch, WebSocket: CheckedWebSocket, baseUrl: s.url });
+
+  test("setRoomSettings, notify in listRooms(), and the stream's settings event on the user's other device", async () => {
+    const [phone, laptop, other] = [client(), client(), client()];
+    await phone.register("dee", "password123");
+    await laptop.login("dee", "password123");
+    await other.register("eve", "password123");
+    const eve = await other.info();
+    const room = (await phone.createGroup({ name: "G", users: [{ id: eve.id }] })).id;
+    const stream = laptop.stream();
+    const synced = new Promise<void>((resolve) => stream.on("synced", () => resolve()));
+    const settings = new Promise<SettingsFrame>((resolve) => stream.on("settings", resolve));
+    await synced;
+    try {
+      expect((await phone.listRooms()).rooms.map((r) => r.notify)).toEqual(["mentions"]);
+      expect(await phone.setRoomSettings(room, { notify: "all" })).toEqual({ notify: "all" });
+      expect(await settings).toEqual({ type: "settings", room_id: room, notify: "all" });
+      expect((await laptop.listRooms()).rooms.map((r) => r.notify)).toEqual(["all"]);
+      const refused = await phone.setRoomSettings(room, { notify: "loud" as "all" }).catch((e) => e);
+      expect(refused).toBeInstanceOf(ApiError);
+      expect(refused.code).toBe("invalid_notify");
+    } finally {
+      stream.close();
+    }
+  });
 });
 
 describe("refusals", () => {
