@@ -164,6 +164,51 @@ describe.skipIf(!haveChromium)("desktop notifications in a browser", () => {
     expect(await favicon()).toBe(plain);
   }, 30000);
 
+  const picker = `document.querySelector(".room-view .notify-level")`;
+  const openRoom = async (room: number) => {
+    await a.evaluate(`location.hash = "#room/${room}"`);
+    await until(
+      a,
+      `document.querySelector(".room-view")?.dataset.state === "open" && location.hash === "#room/${room}"`,
+    );
+  };
+  const levelIn = async (room: number) =>
+    (await call(s.url, "GET", "/v1/rooms", { session: alice.session })).body.find((r: any) => r.id === room)?.notify;
+
+  test("the header's picker shows the room's level; choosing all there makes every group message notify", async () => {
+    await openRoom(withBob);
+    expect(await until(a, `${picker}?.value`)).toBe("all"); // a direct room's default
+    await openRoom(kitchen);
+    expect(await until(a, `${picker}?.value`)).toBe("mentions"); // a group's default
+    expect(await a.evaluate(`[...${picker}.options].map((o) => [o.value, o.textContent])`)).toEqual([
+      ["all", "All messages"],
+      ["mentions", "Mentions only"],
+      ["none", "Nothing"],
+    ]);
+    await a.evaluate(`(${picker}.value = "all", ${picker}.dispatchEvent(new Event("change")))`);
+    await waitFor(async () => ((await levelIn(kitchen)) === "all" ? true : undefined), 5000, every(40));
+    await openRoom(withCarol);
+    const n = (await notes(a)).length;
+    await says(bob, kitchen, "no mention, still news");
+    expect(await nextNote(n)).toMatchObject({ title: "Kitchen", body: "bob: no mention, still news" });
+  }, 30000);
+
+  test("a level set on another device reaches the open picker, and a room set to nothing stays quiet", async () => {
+    await openRoom(withBob);
+    const put = await call(s.url, "PUT", `/v1/rooms/${withBob}/settings`, {
+      session: alice.session,
+      body: { notify: "none" },
+    });
+    expect(put.status).toBe(200);
+    expect(await until(a, `${picker}.value`, (v) => v === "none")).toBe("none"); // the settings frame
+    await openRoom(withCarol);
+    const n = (await notes(a)).length;
+    await says(bob, withBob, "@alice muted?"); // nothing, even with a mention
+    await says(bob, kitchen, "the group still notifies");
+    expect(await nextNote(n)).toMatchObject({ body: "bob: the group still notifies" });
+    expect((await notes(a)).length).toBe(n + 1);
+  }, 30000);
+
   test("the page still holds one WebSocket, its user stream", async () => {
     const open = async () => /^echat_websockets_open (\d+)$/m.exec((await call(s.url, "GET", "/metrics")).body)?.[1];
     // The test's own sockets are closed; the server counts each close as it handles it.

@@ -18,7 +18,7 @@ import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { MessageSearch } from "./message-search.ts";
 import { DesktopNotifier, type Level, levelOf } from "./notify.ts";
-import { haveRoomSettings, LevelPicker } from "./notify-level.ts";
+import { LevelPicker } from "./notify-level.ts";
 import { Presence } from "./presence.ts";
 import { type At, RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
@@ -164,11 +164,7 @@ function follow() {
   });
   stream.on("edit", (f) => onStreamEdit(f.message));
   stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.message_id, f.unread, f.mentions));
-  // Room settings changed on one of the user's devices (branch levels: the typed client's settings event).
-  const settings = stream as unknown as {
-    on(name: "settings", f: (s: { room_id: number; notify: Level }) => void): void;
-  };
-  settings.on("settings", (f) => setLevel(f.room_id, f.notify));
+  stream.on("settings", (f) => setLevel(f.room_id, f.notify)); // set on one of the user's devices
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
 }
 
@@ -185,7 +181,7 @@ function onOwnRead(roomId: number, messageId: number, unread: number | undefined
 
 // A room's notification level, set here or on another device.
 function setLevel(roomId: number, level: Level) {
-  const room = rooms.find((r) => r.id === roomId) as (RoomSummary & { notify?: Level }) | undefined;
+  const room = rooms.find((r) => r.id === roomId);
   if (room) room.notify = level;
   if (picker?.room.id === roomId) picker.show(level);
 }
@@ -338,9 +334,8 @@ async function route() {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
   }
-  picker = haveRoomSettings() ? new LevelPicker(room, levelOf(room), (level) => setLevel(room.id, level)) : null;
-  const controls = picker ? [picker.el] : [];
-  const host = { back: () => (location.hash = ""), left: () => (location.hash = ""), controls };
+  picker = new LevelPicker(room, levelOf(room), (level) => setLevel(room.id, level));
+  const host = { back: () => (location.hash = ""), left: () => (location.hash = ""), controls: [picker.el] };
   const view = new RoomView(room, me, host, stream!, presence!);
   open = view;
   roomPane.replaceChildren(view.el);

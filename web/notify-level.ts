@@ -5,11 +5,6 @@ import { client } from "./client.ts";
 import { h } from "./dom.ts";
 import { LEVELS, type Level } from "./notify.ts";
 
-// The typed client's method once the server has room settings; the picker shows only where it exists.
-type SettingsClient = { setRoomSettings?(roomId: number, settings: { notify: Level }): Promise<{ notify: Level }> };
-const settingsClient = client as unknown as SettingsClient;
-export const haveRoomSettings = () => typeof settingsClient.setRoomSettings === "function";
-
 export class LevelPicker {
   readonly el: HTMLSelectElement;
   private level: Level;
@@ -36,7 +31,7 @@ export class LevelPicker {
 
   private async save(level: Level) {
     try {
-      const settings = await settingsClient.setRoomSettings!(this.room.id, { notify: level });
+      const settings = await client.setRoomSettings(this.room.id, { notify: level });
       this.show(settings.notify);
       this.el.title = "Notifications for this room";
       this.saved(settings.notify);

@@ -3,19 +3,19 @@
 // its room is not in view or the tab is hidden, with the sender and a preview; a click focuses the tab and
 // opens the room. None for one's own messages; a room read meanwhile (here or on another device) closes
 // its notifications.
-import type { Room, StreamMessage } from "../client/index.ts";
+import type { NotifyLevel, Room, StreamMessage } from "../client/index.ts";
 import { gist } from "./bubble.ts";
 import { h } from "./dom.ts";
 
-export type Level = "all" | "mentions" | "none";
+export type Level = NotifyLevel;
 export const LEVELS: { level: Level; label: string }[] = [
   { level: "all", label: "All messages" },
   { level: "mentions", label: "Mentions only" },
   { level: "none", label: "Nothing" },
 ];
 
-// The room's own level (GET /v1/rooms and the stream's settings frames carry it), else the default:
-// everything in a direct room, mentions in a group.
+// The room's level in effect (GET /v1/rooms and the stream's settings frames carry it); for a room not in the
+// list (GET /v1/rooms/:id has none), the default: everything in a direct room, mentions in a group.
 export function levelOf(room: Room & { notify?: Level }): Level {
   return room.notify ?? (room.kind === "direct" ? "all" : "mentions");
 }
