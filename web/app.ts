@@ -400,4 +400,5 @@ async function startRoom(user: User) {
   }
 }
 
+showUnread(0);
 start();
