@@ -58,11 +58,12 @@ export function parseIPv4(s: string): Uint8Array | null {
 // An IPv6 address (brackets and a zone allowed, a dotted IPv4 tail too) as 16 bytes, or null.
 export function parseIPv6(s: string): Uint8Array | null {
   let text = s.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
-  const tail = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (tail?.[1]) {
-    const v4 = parseIPv4(tail[1]);
+  const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (tail) {
+    const v4 = parseIPv4(tail[2] ?? "");
     if (!v4) return null;
-    text = `${text.slice(0, -tail[1].length)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+    const hex = Buffer.from(v4).toString("hex");
+    text = `${tail[1]}${hex.slice(0, 4)}:${hex.slice(4)}`;
   }
   const halves = text.split("::");
   if (halves.length > 2) return null;
