@@ -278,7 +278,7 @@ describe("push endpoints", () => {
   ];
   for (const [endpoint, options, want] of table) {
     const mode = options.allowLoopback ? "with loopback allowed" : "by default";
-    test(`${endpoint.slice(0, 60)} ${mode}: ${want}`, () => {
+    test(`${endpoint.slice(0, 60)} is ${want === "ok" ? "accepted" : `refused (${want})`} ${mode}`, () => {
       const checked = checkEndpoint(endpoint, options);
       expect(checked.ok ? "ok" : checked.reason).toBe(want);
     });

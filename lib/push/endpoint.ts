@@ -6,6 +6,8 @@
 
 export type EndpointOptions = { allowLoopback: boolean };
 export type Refusal = "invalid_url" | "not_https" | "credentials" | "not_public" | "unresolved";
+// `addresses`: the host's addresses when known (an address literal, or the name's resolution at send time);
+// empty for a name checkEndpoint did not resolve.
 export type EndpointCheck =
   | { ok: true; url: URL; addresses: string[] }
   | { ok: false; reason: Refusal; detail: string };
