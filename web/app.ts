@@ -154,7 +154,7 @@ function follow() {
   stream?.close();
   stream = client.stream();
   presence = new Presence(stream);
-  stream.on("synced", () => void refreshRooms());
+  stream.on("synced", () => (notifier.synced(), void refreshRooms()));
   stream.on("message", (m) => onStreamMessage(m));
   for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
   stream.on("delete", (f) => {
@@ -197,7 +197,7 @@ function onStreamEdit(m: Message) {
 function onStreamMessage(m: StreamMessage) {
   lately.push(m);
   if (lately.length > LATELY) lately.shift();
-  notifier.onMessage(m);
+  notifier.onMessage(m, !!stream?.open); // a replay (stream not open yet) waits for synced
   if (!countIn(m)) return void refreshRooms();
   renderRooms();
 }

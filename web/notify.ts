@@ -39,6 +39,7 @@ const supported = () => typeof Notification === "function";
 export class DesktopNotifier {
   readonly control = h("button", { type: "button", id: "notify-enable", hidden: true }, "Enable notifications");
   private shown = new Map<number, { id: number; n: Notification }[]>(); // per room, open ones
+  private held = new Map<number, StreamMessage>(); // per room, the newest of a replay
 
   constructor(private host: NotifyHost) {
     this.control.onclick = () => void this.enable();
@@ -64,13 +65,30 @@ export class DesktopNotifier {
     this.control.title = state === "denied" ? "Allow notifications for this site in the browser's settings" : "";
   }
 
-  onMessage(m: StreamMessage) {
+  // live: false while the stream replays what came while it was away; of those, each room's newest that
+  // matches waits for the end of the replay (synced), so a long absence is one notification per room.
+  onMessage(m: StreamMessage, live: boolean) {
     if (!supported() || Notification.permission !== "granted") return;
     const room = this.host.room(m.room_id);
-    if (!room || this.host.inView(m.room_id) || !wanted(levelOf(room), m, this.host.me())) return;
+    if (!room || !wanted(levelOf(room), m, this.host.me())) return;
+    if (!live) return void this.held.set(m.room_id, m);
+    this.show(room, m);
+  }
+
+  synced() {
+    const held = [...this.held.values()];
+    this.held.clear();
+    for (const m of held) {
+      const room = this.host.room(m.room_id);
+      if (room) this.show(room, m);
+    }
+  }
+
+  private show(room: Room, m: StreamMessage) {
+    if (this.host.inView(m.room_id)) return;
     const title = room.kind === "direct" ? this.host.sender(room, m.user_id) : this.host.title(room);
     const body = room.kind === "direct" ? gist(m) : `${this.host.sender(room, m.user_id)}: ${gist(m)}`;
-    const n = new Notification(title, { body, tag: `echat-${m.room_id}-${m.id}`, data: { room: m.room_id } });
+    const n = new Notification(title, { body, tag: `echat-${m.room_id}-${m.id}` });
     n.onclick = () => {
       window.focus();
       this.host.open(m.room_id);
@@ -83,6 +101,7 @@ export class DesktopNotifier {
 
   // The user's read marker reached messageId in the room (on this device or another).
   read(roomId: number, messageId: number) {
+    if ((this.held.get(roomId)?.id ?? Infinity) <= messageId) this.held.delete(roomId);
     const list = this.shown.get(roomId);
     if (!list) return;
     const rest = list.filter((s) => s.id > messageId);
@@ -92,6 +111,7 @@ export class DesktopNotifier {
   }
 
   clear() {
+    this.held.clear();
     for (const list of this.shown.values()) for (const s of list) s.n.close();
     this.shown.clear();
   }
