@@ -1,9 +1,11 @@
 // Issue 18's notifications in the open tab, driven in Chromium: the page never asks for permission on load,
 // only from its "Enable notifications" control; once the browser grants it (CDP Browser.grantPermissions, the
 // browser's own permission, not a fake), a message matching its room's level in a room not in view shows a
-// desktop notification with the sender and a preview; a click opens its room; a room read on another device
-// closes it; the tab title and the favicon show the unread count. The page's Notification is wrapped (before
-// the app loads) only to record what it constructs and whether the browser showed it.
+// desktop notification with the sender and a preview (the open room too while the tab is hidden); a click
+// opens its room; a room read on another device closes it; a replay after a reconnect notifies once per room;
+// the header's picker sets the level (PUT /v1/rooms/:id/settings) and follows other devices; the tab title and
+// the favicon show the unread count. The page's Notification is wrapped (before the app loads) only to record
+// what it constructs and whether the browser showed it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CHROMIUM, openView, signIn, until, type View } from "./support/browser.ts";
 import { type Account, call, createRoom, registerAll } from "./support/http.ts";
@@ -125,7 +127,7 @@ describe.skipIf(!haveChromium)("desktop notifications in a browser", () => {
     expect((await notes(a)).length).toBe(n + 1);
   }, 30000);
 
-  test("a click on a notification focuses the tab and opens its room", async () => {
+  test("a click on a notification opens its room (focusing the tab) and closes the notification", async () => {
     const n = (await notes(a)).length;
     await says(bob, withBob, "are you there?");
     await nextNote(n);
