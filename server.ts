@@ -171,6 +171,7 @@ function routes(parts: Parts, stopping: () => boolean) {
     "/v1/rooms/:id/users": methods({ POST: members.handleAddMembers }),
     "/v1/rooms/:id/users/:user_id": methods({ DELETE: members.handleRemoveMember }),
     "/v1/rooms/:id/join": methods({ POST: members.handleJoinRoom }),
+    "/v1/rooms/:id/settings": methods({ PUT: rooms.handleSetRoomSettings }),
     "/v1/rooms/:id/messages": methods({ GET: messages.handleListMessages }),
     "/v1/rooms/:id/messages/:message_id": methods({
       PATCH: changes.handleEditMessage,

@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   "invalid_file_name",
   "invalid_files",
   "quota_exceeded",
+  "invalid_notify",
   "unauthorized",
   "forbidden_origin",
   "forbidden",

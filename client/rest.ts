@@ -23,6 +23,7 @@ import type {
   SearchResults,
   Room,
   RoomChange,
+  RoomSettings,
   RoomSummary,
   Session,
   SessionInfo,
@@ -135,6 +136,11 @@ export class RestClient {
   // A group's name, topic or visibility: its owner or a server admin.
   updateRoom(id: number, change: RoomChange): Promise<Room> {
     return this.call<Room>("PATCH", `/v1/rooms/${id}`, { body: change });
+  }
+
+  // Your own settings in a room (its notification level); your other devices' streams get a settings event.
+  setRoomSettings(id: number, settings: RoomSettings): Promise<RoomSettings> {
+    return this.call<RoomSettings>("PUT", `/v1/rooms/${id}/settings`, { body: settings });
   }
 
   // Any member of a group adds people.

@@ -83,7 +83,17 @@ export type RoomChange = { name?: string; topic?: string | null; public?: boolea
 // A public group as the directory lists it.
 export type PublicRoom = { id: number; name: string; topic: string | null; member_count: number };
 // mentions: how many of the unread messages mention the caller.
-export type RoomSummary = Room & { last_message: Message | null; unread: number; mentions: number };
+// A notification level: every message, those that mention you, or none.
+export type NotifyLevel = "all" | "mentions" | "none";
+// Your own settings in a room (PUT /v1/rooms/:id/settings).
+export type RoomSettings = { notify: NotifyLevel };
+// notify: your level in effect (by default all in direct rooms, mentions in groups).
+export type RoomSummary = Room & {
+  last_message: Message | null;
+  unread: number;
+  mentions: number;
+  notify: NotifyLevel;
+};
 // GET /v1/search. highlights: [start, end) of each matching word in UTF-16 code units of message.text
 // (String.prototype.slice offsets). next: the cursor of the next page, null on the last.
 export type SearchQuery = { q: string; roomId?: number; order?: "newest" | "rank"; limit?: number; before?: string };
@@ -113,6 +123,8 @@ export type ReadFrame = {
   unread?: number;
   mentions?: number;
 };
+// The user stream: your own settings in a room changed (on any of your devices).
+export type SettingsFrame = { type: "settings"; room_id: number; notify: NotifyLevel };
 // The user stream's presence: per user, not per room (a user who shares a room with you).
 export type UserPresenceFrame = { type: "presence"; user_id: number; online: boolean };
 export type ResyncFrame = { type: "resync"; room_id: number };
@@ -144,6 +156,7 @@ export type ServerFrame =
   | TypingFrame
   | PresenceFrame
   | UserPresenceFrame
+  | SettingsFrame
   | ReadFrame
   | ResyncFrame
   | MembersFrame

@@ -16,6 +16,7 @@ import type {
   Message,
   ReactionFrame,
   ReadFrame,
+  SettingsFrame,
   RoomFrame,
   TypingFrame,
   User,
@@ -47,6 +48,7 @@ export type UserStreamEvents = {
   synced: undefined; // the replay is done; what follows is live
   typing: TypingFrame;
   read: ReadFrame; // with unread when it is the user's own marker (any of their devices)
+  settings: SettingsFrame; // the user's own settings in a room changed (any of their devices, this one included)
   // A user who shares a room with you is online (any socket anywhere) or not. After each synced, one
   // online:true per such user online: start each connection with everyone offline.
   presence: UserPresenceFrame;
@@ -157,6 +159,7 @@ export class UserStream extends Emitter<UserStreamEvents> {
     synced: () => this.onSynced(),
     typing: (f: TypingFrame) => this.emit("typing", f),
     read: (f: ReadFrame) => this.emit("read", f),
+    settings: (f: SettingsFrame) => this.emit("settings", f),
     presence: (f: UserPresenceFrame) => this.emit("presence", f),
   };
 

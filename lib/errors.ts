@@ -30,6 +30,8 @@ export const ERRORS = {
   invalid_file_name: [422, "A file name must keep a character once path separators and control characters go"],
   invalid_files: [422, "files must be at most 10 of your uploads to this room that no message has yet"],
   quota_exceeded: [422, "Your files would take more than your storage quota"],
+  // room settings
+  invalid_notify: [422, 'notify must be "all", "mentions" or "none"'],
   unauthorized: [401, "Session is missing, unknown or expired"],
   forbidden_origin: [403, "Requests from this web page's origin are not allowed"],
   forbidden: [403, "Only admins may do this"],

@@ -1,5 +1,6 @@
 // Input rules, one function per kind of input. Each returns the clean value or throws ApiError.
 import { ApiError } from "./errors.ts";
+import { NOTIFY_LEVELS, type NotifyLevel } from "./store/store.ts";
 
 export type Json = Record<string, unknown>;
 
@@ -275,6 +276,11 @@ export function roomTopic(v: unknown): string | null {
   if (typeof v !== "string" || !v.isWellFormed() || CONTROL_BUT_NEWLINE.test(v) || codePoints(v) > 1000)
     throw new ApiError("invalid_topic");
   return v;
+}
+// A notification level (PUT /v1/rooms/:id/settings).
+export function notifyLevel(v: unknown): NotifyLevel {
+  if (typeof v !== "string" || !(NOTIFY_LEVELS as readonly string[]).includes(v)) throw new ApiError("invalid_notify");
+  return v as NotifyLevel;
 }
 export function flag(v: unknown, key: string): boolean {
   if (typeof v !== "boolean") throw new ApiError("invalid_json", `"${key}" must be true or false`);

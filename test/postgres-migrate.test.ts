@@ -48,6 +48,9 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
       body: { users: [{ id: bob!.id }] },
     });
     await call(lite.url, "PATCH", `/v1/rooms/${g.body.id}`, { session: alice!.session, body: { topic: "t" } });
+    // Schema 9: a member's notification level (the rooms' views below carry it).
+    const level = { session: bob!.session, body: { notify: "none" } };
+    expect((await call(lite.url, "PUT", `/v1/rooms/${r2}/settings`, level)).body).toEqual({ notify: "none" });
     // Schema 5: an admin, her invite, and sessions with public ids.
     expect((await run(SOURCE, ["user", "admin", "alice", "on", "--db", join(dir, "echat.db")])).code).toBe(0);
     const invite = (await call(lite.url, "POST", "/v1/invites", { session: alice!.session, body: { uses: 3 } })).body;

@@ -201,6 +201,7 @@ describe("rooms", () => {
         last_message: null,
         unread: 0,
         mentions: 0,
+        notify: "all",
       },
     ]);
     const theirs = await call(s.url, "GET", "/v1/rooms", { session: outsider.session });
@@ -325,6 +326,7 @@ describe("room list paging", () => {
       "last_message",
       "mentions",
       "name",
+      "notify",
       "owner_id",
       "public",
       "seq",
@@ -603,7 +605,7 @@ describe("schema migration", () => {
           .query("SELECT name FROM pragma_table_info('room_members')")
           .all()
           .map((r: any) => r.name),
-      ).toEqual(["room_id", "user_id", "position", "last_read_id", "sent", "read_count", "read_sent"]);
+      ).toEqual(["room_id", "user_id", "position", "last_read_id", "sent", "read_count", "read_sent", "notify"]);
       db.close();
       rmSync(dir, { recursive: true, force: true });
     },

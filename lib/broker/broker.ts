@@ -13,11 +13,12 @@
 // instances: if the transport is away, this instance's sockets are still served.
 import type { Message, RoomEvent } from "../store/store.ts";
 
-export type EventKind = "typing" | "read";
+export type EventKind = "typing" | "read" | "settings";
 // typing: { user_id }; read: { user_id, message_id, unread, mentions } — the frame's body without type and
 // room_id (unread and mentions: the room's unread count and unread mentions for user_id, for that user's own
-// streams only).
-export type EventBody = { user_id: number; message_id?: number; unread?: number; mentions?: number };
+// streams only); settings: { user_id, notify }, user_id's settings in the room changed, for that user's own
+// streams only (without user_id).
+export type EventBody = { user_id: number; message_id?: number; unread?: number; mentions?: number; notify?: string };
 
 // Sockets to close, on every instance. Token hashes as hex.
 // - session: one session's (logout), with 4001

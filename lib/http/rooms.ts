@@ -1,20 +1,29 @@
 // Rooms: list mine (paged), create a direct room (or find it by its members) or a group, show one,
-// change a group's name, topic and visibility, and the directory of public groups.
+// change a group's name, topic and visibility, one's own settings in a room, and the directory of public groups.
 import { requireUser, type SessionDeps } from "../auth/sessions.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Notifier } from "../realtime/notifier.ts";
 import type { CreatedRoom, PublicRoom, RoomChange, RoomSummary } from "../store/store.ts";
-import { flag, type Json, publicRoomsQuery, roomId, roomName, roomPageQuery, roomTopic } from "../validate.ts";
+import {
+  flag,
+  type Json,
+  notifyLevel,
+  publicRoomsQuery,
+  roomId,
+  roomName,
+  roomPageQuery,
+  roomTopic,
+} from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
 import { mayManage, namedUsers, notManager, refusal, tooManyRooms, tooManyUsers } from "./room-rules.ts";
-import { type FileUrl, publicRoomJson, roomJson, roomSummaryJson } from "./shapes.ts";
+import { type FileUrl, publicRoomJson, roomJson, roomSettingsJson, roomSummaryJson } from "./shapes.ts";
 
 export type RoomDeps = SessionDeps & {
   config: Pick<Config, "maxRoomsPerUser" | "maxRoomUsers">;
   limits: Pick<Limits, "roomCreation">;
-  notify: Pick<Notifier, "roomChanged" | "memberRemoved">;
+  notify: Pick<Notifier, "roomChanged" | "memberRemoved" | "settingsChanged">;
   fileUrl: FileUrl;
 };
 
@@ -76,6 +85,18 @@ export function roomHandlers(deps: RoomDeps) {
       if ("refused" in r) throw refusal(r, caller.userId, config);
       notify.roomChanged(r.events);
       return json(roomJson(r.room, caller.userId));
+    },
+
+    // PUT: the caller's own settings in the room (its notification level), told to the caller's streams.
+    async handleSetRoomSettings(req: Req) {
+      const caller = await requireUser(deps, req);
+      const id = roomId(req.params.id!);
+      const body = await readJson(req);
+      const settings = { notify: notifyLevel(body.notify) };
+      const stored = await store.setRoomSettings(id, caller.userId, settings);
+      if (!stored) throw new ApiError("room_not_found");
+      notify.settingsChanged(id, caller.userId, stored);
+      return json(roomSettingsJson(stored));
     },
 
     // Public groups, newest first, to every user; a Link header names the next page.

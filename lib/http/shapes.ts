@@ -8,6 +8,7 @@ import type {
   Reaction,
   Room,
   RoomEvent,
+  RoomSettings,
   RoomSummary,
   SessionRow,
   User,
@@ -113,8 +114,11 @@ export function roomSummaryJson(room: RoomSummary, viewerId: number, fileUrl: Fi
     last_message: room.lastMessage && messageJson(room.lastMessage, fileUrl),
     unread: room.unread,
     mentions: room.mentions,
+    notify: room.notify,
   };
 }
+
+export const roomSettingsJson = (s: RoomSettings) => ({ notify: s.notify });
 
 const time = (ms: number | null) => (ms === null ? null : formatTime(ms));
 

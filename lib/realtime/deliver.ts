@@ -10,7 +10,13 @@ import { type Event, optInOf, topic } from "./topics.ts";
 
 // streams: user streams (stream.ts) hear of every durable frame; a message only while one is syncing.
 // read: streams get read markers one by one (their own with the room's unread), not through the topic.
-type StreamHook = { syncing(): boolean; frame(f: RoomFrame): void; read(room: number, body: EventBody): void };
+// settings: a user's settings in a room, to that user's streams only.
+type StreamHook = {
+  syncing(): boolean;
+  frame(f: RoomFrame): void;
+  read(room: number, body: EventBody): void;
+  settings(room: number, body: EventBody): void;
+};
 type Deps = {
   rooms: RoomState;
   streams: () => StreamHook;
@@ -51,7 +57,8 @@ export function createDelivery({ rooms, server, onDeliver, streams, fileUrl }: D
 
   // except: the socket the event came from (the broker hands back what the hub gave it): its own
   // publish skips it, so a typing client does not hear itself.
-  function event(room: number, kind: Event, body: EventBody | { online: number[] }, except?: object) {
+  function event(room: number, kind: Event | "settings", body: EventBody | { online: number[] }, except?: object) {
+    if (kind === "settings") return streams().settings(room, body as EventBody);
     if (kind === "read") {
       const { unread: _, mentions: __, ...receipt } = body as EventBody;
       streams().read(room, body as EventBody);

@@ -85,6 +85,7 @@ export function createHub(deps: Deps) {
       for (const e of events) broker.roomEvent(e);
     },
     userEnded: (userId) => broker.kick({ user: userId }),
+    settingsChanged: (roomId, userId, { notify }) => broker.event(roomId, "settings", { user_id: userId, notify }),
   };
 
   return {

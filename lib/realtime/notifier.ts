@@ -1,4 +1,4 @@
-import type { RoomEvent } from "../store/store.ts";
+import type { RoomEvent, RoomSettings } from "../store/store.ts";
 
 // What REST handlers may tell the realtime side. The hub implements it through the broker, so the
 // sockets concerned close on every instance. Durable changes (membership, room, a message's edit, delete or
@@ -9,4 +9,5 @@ export type Notifier = {
   memberRemoved(roomId: number, userId: number): void; // the user's sockets in that room close with 4003
   roomChanged(events: RoomEvent[]): void; // changes just stored, delivered in the room's order
   userEnded(userId: number): void; // disabled or deleted: every socket of the user, with 4001
+  settingsChanged(roomId: number, userId: number, settings: RoomSettings): void; // to the user's streams
 };

@@ -4,7 +4,7 @@
 // durable frame of its rooms through the rooms' typed-message, members and changes topics (the same
 // publishes as room sockets: no extra cost per message) and typing, "room" when its user is added to a
 // room and "room_removed" when removed, read markers (read()) and the presence of the users it shares a
-// room with (user-presence.ts). A client sends messages, typing and read markers with a room_id.
+// room with (user-presence.ts), and its user's settings in a room (settings()). A client sends messages, typing and read markers with a room_id.
 import type { EventBody } from "../broker/broker.ts";
 import { CLOSE } from "../errors.ts";
 import { roomJson } from "../http/shapes.ts";
@@ -138,6 +138,12 @@ export function createStreams(deps: Deps) {
         if (states.get(ws)?.phase !== "live") continue;
         ws.send(ws.data.userId === body.user_id && unread !== undefined ? own : other);
       }
+    },
+    // A user's settings in a room changed: to that user's live streams here (the room's other members never
+    // hear of it).
+    settings(room: number, { user_id, notify }: EventBody) {
+      const json = JSON.stringify({ type: "settings", room_id: room, notify });
+      for (const ws of byUser.get(user_id) ?? []) if (states.get(ws)?.phase === "live") ws.send(json);
     },
     // Every durable frame delivered here: buffered for syncing streams; a members change reaches the
     // live streams of the users it adds or removes.

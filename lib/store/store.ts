@@ -162,12 +162,20 @@ export type PublicRoom = { id: number; name: string; topic: string | null; membe
 export type PublicPage = { folded: string; limit: number; before?: number };
 // lastActivity: the last message's time, else the room's creation time; rooms are listed by it.
 // mentions: the unread messages (past the read marker) that mention the user.
+// notify: the user's level in it, in effect.
 export type RoomSummary = Room & {
   lastMessage: Message | null;
   unread: number;
   mentions: number;
+  notify: NotifyLevel;
   lastActivity: number;
 };
+// A member's notification level in a room; a member who never chose has the room kind's default.
+export const NOTIFY_LEVELS = ["all", "mentions", "none"] as const;
+export type NotifyLevel = (typeof NOTIFY_LEVELS)[number];
+export const defaultNotify = (kind: RoomKind): NotifyLevel => (kind === "direct" ? "all" : "mentions");
+// A member's settings in a room, as in effect (defaults filled in).
+export type RoomSettings = { notify: NotifyLevel };
 // A page of a user's rooms, newest activity first: those strictly before the cursor (ties by id).
 export type RoomPage = { limit: number; before?: { activity: number; id: number } };
 // created: false when the member set had a room already (it is returned whatever the limits say).
@@ -345,6 +353,8 @@ export interface Store {
   // The marker after the call and the room's unread count for the user then; a marker that would not
   // advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;
+  // The member's settings in the room after the change, in effect; null when not a member.
+  setRoomSettings(roomId: number, userId: number, settings: RoomSettings): Promise<RoomSettings | null>;
 
   // Files (lib/files). createFile: the row of an upload whose bytes are stored already; "quota_exceeded" when
   // the uploader's files (attached or not) would pass `quota` bytes with it, checked in the inserting

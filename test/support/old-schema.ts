@@ -4,8 +4,20 @@ import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import { STORE } from "./postgres.ts";
 
+// Version 8: no notification levels (version 9).
+export function rewindSqliteTo8(db: Database) {
+  db.run("ALTER TABLE room_members DROP COLUMN notify");
+  db.run("PRAGMA user_version = 8");
+}
+
+export async function rewindPostgresTo8(sql: SQL) {
+  await sql`ALTER TABLE room_members DROP COLUMN notify`;
+  await sql`UPDATE echat_schema SET version = 8`;
+}
+
 // Version 7: no files, settings nor rooms' file epoch (version 8).
 export function rewindSqliteTo7(db: Database) {
+  rewindSqliteTo8(db);
   for (const index of ["files_unattached", "files_user", "files_message"]) db.run(`DROP INDEX ${index}`);
   db.run("DROP TABLE files");
   db.run("DROP TABLE settings");
@@ -15,6 +27,7 @@ export function rewindSqliteTo7(db: Database) {
 }
 
 export async function rewindPostgresTo7(sql: SQL) {
+  await rewindPostgresTo8(sql);
   await sql`DROP TABLE files`;
   await sql`DROP TABLE settings`;
   await sql`ALTER TABLE rooms DROP COLUMN file_epoch`;
@@ -116,6 +129,7 @@ const REWIND = {
   5: { sqlite: rewindSqliteTo5, postgres: rewindPostgresTo5 },
   6: { sqlite: rewindSqliteTo6, postgres: rewindPostgresTo6 },
   7: { sqlite: rewindSqliteTo7, postgres: rewindPostgresTo7 },
+  8: { sqlite: rewindSqliteTo8, postgres: rewindPostgresTo8 },
 };
 
 // A stopped test server's database (the suite's store: its SQLite file, or databaseUrl) turned back to a version.

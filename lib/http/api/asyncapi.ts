@@ -36,6 +36,10 @@ export const SERVER_FRAMES: Record<string, Frame> = {
     summary: "User stream: a user who shares a room with you is online (any socket anywhere) or no longer",
   },
   roomRemoved: { schema: "RoomRemovedFrame", summary: "User stream: the user is no longer in this room" },
+  settings: {
+    schema: "SettingsFrame",
+    summary: "User stream: your own settings in a room changed (PUT /v1/rooms/{id}/settings, from any device)",
+  },
   room: {
     schema: "RoomChangeFrame",
     summary: "A group's name, topic, visibility or owner changed (the room's order: seq); replayed on resume",

@@ -287,6 +287,19 @@ export const OPERATIONS: Operation[] = [
     errors: ["room_not_found", "not_a_group", "forbidden", "user_not_found"],
   },
   {
+    method: "PUT",
+    path: "/v1/rooms/{id}/settings",
+    summary: "Set your own settings in a room: its notification level",
+    description:
+      "Only the caller's: other members never see them. Every user stream of the caller, on every instance, gets " +
+      "a settings frame.",
+    tag: "rooms",
+    auth: "session",
+    body: "RoomSettings",
+    ok: { status: 200, description: "the caller's settings in the room after the change", body: "RoomSettings" },
+    errors: ["room_not_found", "invalid_json", "invalid_notify"],
+  },
+  {
     method: "POST",
     path: "/v1/rooms/{id}/join",
     summary: "Join a public group",

@@ -83,6 +83,11 @@ const messageRequired = ["id", "text", "user_id", "room_id", "created_at", "seq"
 const userSchema = strict({ id, login: { type: "string", minLength: 1 } });
 const roomName = { type: "string", minLength: 1, maxLength: 100 };
 const roomTopic = { type: "string", maxLength: 1000 };
+const notify = {
+  type: "string",
+  enum: ["all", "mentions", "none"],
+  description: "notification level: every message, those that mention you, or none",
+};
 // The room object's fields besides users (issue 15): direct rooms have no name, topic or owner.
 const roomProps = {
   name: orNull(roomName),
@@ -211,7 +216,13 @@ export const REST_SCHEMAS = {
     last_message: { oneOf: [ref("Message"), { type: "null" }] },
     unread: { type: "integer", minimum: 0 },
     mentions: { type: "integer", minimum: 0, description: "unread messages that mention the caller" },
+    notify: {
+      ...notify,
+      description: "the caller's level in effect (default: all in direct rooms, mentions in groups)",
+    },
   }),
+  // PUT /v1/rooms/{id}/settings: the body and the answer
+  RoomSettings: strict({ notify }),
   // GET /v1/search
   SearchResults: strict({
     results: {
@@ -327,6 +338,7 @@ export const FRAME_SCHEMAS = {
   HelloFrame: strict({ type: { const: "hello" }, user: userSchema }),
   SyncedFrame: strict({ type: { const: "synced" } }),
   RoomRemovedFrame: strict({ type: { const: "room_removed" }, room_id: id }),
+  SettingsFrame: strict({ type: { const: "settings" }, room_id: id, notify }),
   TypingFrame: strict({ type: { const: "typing" }, room_id: id, user_id: id }),
   PresenceFrame: strict({ type: { const: "presence" }, room_id: id, online: { type: "array", items: id } }),
   UserPresenceFrame: strict({ type: { const: "presence" }, user_id: id, online: { type: "boolean" } }),

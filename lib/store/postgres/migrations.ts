@@ -8,7 +8,7 @@ import { searchVector } from "../../search/tokens.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 8,
+  version: 9,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -20,6 +20,8 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
     5: addRoomOrder,
     6: addMessageChangesAndSearch,
     7: addFiles,
+    // 8 -> 9: notification levels per member, as on SQLite.
+    8: async (tx) => void (await tx`ALTER TABLE room_members ADD COLUMN notify text`),
   },
 };
 

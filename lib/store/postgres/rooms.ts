@@ -2,7 +2,7 @@
 // markers; changes are in room-changes.ts.
 import type { SQL } from "bun";
 import { groupMembersByRoom, groupMemberships, type MemberRow, NO_CURSOR } from "../members.ts";
-import type { ReadMarker, RoomPage, RoomSummary, Store } from "../store.ts";
+import { defaultNotify, type ReadMarker, type RoomPage, type RoomSummary, type Store } from "../store.ts";
 import { readRoom } from "./room-changes.ts";
 import { message, type Row, room as toRoom, user } from "./rows.ts";
 
@@ -15,6 +15,7 @@ type Rooms = Pick<
   | "listPublicRooms"
   | "listMemberships"
   | "markRead"
+  | "setRoomSettings"
 >;
 
 export function createRooms(sql: SQL): Rooms {
@@ -59,6 +60,7 @@ export function createRooms(sql: SQL): Rooms {
           lastMessage: r.m_id === null ? null : message(lastMessageRow(r)),
           unread: Number(r.unread),
           mentions: Number(r.mentions),
+          notify: r.notify ?? defaultNotify(r.kind),
           lastActivity: Number(r.last_activity),
         }),
       );
@@ -85,6 +87,11 @@ export function createRooms(sql: SQL): Rooms {
       }));
     },
     markRead: createReadMarkers(sql),
+    async setRoomSettings(roomId, userId, settings) {
+      const [row] = await sql`UPDATE room_members SET notify = ${settings.notify}
+        WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING notify`;
+      return row ? { notify: row.notify } : null;
+    },
   };
 }
 
@@ -93,7 +100,7 @@ export function createRooms(sql: SQL): Rooms {
 // Unread mentions: the caller's mentions rows past the marker, a range of the table's primary key.
 async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[]> {
   const { activity, id } = page.before ?? NO_CURSOR;
-  return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
+  return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, m.notify, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
       l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
       l.edited_at AS m_edited_at, l.reply_to AS m_reply_to, l.mentions AS m_mentions, l.reactions AS m_reactions,
       l.deleted_at AS m_deleted_at, l.files AS m_files, r.file_epoch AS m_file_epoch,

@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 8: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 9: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -65,6 +65,7 @@ CREATE TABLE room_members (
   sent         bigint  NOT NULL DEFAULT 0,  -- messages this member sent to the room
   read_count   bigint  NOT NULL DEFAULT 0,  -- messages in the room up to the read marker
   read_sent    bigint  NOT NULL DEFAULT 0,  -- of those, sent by this member
+  notify       text,                        -- as on SQLite (version 9): all, mentions, none; NULL: the default
   PRIMARY KEY (room_id, user_id)
 );
 CREATE INDEX room_members_user ON room_members(user_id, room_id);

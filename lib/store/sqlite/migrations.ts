@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 8,
+  version: 9,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -20,6 +20,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     5: addRoomOrder,
     6: addMessageChangesAndSearch,
     7: addFiles,
+    8: (db) => void db.run("ALTER TABLE room_members ADD COLUMN notify TEXT"), // notification levels
   },
 };
 

@@ -2,7 +2,7 @@
 // here; changes run on the message writer (room-changes.ts).
 import type { Database } from "bun:sqlite";
 import { groupMembersByRoom, groupMemberships, type MemberRow, type MembershipRow, NO_CURSOR } from "../members.ts";
-import type { Message, PublicRoom, Room, RoomSummary, Store } from "../store.ts";
+import { defaultNotify, type NotifyLevel, type PublicRoom, type Room, type RoomSummary, type Store } from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { prepareRoomReads, type RoomRow, toRoom } from "./room-rows.ts";
 
@@ -21,8 +21,15 @@ type Rooms = Pick<
   | "listPublicRooms"
   | "listMemberships"
   | "markRead"
+  | "setRoomSettings"
 >;
-type RoomListRow = RoomRow & { lastMessageId: number | null; lastActivity: number; unread: number; mentions: number };
+type RoomListRow = RoomRow & {
+  lastMessageId: number | null;
+  lastActivity: number;
+  unread: number;
+  mentions: number;
+  notify: NotifyLevel | null;
+};
 
 // change: a room change run by the message writer, in the room's order (room-changes.ts).
 export function createRooms(db: Database, change: (op: string, args: unknown[]) => Promise<unknown>): Rooms {
@@ -65,6 +72,7 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
           lastMessage: r.lastMessageId === null ? null : toMessage(q.messageById.get(r.lastMessageId)!),
           unread: r.unread,
           mentions: r.mentions,
+          notify: r.notify ?? defaultNotify(r.kind),
           lastActivity: r.lastActivity,
         }),
       );
@@ -83,6 +91,10 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
       const after = q.readState.get(roomId, userId);
       return { marker: after?.marker ?? 0, unread: after?.unread ?? 0, mentions: after?.mentions ?? 0 };
     },
+    async setRoomSettings(roomId, userId, settings) {
+      const row = q.setNotify.get(settings.notify, roomId, userId);
+      return row && { notify: row.notify };
+    },
   };
 }
 
@@ -95,7 +107,7 @@ function prepare(db: Database) {
   // mentions: the caller's mentions rows past the marker, a range of the table's primary key.
   const userRooms = db.query<RoomListRow, [number, number, number, number]>(
     `SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id AS ownerId, r.seq, r.archived,
-       r.last_message_id AS lastMessageId, r.last_activity AS lastActivity,
+       r.last_message_id AS lastMessageId, r.last_activity AS lastActivity, m.notify,
        (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
        (SELECT count(*) FROM mentions x WHERE x.user_id = ?1 AND x.room_id = r.id AND x.message_id > m.last_read_id)
          AS mentions
@@ -130,6 +142,9 @@ function prepare(db: Database) {
      WHERE room_id = ?1 AND user_id = ?2 AND last_read_id < t.target
      RETURNING last_read_id AS marker`,
   );
+  const setNotify = db.query<{ notify: NotifyLevel }, [NotifyLevel, number, number]>(
+    "UPDATE room_members SET notify = ? WHERE room_id = ? AND user_id = ? RETURNING notify",
+  );
   // Newest first; a substring of the folded name (all when empty).
   const publicRooms = db.query<PublicRoom, [number, string, number]>(
     `SELECT r.id, r.name, r.topic, (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS memberCount
@@ -150,5 +165,6 @@ function prepare(db: Database) {
     messageById,
     readState,
     advanceRead,
+    setNotify,
   };
 }

@@ -1,4 +1,4 @@
--- echat SQLite schema, version 8. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 9. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -82,6 +82,9 @@ CREATE TABLE room_members (
   sent         INTEGER NOT NULL DEFAULT 0,  -- messages this member sent to the room
   read_count   INTEGER NOT NULL DEFAULT 0,  -- messages in the room up to the read marker
   read_sent    INTEGER NOT NULL DEFAULT 0,  -- of those, sent by this member
+  -- Notification level (version 9): 'all', 'mentions' or 'none'; NULL: the room kind's default (direct:
+  -- all, group: mentions), so a default that changes reaches every member who never chose.
+  notify       TEXT,
   PRIMARY KEY (room_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX room_members_user ON room_members(user_id, room_id);
