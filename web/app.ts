@@ -11,11 +11,14 @@ import type {
   UserStream,
 } from "../client/index.ts";
 import { AdminView } from "./admin.ts";
+import { showUnread } from "./badge.ts";
 import { gist } from "./bubble.ts";
 import { DirectoryView, NewGroupView } from "./groups.ts";
 import { client, LOGGED_OUT } from "./client.ts";
 import { byId, h, localTime } from "./dom.ts";
 import { MessageSearch } from "./message-search.ts";
+import { DesktopNotifier, type Level, levelOf } from "./notify.ts";
+import { LevelPicker } from "./notify-level.ts";
 import { Presence } from "./presence.ts";
 import { type At, RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
@@ -48,6 +51,16 @@ const messageSearch = new MessageSearch({
   open: (r) => openMessage(r),
 });
 byId("search-form").after(messageSearch.el);
+const notifier = new DesktopNotifier({
+  me: () => me?.id ?? 0,
+  room: (id) => rooms.find((r) => r.id === id),
+  inView: (id) => open?.room.id === id && document.visibilityState === "visible",
+  title: (r) => (me ? roomTitle(r, me) : ""),
+  sender: (r, id) => r.users.find((u) => u.id === id)?.login ?? "Someone",
+  open: (id) => (location.hash = `#room/${id}`),
+});
+byId("search-form").before(notifier.control); // under the header, until granted
+let picker: LevelPicker | null = null; // the open room's notification level
 
 function show(screen: "auth" | "chat") {
   byId("auth").hidden = screen !== "auth";
@@ -119,6 +132,7 @@ function loggedOut() {
   me = null;
   rooms = [];
   lately.length = 0;
+  notifier.clear();
   messageSearch.clear();
   roomsEl.replaceChildren();
   roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
@@ -140,7 +154,7 @@ function follow() {
   stream?.close();
   stream = client.stream();
   presence = new Presence(stream);
-  stream.on("synced", () => void refreshRooms());
+  stream.on("synced", () => (notifier.synced(), void refreshRooms()));
   stream.on("message", (m) => onStreamMessage(m));
   for (const name of ["members", "room", "room_removed", "resync"] as const) stream.on(name, () => void refreshRooms());
   stream.on("delete", (f) => {
@@ -149,17 +163,27 @@ function follow() {
     void refreshRooms(); // the room's last message and counts may change
   });
   stream.on("edit", (f) => onStreamEdit(f.message));
-  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.unread, f.mentions));
+  stream.on("read", (f) => f.user_id === me?.id && onOwnRead(f.room_id, f.message_id, f.unread, f.mentions));
+  stream.on("settings", (f) => setLevel(f.room_id, f.notify)); // set on one of the user's devices
   stream.on("closed", (end) => end.code === 4001 && loggedOut());
 }
 
-// The user's read marker moved (on this device or another): the room's unread and mention counts come with it.
-function onOwnRead(roomId: number, unread: number | undefined, mentions: number | undefined) {
+// The user's read marker moved (on this device or another): the room's unread and mention counts come with it,
+// and its notifications up to there close.
+function onOwnRead(roomId: number, messageId: number, unread: number | undefined, mentions: number | undefined) {
+  notifier.read(roomId, messageId);
   const room = rooms.find((r) => r.id === roomId);
   if (!room || unread === undefined) return void refreshRooms();
   room.unread = unread;
   room.mentions = mentions ?? 0;
   renderRooms();
+}
+
+// A room's notification level, set here or on another device.
+function setLevel(roomId: number, level: Level) {
+  const room = rooms.find((r) => r.id === roomId);
+  if (room) room.notify = level;
+  if (picker?.room.id === roomId) picker.show(level);
 }
 
 // The room list shows the last message's text: an edit of it shows there too.
@@ -173,6 +197,7 @@ function onStreamEdit(m: Message) {
 function onStreamMessage(m: StreamMessage) {
   lately.push(m);
   if (lately.length > LATELY) lately.shift();
+  notifier.onMessage(m, !!stream?.open); // a replay (stream not open yet) waits for synced
   if (!countIn(m)) return void refreshRooms();
   renderRooms();
 }
@@ -242,8 +267,7 @@ function renderRooms() {
       return h("li", {}, button);
     }),
   );
-  const total = rooms.reduce((n, r) => n + (r.id === current ? 0 : r.unread), 0);
-  document.title = total ? `(${total}) echat` : "echat";
+  showUnread(rooms.reduce((n, r) => n + (r.id === current ? 0 : r.unread), 0));
 }
 
 for (const name of PANELS) byId(name).onclick = () => (location.hash = `#${name}`);
@@ -310,7 +334,8 @@ async function route() {
     roomPane.replaceChildren(h("p", { class: "empty form-error" }, (err as Error).message));
     return;
   }
-  const host = { back: () => (location.hash = ""), left: () => (location.hash = "") };
+  picker = new LevelPicker(room, levelOf(room), (level) => setLevel(room.id, level));
+  const host = { back: () => (location.hash = ""), left: () => (location.hash = ""), controls: [picker.el] };
   const view = new RoomView(room, me, host, stream!, presence!);
   open = view;
   roomPane.replaceChildren(view.el);
@@ -375,4 +400,5 @@ async function startRoom(user: User) {
   }
 }
 
+showUnread(0);
 start();

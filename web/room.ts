@@ -12,7 +12,8 @@ import { MessageList } from "./message-list.ts";
 import { People } from "./people.ts";
 import type { Presence } from "./presence.ts";
 
-export type RoomHost = { back(): void; left(): void };
+// controls: more of the header, after the status (the notification level).
+export type RoomHost = { back(): void; left(): void; controls?: HTMLElement[] };
 // A message to open the room at (a search result), with the search's highlights in its text.
 export type At = { messageId: number; highlights?: [number, number][] };
 type State = "connecting" | "open" | "reconnecting" | "closed";
@@ -61,6 +62,7 @@ export class RoomView {
         back,
         h("div", { class: "title" }, this.title, this.topic, this.people.presence),
         this.status,
+        ...(host.controls ?? []),
         room.kind === "group" ? this.membersToggle() : null,
       ),
       this.list.scroller,
