@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiError, EchatClient, type SettingsFrame } from "../client/index.ts";
 import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
-import { type Account, call, createRoom, expectError, register, registerAll } from "./support/http.ts";
-import { startPair, stopPair } from "./support/instances.ts";
+import { type Account, call, createRoom, expectError, registerAll } from "./support/http.ts";
+import { type NewUser, onOneAndTwoInstances, type Servers } from "./support/instances.ts";
 import { rewindTestDatabase } from "./support/old-schema.ts";
-import { dropDatabase, fanoutPaths, freshDatabase, STORE } from "./support/postgres.ts";
+import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { openStream, type Socket, streamUrl } from "./support/socket.ts";
 
@@ -41,7 +41,7 @@ async function live(t: TestServer, who: Account): Promise<Socket> {
 const isSettings = (f: any) => f.type === "settings";
 
 // The cases, on `a` and `b` (the same server on one instance).
-function levelCases(servers: () => { a: TestServer; b: TestServer }, newUser: (login: string) => Promise<Account>) {
+function levelCases(servers: Servers, newUser: NewUser) {
   test("defaults: all in a direct room, mentions in a group; a change is the caller's own", async () => {
     const { a, b } = servers();
     const [ann, ben] = [await newUser("ann"), await newUser("ben")];
@@ -81,18 +81,7 @@ function levelCases(servers: () => { a: TestServer; b: TestServer }, newUser: (l
   });
 }
 
-describe("on one instance", () => {
-  let s: TestServer;
-  let n = 0;
-  beforeAll(async () => {
-    s = await startServer();
-  });
-  afterAll(() => s.stop());
-  levelCases(
-    () => ({ a: s, b: s }),
-    (login) => register(s.url, `${login}${n++}`),
-  );
-});
+onOneAndTwoInstances(levelCases);
 
 describe("the typed client", () => {
   let s: TestServer;
@@ -167,21 +156,6 @@ describe("refusals", () => {
     expectError(await call(s.url, "PUT", path, { session: ann.session, raw }), 413, "payload_too_large");
   });
 });
-
-for (const path of fanoutPaths()) {
-  describe.skipIf(!path.enabled)(`on two instances through ${path.name}`, () => {
-    let a: TestServer, b: TestServer, databaseUrl: string;
-    let n = 0;
-    beforeAll(async () => {
-      ({ a, b, databaseUrl } = await startPair(path.redisUrl));
-    });
-    afterAll(() => stopPair({ a, b, databaseUrl }));
-    levelCases(
-      () => ({ a, b }),
-      (login) => register(a.url, `${login}${n++}`),
-    );
-  });
-}
 
 test("a version 8 database gets the defaults, and levels work after the upgrade", async () => {
   const dir = mkdtempSync(join(tmpdir(), "echat-v8-"));

@@ -3,11 +3,10 @@
 // synced, one frame per such user online; then each first socket opened and last socket closed
 // anywhere; online when it starts sharing a room with an online user, offline when it stops.
 // On one instance and on two (through Redis and through PostgreSQL LISTEN/NOTIFY).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Account, call, register } from "./support/http.ts";
-import { fanoutPaths } from "./support/postgres.ts";
-import { startPair, stopPair } from "./support/instances.ts";
-import { startServer, type TestServer } from "./support/server.ts";
+import { expect, test } from "bun:test";
+import { type Account, call } from "./support/http.ts";
+import { type NewUser, onOneAndTwoInstances, type Servers } from "./support/instances.ts";
+import type { TestServer } from "./support/server.ts";
 import { chatUrl, isUserPresence, Socket, streamUrl } from "./support/socket.ts";
 
 const on = (who: Account) => ({ type: "presence", user_id: who.id, online: true });
@@ -26,7 +25,7 @@ const nextPresence = (st: Socket) => st.next(isUserPresence);
 const online = (t: TestServer, who: Account) => synced(t, who);
 
 // The cases, on `a` and `b` (the same server on one instance).
-function presenceCases(servers: () => { a: TestServer; b: TestServer }, newUser: (login: string) => Promise<Account>) {
+function presenceCases(servers: Servers, newUser: NewUser) {
   const group = async (owner: Account, others: Account[]) =>
     (
       await call(servers().a.url, "POST", "/v1/rooms", {
@@ -112,32 +111,4 @@ function presenceCases(servers: () => { a: TestServer; b: TestServer }, newUser:
   });
 }
 
-describe("on one instance", () => {
-  let s: TestServer;
-  let n = 0;
-  beforeAll(async () => {
-    s = await startServer();
-  });
-  afterAll(() => s.stop());
-  presenceCases(
-    () => ({ a: s, b: s }),
-    (login) => register(s.url, `${login}${n++}`),
-  );
-});
-
-for (const path of fanoutPaths()) {
-  describe.skipIf(!path.enabled)(`on two instances through ${path.name}`, () => {
-    let a: TestServer, b: TestServer, databaseUrl: string;
-    let n = 0;
-    beforeAll(async () => {
-      ({ a, b, databaseUrl } = await startPair(path.redisUrl));
-    });
-    afterAll(async () => {
-      await stopPair({ a, b, databaseUrl });
-    });
-    presenceCases(
-      () => ({ a, b }),
-      (login) => register(a.url, `${login}${n++}`),
-    );
-  });
-}
+onOneAndTwoInstances(presenceCases);
