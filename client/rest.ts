@@ -97,6 +97,11 @@ export class RestClient {
     return this.call<Info>("GET", "/v1/info");
   }
 
+  // The server's VAPID public key (base64url), the applicationServerKey for PushManager.subscribe.
+  async pushKey(): Promise<string> {
+    return (await this.call<{ key: string }>("GET", "/v1/push/key")).key;
+  }
+
   searchUsers(q: string): Promise<User[]> {
     return this.call<User[]>("GET", `/v1/users?${new URLSearchParams({ q })}`);
   }

@@ -17,6 +17,7 @@ export type Operation = {
   tag:
     | "accounts"
     | "sessions"
+    | "push"
     | "invites"
     | "admin"
     | "users"
@@ -113,6 +114,15 @@ export const OPERATIONS: Operation[] = [
     tag: "accounts",
     auth: "session",
     ok: { status: 200, description: "the caller, and whether they are a server admin", body: "Me" },
+  },
+  {
+    method: "GET",
+    path: "/v1/push/key",
+    summary: "The server's VAPID public key",
+    description: "Browsers subscribe with it (applicationServerKey). Made at first start, the same on every instance.",
+    tag: "push",
+    auth: "session",
+    ok: { status: 200, description: "the raw uncompressed P-256 public key, base64url", body: "PushKey" },
   },
   {
     method: "GET",

@@ -193,6 +193,7 @@ export const REST_SCHEMAS = {
     last_seen_at: orNull(time),
   }),
   Empty: strict({}),
+  PushKey: strict({ key: { type: "string", pattern: "^[A-Za-z0-9_-]{87}$", description: "65-byte P-256 point" } }),
   File: fileSchema,
   Message: strict(messageProps, messageRequired),
   MessageEdit: {
