@@ -168,7 +168,11 @@ function routes(parts: Parts, stopping: () => boolean) {
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });
-  const push = pushHandlers({ ...sessions, vapidPublicKey: vapid.publicKey });
+  const push = pushHandlers({
+    ...sessions,
+    vapidPublicKey: vapid.publicKey,
+    allowLoopback: config.pushAllowLoopback,
+  });
   const ops = opsHandlers({ store, log, metrics, stopping });
   const documents = documentHandlers(VERSION);
   return {
@@ -181,6 +185,7 @@ function routes(parts: Parts, stopping: () => boolean) {
     "/v1/sessions": methods({ GET: mySessions.handleListSessions }),
     "/v1/sessions/:id": methods({ DELETE: mySessions.handleEndSession }),
     "/v1/push/key": methods({ GET: push.handlePushKey }),
+    "/v1/push/subscriptions": methods({ POST: push.handleSubscribe, DELETE: push.handleUnsubscribe }),
     "/v1/invites": methods({ GET: invites.handleListInvites, POST: invites.handleCreateInvite }),
     "/v1/invites/:code": methods({ DELETE: invites.handleRevokeInvite }),
     "/v1/admin/users": methods({ GET: admin.handleListUsers }),

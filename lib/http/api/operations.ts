@@ -125,6 +125,30 @@ export const OPERATIONS: Operation[] = [
     ok: { status: 200, description: "the raw uncompressed P-256 public key, base64url", body: "PushKey" },
   },
   {
+    method: "POST",
+    path: "/v1/push/subscriptions",
+    summary: "Register a browser's push subscription for this session",
+    description:
+      "The same endpoint again replaces it. A user keeps at most 10: one more drops the oldest. Removed with the " +
+      "session (logout, password change for the other sessions, disabling or deleting the user, ending it).",
+    tag: "push",
+    auth: "session",
+    body: "PushSubscription",
+    ok: { status: 200, description: "registered", body: "Empty" },
+    errors: ["invalid_json", "invalid_subscription", "invalid_endpoint"],
+  },
+  {
+    method: "DELETE",
+    path: "/v1/push/subscriptions",
+    summary: "Remove one of the caller's push subscriptions",
+    description: "Idempotent: an endpoint the caller does not have answers 200 too.",
+    tag: "push",
+    auth: "session",
+    body: "PushEndpoint",
+    ok: { status: 200, description: "removed, or was not there", body: "Empty" },
+    errors: ["invalid_json", "invalid_subscription"],
+  },
+  {
     method: "GET",
     path: "/v1/sessions",
     summary: "The caller's sessions (devices)",

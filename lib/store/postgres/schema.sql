@@ -181,3 +181,17 @@ CREATE TABLE invites (
   created_at bigint  NOT NULL
 );
 CREATE INDEX invites_creator ON invites(created_by);
+
+-- version 10: begin
+-- Web Push subscriptions, as on SQLite (see its schema.sql): gone with their session.
+CREATE TABLE push_subscriptions (
+  endpoint    text   PRIMARY KEY,
+  p256dh      text   NOT NULL,
+  auth        text   NOT NULL,
+  token_hash  bytea  NOT NULL REFERENCES sessions(token_hash) ON DELETE CASCADE,
+  user_id     bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at  bigint NOT NULL
+);
+CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
+CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
+-- version 10: end

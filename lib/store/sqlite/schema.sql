@@ -212,3 +212,19 @@ CREATE TABLE invites (
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX invites_creator ON invites(created_by);
+
+-- version 10: begin
+-- Web Push subscriptions (POST /v1/push/subscriptions), each the session's that registered it: ending the
+-- session (logout, password change, disable, delete, DELETE /v1/sessions/:id) removes them by the cascade.
+-- p256dh (65-byte point) and auth (16 bytes) as the browser gave them, base64url.
+CREATE TABLE push_subscriptions (
+  endpoint    TEXT    PRIMARY KEY,
+  p256dh      TEXT    NOT NULL,
+  auth        TEXT    NOT NULL,
+  token_hash  BLOB    NOT NULL REFERENCES sessions(token_hash) ON DELETE CASCADE,
+  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
+CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
+-- version 10: end
