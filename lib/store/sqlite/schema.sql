@@ -1,4 +1,4 @@
--- echat SQLite schema, version 9. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 10. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -199,20 +199,6 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 -- version 8: end
 
--- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
--- expired rows are skipped and purged when the next invite is made.
-CREATE TABLE invites (
-  code_hash  BLOB    PRIMARY KEY,
-  public_id  TEXT    NOT NULL UNIQUE,       -- shown in GET /v1/invites; revoking takes it or the code
-  created_by INTEGER REFERENCES users(id) ON DELETE CASCADE,  -- NULL: the CLI or the first-admin setup link
-  room_id    INTEGER REFERENCES rooms(id) ON DELETE SET NULL,  -- the new user joins this room
-  admin      INTEGER NOT NULL DEFAULT 0,    -- the setup link: makes its user an admin, only while none exists
-  uses_left  INTEGER NOT NULL,
-  expires_at INTEGER,                       -- NULL: the setup link, valid until used or an admin exists
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX invites_creator ON invites(created_by);
-
 -- version 10: begin
 -- Web Push subscriptions (POST /v1/push/subscriptions), each the session's that registered it: ending the
 -- session (logout, password change, disable, delete, DELETE /v1/sessions/:id) removes them by the cascade.
@@ -228,3 +214,18 @@ CREATE TABLE push_subscriptions (
 CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
 CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
 -- version 10: end
+
+-- Keep this block last: the 4 -> 5 migration creates everything from here to the end.
+-- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
+-- expired rows are skipped and purged when the next invite is made.
+CREATE TABLE invites (
+  code_hash  BLOB    PRIMARY KEY,
+  public_id  TEXT    NOT NULL UNIQUE,       -- shown in GET /v1/invites; revoking takes it or the code
+  created_by INTEGER REFERENCES users(id) ON DELETE CASCADE,  -- NULL: the CLI or the first-admin setup link
+  room_id    INTEGER REFERENCES rooms(id) ON DELETE SET NULL,  -- the new user joins this room
+  admin      INTEGER NOT NULL DEFAULT 0,    -- the setup link: makes its user an admin, only while none exists
+  uses_left  INTEGER NOT NULL,
+  expires_at INTEGER,                       -- NULL: the setup link, valid until used or an admin exists
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX invites_creator ON invites(created_by);
