@@ -10,6 +10,8 @@ import { fileHandlers } from "./lib/http/files.ts";
 import type { FileUrl } from "./lib/http/shapes.ts";
 import { openStorage } from "./lib/files/open.ts";
 import { createSigner, newFileSecret } from "./lib/files/signing.ts";
+import { pushHandlers } from "./lib/http/push.ts";
+import { generateVapidKeys, type VapidKeys } from "./lib/push/vapid.ts";
 import { startOrphanSweep } from "./lib/files/sweep.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
@@ -113,6 +115,8 @@ async function openParts(config: Config, opts: Options) {
   // The key of signed file URLs: made by the first instance ever to start, shared through the database.
   const signer = createSigner(await store.setting("file_secret", newFileSecret()), now);
   const fileUrl: FileUrl = (f) => signer.url(f, f.epoch);
+  // The VAPID key pair (Web Push): likewise made once, the same on every instance.
+  const vapid = JSON.parse(await store.setting("vapid_keys", JSON.stringify(await generateVapidKeys()))) as VapidKeys;
   const storage = openStorage(config, opts.env);
   const hub = createHub({ store, config, now, log, limits, broker, fileUrl });
   // Several instances (a shared database) each with its own folder: a file is found only where it was uploaded.
@@ -129,12 +133,28 @@ async function openParts(config: Config, opts: Options) {
     delivered: () => hub.stats().delivered,
   });
   const observe = createObserver({ config, log, metrics });
-  return { config, log, now, metrics, store, shared, limits, broker, hub, observe, signer, storage, fileUrl, sweep };
+  return {
+    config,
+    log,
+    now,
+    metrics,
+    store,
+    shared,
+    limits,
+    broker,
+    hub,
+    observe,
+    signer,
+    storage,
+    fileUrl,
+    sweep,
+    vapid,
+  };
 }
 
 // The whole API on one screen: path -> method -> handler.
 function routes(parts: Parts, stopping: () => boolean) {
-  const { config, log, now, metrics, store, limits, hub, signer, storage, fileUrl } = parts;
+  const { config, log, now, metrics, store, limits, hub, signer, storage, fileUrl, vapid } = parts;
   const notify: Notifier = hub;
   const sessions = { store, config, now };
   const accounts = accountHandlers({ store, config, now, limits, log, notify });
@@ -148,6 +168,11 @@ function routes(parts: Parts, stopping: () => boolean) {
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });
+  const push = pushHandlers({
+    ...sessions,
+    vapidPublicKey: vapid.publicKey,
+    allowLoopback: config.pushAllowLoopback,
+  });
   const ops = opsHandlers({ store, log, metrics, stopping });
   const documents = documentHandlers(VERSION);
   return {
@@ -159,6 +184,8 @@ function routes(parts: Parts, stopping: () => boolean) {
     "/v1/info": methods({ GET: accounts.handleInfo }),
     "/v1/sessions": methods({ GET: mySessions.handleListSessions }),
     "/v1/sessions/:id": methods({ DELETE: mySessions.handleEndSession }),
+    "/v1/push/key": methods({ GET: push.handlePushKey }),
+    "/v1/push/subscriptions": methods({ POST: push.handleSubscribe, DELETE: push.handleUnsubscribe }),
     "/v1/invites": methods({ GET: invites.handleListInvites, POST: invites.handleCreateInvite }),
     "/v1/invites/:code": methods({ DELETE: invites.handleRevokeInvite }),
     "/v1/admin/users": methods({ GET: admin.handleListUsers }),

@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   "invalid_files",
   "quota_exceeded",
   "invalid_notify",
+  "invalid_subscription",
+  "invalid_endpoint",
   "unauthorized",
   "forbidden_origin",
   "forbidden",

@@ -23,6 +23,7 @@ import type {
   SearchResults,
   Room,
   RoomChange,
+  PushSubscriptionJson,
   RoomSettings,
   RoomSummary,
   Session,
@@ -95,6 +96,21 @@ export class RestClient {
 
   info(): Promise<Info> {
     return this.call<Info>("GET", "/v1/info");
+  }
+
+  // The server's VAPID public key (base64url), the applicationServerKey for PushManager.subscribe.
+  async pushKey(): Promise<string> {
+    return (await this.call<{ key: string }>("GET", "/v1/push/key")).key;
+  }
+
+  // Registers a browser's PushSubscription (its toJSON(): endpoint and keys) for this session.
+  async subscribePush(sub: PushSubscriptionJson): Promise<void> {
+    await this.call("POST", "/v1/push/subscriptions", { body: sub });
+  }
+
+  // Removes a subscription by its endpoint (no error when it is already gone).
+  async unsubscribePush(endpoint: string): Promise<void> {
+    await this.call("DELETE", "/v1/push/subscriptions", { body: { endpoint } });
   }
 
   searchUsers(q: string): Promise<User[]> {

@@ -85,6 +85,9 @@ export type PublicRoom = { id: number; name: string; topic: string | null; membe
 // mentions: how many of the unread messages mention the caller.
 // A notification level: every message, those that mention you, or none.
 export type NotifyLevel = "all" | "mentions" | "none";
+// A browser's PushSubscription as JSON (PushSubscription.toJSON()), for subscribePush.
+export type PushSubscriptionJson = { endpoint: string; keys: { p256dh: string; auth: string } };
+
 // Your own settings in a room (PUT /v1/rooms/:id/settings).
 export type RoomSettings = { notify: NotifyLevel };
 // notify: your level in effect (by default all in direct rooms, mentions in groups).

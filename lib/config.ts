@@ -259,6 +259,13 @@ export const SETTINGS = {
     bool,
     "take the client address from the last X-Forwarded-For entry (only behind your own proxy)",
   ),
+  pushAllowLoopback: setting(
+    "push-allow-loopback",
+    "ECHAT_PUSH_ALLOW_LOOPBACK",
+    false,
+    bool,
+    "accept http: push endpoints on 127.0.0.0/8 (tests' own push services; never in production)",
+  ),
 };
 
 type Settings = typeof SETTINGS;

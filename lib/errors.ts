@@ -32,6 +32,9 @@ export const ERRORS = {
   quota_exceeded: [422, "Your files would take more than your storage quota"],
   // room settings
   invalid_notify: [422, 'notify must be "all", "mentions" or "none"'],
+  // push subscriptions
+  invalid_subscription: [422, "Expected a PushSubscription: {endpoint, keys: {p256dh, auth}}, with valid keys"],
+  invalid_endpoint: [422, "The push endpoint must be an https: URL on a public host"],
   unauthorized: [401, "Session is missing, unknown or expired"],
   forbidden_origin: [403, "Requests from this web page's origin are not allowed"],
   forbidden: [403, "Only admins may do this"],

@@ -54,6 +54,14 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     // Schema 5: an admin, her invite, and sessions with public ids.
     expect((await run(SOURCE, ["user", "admin", "alice", "on", "--db", join(dir, "echat.db")])).code).toBe(0);
     const invite = (await call(lite.url, "POST", "/v1/invites", { session: alice!.session, body: { uses: 3 } })).body;
+    // Schema 10: bob's push subscription (and the VAPID keys in the settings, which GET /v1/push/key shows).
+    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const keys = {
+      p256dh: Buffer.from(await crypto.subtle.exportKey("raw", pair.publicKey)).toString("base64url"),
+      auth: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url"),
+    };
+    const sub = { session: bob!.session, body: { endpoint: "https://push.example.com/bob", keys } };
+    expect((await call(lite.url, "POST", "/v1/push/subscriptions", sub)).status).toBe(200);
     const view = async (base: string) => ({
       invites: (await call(base, "GET", "/v1/invites", { session: alice!.session })).body,
       sessions: (await call(base, "GET", "/v1/sessions", { session: bob!.session })).body,
@@ -69,6 +77,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
         ),
       ),
       search: (await call(base, "GET", "/v1/users?q=b", { session: carol!.session })).body,
+      pushKey: (await call(base, "GET", "/v1/push/key", { session: carol!.session })).body,
       directory: (await call(base, "GET", "/v1/rooms/public", { session: carol!.session })).body,
       frames: await (async () => {
         const sock = await Socket.open(
@@ -93,7 +102,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
         "copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 5 room_events, 1 invites",
       ),
     });
-    expect(out).toContain("1 files, 1 settings");
+    expect(out).toContain("1 files, 2 settings, 1 push_subscriptions");
     await lite.stop();
 
     const pg = await startServer({ config: { databaseUrl }, dir });

@@ -20,6 +20,7 @@ const TABLES = [
   "mentions",
   "files",
   "settings",
+  "push_subscriptions",
 ] as const;
 type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;
@@ -75,8 +76,14 @@ async function copyTable(lite: Database, tx: SQL, table: Table): Promise<number>
   if (!exists) return 0; // a file of an older schema (invites came with version 5)
   // WITHOUT ROWID tables: their key.
   const order =
-    { sessions: "1, 2", room_members: "1, 2", invites: "1", mentions: "1, 2, 3", settings: "1" }[table as string] ??
-    "id";
+    {
+      sessions: "1, 2",
+      room_members: "1, 2",
+      invites: "1",
+      mentions: "1, 2, 3",
+      settings: "1",
+      push_subscriptions: "1",
+    }[table as string] ?? "id";
   const page = lite.query<Record<string, any>, [number, number]>(
     `SELECT * FROM ${table} ORDER BY ${order} LIMIT ? OFFSET ?`,
   );

@@ -16,6 +16,16 @@ export type AccountChange = { disabled?: boolean; admin?: boolean };
 export type AccountResult = "ok" | "not_found" | "last_admin";
 
 // publicId: what the user sees and ends a session by; never the token or its hash.
+// A browser's Web Push subscription, registered by a session (and gone with it).
+export type PushSubscriptionRow = {
+  endpoint: string;
+  p256dh: string; // base64url, a 65-byte uncompressed P-256 point
+  auth: string; // base64url, 16 bytes
+  tokenHash: Uint8Array; // the registering session's
+  userId: number;
+  createdAt: number;
+};
+
 export type NewSession = {
   tokenHash: Uint8Array;
   publicId: string;
@@ -365,6 +375,11 @@ export interface Store {
   fileBytesUsed(userId: number): Promise<number>;
   findFile(publicId: string): Promise<FoundFile | null>;
   setting(key: string, initial: string): Promise<string>;
+  // Web Push subscriptions (lib/http/push.ts). savePushSubscription: insert, or replace the row of the same
+  // endpoint (whoever had it), then keep only the user's `max` newest. deletePushSubscription: the user's
+  // row of that endpoint, if any. Ending a session removes its rows (ON DELETE CASCADE on both stores).
+  savePushSubscription(sub: PushSubscriptionRow, max: number): Promise<void>;
+  deletePushSubscription(userId: number, endpoint: string): Promise<void>;
   // The orphan sweep (lib/files/sweep.ts): deletes up to `limit` rows of files still unattached and uploaded
   // before `before` (ms), oldest first, each only if still unattached as it goes; their storage keys.
   deleteUnattachedFiles(before: number, limit: number): Promise<string[]>;

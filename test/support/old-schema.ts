@@ -4,13 +4,26 @@ import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import { STORE } from "./postgres.ts";
 
+// Version 9: no push subscriptions (version 10).
+export function rewindSqliteTo9(db: Database) {
+  db.run("DROP TABLE push_subscriptions");
+  db.run("PRAGMA user_version = 9");
+}
+
+export async function rewindPostgresTo9(sql: SQL) {
+  await sql`DROP TABLE push_subscriptions`;
+  await sql`UPDATE echat_schema SET version = 9`;
+}
+
 // Version 8: no notification levels (version 9).
 export function rewindSqliteTo8(db: Database) {
+  rewindSqliteTo9(db);
   db.run("ALTER TABLE room_members DROP COLUMN notify");
   db.run("PRAGMA user_version = 8");
 }
 
 export async function rewindPostgresTo8(sql: SQL) {
+  await rewindPostgresTo9(sql);
   await sql`ALTER TABLE room_members DROP COLUMN notify`;
   await sql`UPDATE echat_schema SET version = 8`;
 }
@@ -130,6 +143,7 @@ const REWIND = {
   6: { sqlite: rewindSqliteTo6, postgres: rewindPostgresTo6 },
   7: { sqlite: rewindSqliteTo7, postgres: rewindPostgresTo7 },
   8: { sqlite: rewindSqliteTo8, postgres: rewindPostgresTo8 },
+  9: { sqlite: rewindSqliteTo9, postgres: rewindPostgresTo9 },
 };
 
 // A stopped test server's database (the suite's store: its SQLite file, or databaseUrl) turned back to a version.

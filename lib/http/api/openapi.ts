@@ -122,6 +122,7 @@ export function buildOpenApi(version: string) {
 const TAGS = [
   { name: "accounts", description: "register, log in and out, password" },
   { name: "sessions", description: "the caller's sessions" },
+  { name: "push", description: "Web Push: the server's VAPID key and the caller's subscriptions" },
   { name: "invites", description: "invite links (admins)" },
   { name: "admin", description: "user management (admins)" },
   { name: "users", description: "user search" },

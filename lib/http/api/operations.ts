@@ -17,6 +17,7 @@ export type Operation = {
   tag:
     | "accounts"
     | "sessions"
+    | "push"
     | "invites"
     | "admin"
     | "users"
@@ -113,6 +114,39 @@ export const OPERATIONS: Operation[] = [
     tag: "accounts",
     auth: "session",
     ok: { status: 200, description: "the caller, and whether they are a server admin", body: "Me" },
+  },
+  {
+    method: "GET",
+    path: "/v1/push/key",
+    summary: "The server's VAPID public key",
+    description: "Browsers subscribe with it (applicationServerKey). Made at first start, the same on every instance.",
+    tag: "push",
+    auth: "session",
+    ok: { status: 200, description: "the raw uncompressed P-256 public key, base64url", body: "PushKey" },
+  },
+  {
+    method: "POST",
+    path: "/v1/push/subscriptions",
+    summary: "Register a browser's push subscription for this session",
+    description:
+      "The same endpoint again replaces it. A user keeps at most 10: one more drops the oldest. Removed with the " +
+      "session (logout, password change for the other sessions, disabling or deleting the user, ending it).",
+    tag: "push",
+    auth: "session",
+    body: "PushSubscription",
+    ok: { status: 200, description: "registered", body: "Empty" },
+    errors: ["invalid_json", "invalid_subscription", "invalid_endpoint"],
+  },
+  {
+    method: "DELETE",
+    path: "/v1/push/subscriptions",
+    summary: "Remove one of the caller's push subscriptions",
+    description: "Idempotent: an endpoint the caller does not have answers 200 too.",
+    tag: "push",
+    auth: "session",
+    body: "PushEndpoint",
+    ok: { status: 200, description: "removed, or was not there", body: "Empty" },
+    errors: ["invalid_json", "invalid_subscription"],
   },
   {
     method: "GET",

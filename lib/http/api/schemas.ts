@@ -193,6 +193,24 @@ export const REST_SCHEMAS = {
     last_seen_at: orNull(time),
   }),
   Empty: strict({}),
+  PushSubscription: {
+    type: "object",
+    description: "the browser's PushSubscription JSON (other keys, such as expirationTime, are ignored)",
+    properties: {
+      endpoint: { type: "string", format: "uri", maxLength: 2048, description: "https: on a public host" },
+      keys: {
+        type: "object",
+        properties: {
+          p256dh: { type: "string", description: "base64url, a 65-byte uncompressed P-256 point" },
+          auth: { type: "string", description: "base64url, 16 bytes" },
+        },
+        required: ["p256dh", "auth"],
+      },
+    },
+    required: ["endpoint", "keys"],
+  },
+  PushEndpoint: { type: "object", properties: { endpoint: { type: "string" } }, required: ["endpoint"] },
+  PushKey: strict({ key: { type: "string", pattern: "^[A-Za-z0-9_-]{87}$", description: "65-byte P-256 point" } }),
   File: fileSchema,
   Message: strict(messageProps, messageRequired),
   MessageEdit: {

@@ -8,7 +8,7 @@ import { searchVector } from "../../search/tokens.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 9,
+  version: 10,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -22,6 +22,8 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
     7: addFiles,
     // 8 -> 9: notification levels per member, as on SQLite.
     8: async (tx) => void (await tx`ALTER TABLE room_members ADD COLUMN notify text`),
+    // 9 -> 10: Web Push subscriptions, as on SQLite.
+    9: (tx) => schemaBlock(tx, 10),
   },
 };
 
@@ -152,8 +154,13 @@ export async function fillSearch(tx: SQL) {
 async function addFiles(tx: SQL) {
   await tx`ALTER TABLE rooms ADD COLUMN file_epoch bigint NOT NULL DEFAULT 0`;
   await tx`ALTER TABLE messages ADD COLUMN files text`;
-  const from = schema.indexOf("-- version 8: begin");
-  const to = schema.indexOf("-- version 8: end");
-  if (from < 0 || to < from) throw new Error("schema.sql: the version 8 block moved");
+  await schemaBlock(tx, 8);
+}
+
+// The tables a version added, from schema.sql's "-- version N: begin" to its end.
+async function schemaBlock(tx: SQL, version: number) {
+  const from = schema.indexOf(`-- version ${version}: begin`);
+  const to = schema.indexOf(`-- version ${version}: end`);
+  if (from < 0 || to < from) throw new Error(`schema.sql: the version ${version} block moved`);
   await tx.unsafe(schema.slice(from, to));
 }

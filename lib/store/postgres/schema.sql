@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 9: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 10: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -169,6 +169,21 @@ CREATE TABLE limit_buckets (
   took   boolean NOT NULL      -- whether the last take got a token
 );
 
+-- version 10: begin
+-- Web Push subscriptions, as on SQLite (see its schema.sql): gone with their session.
+CREATE TABLE push_subscriptions (
+  endpoint    text   PRIMARY KEY,
+  p256dh      text   NOT NULL,
+  auth        text   NOT NULL,
+  token_hash  bytea  NOT NULL REFERENCES sessions(token_hash) ON DELETE CASCADE,
+  user_id     bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at  bigint NOT NULL
+);
+CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
+CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
+-- version 10: end
+
+-- Keep this block last: the 4 -> 5 migration creates everything from here to the end.
 -- Invite codes by their SHA-256, as on SQLite (see its schema.sql).
 CREATE TABLE invites (
   code_hash  bytea   PRIMARY KEY,

@@ -14,6 +14,7 @@ import { migratePostgres } from "./migrations.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
+import { createPush } from "./push.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -38,6 +39,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     ...createAccounts(sql),
     ...createSessions(sql),
     ...createFiles(sql),
+    ...createPush(sql),
     ...createRooms(sql),
     ...createRoomChanges(sql),
     ...createMessageChanges(sql),

@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 9,
+  version: 10,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -21,6 +21,7 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     6: addMessageChangesAndSearch,
     7: addFiles,
     8: (db) => void db.run("ALTER TABLE room_members ADD COLUMN notify TEXT"), // notification levels
+    9: (db) => void db.run(schemaBlock("-- version 10: begin", "-- version 10: end")), // push subscriptions
   },
 };
 

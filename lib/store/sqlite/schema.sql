@@ -1,4 +1,4 @@
--- echat SQLite schema, version 9. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 10. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -199,6 +199,23 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 -- version 8: end
 
+-- version 10: begin
+-- Web Push subscriptions (POST /v1/push/subscriptions), each the session's that registered it: ending the
+-- session (logout, password change, disable, delete, DELETE /v1/sessions/:id) removes them by the cascade.
+-- p256dh (65-byte point) and auth (16 bytes) as the browser gave them, base64url.
+CREATE TABLE push_subscriptions (
+  endpoint    TEXT    PRIMARY KEY,
+  p256dh      TEXT    NOT NULL,
+  auth        TEXT    NOT NULL,
+  token_hash  BLOB    NOT NULL REFERENCES sessions(token_hash) ON DELETE CASCADE,
+  user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
+CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
+-- version 10: end
+
+-- Keep this block last: the 4 -> 5 migration creates everything from here to the end.
 -- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
 -- expired rows are skipped and purged when the next invite is made.
 CREATE TABLE invites (

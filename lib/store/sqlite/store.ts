@@ -12,6 +12,7 @@ import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
+import { createPush } from "./push.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -52,6 +53,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     ...createAccounts(db, messages.change),
     ...createSessions(db),
     ...createFiles(db),
+    ...createPush(db),
     ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     editMessage: (edit) => messages.change("editMessage", [edit]) as ReturnType<Store["editMessage"]>,
