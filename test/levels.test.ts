@@ -2,16 +2,12 @@
 // GET /v1/rooms carries each room's level in effect (a member who never chose: all in direct rooms, mentions in
 // groups), and every user stream of the caller, on every instance, gets a settings frame; nobody else does.
 // On one instance and on two (through Redis and through PostgreSQL LISTEN/NOTIFY); a version 8 database migrates.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiError, EchatClient, type SettingsFrame } from "../client/index.ts";
 import { CheckedWebSocket, checkedFetch } from "./support/contract.ts";
 import { type Account, call, createRoom, expectError, registerAll } from "./support/http.ts";
 import { type NewUser, onOneAndTwoInstances, type Servers } from "./support/instances.ts";
-import { rewindTestDatabase } from "./support/old-schema.ts";
-import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
+import { afterUpgradeFrom } from "./support/old-schema.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { openStream, type Socket, streamUrl } from "./support/socket.ts";
 
@@ -158,22 +154,18 @@ describe("refusals", () => {
 });
 
 test("a version 8 database gets the defaults, and levels work after the upgrade", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "echat-v8-"));
-  const databaseUrl = STORE === "postgres" ? await freshDatabase(dir) : "";
-  let t = await startServer({ dir, config: { databaseUrl } });
-  try {
-    const [ann, ben] = await registerAll(t.url, ["ann", "ben"]);
-    const direct = await createRoom(t.url, ann, [ben]);
-    const groupId = await group(t, ann, [ben]);
-    await t.stop();
-    await rewindTestDatabase(8, t.db, databaseUrl);
-    t = await startServer({ dir, config: { databaseUrl } });
-    expect(await levels(t, ben)).toEqual({ [direct]: "all", [groupId]: "mentions" });
-    expect((await put(t, ben, groupId, { notify: "none" })).body).toEqual({ notify: "none" });
-    expect(await levels(t, ben)).toEqual({ [direct]: "all", [groupId]: "none" });
-  } finally {
-    await t.stop();
-    if (databaseUrl) await dropDatabase(databaseUrl);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await afterUpgradeFrom(
+    8,
+    async (t) => {
+      const [ann, ben] = await registerAll(t.url, ["ann", "ben"]);
+      const direct = await createRoom(t.url, ann, [ben]);
+      const groupId = await group(t, ann, [ben]);
+      return { ben, direct, groupId };
+    },
+    async (t, { ben, direct, groupId }) => {
+      expect(await levels(t, ben)).toEqual({ [direct]: "all", [groupId]: "mentions" });
+      expect((await put(t, ben, groupId, { notify: "none" })).body).toEqual({ notify: "none" });
+      expect(await levels(t, ben)).toEqual({ [direct]: "all", [groupId]: "none" });
+    },
+  );
 });

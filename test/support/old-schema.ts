@@ -2,7 +2,11 @@
 // Opening the file or database here is only to rewind it; every assertion goes through the API.
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";
-import { STORE } from "./postgres.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dropDatabase, freshDatabase, STORE } from "./postgres.ts";
+import { startServer, type TestServer } from "./server.ts";
 
 // Version 9: no push subscriptions (version 10).
 export function rewindSqliteTo9(db: Database) {
@@ -156,5 +160,28 @@ export async function rewindTestDatabase(version: keyof typeof REWIND, file: str
     const db = new Database(file);
     REWIND[version].sqlite(db);
     db.close();
+  }
+}
+
+// An upgrade test: a database of the suite's store made now and filled by `before`, turned back to `version`,
+// then served again (the server migrates it at start) for `after`; removed afterwards.
+export async function afterUpgradeFrom<S>(
+  version: keyof typeof REWIND,
+  before: (t: TestServer) => Promise<S>,
+  after: (t: TestServer, filled: S) => Promise<void>,
+) {
+  const dir = mkdtempSync(join(tmpdir(), `echat-v${version}-`));
+  const databaseUrl = STORE === "postgres" ? await freshDatabase(dir) : "";
+  let t = await startServer({ dir, config: { databaseUrl } });
+  try {
+    const filled = await before(t);
+    await t.stop();
+    await rewindTestDatabase(version, t.db, databaseUrl);
+    t = await startServer({ dir, config: { databaseUrl } });
+    await after(t, filled);
+  } finally {
+    await t.stop();
+    if (databaseUrl) await dropDatabase(databaseUrl);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
