@@ -8,13 +8,28 @@ import { join } from "node:path";
 import { dropDatabase, freshDatabase, STORE } from "./postgres.ts";
 import { startServer, type TestServer } from "./server.ts";
 
+// Version 10: no push queue nor room retention (version 11).
+export function rewindSqliteTo10(db: Database) {
+  db.run("DROP TABLE push_queue");
+  db.run("ALTER TABLE rooms DROP COLUMN retention");
+  db.run("PRAGMA user_version = 10");
+}
+
+export async function rewindPostgresTo10(sql: SQL) {
+  await sql`DROP TABLE push_queue`;
+  await sql`ALTER TABLE rooms DROP COLUMN retention`;
+  await sql`UPDATE echat_schema SET version = 10`;
+}
+
 // Version 9: no push subscriptions (version 10).
 export function rewindSqliteTo9(db: Database) {
+  rewindSqliteTo10(db);
   db.run("DROP TABLE push_subscriptions");
   db.run("PRAGMA user_version = 9");
 }
 
 export async function rewindPostgresTo9(sql: SQL) {
+  await rewindPostgresTo10(sql);
   await sql`DROP TABLE push_subscriptions`;
   await sql`UPDATE echat_schema SET version = 9`;
 }
@@ -148,6 +163,7 @@ const REWIND = {
   7: { sqlite: rewindSqliteTo7, postgres: rewindPostgresTo7 },
   8: { sqlite: rewindSqliteTo8, postgres: rewindPostgresTo8 },
   9: { sqlite: rewindSqliteTo9, postgres: rewindPostgresTo9 },
+  10: { sqlite: rewindSqliteTo10, postgres: rewindPostgresTo10 },
 };
 
 // A stopped test server's database (the suite's store: its SQLite file, or databaseUrl) turned back to a version.

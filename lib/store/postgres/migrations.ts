@@ -8,7 +8,7 @@ import { searchVector } from "../../search/tokens.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 10,
+  version: 11,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -24,6 +24,11 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
     8: async (tx) => void (await tx`ALTER TABLE room_members ADD COLUMN notify text`),
     // 9 -> 10: Web Push subscriptions, as on SQLite.
     9: (tx) => schemaBlock(tx, 10),
+    // 10 -> 11: the push queue, and each room's retention, as on SQLite.
+    10: async (tx) => {
+      await tx`ALTER TABLE rooms ADD COLUMN retention bigint`;
+      await schemaBlock(tx, 11);
+    },
   },
 };
 

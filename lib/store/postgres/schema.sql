@@ -1,4 +1,4 @@
--- echat PostgreSQL schema, version 10: the same tables as schema.sql, for instances sharing one database.
+-- echat PostgreSQL schema, version 11: the same tables as schema.sql, for instances sharing one database.
 -- Applied at start under an advisory lock when echat_schema holds no version. Timestamps: ms since the epoch.
 
 -- One random id per database: Redis channels and keys are named with it, so deployments (or test
@@ -51,7 +51,8 @@ CREATE TABLE rooms (
   -- the room row is locked (FOR UPDATE), so seqs commit in increasing order within the room. Message
   -- batches read it under the lock they already took; room changes take the same lock. The newest.
   seq             bigint  NOT NULL DEFAULT 0,
-  file_epoch      bigint  NOT NULL DEFAULT 0  -- +1 when a member leaves or is removed (signed file URLs)
+  file_epoch      bigint  NOT NULL DEFAULT 0, -- +1 when a member leaves or is removed (signed file URLs)
+  retention       bigint                      -- seconds; NULL: the server's --retention, 0: forever
 );
 CREATE INDEX rooms_public ON rooms(id) WHERE public AND NOT archived;
 
@@ -182,6 +183,20 @@ CREATE TABLE push_subscriptions (
 CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
 CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
 -- version 10: end
+
+-- version 11: begin
+-- Web Push still to send, as on SQLite (see its schema.sql): one row per subscription and room.
+CREATE TABLE push_queue (
+  endpoint      text   NOT NULL REFERENCES push_subscriptions(endpoint) ON DELETE CASCADE,
+  room_id       bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  message_id    bigint NOT NULL,
+  due_at        bigint NOT NULL,
+  attempts      integer NOT NULL DEFAULT 0,
+  claimed_until bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (endpoint, room_id)
+);
+CREATE INDEX push_queue_due ON push_queue(due_at);
+-- version 11: end
 
 -- Keep this block last: the 4 -> 5 migration creates everything from here to the end.
 -- Invite codes by their SHA-256, as on SQLite (see its schema.sql).

@@ -5,7 +5,7 @@ import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 10,
+  version: 11,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -22,6 +22,11 @@ export const SQLITE_MIGRATIONS: Migrations<Database> = {
     7: addFiles,
     8: (db) => void db.run("ALTER TABLE room_members ADD COLUMN notify TEXT"), // notification levels
     9: (db) => void db.run(schemaBlock("-- version 10: begin", "-- version 10: end")), // push subscriptions
+    // 10 -> 11: the push queue, and each room's retention.
+    10: (db) => {
+      db.run("ALTER TABLE rooms ADD COLUMN retention INTEGER");
+      db.run(schemaBlock("-- version 11: begin", "-- version 11: end"));
+    },
   },
 };
 

@@ -1,4 +1,4 @@
--- echat SQLite schema, version 10. Applied at start when PRAGMA user_version is 0 (older versions migrate:
+-- echat SQLite schema, version 11. Applied at start when PRAGMA user_version is 0 (older versions migrate:
 -- migrations.ts).
 -- Timestamps are integers: milliseconds since the Unix epoch, UTC.
 
@@ -66,7 +66,10 @@ CREATE TABLE rooms (
   seq             INTEGER NOT NULL DEFAULT 0,
   -- Signed file URLs cover it (lib/files/signing.ts): +1 whenever a member leaves or is removed, so their
   -- URLs stop working at once.
-  file_epoch      INTEGER NOT NULL DEFAULT 0
+  file_epoch      INTEGER NOT NULL DEFAULT 0,
+  -- Messages older than this many seconds are deleted (retention); NULL: the server's --retention,
+  -- 0: kept forever whatever the server's setting. Set by the owner or an admin (version 11).
+  retention       INTEGER
 );
 -- The public directory, newest first: only public, live groups are in it, and a message batch's update
 -- of a room row touches none of its columns.
@@ -214,6 +217,24 @@ CREATE TABLE push_subscriptions (
 CREATE INDEX push_subscriptions_session ON push_subscriptions(token_hash);
 CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
 -- version 10: end
+
+-- version 11: begin
+-- Web Push still to send: one row per subscription and room, holding the newest message to announce, so a
+-- burst in a room while its member is away makes one pending push, not one per message (the push service's
+-- Topic header does the same on its side). due_at: when it may go (--push-delay, or the retry's backoff);
+-- claimed_until: an instance is sending it until then (claims are atomic: once per message per subscription
+-- however many instances drain). Gone with its subscription or room.
+CREATE TABLE push_queue (
+  endpoint      TEXT    NOT NULL REFERENCES push_subscriptions(endpoint) ON DELETE CASCADE,
+  room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+  message_id    INTEGER NOT NULL,
+  due_at        INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  claimed_until INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (endpoint, room_id)
+) WITHOUT ROWID;
+CREATE INDEX push_queue_due ON push_queue(due_at);
+-- version 11: end
 
 -- Keep this block last: the 4 -> 5 migration creates everything from here to the end.
 -- Invite codes, by the SHA-256 of the code as sessions are. A row goes when used up or revoked;
