@@ -12,6 +12,7 @@ import { openStorage } from "./lib/files/open.ts";
 import { createSigner, newFileSecret } from "./lib/files/signing.ts";
 import { pushHandlers } from "./lib/http/push.ts";
 import { generateVapidKeys, type VapidKeys } from "./lib/push/vapid.ts";
+import { type Pushes, startPushes } from "./lib/push/pushes.ts";
 import { startOrphanSweep } from "./lib/files/sweep.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
@@ -118,7 +119,10 @@ async function openParts(config: Config, opts: Options) {
   // The VAPID key pair (Web Push): likewise made once, the same on every instance.
   const vapid = JSON.parse(await store.setting("vapid_keys", JSON.stringify(await generateVapidKeys()))) as VapidKeys;
   const storage = openStorage(config, opts.env);
-  const hub = createHub({ store, config, now, log, limits, broker, fileUrl });
+  // Web Push: the hub hands each message stored here to the queue, which never holds up the message path.
+  let pushes: Pushes | undefined;
+  const hub = createHub({ store, config, now, log, limits, broker, fileUrl, stored: (m) => pushes?.stored(m) });
+  pushes = await startPushes({ store, config, now, log, metrics, vapid, online: hub.online });
   // Several instances (a shared database) each with its own folder: a file is found only where it was uploaded.
   if (config.databaseUrl && !config.filesS3)
     log.warn("files are local to this instance: with DATABASE_URL, give every instance --files-s3 s3://bucket/prefix", {
@@ -131,6 +135,7 @@ async function openParts(config: Config, opts: Options) {
     sockets: () => hub.stats().sockets,
     rooms: () => hub.stats().rooms,
     delivered: () => hub.stats().delivered,
+    pushQueue: () => pushes.queued(),
   });
   const observe = createObserver({ config, log, metrics });
   return {
@@ -149,6 +154,7 @@ async function openParts(config: Config, opts: Options) {
     fileUrl,
     sweep,
     vapid,
+    pushes,
   };
 }
 
@@ -223,7 +229,11 @@ function routes(parts: Parts, stopping: () => boolean) {
 
 // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
 // what is left, write pending messages, checkpoint and close the database.
-async function stopParts({ log, hub, broker, shared, store, sweep }: Parts, server: Server<unknown>, graceMs: number) {
+async function stopParts(
+  { log, hub, broker, shared, store, sweep, pushes }: Parts,
+  server: Server<unknown>,
+  graceMs: number,
+) {
   const drained = server.stop(); // idle keep-alive connections close now
   await hub.closeAll(); // pending read markers are written
   let timer: Timer | undefined;
@@ -234,6 +244,7 @@ async function stopParts({ log, hub, broker, shared, store, sweep }: Parts, serv
   }
   clearTimeout(timer);
   await sweep.stop();
+  await pushes.stop(); // what gathered is written; sends in flight are cut (their rows go out again later)
   await broker.close();
   shared?.close();
   await store.close();

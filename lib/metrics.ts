@@ -69,13 +69,18 @@ export class Histogram {
   }
 }
 
-export type Gauges = { sockets: () => number; rooms: () => number; delivered: () => number };
+export type Gauges = {
+  sockets: () => number;
+  rooms: () => number;
+  delivered: () => number;
+  pushQueue: () => number;
+};
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(version: string) {
   const startedAt = Date.now() / 1000;
-  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0 };
+  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0, pushQueue: () => 0 };
   const m = {
     httpRequests: new Counter("echat_http_requests_total", "HTTP requests by method, route pattern and status"),
     httpDuration: new Histogram("echat_http_request_duration_seconds", "HTTP request latency by route pattern"),
@@ -85,6 +90,14 @@ export function createMetrics(version: string) {
     readMarkerWrites: new Counter(
       "echat_read_marker_writes_total",
       "Read markers written (coalesced from read frames)",
+    ),
+    pushSent: new Counter("echat_push_sent_total", "Web Push notifications the push services accepted"),
+    // reason: gone (404/410: subscription removed), rejected (another 4xx), gave_up (retries spent), retry (a
+    // 429, 5xx or network failure to be retried), endpoint (refused at send time), expired (older than the
+    // TTL), full (the in-memory queue was full), enqueue (the queue's write failed).
+    pushFailed: new Counter(
+      "echat_push_failed_total",
+      "Web Push notifications not sent, and sends to retry, by reason",
     ),
 
     // The hub owns sockets and rooms; it is created after the metrics.
@@ -104,6 +117,8 @@ type Kept = {
   loginFailures: Counter;
   storeErrors: Counter;
   readMarkerWrites: Counter;
+  pushSent: Counter;
+  pushFailed: Counter;
 };
 
 function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number): string {
@@ -125,6 +140,9 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
   e.counter(m.readMarkerWrites);
+  e.counter(m.pushSent);
+  e.counter(m.pushFailed, false);
+  e.one("echat_push_queue", "gauge", "Web Push notifications pending in the queue (all instances)", gauges.pushQueue());
   e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
   e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
   e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);

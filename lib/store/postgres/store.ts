@@ -15,6 +15,7 @@ import { createRoomChanges } from "./room-changes.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
 import { createPush } from "./push.ts";
+import { createPushQueue } from "./push-queue.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -40,6 +41,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
     ...createSessions(sql),
     ...createFiles(sql),
     ...createPush(sql),
+    ...createPushQueue(sql),
     ...createRooms(sql),
     ...createRoomChanges(sql),
     ...createMessageChanges(sql),

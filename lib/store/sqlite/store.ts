@@ -13,6 +13,7 @@ import { migrateSqlite } from "./migrations.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
 import { createPush } from "./push.ts";
+import { createPushQueue } from "./push-queue.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -54,6 +55,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     ...createSessions(db),
     ...createFiles(db),
     ...createPush(db),
+    ...createPushQueue(db),
     ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     editMessage: (edit) => messages.change("editMessage", [edit]) as ReturnType<Store["editMessage"]>,
