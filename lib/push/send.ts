@@ -4,7 +4,13 @@
 // certificate check) name the push service, as Bun's fetch documents for "connecting to a specific address".
 import { checkEndpointAtSend, type EndpointOptions, type Lookup } from "./endpoint.ts";
 
-export type SendOptions = EndpointOptions & { lookup?: Lookup; signal?: AbortSignal; timeoutMs?: number };
+// lookup: the resolver (tests give their own); ca: certificates to trust beside the system's (tests' own TLS).
+export type SendOptions = EndpointOptions & {
+  lookup?: Lookup;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  ca?: string;
+};
 // sent: 2xx. gone: 404/410, the subscription has expired. retry: 429, 5xx or the network (retryAfterMs from the
 // push service's Retry-After). rejected: another status. refused: the endpoint failed its check at send time.
 export type SendResult =
@@ -60,7 +66,7 @@ export async function sendPush(
     };
     if (!literal) {
       (init.headers as Record<string, string>).host = url.host;
-      if (url.protocol === "https:") init.tls = { serverName: url.hostname };
+      if (url.protocol === "https:") init.tls = { serverName: url.hostname, ...(options.ca ? { ca: options.ca } : {}) };
     }
     let res: Response;
     try {
