@@ -3,6 +3,11 @@
 // is pushed (levels, mentions, the sender, who is online, read elsewhere, the preview), the request's headers
 // and payload, and what the push service's answers do (404/410, 429 and 5xx with backoff, bounded retries).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createLogger } from "../lib/log.ts";
+import { createMetrics } from "../lib/metrics.ts";
+import { createPushQueue, MAX_PENDING } from "../lib/push/queue.ts";
+import type { Message, PushNews, Store } from "../lib/store/store.ts";
+import { upload } from "./support/files.ts";
 import { type Account, call, register } from "./support/http.ts";
 import { afterUpgradeFrom } from "./support/old-schema.ts";
 import { PushService, type Subscriber, verifyVapid } from "./support/push-service.ts";
@@ -31,9 +36,9 @@ const setLevel = (t: TestServer, who: Account, room: number, notify: string) =>
   call(t.url, "PUT", `/v1/rooms/${room}/settings`, { session: who.session, body: { notify } });
 
 // A message sent over a room socket, once stored (its own echo); the socket closes after.
-async function say(t: TestServer, who: Account, room: number, text: string): Promise<any> {
+async function say(t: TestServer, who: Account, room: number, text: string, extra: object = {}): Promise<any> {
   const ws = await Socket.open(chatUrl(t, room, who));
-  ws.send({ text });
+  ws.send({ text, ...extra });
   const m = await ws.next((f) => f.text === text && f.user_id === who.id);
   await ws.close();
   return m;
@@ -205,6 +210,45 @@ describe("on a server with the defaults", () => {
     expect(text).toBe("é".repeat(150) + "🙂".repeat(50) + "…");
   });
 
+  test("a message with files and no text is previewed by its first file's name in brackets", async () => {
+    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
+    const room = await direct(s, ann, bob);
+    const sub = await push.subscribe(s.url, bob);
+    const files = [];
+    for (const name of ["photo.jpg", "notes.txt"])
+      files.push((await upload(s.url, ann, room, "bytes", { name })).body.id);
+    await say(s, ann, room, "", { files });
+    expect((await push.nth(sub, 1)).payload.text).toBe("[photo.jpg]");
+  });
+
+  test("another 4xx drops the push (counted as rejected); the next message is pushed", async () => {
+    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
+    const room = await direct(s, ann, bob);
+    const sub = await push.subscribe(s.url, bob);
+    push.answer(sub, { status: 400 });
+    const before = await metric(s, failed("rejected"));
+    await say(s, ann, room, "bad request");
+    await push.nth(sub, 1);
+    await metricReaches(s, failed("rejected"), before + 1);
+    const m = await say(s, ann, room, "next");
+    expect((await push.nth(sub, 2)).payload.message_id).toBe(m.id);
+  });
+
+  test("a push still failing when its message is older than the TTL (24 h) is dropped as expired", async () => {
+    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
+    const room = await direct(s, ann, bob);
+    const sub = await push.subscribe(s.url, bob);
+    push.answer(sub, { status: 503, headers: { "retry-after": "86400" } });
+    const [retries, expired] = [await metric(s, failed("retry")), await metric(s, failed("expired"))];
+    await say(s, ann, room, "stale soon");
+    await push.nth(sub, 1);
+    await metricReaches(s, failed("retry"), retries + 1);
+    s.clock.advance(86_400_000 + 1000);
+    await metricReaches(s, failed("expired"), expired + 1);
+    const m = await say(s, ann, room, "fresh");
+    expect((await push.nth(sub, 2)).payload.message_id).toBe(m.id);
+  });
+
   test("404 and 410 remove the subscription: it is pushed nothing more", async () => {
     for (const status of [404, 410]) {
       const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
@@ -327,4 +371,50 @@ test("after the upgrade from version 10, subscriptions are kept and pushed to", 
     },
     { pushAllowLoopback: true },
   );
+});
+
+test("the queue's write failing costs no message: the message is delivered, the loss counted", async () => {
+  const wrap = (store: Store): Store => ({
+    ...store,
+    enqueuePushes: async () => {
+      throw new Error("disk full");
+    },
+  });
+  const t = await startServer({ config: { pushAllowLoopback: true }, wrapStore: wrap });
+  try {
+    const [ann, bob] = [await user(t, "ann"), await user(t, "bob")];
+    const room = await direct(t, ann, bob);
+    await push.subscribe(t.url, bob);
+    const listening = await Socket.open(chatUrl(t, room, ann));
+    await say(t, ann, room, "still delivered");
+    await listening.next((f) => f.text === "still delivered");
+    await metricReaches(t, failed("enqueue"), 1);
+    await listening.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test("past 10,000 rooms and mentions waiting for a flush, news is dropped and counted as full", async () => {
+  const metrics = createMetrics("test");
+  const written: PushNews[][] = [];
+  const store = { enqueuePushes: async (news: PushNews[]) => void written.push(news) } as unknown as Store;
+  const log = createLogger({ logLevel: "silent", logFormat: "text" });
+  const queue = createPushQueue({
+    store,
+    now: Date.now,
+    log,
+    metrics,
+    delayMs: 0,
+    online: () => [],
+    flushed: () => {},
+  });
+  const message = (id: number, roomId: number): Message =>
+    ({ id, roomId, userId: 1, text: "", clientId: null, createdAt: 0, seq: id }) as Message;
+  for (let i = 1; i <= MAX_PENDING + 5; i++) queue.stored(message(i, i));
+  queue.stored(message(MAX_PENDING + 6, 1)); // a room already waiting takes its newer message
+  await queue.stop();
+  expect(written.flat().length).toBe(MAX_PENDING);
+  expect(written.flat().find((n) => n.roomId === 1)?.messageId).toBe(MAX_PENDING + 6);
+  expect(metrics.render()).toContain(`${failed("full")} 5`);
 });
