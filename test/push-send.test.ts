@@ -3,6 +3,7 @@
 // is pushed (levels, mentions, the sender, who is online, read elsewhere, the preview), the request's headers
 // and payload, and what the push service's answers do (404/410, 429 and 5xx with backoff, bounded retries).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { PushPayload } from "../client/index.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { createPushQueue, MAX_PENDING } from "../lib/push/queue.ts";
@@ -87,7 +88,8 @@ describe("on a server with the defaults", () => {
     const sent0 = await metric(s, "echat_push_sent_total");
     const m = await say(s, ann, room, "hello bob");
     const r = await push.nth(sub, 1);
-    expect(r.payload).toEqual({
+    const payload: PushPayload = r.payload; // the typed client's type
+    expect(payload).toEqual({
       type: "message",
       room_id: room,
       message_id: m.id,

@@ -3,6 +3,7 @@
 // and verifies its VAPID token (RFC 8292) against the server's public key, as a real push service and browser
 // would. Each answer is the next one queued for that endpoint, else 201.
 import { createDecipheriv, createECDH, createPublicKey, hkdfSync, verify } from "node:crypto";
+import { checkPushPayload } from "./contract.ts";
 import { call } from "./http.ts";
 import { Changes, waitFor } from "./waiting.ts";
 
@@ -83,6 +84,8 @@ export class PushService {
         let payload: any;
         try {
           payload = s ? JSON.parse(decryptPush(body, s)) : undefined;
+          const problem = s && checkPushPayload(payload);
+          if (problem) throw new Error(problem);
         } catch (e) {
           this.problem ??= e as Error;
         }
