@@ -9,6 +9,7 @@ import { hashPassword } from "../auth/passwords.ts";
 import { buildConfig, type Config, ConfigError, SETTING_FLAGS, SETTINGS } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { SCHEMA_VERSION } from "../store/migrations.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 import { filesDir, openStorage } from "../files/open.ts";
@@ -117,9 +118,9 @@ export const COMMANDS: Record<string, Command> = {
   },
   version: {
     args: [],
-    summary: "print the version",
+    summary: "print the version, and the database schema version this echat reads and writes",
     async run({ app }) {
-      out(`echat ${app.version} (bun ${Bun.version}, ${process.platform}-${process.arch})`);
+      out(`echat ${app.version} (schema ${SCHEMA_VERSION}, bun ${Bun.version}, ${process.platform}-${process.arch})`);
       return 0;
     },
   },
@@ -246,7 +247,7 @@ async function serve({ app, config }: Context): Promise<number> {
   const stopped = new Promise<string>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve(s));
   });
-  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
+  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config), schema: SCHEMA_VERSION });
   const signal = await stopped;
   log.info("shutting down", { signal });
   for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => process.exit(1)); // a second signal: stop now
