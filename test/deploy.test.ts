@@ -36,7 +36,7 @@ function swap(text: string, from: string | RegExp, to: string): string {
 }
 
 describe("echat health (the image's HEALTHCHECK)", () => {
-  test("exit 0 when /readyz answers 200, 1 naming the status on 503, 1 when nothing listens", async () => {
+  test("exit 0 when /readyz answers 200, 1 naming the status on 503, 1 when nothing listens, 2 for a bad --url", async () => {
     let down = false;
     const t = await startServer({
       wrapStore: (s) => ({
@@ -58,6 +58,8 @@ describe("echat health (the image's HEALTHCHECK)", () => {
     const gone = await run(SOURCE, ["health", "--url", t.url]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toStartWith(`echat: not ready: ${t.url}/readyz: `);
+    const usage = await run(SOURCE, ["health", "--url", "localhost:8080"]);
+    expect(usage).toMatchObject({ code: 2, stderr: "echat: --url must be http(s)://…\n" });
   });
 });
 
