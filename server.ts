@@ -105,7 +105,11 @@ async function openParts(config: Config, opts: Options) {
   const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
-  const { store: opened, pg } = await openDatabase(config);
+  const { store: opened, pg, upgrade } = await openDatabase(config);
+  if (upgrade && upgrade.from > 0) {
+    const saved = upgrade.backup ? { backup: upgrade.backup } : {};
+    log.info(`upgraded the database from schema ${upgrade.from} to ${upgrade.to}`, saved);
+  }
   const cache = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
   const store = cache.store;
   // The broker and the shared buckets use the PostgreSQL client itself (LISTEN/NOTIFY, upserts).

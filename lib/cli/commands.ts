@@ -1,5 +1,5 @@
 // The command line: `echat [serve]`, `echat user add|passwd|list|admin|disable|enable|delete`,
-// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat version`.
+// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat health`, `echat version`.
 // Each command is one entry in COMMANDS; adding a command is adding an entry (its own flags go in
 // `options`, the settings flags from lib/config.ts come with every command).
 import { existsSync, statSync } from "node:fs";
@@ -9,12 +9,14 @@ import { hashPassword } from "../auth/passwords.ts";
 import { buildConfig, type Config, ConfigError, SETTING_FLAGS, SETTINGS } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { SCHEMA_VERSION } from "../store/migrations.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 import { filesDir, openStorage } from "../files/open.ts";
 import { parseS3Url } from "../files/s3.ts";
 import { backupFiles, filesToS3 } from "./copy-files.ts";
 import { ACCOUNT_COMMANDS, INVITE_COMMANDS } from "./accounts.ts";
+import { HEALTH_COMMANDS } from "./health.ts";
 import { type App, type Command, type Context, err, Failure, out, UsageError, withStore } from "./command.ts";
 import { PromptError, readPassword } from "./prompt.ts";
 import { foldLogin, validLogin, validPassword } from "../validate.ts";
@@ -115,11 +117,12 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  ...HEALTH_COMMANDS,
   version: {
     args: [],
-    summary: "print the version",
+    summary: "print the version, and the database schema version this echat reads and writes",
     async run({ app }) {
-      out(`echat ${app.version} (bun ${Bun.version}, ${process.platform}-${process.arch})`);
+      out(`echat ${app.version} (schema ${SCHEMA_VERSION}, bun ${Bun.version}, ${process.platform}-${process.arch})`);
       return 0;
     },
   },
@@ -246,7 +249,7 @@ async function serve({ app, config }: Context): Promise<number> {
   const stopped = new Promise<string>((resolve) => {
     for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => resolve(s));
   });
-  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config) });
+  log.info(`echat ${app.version} listening on ${running.url}`, { db: describeDb(config), schema: SCHEMA_VERSION });
   const signal = await stopped;
   log.info("shutting down", { signal });
   for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => process.exit(1)); // a second signal: stop now

@@ -2,6 +2,7 @@
 // Every method is async so that a networked database can sit behind the same interface.
 import type { SQL } from "bun";
 import type { SearchQuery } from "../search/query.ts";
+import type { SchemaUpgrade } from "./migrations.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string; disabled: boolean };
@@ -395,4 +396,5 @@ export interface Store {
 export type PostgresHandle = { sql: SQL; deployment: string };
 
 // pg: only when the store is PostgreSQL.
-export type OpenDatabase = { store: Store; pg?: PostgresHandle };
+// upgrade: what opening did to an older database's schema (the start-up log says it), when it did anything.
+export type OpenDatabase = { store: Store; pg?: PostgresHandle; upgrade?: SchemaUpgrade };
