@@ -32,6 +32,7 @@ import { createObserver, toResponse } from "./lib/http/middleware.ts";
 import { pageRoutes } from "./lib/http/page.ts";
 import { errorResponse, methods } from "./lib/http/respond.ts";
 import { announceRegistration } from "./lib/auth/registration.ts";
+import { announceStartup } from "./lib/startup.ts";
 import { withSessionCache } from "./lib/auth/session-cache.ts";
 import { openDatabase } from "./lib/store/open.ts";
 import type { Store } from "./lib/store/store.ts";
@@ -82,6 +83,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   });
   hub.bind(server);
   const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
+  announceStartup(parts);
   // A database hiccup here must not leave a listening server behind a failed start: it is only logged.
   await announceRegistration(parts, url).catch((e) => log.error("first-admin setup link failed", { error: String(e) }));
   const stop = (graceMs: number) => {
