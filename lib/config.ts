@@ -356,7 +356,7 @@ function configFile(flags: Flags, env: Env): { path: string; values: Record<stri
       const hint = s ? "it names the file itself" : "the keys are the flag names, like public-url";
       throw new ConfigError(`unknown setting ${JSON.stringify(key)} in ${path} (${hint})`);
     }
-    const raw = tomlText(value);
+    const raw = tomlText(value, Array.isArray(s.def));
     if (raw === undefined)
       throw new ConfigError(`invalid value for ${key} in ${path}: ${Bun.inspect(value)} (${s.help})`);
     values[key] = raw;
@@ -364,11 +364,11 @@ function configFile(flags: Flags, env: Env): { path: string; values: Record<stri
   return { path, values };
 }
 
-function tomlText(v: unknown): string | undefined {
+function tomlText(v: unknown, list: boolean): string | undefined {
   if (typeof v === "string") return v;
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : undefined;
   if (typeof v === "boolean") return v ? "on" : "off";
-  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.join(",");
+  if (list && Array.isArray(v) && v.every((x) => typeof x === "string" && !x.includes(","))) return v.join(",");
   return undefined;
 }
 
