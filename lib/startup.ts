@@ -44,5 +44,5 @@ function describeFiles(config: Pick<Config, "db" | "filesDir" | "filesS3">): str
 function describePush(publicUrl: string): string {
   if (publicUrl.startsWith("https://")) return "VAPID key ready";
   const why = publicUrl ? `${publicUrl} is not https` : "no --public-url";
-  return `VAPID key ready; browsers need https for push (${why}; http://localhost works for trying)`;
+  return `VAPID key ready; browsers offer push only over https (${why}; http://localhost works for trying)`;
 }

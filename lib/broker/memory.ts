@@ -15,7 +15,7 @@ export function createMemoryBroker(): Broker {
     watch() {},
     position: () => undefined,
     online: (_room, here) => here(),
-    describe: () => "in memory (one instance; with DATABASE_URL several share it)",
+    describe: () => "in memory (this instance only)",
     async close() {},
   };
 }
