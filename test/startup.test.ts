@@ -55,7 +55,7 @@ describe("one line per subsystem", () => {
         "push: VAPID key ready; browsers offer push only over https (no --public-url; http://localhost works for trying)",
       ]);
       expect(lines[5]).toStartWith("no admin yet: open ");
-      if (s.databaseUrl) expect(sink.lines.join("\n")).not.toContain(new URL(s.databaseUrl).password);
+      if (s.databaseUrl) expect(sink.lines.join("\n")).not.toContain(`:${new URL(s.databaseUrl).password}@`);
     } finally {
       await s.stop();
     }
