@@ -133,6 +133,7 @@ async function openParts(config: Config, opts: Options) {
     sockets: () => hub.stats().sockets,
     rooms: () => hub.stats().rooms,
     delivered: () => hub.stats().delivered,
+    filesStoredBytes: () => store.filesStoredBytes(),
   });
   const observe = createObserver({ config, log, metrics });
   return {
