@@ -113,7 +113,7 @@ async function openParts(config: Config, opts: Options) {
   // The broker and the shared buckets use the PostgreSQL client itself (LISTEN/NOTIFY, upserts).
   const shared = openSharedBuckets(config, pg, now, log);
   const limits = createLimits(config, now, shared);
-  const broker = await openBroker(config, opened, pg, log);
+  const broker = await openBroker(config, opened, pg, log, now);
   // The key of signed file URLs: made by the first instance ever to start, shared through the database.
   const signer = createSigner(await store.setting("file_secret", newFileSecret()), now);
   const fileUrl: FileUrl = (f) => signer.url(f, f.epoch);

@@ -133,6 +133,21 @@ describe.skipIf(!withRedis)("Redis at start", () => {
       await s.stop();
     }
   });
+
+  // The watchdog looks every 5 s; the reminder waits for a minute on the server's clock, which the test moves.
+  test("while Redis stays away the error is repeated at most once a minute", async () => {
+    const { s, sink } = await startLogged({ config: { databaseUrl, redisUrl: `redis://127.0.0.1:${freePort()}` } });
+    try {
+      await sink.next((l) => l.includes("Redis unreachable at start"));
+      s.clock.advance(60_001);
+      const reminder = await sink.next((l) => l.includes("Redis still unreachable"), 0, 7000);
+      expect(reminder).toContain("ECONNREFUSED");
+      // one reminder for the minute that passed, however many watchdog rounds ran meanwhile
+      expect(sink.lines.filter((l) => l.includes("Redis still unreachable")).length).toBe(1);
+    } finally {
+      await s.stop();
+    }
+  }, 15000);
 });
 
 function freePort(): number {

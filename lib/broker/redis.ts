@@ -13,12 +13,26 @@ const REMIND_MS = 60_000; // while Redis stays away, the error is logged again a
 
 // The two connections and what they share: whether we are closing, whether the loss of Redis has been
 // logged (so that a reconnect logs once that it is back), and when it was last logged.
-type Link = { url: string; cmd: RedisClient; sub: RedisClient; closing: boolean; lost: boolean; loggedAt: number };
+type Link = {
+  url: string;
+  cmd: RedisClient;
+  sub: RedisClient;
+  closing: boolean;
+  lost: boolean;
+  loggedAt: number;
+  now: () => number;
+};
 
 // namespace: the database's deployment id, so deployments sharing a Redis stay apart.
-export async function openRedisTransport(url: string, namespace: string, log: Logger): Promise<Transport> {
+// now: the clock of the reminders (tests move it).
+export async function openRedisTransport(
+  url: string,
+  namespace: string,
+  log: Logger,
+  now: () => number = Date.now,
+): Promise<Transport> {
   const channel = `echat:${namespace}:fanout`;
-  const link = openLink(url, log);
+  const link = openLink(url, log, now);
   await waitForStart(link, log);
   const watchdog = startWatchdog(link, log);
   return {
@@ -39,7 +53,7 @@ export async function openRedisTransport(url: string, namespace: string, log: Lo
   };
 }
 
-function openLink(url: string, log: Logger): Link {
+function openLink(url: string, log: Logger, now: () => number): Link {
   // Bun reconnects with backoff (50 ms doubling to 2 s); the watchdog takes over if it gives up.
   // No offline queue: while Redis is away, publishing fails at once instead of piling up.
   const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1000, connectionTimeout: 5000 };
@@ -50,6 +64,7 @@ function openLink(url: string, log: Logger): Link {
     closing: false,
     lost: true, // until waitForStart sees it connected: it alone reports a failure at start
     loggedAt: 0,
+    now,
   };
   for (const [name, client] of [
     ["commands", link.cmd],
@@ -58,7 +73,7 @@ function openLink(url: string, log: Logger): Link {
     client.onclose = (e) => {
       if (link.closing || link.lost) return;
       link.lost = true;
-      link.loggedAt = Date.now();
+      link.loggedAt = link.now();
       log.error("Redis connection lost: serving this instance's sockets only, reconnecting", {
         connection: name,
         error: String(e),
@@ -79,7 +94,7 @@ async function waitForStart(link: Link, log: Logger) {
   const refused = probeRedis(link.url).then<boolean | string>((reason) => reason ?? connected);
   const first = await Promise.race([connected, refused, Bun.sleep(START_WAIT_MS).then(() => "no answer")]);
   if (first === true) return void (link.lost = false);
-  link.loggedAt = Date.now();
+  link.loggedAt = link.now();
   const reason = typeof first === "string" ? first : ((await probeRedis(link.url)) ?? "connection failed");
   log.error("Redis unreachable at start: serving this instance's sockets only, retrying", {
     redis: redisAddress(link.url),
@@ -92,8 +107,8 @@ function startWatchdog(link: Link, log: Logger) {
   const watchdog = setInterval(() => {
     if (link.closing) return;
     for (const client of [link.cmd, link.sub]) if (!client.connected) client.connect().catch(() => {});
-    if (link.lost && Date.now() - link.loggedAt >= REMIND_MS) {
-      link.loggedAt = Date.now();
+    if (link.lost && link.now() - link.loggedAt >= REMIND_MS) {
+      link.loggedAt = link.now();
       void probeRedis(link.url).then((reason) => {
         if (link.lost && !link.closing)
           log.error("Redis still unreachable: serving this instance's sockets only, retrying", {
