@@ -40,8 +40,8 @@ export const SETTINGS = {
     "ECHAT_CONFIG",
     "",
     (raw) => raw,
-    'a TOML file of settings, keyed by the flag names (public-url = "https://chat.example.org"); flags and ' +
-      "environment variables win over it (empty: none)",
+    'a TOML file of settings keyed by the flag names, like public-url = "https://chat.example.org"; flags and ' +
+      "environment variables win over it",
     { file: false },
   ),
   port: setting("port", "PORT", 8080, int(0, 65535), "TCP port to listen on (0 picks a free one)"),

@@ -76,7 +76,8 @@ export const show = (v: unknown) =>
 // README's settings table, generated from lib/config.ts.
 export function settingsMarkdown(): string {
   const rows = Object.values(SETTINGS).map(
-    (s) => `| \`--${s.flag}\` | \`${s.env}\` | \`${show(s.def)}\` | ${s.help}${s.file ? "" : " (not in the file)"} |`,
+    (s) =>
+      `| \`--${s.flag}\` | \`${s.env}\` | \`${show(s.def)}\` | ${s.help}${s.file ? "" : " (flag or environment only, not in the file)"} |`,
   );
   return ["| Flag | Environment | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
