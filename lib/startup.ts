@@ -17,14 +17,20 @@ export function announceStartup({ config, log, broker }: Deps) {
   log.info(`push: ${describePush(config.publicUrl)}`);
 }
 
-export function describeStore(config: Pick<Config, "db" | "databaseUrl">): string {
-  if (!config.databaseUrl) return `SQLite ${config.db}, schema version ${SQLITE_MIGRATIONS.version}`;
-  let where = "PostgreSQL";
+function describeStore(config: Pick<Config, "db" | "databaseUrl">): string {
+  const version = config.databaseUrl ? POSTGRES_MIGRATIONS.version : SQLITE_MIGRATIONS.version;
+  return `${describeDatabase(config)}, schema version ${version}`;
+}
+
+// "SQLite ./echat.db" or "PostgreSQL host:port/database": never the user or password.
+export function describeDatabase(config: Pick<Config, "db" | "databaseUrl">): string {
+  if (!config.databaseUrl) return `SQLite ${config.db}`;
   try {
     const u = new URL(config.databaseUrl);
-    where = `${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname.length > 1 ? u.pathname : ""}`;
-  } catch {}
-  return `PostgreSQL ${where}, schema version ${POSTGRES_MIGRATIONS.version}`;
+    return `PostgreSQL ${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname.length > 1 ? u.pathname : ""}`;
+  } catch {
+    return "PostgreSQL";
+  }
 }
 
 const REGISTRATION = {

@@ -21,7 +21,7 @@ import {
   UsageError,
   withStore,
 } from "./command.ts";
-import { describeStore } from "../startup.ts";
+import { describeDatabase } from "../startup.ts";
 import { CONFIG_COMMAND } from "./show-config.ts";
 import { readPassword } from "./prompt.ts";
 import { foldLogin, validLogin, validPassword } from "../validate.ts";
@@ -148,7 +148,7 @@ async function serve({ app, config }: Context): Promise<number> {
     running = await app.startServer(config);
   } catch (e) {
     throw new Failure(
-      `cannot start on ${config.host}:${config.port} with ${describeStore(config)}: ${e instanceof Error ? e.message : e}`,
+      `cannot start on ${config.host}:${config.port} with ${describeDatabase(config)}: ${e instanceof Error ? e.message : e}`,
     );
   }
   // Handlers first: whoever reads the start-up line may signal at once.
