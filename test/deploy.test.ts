@@ -180,7 +180,7 @@ async function imageRehearsal(binary: string, runtime: { body: Instruction[] }) 
   const [healthcheck] = args(runtime, "HEALTHCHECK");
   const [, ...command] = JSON.parse(healthcheck!.slice(healthcheck!.indexOf("CMD ") + 4)) as string[];
   try {
-    expect(child.lines.find((l) => l.includes("listening on"))).toContain(`db=${data}/echat.db`);
+    expect(child.lines.find((l) => l.includes("store: "))).toContain(`SQLite ${data}/echat.db`);
     expect(existsSync(join(data, "files"))).toBe(true);
     const ready = await run([binary], command, { env: { ...env, PORT: port } });
     expect(ready).toMatchObject({ code: 0, stdout: `ready: http://127.0.0.1:${port}/readyz\n` });

@@ -12,6 +12,7 @@ export const HEALTH_COMMANDS: Record<string, Command> = {
       "ask the server on --host/--port (or --url) whether it is ready: GET /readyz; exit 0 on 200, else 1 " +
       "(for container health checks)",
     options: { url: { type: "string" } },
+    settings: ["host", "port"],
     async run({ config, values }) {
       const base = values.url ?? localUrl(config);
       if (typeof base !== "string" || !/^https?:\/\//.test(base)) throw new UsageError("--url must be http(s)://…");

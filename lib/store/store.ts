@@ -374,6 +374,7 @@ export interface Store {
   // as stored to everyone after (several instances starting at once agree on one).
   createFile(file: Omit<StoredFile, "messageId">, quota: number): Promise<StoredFile | "quota_exceeded">;
   fileBytesUsed(userId: number): Promise<number>;
+  filesStoredBytes(): Promise<number>; // all uploads' bytes, attached or not (the metric echat_files_stored_bytes)
   findFile(publicId: string): Promise<FoundFile | null>;
   setting(key: string, initial: string): Promise<string>;
   // Web Push subscriptions (lib/http/push.ts). savePushSubscription: insert, or replace the row of the same
