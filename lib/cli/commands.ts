@@ -1,5 +1,5 @@
 // The command line: `echat [serve]`, `echat user add|passwd|list|admin|disable|enable|delete`,
-// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat version`.
+// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat export|import`, `echat version`.
 // Each command is one entry in COMMANDS; adding a command is adding an entry (its own flags go in
 // `options`, the settings flags from lib/config.ts come with every command).
 import { existsSync, statSync } from "node:fs";
@@ -15,6 +15,7 @@ import { filesDir, openStorage } from "../files/open.ts";
 import { parseS3Url } from "../files/s3.ts";
 import { backupFiles, filesToS3 } from "./copy-files.ts";
 import { ACCOUNT_COMMANDS, INVITE_COMMANDS } from "./accounts.ts";
+import { EXPORT_COMMANDS } from "./export.ts";
 import { type App, type Command, type Context, err, Failure, out, UsageError, withStore } from "./command.ts";
 import { PromptError, readPassword } from "./prompt.ts";
 import { foldLogin, validLogin, validPassword } from "../validate.ts";
@@ -115,6 +116,7 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  ...EXPORT_COMMANDS,
   version: {
     args: [],
     summary: "print the version",
