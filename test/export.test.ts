@@ -2,13 +2,13 @@
 // imported into a fresh database (of the suite's store, and of the other one), looks exactly the same from
 // outside: rooms, histories, search, members, users, files' bytes, unread counts; new messages follow on.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWithAdmin } from "./support/admin.ts";
 import { run, SOURCE } from "./support/child.ts";
 import { download, pngHeader, upload } from "./support/files.ts";
-import { type Account, call, createRoom, registerAll } from "./support/http.ts";
+import { type Account, call, createRoom, expectError, registerAll } from "./support/http.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { answerTo, chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -59,6 +59,13 @@ async function fill(s: TestServer, admin: Account): Promise<Community> {
   const sb = await Socket.open(chatUrl(s, closed, bob));
   await sendAll(sb, ["in secret", "@alice more"]);
   await sb.close();
+  // More messages than one page of the export (1,000 rows): the next page starts after the last id read.
+  const sd = await Socket.open(chatUrl(s, notes, dave));
+  await sendAll(
+    sd,
+    Array.from({ length: 1100 }, (_, i) => `note ${i}`),
+  );
+  await sd.close();
   return { users: [admin, alice, bob, carol, dave], rooms: [direct, notes, open, closed, old] };
 }
 
@@ -98,10 +105,10 @@ async function bytesOf(base: string, url: string) {
   return { status: r.status, etag: r.headers.get("etag"), bytes: Buffer.from(r.bytes).toString("base64") };
 }
 
-// Every durable frame of the room from the start (messages and changes, with their seqs), as a resume sends them.
-async function replay(s: { wsUrl: string }, u: Account, room: number) {
-  const sock = await Socket.open(chatUrl(s, room, u, { after: 0, events: "members,changes" }));
-  const seq = (await call(s.wsUrl.replace(/^ws/, "http"), "GET", `/v1/rooms/${room}`, { session: u.session })).body.seq;
+// The room's last 50 durable frames (messages and changes, with their seqs), as a resume by seq sends them.
+async function replay(s: { url: string; wsUrl: string }, u: Account, room: number) {
+  const { seq } = (await call(s.url, "GET", `/v1/rooms/${room}`, { session: u.session })).body;
+  const sock = await Socket.open(chatUrl(s, room, u, { after: Math.max(0, seq - 50), events: "members,changes" }));
   const frames = [];
   while (frames.at(-1)?.seq !== seq) frames.push(await sock.next((f) => typeof f.seq === "number"));
   await sock.close();
@@ -157,7 +164,7 @@ describe("echat export and import", () => {
     expect(full.stdout).toContain("exported 5 users, ");
     expect(full.stderr).toContain("export: 5 room records");
     expect((await cli(["export", plain, ...db], env)).code).toBe(0);
-  });
+  }, 30_000);
   afterAll(async () => {
     await source?.stop();
     for (const url of made) await dropDatabase(url);
@@ -210,4 +217,86 @@ describe("echat export and import", () => {
       }
     });
   }
+
+  test("without --with-secrets users exist but cannot log in until `echat user passwd`; then every view is the same", async () => {
+    const t = await target();
+    // The files stay references: their folder is copied beside the new database, as docs/export.md says.
+    cpSync(join(source.dir, "echat-files"), join(t.folder, "echat-files"), { recursive: true });
+    const r = await cli(["import", plain, ...t.args[0]], t.args[1]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("nobody can log in until `echat user passwd <login>` sets one");
+    expect(r.stdout).not.toContain("are not in"); // the bytes are where the rows say
+    const s = await startServer({ dir: t.folder, config: { databaseUrl: t.databaseUrl } });
+    try {
+      const [, alice] = community.users as [Account, Account];
+      const login = (l: string, password: string) => call(s.url, "POST", "/v1/login", { body: { login: l, password } });
+      expectError(await login("alice", "password123"), 422, "wrong_credentials");
+      expect((await call(s.url, "GET", "/v1/info", { session: alice.session })).status).toBe(401);
+      const fresh: Account[] = [];
+      for (const u of community.users) {
+        const set = await cli(["user", "passwd", u.login, ...t.args[0]], t.args[1], "a new password\n");
+        expect(set.code).toBe(0);
+        fresh.push({ ...u, session: (await login(u.login, "a new password")).body.session_id });
+      }
+      // The same, but for the logins just made (GET /v1/admin/users shows when each user was last seen).
+      const unseen = (v: typeof before) => ({ ...v, admins: v.admins.map((u: any) => ({ ...u, last_seen_at: 0 })) });
+      expect(unseen(await view(s, fresh, community.rooms))).toEqual(unseen(before));
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("an unreadable file, a wrong version, a malformed line, a cut file, bad bytes: a clear message, exit 1, nothing imported", async () => {
+    const good = readFileSync(file, "utf8").trimEnd().split("\n");
+    const line = (n: number, text: string) => good.map((l, i) => (i === n - 1 ? text : l)).join("\n");
+    const user = JSON.parse(good[1]!);
+    const data = good.findIndex((l) => l.includes('"file_data"'));
+    const cases: [string, string | null, string][] = [
+      ["missing", null, "cannot read"],
+      ["empty", "", "the file is empty: not an echat export"],
+      ["not an export", '{"hello":1}', "line 1: not an echat export"],
+      ["newer", line(1, good[0]!.replace('"version":1', '"version":99')), "export format version 99"],
+      ["malformed", line(3, '{"type":"user",'), "line 3: not valid JSON"],
+      ["not a record", line(4, "[1,2]"), 'line 4: not a record (a JSON object with a "type")'],
+      [
+        "bad field",
+        line(2, JSON.stringify({ ...user, login: 5 })),
+        'line 2: "login" of a user record must be a string',
+      ],
+      [
+        "unknown field",
+        line(2, JSON.stringify({ ...user, extra: 1 })),
+        'line 2: unknown field "extra" in a user record',
+      ],
+      ["unknown type", line(2, '{"type":"robot"}'), 'line 2: unknown record type "robot"'],
+      ["out of order", line(2, good.find((l) => l.includes('"type":"room"'))!), "a user record after room records"],
+      ["cut", good.slice(0, -1).join("\n"), "without its end record: is it cut short?"],
+      ["bad bytes", line(data + 1, good[data]!.replace(/"data":"[^"]{4}/, '"data":"AAAA')), "do not match its sha256"],
+      ["duplicate", line(3, good[1]!), "lines 2-6: the database refused these user records: "],
+    ];
+    const t = await target();
+    for (const [name, content, message] of cases) {
+      const bad = join(dir, `bad-${name.replaceAll(" ", "-")}.jsonl`);
+      if (content !== null) writeFileSync(bad, content);
+      const r = await cli(["import", bad, ...t.args[0]], t.args[1]);
+      expect({ name, code: r.code, stdout: r.stdout }).toEqual({ name, code: 1, stdout: "" });
+      expect(r.stderr).toContain(message);
+    }
+    // Each failure left the database empty: the good file goes in now.
+    expect((await cli(["import", file, ...t.args[0]], t.args[1])).code).toBe(0);
+  });
+
+  test("import refuses a database that holds data; export refuses to write over a file", async () => {
+    const [db, env] = where(source.dir, source.databaseUrl);
+    const r = await cli(["import", file, ...db], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the database is not empty: import only into a new database");
+    const again = await cli(["export", file, ...db], env);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({
+      code: 1,
+      stderr: `echat: ${file} already exists; give a new file name\n`,
+    });
+    const help = await cli(["export", "--help"]);
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining("--with-secrets") });
+  });
 });
