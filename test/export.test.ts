@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startWithAdmin } from "./support/admin.ts";
 import { run, SOURCE } from "./support/child.ts";
 import { download, pngHeader, upload } from "./support/files.ts";
-import { type Account, call, createRoom, expectError, registerAll } from "./support/http.ts";
+import { type Account, call, createRoom, expectError, register, registerAll } from "./support/http.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { answerTo, chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -100,6 +100,16 @@ async function view(s: { url: string; wsUrl: string }, users: Account[], rooms: 
   return unsigned({ perUser, files, admins: await get(admin, "/v1/admin/users") });
 }
 
+// What only an export --with-secrets carries: invites, sessions, the push key.
+async function secrets(s: { url: string }, [admin, alice]: Account[]) {
+  const get = (u: Account, path: string) => call(s.url, "GET", path, { session: u!.session }).then((r) => r.body);
+  return {
+    invites: await get(admin!, "/v1/invites"),
+    sessions: await get(alice!, "/v1/sessions"),
+    key: await get(alice!, "/v1/push/key"),
+  };
+}
+
 async function bytesOf(base: string, url: string) {
   const r = await download(base, url);
   return { status: r.status, etag: r.headers.get("etag"), bytes: Buffer.from(r.bytes).toString("base64") };
@@ -133,6 +143,7 @@ describe("echat export and import", () => {
   let source: TestServer;
   let community: Community;
   let before: Awaited<ReturnType<typeof view>>;
+  let beforeSecrets: Awaited<ReturnType<typeof secrets>>;
   const file = join(dir, "full.jsonl");
   const plain = join(dir, "plain.jsonl");
   // The largest message id in the export (a deleted message's included: its id is never reused).
@@ -157,6 +168,7 @@ describe("echat export and import", () => {
     source = s;
     community = await fill(source, admin);
     before = await view(source, community.users, community.rooms);
+    beforeSecrets = await secrets(source, community.users);
     // Exported while the server runs.
     const [db, env] = where(source.dir, source.databaseUrl);
     const full = await cli(["export", file, ...db, "--with-secrets", "--with-files"], env);
@@ -199,14 +211,27 @@ describe("echat export and import", () => {
       const s = await startServer({ dir: t.folder, config: { databaseUrl: t.databaseUrl } });
       try {
         expect(await view(s, community.users, community.rooms)).toEqual(before);
+        expect(await secrets(s, community.users)).toEqual(beforeSecrets);
         // Sessions came along (the same session ids work), and the old password logs in.
         const login = await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } });
         expect(login.status).toBe(200);
         const [, alice, bob] = community.users as [Account, Account, Account];
         const direct = community.rooms[0]!;
         const room = (await call(s.url, "GET", `/v1/rooms/${direct}`, { session: alice.session })).body;
-        const [next] = await sendAll(await Socket.open(chatUrl(s, direct, alice)), ["after the import, zeppelin"]);
+        const sock = await Socket.open(chatUrl(s, direct, alice));
+        const [next] = await sendAll(sock, ["after the import, zeppelin"]);
+        await sock.close();
         expect(next).toMatchObject({ id: newestId() + 1, seq: room.seq + 1 });
+        // A retry of a message sent before the export is recognized by its client_id, not stored again.
+        const reply = before.perUser[2].history[direct].messages.find((m: any) => m.client_id === "r1");
+        const retry = await answerTo(chatUrl(s, direct, bob), {
+          text: "a reply",
+          reply_to: reply.reply_to,
+          client_id: "r1",
+        });
+        expect(retry.id).toBe(reply.id);
+        expect(await register(s.url, "erin")).toMatchObject({ id: 6 });
+        expect(await createRoom(s.url, bob, [alice, community.users[3]!])).toBe(6);
         const found = await call(s.url, "GET", "/v1/search?q=zeppelin", { session: bob.session });
         expect(found.body.results.map((r: any) => r.message.id)).toEqual([next.id]);
         const unread = before.perUser[2].rooms.find((x: any) => x.id === direct).unread;
@@ -295,6 +320,11 @@ describe("echat export and import", () => {
     expect({ code: again.code, stderr: again.stderr }).toEqual({
       code: 1,
       stderr: `echat: ${file} already exists; give a new file name\n`,
+    });
+    const nothing = await cli(["export", join(dir, "none.jsonl"), "--db", join(dir, "missing.db")]);
+    expect({ code: nothing.code, stderr: nothing.stderr }).toEqual({
+      code: 1,
+      stderr: `echat: no database at ${join(dir, "missing.db")} (set --db or ECHAT_DB)\n`,
     });
     const help = await cli(["export", "--help"]);
     expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining("--with-secrets") });
