@@ -2,7 +2,7 @@
 // imported into a fresh database (of the suite's store, and of the other one), looks exactly the same from
 // outside: rooms, histories, search, members, users, files' bytes, unread counts; new messages follow on.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWithAdmin } from "./support/admin.ts";
@@ -188,6 +188,7 @@ describe("echat export and import", () => {
       .trimEnd()
       .split("\n")
       .map((l) => JSON.parse(l));
+    expect(statSync(file).mode & 0o777).toBe(0o600); // it may hold secrets: its owner's only
     expect(lines[0]).toMatchObject({ type: "header", format: "echat-export", version: 1, schema: 11 });
     expect(lines[0]).toMatchObject({ store: STORE, with_secrets: true, with_files: true });
     expect(lines.at(-1)).toMatchObject({ type: "end", counts: { user: 5, room: 5, file: 3 } });
@@ -276,7 +277,7 @@ describe("echat export and import", () => {
     const line = (n: number, text: string) => good.map((l, i) => (i === n - 1 ? text : l)).join("\n");
     const user = JSON.parse(good[1]!);
     const data = good.findIndex((l) => l.includes('"file_data"'));
-    const cases: [string, string | null, string][] = [
+    const cases: [string, string | Buffer | null, string][] = [
       ["missing", null, "cannot read"],
       ["empty", "", "the file is empty: not an echat export"],
       ["not an export", '{"hello":1}', "line 1: not an echat export"],
@@ -296,6 +297,11 @@ describe("echat export and import", () => {
       ["unknown type", line(2, '{"type":"robot"}'), 'line 2: unknown record type "robot"'],
       ["out of order", line(2, good.find((l) => l.includes('"type":"room"'))!), "a user record after room records"],
       ["cut", good.slice(0, -1).join("\n"), "without its end record: is it cut short?"],
+      [
+        "not utf-8",
+        Buffer.from(`${good[0]}\n{"type":"user","login":"\xff"}`, "latin1"),
+        "import failed: line 2: not UTF-8",
+      ],
       ["bad bytes", line(data + 1, good[data]!.replace(/"data":"[^"]{4}/, '"data":"AAAA')), "do not match its sha256"],
       ["duplicate", line(3, good[1]!), "lines 2-6: the database refused these user records: "],
     ];
