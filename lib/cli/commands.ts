@@ -1,5 +1,5 @@
 // The command line: `echat [serve]`, `echat user add|passwd|list|admin|disable|enable|delete`,
-// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat health`, `echat version`,
+// `echat invite create|list|revoke`, `echat backup`, `echat migrate`, `echat export|import`, `echat health`, `echat version`,
 // `echat config`. Each command is one entry in COMMANDS; adding a command is adding an entry (its own flags
 // go in `options`, the settings it reads in `settings`); run.ts parses and runs them.
 import { existsSync, statSync } from "node:fs";
@@ -12,6 +12,7 @@ import { filesDir, openStorage } from "../files/open.ts";
 import { parseS3Url } from "../files/s3.ts";
 import { backupFiles, filesToS3 } from "./copy-files.ts";
 import { ACCOUNT_COMMANDS, INVITE_COMMANDS } from "./accounts.ts";
+import { EXPORT_COMMANDS } from "./export.ts";
 import { HEALTH_COMMANDS } from "./health.ts";
 import {
   type Command,
@@ -131,6 +132,7 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  ...EXPORT_COMMANDS,
   ...HEALTH_COMMANDS,
   version: {
     args: [],

@@ -163,6 +163,16 @@ export async function fillSearch(tx: SQL) {
   }
 }
 
+// Rows copied in with their ids (`echat migrate`, `echat import`): each sequence moves past them, so the
+// next row takes the next id.
+export async function moveSequences(tx: SQL) {
+  for (const table of ["users", "rooms", "messages", "room_events", "files"]) {
+    await tx.unsafe(
+      `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
+    );
+  }
+}
+
 // 7 -> 8: files and server settings, and the rooms' file epoch, as on SQLite.
 async function addFiles(tx: SQL) {
   await tx`ALTER TABLE rooms ADD COLUMN file_epoch bigint NOT NULL DEFAULT 0`;
