@@ -69,18 +69,27 @@ export class Histogram {
   }
 }
 
+// filesStoredBytes and pushQueue: read from the database at scrape time, so that every instance reports the
+// whole deployment's.
 export type Gauges = {
   sockets: () => number;
   rooms: () => number;
   delivered: () => number;
-  pushQueue: () => number;
+  filesStoredBytes: () => Promise<number>;
+  pushQueue: () => Promise<number>;
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(version: string) {
   const startedAt = Date.now() / 1000;
-  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0, pushQueue: () => 0 };
+  let gauges: Gauges = {
+    sockets: () => 0,
+    rooms: () => 0,
+    delivered: () => 0,
+    filesStoredBytes: async () => 0,
+    pushQueue: async () => 0,
+  };
   const m = {
     httpRequests: new Counter("echat_http_requests_total", "HTTP requests by method, route pattern and status"),
     httpDuration: new Histogram("echat_http_request_duration_seconds", "HTTP request latency by route pattern"),
@@ -91,6 +100,7 @@ export function createMetrics(version: string) {
       "echat_read_marker_writes_total",
       "Read markers written (coalesced from read frames)",
     ),
+    invitesUsed: new Counter("echat_invites_used_total", "Registrations that took a use of an invite code"),
     pushSent: new Counter("echat_push_sent_total", "Web Push notifications the push services accepted"),
     // reason: gone (404/410: subscription removed), rejected (another 4xx), gave_up (retries spent), retry (a
     // 429, 5xx or network failure to be retried), endpoint (refused at send time), expired (older than the
@@ -105,7 +115,14 @@ export function createMetrics(version: string) {
       gauges = g;
     },
 
-    render: (): string => renderMetrics(m, gauges, version, startedAt),
+    // A database that does not answer leaves these gauges NaN; the rest of the scrape still comes.
+    render: async (): Promise<string> => {
+      const [filesBytes, pushQueue] = await Promise.all([
+        gauges.filesStoredBytes().catch(() => NaN),
+        gauges.pushQueue().catch(() => NaN),
+      ]);
+      return renderMetrics(m, gauges, version, startedAt, { filesBytes, pushQueue });
+    },
   };
   return m;
 }
@@ -117,11 +134,14 @@ type Kept = {
   loginFailures: Counter;
   storeErrors: Counter;
   readMarkerWrites: Counter;
+  invitesUsed: Counter;
   pushSent: Counter;
   pushFailed: Counter;
 };
 
-function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number): string {
+type Read = { filesBytes: number; pushQueue: number }; // the gauges read from the database for this scrape
+
+function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number, read: Read): string {
   const e = exposition();
   const mem = process.memoryUsage();
   e.one("echat_build_info", "gauge", "Always 1; the version is a label", 1, { version });
@@ -140,9 +160,16 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
   e.counter(m.readMarkerWrites);
+  e.counter(m.invitesUsed);
+  e.one(
+    "echat_files_stored_bytes",
+    "gauge",
+    "Bytes of uploaded files stored, attached or not (all instances)",
+    read.filesBytes,
+  );
   e.counter(m.pushSent);
   e.counter(m.pushFailed, false);
-  e.one("echat_push_queue", "gauge", "Web Push notifications pending in the queue (all instances)", gauges.pushQueue());
+  e.one("echat_push_queue", "gauge", "Web Push notifications pending in the queue (all instances)", read.pushQueue);
   e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
   e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
   e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
@@ -172,7 +199,14 @@ function exposition() {
   };
 }
 
-// Counts stored messages, read-marker writes and failed store calls without the store knowing about metrics.
+// Store methods whose successful results count: a message not stored before, an invite's use taken.
+const COUNTED: Record<string, { counter: "messagesStored" | "invitesUsed"; when: (result: any) => boolean }> = {
+  createMessage: { counter: "messagesStored", when: (r: { duplicate: boolean }) => !r.duplicate },
+  registerWithInvite: { counter: "invitesUsed", when: (r: unknown) => typeof r === "object" && r !== null },
+};
+
+// Counts stored messages, used invites, read-marker writes and failed store calls without the store knowing
+// about metrics.
 export function countStore<S extends object>(store: S, m: Metrics): S {
   // Each method is wrapped once here (a Proxy would make a closure on every call of the hot path).
   const out: Record<string, unknown> = {};
@@ -188,6 +222,7 @@ export function countStore<S extends object>(store: S, m: Metrics): S {
     }
     const method = (value as (...a: unknown[]) => unknown).bind(store);
     const calls = key === "markRead" ? m.readMarkerWrites : undefined;
+    const counted = COUNTED[key];
     out[key] = (...args: unknown[]) => {
       calls?.inc();
       let result: unknown;
@@ -197,9 +232,9 @@ export function countStore<S extends object>(store: S, m: Metrics): S {
         fail(e);
       }
       if (!(result instanceof Promise)) return result;
-      if (key === "createMessage") {
-        return result.then((r: { duplicate: boolean }) => {
-          if (!r.duplicate) m.messagesStored.inc();
+      if (counted) {
+        return result.then((r: unknown) => {
+          if (counted.when(r)) m[counted.counter].inc();
           return r;
         }, fail);
       }

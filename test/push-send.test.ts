@@ -418,5 +418,5 @@ test("past 10,000 rooms and mentions waiting for a flush, news is dropped and co
   await queue.stop();
   expect(written.flat().length).toBe(MAX_PENDING);
   expect(written.flat().find((n) => n.roomId === 1)?.messageId).toBe(MAX_PENDING + 6);
-  expect(metrics.render()).toContain(`${failed("full")} 5`);
+  expect(await metrics.render()).toContain(`${failed("full")} 5`);
 });

@@ -17,7 +17,6 @@ export const GAP_MS = 5_000; // at most one push per subscription and room this 
 const CONCURRENCY = 16;
 const CLAIM_MS = 120_000; // a claim outlives a send's timeout; a crashed instance's claims lapse after it
 const TICK_MS = 500;
-const COUNT_MS = 5_000;
 const BACKOFF_MS = 10_000; // the first retry's wait, doubled each time, capped
 const MAX_BACKOFF_MS = 3_600_000;
 const MAX_RECENT = 10_000;
@@ -56,9 +55,6 @@ export function createPushDrainer(deps: Deps) {
   let claiming = false;
   let again = false;
   let stopped = false;
-  let queued = 0;
-  let counted = 0;
-  let dirty = true;
 
   async function drain() {
     if (claiming) return void (again = true);
@@ -69,7 +65,6 @@ export function createPushDrainer(deps: Deps) {
         const t = now();
         const jobs = await store.claimPushes(t, t + CLAIM_MS, free);
         if (jobs.length === 0) break;
-        dirty = true;
         const online = new Set(await deps.online());
         for (const job of jobs) {
           const p = run(job, online).finally(() => (running.delete(p), jobs.length === free && kick()));
@@ -101,8 +96,6 @@ export function createPushDrainer(deps: Deps) {
     } catch (e) {
       // The claim lapses and another drain tries again.
       if (!stopped) log.warn("push failed", { room: job.roomId, error: String(e) });
-    } finally {
-      dirty = true;
     }
   }
 
@@ -157,21 +150,12 @@ export function createPushDrainer(deps: Deps) {
     recent.set(key, at);
   }
 
-  // The gauge: the rows pending on every instance, counted after a change here and every COUNT_MS.
-  async function count() {
-    if (!dirty && Date.now() - counted < COUNT_MS) return;
-    dirty = false;
-    counted = Date.now();
-    queued = await store.countPushQueue().catch(() => queued);
-  }
-
-  const tick = setInterval(() => (kick(), void count()), TICK_MS);
+  const tick = setInterval(kick, TICK_MS);
   tick.unref();
 
   return {
     // Rows were written: look now rather than at the next tick.
-    flushed: () => ((dirty = true), kick()),
-    queued: () => queued,
+    flushed: kick,
     async stop() {
       stopped = true;
       clearInterval(tick);

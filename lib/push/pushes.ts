@@ -18,7 +18,7 @@ type Deps = {
   online: () => number[] | Promise<number[]>;
 };
 
-export type Pushes = { stored(m: Message): void; queued(): number; stop(): Promise<void> };
+export type Pushes = { stored(m: Message): void; stop(): Promise<void> };
 
 // The VAPID contact (RFC 8292's `sub`): --push-contact, else the public URL when it is https:, else a placeholder
 // push services accept (a reachable contact is better: docs/deploy.md).
@@ -51,7 +51,6 @@ export async function startPushes(deps: Deps): Promise<Pushes> {
   });
   return {
     stored: queue.stored,
-    queued: drainer.queued,
     async stop() {
       await queue.stop();
       await drainer.stop();
