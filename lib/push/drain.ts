@@ -52,13 +52,19 @@ export function createPushDrainer(deps: Deps) {
   const abort = new AbortController();
   const running = new Set<Promise<void>>();
   const recent = new Map<string, number>(); // endpoint + room -> when a push last went there (this instance)
-  let claiming = false;
+  let claiming: Promise<void> | undefined; // the claim loop running, awaited at stop
   let again = false;
   let stopped = false;
 
-  async function drain() {
+  function drain() {
     if (claiming) return void (again = true);
-    claiming = true;
+    claiming = claimAndRun().finally(() => {
+      claiming = undefined;
+      if (again && !stopped) (again = false), kick();
+    });
+  }
+
+  async function claimAndRun() {
     try {
       while (!stopped && running.size < CONCURRENCY) {
         const free = CONCURRENCY - running.size;
@@ -74,12 +80,9 @@ export function createPushDrainer(deps: Deps) {
       }
     } catch (e) {
       log.warn("push queue claim failed", { error: String(e) });
-    } finally {
-      claiming = false;
-      if (again && !stopped) (again = false), kick();
     }
   }
-  const kick = () => void drain();
+  const kick = () => drain();
 
   async function run(job: PushJob, online: Set<number>) {
     try {
@@ -160,6 +163,7 @@ export function createPushDrainer(deps: Deps) {
       stopped = true;
       clearInterval(tick);
       abort.abort();
+      await claiming;
       await Promise.allSettled([...running]);
     },
   };
