@@ -83,12 +83,15 @@ export function createPushQueue(sql: SQL): Queue {
         senderLogin: row.sender_login,
       };
     },
-    // One statement: the row goes if it holds the message sent, else (a newer one came) it is released.
+    // The row goes if it holds the message sent, else (a newer one came) it is released. Two statements: in one,
+    // an enqueue committing between the two parts' snapshot and locks could leave the row neither deleted nor
+    // released (claimed until its claim lapsed).
     async settlePush(j, dueAt) {
-      await sql`WITH done AS (DELETE FROM push_queue
-          WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND message_id = ${j.messageId})
-        UPDATE push_queue SET claimed_until = 0, attempts = 0, due_at = greatest(due_at, ${dueAt})
-        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND message_id <> ${j.messageId}`;
+      const done = await sql`DELETE FROM push_queue
+        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND message_id = ${j.messageId}`;
+      if (done.count > 0) return;
+      await sql`UPDATE push_queue SET claimed_until = 0, attempts = 0, due_at = greatest(due_at, ${dueAt})
+        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId}`;
     },
     async retryPush(j, dueAt, attempts) {
       await sql`UPDATE push_queue SET claimed_until = 0, attempts = ${attempts}, due_at = ${dueAt}
