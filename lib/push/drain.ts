@@ -86,15 +86,15 @@ export function createPushDrainer(deps: Deps) {
 
   async function run(job: PushJob, online: Set<number>) {
     try {
+      // Pushed here less than GAP_MS ago: the newest message goes once the gap has passed.
+      const last = recent.get(`${job.roomId} ${job.endpoint}`);
+      if (last !== undefined && now() < last + GAP_MS) return await store.retryPush(job, last + GAP_MS, job.attempts);
       const target = await store.findPushTarget(job);
       const skip = skipReason(target, job, online, now());
       if (skip || !target) {
         if (skip === "expired") metrics.pushFailed.inc({ reason: "expired" });
         return await store.settlePush(job, 0);
       }
-      const key = `${job.roomId} ${job.endpoint}`;
-      const last = recent.get(key);
-      if (last !== undefined && now() < last + GAP_MS) return await store.retryPush(job, last + GAP_MS, job.attempts);
       await outcome(job, await post(job, target));
     } catch (e) {
       // The claim lapses and another drain tries again.
