@@ -1,14 +1,15 @@
 // The message path's side of Web Push: each message stored on this instance is noted here, in memory and
 // without awaiting anything, coalesced per room (the newest message, and per mentioned member the newest
 // message mentioning them); a flusher hands what gathered to the store every FLUSH_MS, which writes one
-// push_queue row per subscription and room concerned (one statement, so one transaction). Bounded: past
-// MAX_PENDING entries new ones are dropped and counted. A push is best-effort; a message never is.
+// push_queue row per subscription and room concerned (one statement, so one transaction; on SQLite it may wait for
+// the message writer's commit, so not more often). Bounded: past MAX_PENDING entries new ones are dropped and
+// counted. A push is best-effort; a message never is.
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Message, PushNews, Store } from "../store/store.ts";
 
 export const MAX_PENDING = 10_000; // rooms plus mentioned members waiting for the next flush
-const FLUSH_MS = 100;
+const FLUSH_MS = 250;
 
 type Pending = { messageId: number; senderId: number; mentions: Map<number, number> };
 type Deps = {

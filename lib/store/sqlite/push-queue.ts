@@ -1,5 +1,7 @@
 // The Web Push queue on SQLite (push_queue, version 11), on the serving connection like read markers: each
-// statement is one short transaction beside the message writer's.
+// statement is one short transaction beside the message writer's. Its commits are not fsynced (synchronous NORMAL
+// for them, consistent in WAL mode): a push is best-effort, and an fsync per push on the thread that serves
+// sockets showed in the chat's p99 (docs/performance.md, P1). The message writer's next commit syncs them.
 import type { Database } from "bun:sqlite";
 import type { NotifyLevel, PushJob, PushTarget, RoomKind, Store } from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
@@ -30,7 +32,16 @@ type TargetRow = {
   roomName: string | null;
 };
 
-export function createPushQueue(db: Database): Queue {
+export function createPushQueue(db: Database, synchronous: "full" | "normal"): Queue {
+  const restore = `PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`;
+  const light = <T>(write: () => T): T => {
+    db.run("PRAGMA synchronous = NORMAL");
+    try {
+      return write();
+    } finally {
+      db.run(restore);
+    }
+  };
   // ?1 news [[room, message, sender]], ?2 mentions [[room, user, message]], ?3 online [user], ?4 due.
   const enqueue = db.query<never, [string, string, string, number]>(
     `WITH news AS (SELECT value ->> 0 AS room_id, value ->> 1 AS message_id, value ->> 2 AS sender_id
@@ -50,6 +61,11 @@ export function createPushQueue(db: Database): Queue {
        WHERE t.user_id NOT IN (SELECT value FROM json_each(?3))
        GROUP BY s.endpoint, t.room_id
      ON CONFLICT (endpoint, room_id) DO UPDATE SET message_id = max(message_id, excluded.message_id)`,
+  );
+  // Read first: an UPDATE takes the write lock even when it matches nothing, and the serving thread would wait
+  // for the message writer's commit to find that out.
+  const anyDue = db.query<{ one: number }, [number]>(
+    "SELECT 1 AS one FROM push_queue WHERE due_at <= ?1 AND claimed_until <= ?1 LIMIT 1",
   );
   const claim = db.query<JobRow, [number, number, number]>(
     `UPDATE push_queue SET claimed_until = ?2
@@ -87,10 +103,10 @@ export function createPushQueue(db: Database): Queue {
     async enqueuePushes(news, online, dueAt) {
       const rooms = JSON.stringify(news.map((n) => [n.roomId, n.messageId, n.senderId]));
       const mentions = JSON.stringify(news.flatMap((n) => n.mentions.map(([u, m]) => [n.roomId, u, m])));
-      enqueue.run(rooms, mentions, JSON.stringify(online), dueAt);
+      light(() => enqueue.run(rooms, mentions, JSON.stringify(online), dueAt));
     },
     async claimPushes(now, until, limit) {
-      return claim.all(now, until, limit);
+      return anyDue.get(now) ? light(() => claim.all(now, until, limit)) : [];
     },
     async findPushTarget(job) {
       const t = target.get(job.endpoint, job.roomId);
@@ -100,13 +116,13 @@ export function createPushQueue(db: Database): Queue {
       return { ...t, message: toMessage(m), senderLogin: login };
     },
     async settlePush(job, dueAt) {
-      settle.immediate(job, dueAt);
+      light(() => settle.immediate(job, dueAt));
     },
     async retryPush(job, dueAt, attempts) {
-      retry.run(dueAt, attempts, job.endpoint, job.roomId);
+      light(() => retry.run(dueAt, attempts, job.endpoint, job.roomId));
     },
     async deletePushEndpoint(endpoint) {
-      gone.run(endpoint);
+      light(() => gone.run(endpoint));
     },
     async countPushQueue() {
       return count.get()?.n ?? 0;
