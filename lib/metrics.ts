@@ -86,6 +86,10 @@ export function createMetrics(version: string) {
       "echat_read_marker_writes_total",
       "Read markers written (coalesced from read frames)",
     ),
+    retentionDeleted: new Counter(
+      "echat_retention_deleted_total",
+      "Messages deleted by retention (by this instance's sweeps)",
+    ),
 
     // The hub owns sockets and rooms; it is created after the metrics.
     readFrom(g: Gauges) {
@@ -104,6 +108,7 @@ type Kept = {
   loginFailures: Counter;
   storeErrors: Counter;
   readMarkerWrites: Counter;
+  retentionDeleted: Counter;
 };
 
 function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number): string {
@@ -125,6 +130,7 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
   e.counter(m.readMarkerWrites);
+  e.counter(m.retentionDeleted);
   e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
   e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
   e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
