@@ -233,7 +233,11 @@ function routes(parts: Parts, stopping: () => boolean) {
 
 // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
 // what is left, write pending messages, checkpoint and close the database.
-async function stopParts({ log, hub, broker, shared, store, sweep, retention }: Parts, server: Server<unknown>, graceMs: number) {
+async function stopParts(
+  { log, hub, broker, shared, store, sweep, retention }: Parts,
+  server: Server<unknown>,
+  graceMs: number,
+) {
   const drained = server.stop(); // idle keep-alive connections close now
   await hub.closeAll(); // pending read markers are written
   let timer: Timer | undefined;

@@ -34,8 +34,11 @@ export async function sweepRetention(deps: RetentionDeps): Promise<number> {
     }
     if (r.roomId === null) break;
     for (const key of r.removedFiles) {
-      await storage.delete(key).catch((e) => log.warn("deleting an expired file's bytes failed", { key, error: String(e) }));
+      await storage
+        .delete(key)
+        .catch((e) => log.warn("deleting an expired file's bytes failed", { key, error: String(e) }));
     }
+    log.debug("retention round", { room: r.roomId, count: r.messages });
     count += r.messages;
     deps.deleted(r.messages);
     afterRoom = r.roomDone ? r.roomId : r.roomId - 1;

@@ -21,7 +21,8 @@ export function expiredPrefix(oldest: Message[], cutoff: number, limit: number) 
 // When there are that many, the cut ends at the last of them (the messages after it wait for the next round).
 export function boundCut(expired: ReturnType<typeof expiredPrefix>, eventSeqs: number[], limit: number): Cut {
   const newest = expired.messages.at(-1)!.seq;
-  if (eventSeqs.length < limit) return { messages: expired.messages, eventsUpTo: newest - 1, roomDone: expired.complete };
+  if (eventSeqs.length < limit)
+    return { messages: expired.messages, eventsUpTo: newest - 1, roomDone: expired.complete };
   const upTo = eventSeqs.at(-1)!;
   return { messages: expired.messages.filter((m) => m.seq < upTo), eventsUpTo: upTo, roomDone: false };
 }

@@ -58,7 +58,10 @@ export function createRetention(sql: SQL): Pick<Store, "expireMessages" | "histo
         WHERE r.id = ANY(${roomIds}::bigint[])`;
       const out = new Map<number, HistoryStart>();
       for (const r of rows) {
-        const seq = Math.min(r.e_seq === null ? Infinity : Number(r.e_seq), r.m_seq === null ? Infinity : Number(r.m_seq));
+        const seq = Math.min(
+          r.e_seq === null ? Infinity : Number(r.e_seq),
+          r.m_seq === null ? Infinity : Number(r.m_seq),
+        );
         out.set(Number(r.id), {
           seq: seq === Infinity ? Number(r.seq) + 1 : seq,
           messageId: r.m_id === null ? null : Number(r.m_id),

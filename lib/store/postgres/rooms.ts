@@ -34,7 +34,8 @@ export function createRooms(sql: SQL): Rooms {
     },
     // One statement (a row per member, in join order), so each room's seq and members are one snapshot.
     async findRoomsForMember(roomIds, userId) {
-      const rows = await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.retention, u.id AS user_id, u.login
+      const rows =
+        await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.retention, u.id AS user_id, u.login
         FROM room_members me JOIN rooms r ON r.id = me.room_id
         JOIN room_members o ON o.room_id = r.id JOIN users u ON u.id = o.user_id
         WHERE me.user_id = ${userId} AND me.room_id = ANY(${roomIds}::bigint[]) ORDER BY r.id, o.position`;

@@ -23,7 +23,8 @@ export function createRetention(db: Database) {
     const removedFiles: string[] = [];
     for (const m of live) if (m.files) removedFiles.push(...q.deleteFiles.all(m.id).map((f) => f.storageKey));
     for (const [userId, messageId] of mentionRows(live)) q.deleteMention.run(userId, room.id, messageId);
-    for (const u of uncounts(live, q.members.all(room.id))) q.uncountMember.run(u.sent, u.read, u.readSent, room.id, u.userId);
+    for (const u of uncounts(live, q.members.all(room.id)))
+      q.uncountMember.run(u.sent, u.read, u.readSent, room.id, u.userId);
     const last = cut.messages.at(-1)!.id;
     q.deleteMessages.run(room.id, last);
     q.uncountRoom.run(live.length, room.id, last);
