@@ -270,7 +270,7 @@ export const SETTINGS = {
       const seconds = m ? Number(m[1]) * { d: 86400, h: 3600, m: 60, s: 1, "": 1 }[m[2] as "d"] : 0;
       return seconds >= 3600 && seconds <= 100 * 365 * 86400 ? seconds : undefined;
     },
-    "delete messages older than this: 365d, 12h, 30m, 90s or seconds, at least an hour (off: keep forever); a room's owner or an admin may set the room's own",
+    "delete messages older than this: 365d, 12h, 30m, 90s or seconds, at least an hour; 0 or off: keep forever. A room's owner or an admin may set the room's own",
   ),
   pushAllowLoopback: setting(
     "push-allow-loopback",
