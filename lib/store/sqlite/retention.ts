@@ -15,6 +15,7 @@ export function createRetention(db: Database) {
     const room = q.nextRoom.get(afterRoom, serverSeconds, now);
     if (!room) return NONE;
     const expired = expiredPrefix(q.oldest.all(room.id, limit).map(toMessage), now - room.retention * 1000, limit);
+    if (expired.messages.length === 0) return { roomId: room.id, messages: 0, removedFiles: [], roomDone: true };
     const seqs = q.eventSeqs.all(room.id, expired.messages.at(-1)!.seq, limit).map((e) => e.seq);
     const cut = boundCut(expired, seqs, limit);
     q.deleteEvents.run(room.id, cut.eventsUpTo);
