@@ -10,7 +10,7 @@ import type { Store } from "../store/store.ts";
 
 const SWEEP_EVERY_MS = 10 * 60 * 1000; // by the injected clock
 const CHECK_EVERY_MS = 1000;
-const BATCH = 200;
+const BATCH = 100;
 
 export type RetentionDeps = {
   store: Pick<Store, "expireMessages">;

@@ -259,14 +259,18 @@ function change(op: string, args: unknown[]) {
   }
 }
 
-// A retention round (sqlite/retention.ts): rows deleted, the WAL truncated as after a delete.
+// A retention round (sqlite/retention.ts). The WAL that holds the deleted texts is truncated by the checkpoint
+// timer within a second, not after each round (a sweep of many rounds pays for one truncation a second, and
+// message batches waiting behind a round do not wait for it), and by the sweep's last round, which finds no
+// room, before it answers: a sweep that ends has erased what it deleted.
 function expire(args: unknown[]) {
   const result = retention.run(args[0] as Parameters<Retention["run"]>[0]);
-  if (typeof result === "object" && result.roomId !== null) {
+  if (typeof result === "object" && result.roomId !== null) truncateOwed = true;
+  else if (truncateOwed) {
     try {
       truncateWal();
     } catch {
-      truncateOwed = true;
+      // busy: the checkpoint timer goes on trying
     }
   }
   self.postMessage({ kind: "changed", result, eventId: 0 } satisfies Reply);
