@@ -232,6 +232,41 @@ test("with --retention off only rooms with their own retention are swept", async
   expect(await texts(r.s, ben, other)).toEqual(["x"]);
 });
 
+test("a long sweep goes in rounds of at most 100 messages while new messages keep being stored", async () => {
+  const r = await start();
+  const [ann, ben] = [await register(r.s.url, "ann"), await register(r.s.url, "ben")];
+  const room = await createRoom(r.s.url, ann, [ben]);
+  const sock = await Socket.open(chatUrl(r.s, room, ann));
+  await sendAll(
+    sock,
+    Array.from({ length: 250 }, (_, i) => `old ${i}`),
+  );
+  const from = r.log.lines.length;
+  r.s.clock.advance(2 * DAY);
+  // Sent while the sweep runs (it starts within a second): stored and kept.
+  const during = [];
+  while (!r.log.lines.slice(from).some((l) => l.includes("retention swept"))) {
+    during.push(...(await sendAll(sock, ["during"])));
+  }
+  await sock.close();
+  const rounds = r.log.lines
+    .slice(from)
+    .filter((l) => l.includes("retention round"))
+    .map((l) => Number(/count=(\d+)/.exec(l)![1]));
+  expect(rounds.reduce((a, b) => a + b, 0)).toBe(250);
+  expect(rounds.length).toBeGreaterThanOrEqual(3);
+  expect(Math.max(...rounds)).toBeLessThanOrEqual(100);
+  expect(await metric(r.s)).toBe(250);
+  const kept: number[] = [];
+  for (;;) {
+    const page = (await get(r.s, ben, `/v1/rooms/${room}/messages?limit=200&after=${kept.at(-1) ?? 0}`)).body;
+    if (page.length === 0) break;
+    kept.push(...page.map((m: { id: number }) => m.id));
+  }
+  expect(kept).toEqual(during.map((m) => m.id));
+  expect(await summary(r.s, ben, room)).toMatchObject({ unread: during.length });
+});
+
 describe("setting a room's retention", () => {
   test("the owner or an admin; members are told with a room frame; GET shows it", async () => {
     const { s, admin } = await startWithAdmin({ config: { retention: 86400 } });
