@@ -174,6 +174,7 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
     expect((await call(s.url, "GET", `/v1/rooms/${room}`, { session: bob.session })).body.retention).toBe(2592000);
     expect(await until(a, `${select}.value`, (v) => v === "2592000")).toBe("2592000");
     expect(await b.evaluate(`document.querySelector(".members-panel .retention").hidden`)).toBe(true);
+    await Bun.write(join(shots, "group-retention-desktop.png"), await a.screenshot());
   }, 30000);
 
   test("the directory lists the group with its members; bob leaves and it goes from his list and alice's drawer", async () => {
