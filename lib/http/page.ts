@@ -2,13 +2,24 @@
 // Bun's HTML routes take no custom headers: the bundle is mounted at a path no one else knows, this
 // process fetches the page from there once, and / and /index.html answer those bytes with the
 // security headers. So every HTML response carries them (frame-ancestors: no other site can frame it).
+// Its service worker (/sw.js) is web/sw.ts, embedded as text and transpiled once, at the first request.
 import type { HTMLBundle, Server } from "bun";
+import * as serviceWorker from "../../web/sw.ts" with { type: "text" };
 import { methods } from "./respond.ts";
 
-// No inline script or style, nothing from other origins; WebSockets to this origin only.
+// No inline script or style, nothing from other origins; WebSockets to this origin only; the service
+// worker from this origin.
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+// The worker's own policy (a worker follows its script's headers, not the page's): it only fetches this origin.
+const WORKER_HEADERS = {
+  "content-type": "text/javascript; charset=utf-8",
+  "content-security-policy": "default-src 'none'; connect-src 'self'",
+  "cache-control": "no-cache", // browsers check it for updates; always against the server
+  "x-content-type-options": "nosniff",
+};
 
 const HEADERS = {
   "content-type": "text/html; charset=utf-8",
@@ -37,5 +48,24 @@ export function pageRoutes(page: HTMLBundle) {
       return new Response(await html, { headers: HEADERS });
     },
   });
-  return { [bundlePath]: page, "/": handler, "/index.html": handler };
+  return { [bundlePath]: page, "/": handler, "/index.html": handler, "/sw.js": workerHandler() };
+}
+
+// A text import of a TypeScript file is its namespace with the text as default (TypeScript sees the module).
+function workerHandler() {
+  let script: string | undefined;
+  return methods({
+    GET() {
+      script ??= transpileWorker((serviceWorker as unknown as { default: string }).default);
+      return new Response(script, { headers: WORKER_HEADERS });
+    },
+  });
+}
+
+// Types go; what is left must be a classic script (a service worker module is not supported everywhere), so
+// web/sw.ts imports nothing at run time.
+export function transpileWorker(source: string): string {
+  const js = new Bun.Transpiler({ loader: "ts", target: "browser" }).transformSync(source);
+  if (/^\s*(import|export)\b/m.test(js)) throw new Error("web/sw.ts must import and export nothing at run time");
+  return js;
 }
