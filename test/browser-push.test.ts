@@ -9,12 +9,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
 import { CHROMIUM, openView, signIn, until, type View } from "./support/browser.ts";
-import { type Account, call, createRoom, registerAll } from "./support/http.ts";
+import { type Account, call, createRoom, expectError, register, registerAll } from "./support/http.ts";
 import { pushRows, sessionHash, subscriptionKeys } from "./support/push-rows.ts";
 import { SHOWN, type Shown, watchWorkers, type Workers } from "./support/service-worker.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { answerTo, chatUrl } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
+import { every, waitFor } from "./support/waiting.ts";
 
 const haveChromium = needs("chromium", CHROMIUM !== null);
 
@@ -242,5 +243,146 @@ describe.skipIf(!haveChromium)("the service worker in Chromium", () => {
       session: alice.session,
       body: { endpoint: fresh.endpoint },
     });
+  }, 30000);
+});
+
+// Replaces the page's PushManager before its scripts run (the test's stand-in for a push service this Chromium
+// cannot reach): subscribe fails as Chromium's does when its push service refuses ("reject" mode), or answers a
+// subscription with a real P-256 key and an endpoint on loopback (the server admits it with --push-allow-loopback).
+// The subscription lives in sessionStorage so that a reload finds it again, as a browser's does.
+const STUB = `(() => {
+  const get = (k) => JSON.parse(sessionStorage.getItem("stub." + k) ?? "null");
+  const set = (k, v) => sessionStorage.setItem("stub." + k, JSON.stringify(v));
+  const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  const fake = ({ json, key }) => ({
+    endpoint: json.endpoint,
+    options: { userVisibleOnly: true, applicationServerKey: new Uint8Array(key).buffer },
+    toJSON: () => json,
+    unsubscribe: async () => (set("current", null), set("unsubscribed", (get("unsubscribed") ?? 0) + 1), true),
+  });
+  PushManager.prototype.getSubscription = async () => get("current") && fake(get("current"));
+  PushManager.prototype.subscribe = async (options) => {
+    const key = [...new Uint8Array(options.applicationServerKey)];
+    set("subscribed", [...(get("subscribed") ?? []), b64(key)]);
+    if (get("mode") === "reject") throw new DOMException("Registration failed - push service error", "AbortError");
+    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const keys = { p256dh: b64(await crypto.subtle.exportKey("raw", pair.publicKey)), auth: b64(crypto.getRandomValues(new Uint8Array(16))) };
+    const json = { endpoint: "http://127.0.0.1:9/push/" + crypto.randomUUID(), expirationTime: null, keys };
+    set("current", { json, key });
+    return fake({ json, key });
+  };
+})()`;
+
+describe.skipIf(!haveChromium)("the page's push subscription, with a stand-in PushManager", () => {
+  let s: TestServer;
+  let b: View;
+  let carol: Account;
+  let key: string;
+  const stub = (name: string) =>
+    b.evaluate(`JSON.parse(sessionStorage.getItem("stub.${name}") ?? "null")`) as Promise<any>;
+  const status = () =>
+    b.evaluate(
+      `(() => { const e = document.getElementById("push-status"); return e.hidden ? null : e.textContent; })()`,
+    );
+  const mine = async () =>
+    Object.entries(await pushRows(s)).filter(([, r]) => r.session === sessionHash(carol.session));
+
+  beforeAll(async () => {
+    s = await startServer({ config: { pushAllowLoopback: true } });
+    carol = await register(s.url, "carol");
+    key = (await call(s.url, "GET", "/v1/push/key", { session: carol.session })).body.key;
+    const room = await createRoom(s.url, carol, [await register(s.url, "dan")]);
+    b = openView();
+    await b.navigate(`${s.url}/`);
+    await b.cdp("Page.addScriptToEvaluateOnNewDocument", { source: RECORDER });
+    await b.cdp("Page.addScriptToEvaluateOnNewDocument", { source: STUB });
+    await b.cdp("Browser.grantPermissions", { origin: s.url, permissions: ["notifications"] }); // allowed before
+    await b.evaluate(`sessionStorage.setItem("stub.mode", '"reject"')`);
+    await signIn(b, s.url, "127.0.0.1", carol.session, room);
+  }, 30000);
+
+  afterAll(async () => {
+    b?.close();
+    await s?.stop();
+  });
+
+  test("a push service that refuses: the page says so under the header, asks nothing, and registers nothing", async () => {
+    expect(await until(b, `document.getElementById("push-status").textContent`)).toBe(
+      "Notifications come only while echat is open: Registration failed - push service error",
+    );
+    expect(await stub("subscribed")).toEqual([key]); // subscribed with the server's VAPID key
+    expect(await b.evaluate("window.__asked")).toBe(0);
+    expect(await mine()).toEqual([]);
+  }, 30000);
+
+  test("with notifications allowed, a load subscribes silently and registers the subscription in its session", async () => {
+    await b.evaluate(`sessionStorage.setItem("stub.mode", '"resolve"')`);
+    await b.reload();
+    const endpoint = (await until<any>(b, `JSON.parse(sessionStorage.getItem("stub.current"))`)).json.endpoint;
+    await waitFor(async () => ((await mine()).length ? true : undefined), 10000, every(40));
+    expect(await mine()).toEqual([[endpoint, { user: carol.id, session: sessionHash(carol.session) }]]);
+    expect(await status()).toBeNull();
+    expect(await b.evaluate("window.__asked")).toBe(0);
+  }, 30000);
+
+  test("the next load registers the browser's subscription again rather than making another", async () => {
+    const endpoint = (await stub("current")).json.endpoint;
+    await call(s.url, "DELETE", "/v1/push/subscriptions", { session: carol.session, body: { endpoint } });
+    expect(await mine()).toEqual([]);
+    await b.reload();
+    await waitFor(async () => ((await mine()).length ? true : undefined), 10000, every(40));
+    expect((await mine()).map(([e]) => e)).toEqual([endpoint]);
+    expect(await stub("subscribed")).toHaveLength(2); // the refused one and the first: none more
+  }, 30000);
+
+  test("logging out removes the subscription on the server and in the browser, then the mirrored session", async () => {
+    expect(await b.evaluate(SESSION_IN_DB)).toBe(carol.session);
+    await b.click("#logout");
+    await until(b, `!document.getElementById("auth").hidden`);
+    expect(await mine()).toEqual([]);
+    expect(await stub("current")).toBeNull();
+    expect(await stub("unsubscribed")).toBe(1);
+    expect(await b.evaluate(SESSION_IN_DB)).toBeNull();
+    expectError(await call(s.url, "GET", "/v1/info", { session: carol.session }), 401, "unauthorized");
+  }, 30000);
+});
+
+// The session the page mirrored into IndexedDB for the worker (null when there is none).
+const SESSION_IN_DB = `new Promise((resolve) => {
+  const open = indexedDB.open("echat", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("session");
+  open.onsuccess = () => {
+    const get = open.result.transaction("session").objectStore("session").get("current");
+    get.onsuccess = () => (open.result.close(), resolve(get.result ?? null));
+  };
+})`;
+
+// An http: address of this machine other than loopback is no secure context: no service worker there at all.
+const lanAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+
+describe.skipIf(!haveChromium || !lanAddress)(`over plain http at ${lanAddress} (not a secure context)`, () => {
+  let s: TestServer;
+  let c: View;
+
+  beforeAll(async () => {
+    s = await startServer({ config: { host: lanAddress! } });
+    c = openView();
+  }, 30000);
+
+  afterAll(async () => {
+    c?.close();
+    await s?.stop();
+  });
+
+  test("the page works, registers no service worker and mirrors no session", async () => {
+    const erin = await register(s.url, "erin");
+    const room = await createRoom(s.url, erin, [await register(s.url, "fred")]);
+    expect(s.url).toBe(`http://${lanAddress}:${s.port}`);
+    await signIn(c, s.url, lanAddress!, erin.session, room);
+    expect(await c.evaluate("window.isSecureContext")).toBe(false);
+    expect(await c.evaluate(`"serviceWorker" in navigator`)).toBe(false); // Chromium offers none here
+    expect(await c.evaluate(`indexedDB.databases().then((l) => l.map((d) => d.name))`)).toEqual([]);
   }, 30000);
 });
