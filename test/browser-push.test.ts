@@ -13,7 +13,7 @@ import { type Account, call, createRoom, expectError, register, registerAll } fr
 import { pushRows, sessionHash, subscriptionKeys } from "./support/push-rows.ts";
 import { SHOWN, type Shown, watchWorkers, type Workers } from "./support/service-worker.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { answerTo, chatUrl } from "./support/socket.ts";
+import { answerTo, chatUrl, Socket } from "./support/socket.ts";
 import { needs } from "./support/tools.ts";
 import { every, waitFor } from "./support/waiting.ts";
 
@@ -225,6 +225,16 @@ describe.skipIf(!haveChromium)("the service worker in Chromium", () => {
     expect(await a.evaluate(`document.querySelector(".room-view h2").textContent`)).toBe("bob");
     // Closing is asynchronous; nothing is being shown now, so reading the list again is safe.
     await until(a, `${SHOWN}.then((l) => !l.some((n) => n.tag === ${JSON.stringify(tag)}))`);
+  }, 30000);
+
+  test("a room read on alice's other device closes its push notification", async () => {
+    const id = await says(bob, kitchen, "@alice biscuits?");
+    await w.push(scope(), push(kitchen, id, { text: "@alice biscuits?", mention: true }));
+    expect(await shownIn(`echat-room-${kitchen}`)).toMatchObject([{ data: { message_id: id } }]);
+    const phone = await Socket.open(chatUrl(s, kitchen, alice));
+    phone.send({ type: "read", message_id: id });
+    await until(a, `${SHOWN}.then((l) => !l.some((n) => n.tag === "echat-room-${kitchen}"))`, undefined, 10000);
+    await phone.close();
   }, 30000);
 
   test("a replaced subscription (pushsubscriptionchange) is registered in the session and the old one removed", async () => {

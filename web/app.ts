@@ -183,6 +183,7 @@ function follow() {
 // and its notifications up to there close.
 function onOwnRead(roomId: number, messageId: number, unread: number | undefined, mentions: number | undefined) {
   notifier.read(roomId, messageId);
+  push.read(roomId, messageId);
   const room = rooms.find((r) => r.id === roomId);
   if (!room || unread === undefined) return void refreshRooms();
   room.unread = unread;

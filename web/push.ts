@@ -15,6 +15,9 @@ const UNSUBSCRIBE_MS = 3000; // logging out waits this long at most for the brow
 const supported = () => window.isSecureContext && "serviceWorker" in navigator;
 const canPush = () => supported() && "PushManager" in window && typeof Notification === "function";
 
+// A room's push notifications are tagged so (web/sw.ts makes the same).
+const roomTag = (roomId: number) => `echat-room-${roomId}`;
+
 export type Opener = (roomId: number, messageId: number) => void;
 
 export class PushSubscriber {
@@ -70,6 +73,19 @@ export class PushSubscriber {
     } finally {
       clearTimeout(slow);
     }
+  }
+
+  // The room was read up to messageId (here or on another device): its push notifications up to there close.
+  read(roomId: number, messageId: number) {
+    if (!supported()) return;
+    const closeUpTo = async (r: ServiceWorkerRegistration | undefined) => {
+      for (const n of (await r?.getNotifications({ tag: roomTag(roomId) })) ?? [])
+        if (((n.data as { message_id?: number } | null)?.message_id ?? Infinity) <= messageId) n.close();
+    };
+    void navigator.serviceWorker
+      .getRegistration("/")
+      .then(closeUpTo)
+      .catch(() => {});
   }
 
   // Before logging out: the subscription removed on the server (with the session still valid) and in the

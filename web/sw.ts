@@ -80,7 +80,8 @@ async function showPush(push: Push | null) {
   const body = push.text ?? (await fetchPreview(push).catch(() => null)) ?? GENERIC;
   const title = push.room_name === null ? push.sender : `${push.sender} in ${push.room_name}`;
   const data: Opened = { room_id: push.room_id, message_id: push.message_id };
-  // One per room (tag): a newer push replaces the older, and alerts again (renotify).
+  // One per room (tag; web/push.ts closes them by it once the room is read): a newer push replaces the older,
+  // and alerts again (renotify).
   const options = { body, tag: `echat-room-${push.room_id}`, renotify: true, data };
   await worker.registration.showNotification(title, options as NotificationOptions);
 }
