@@ -32,6 +32,7 @@ import { createObserver, toResponse } from "./lib/http/middleware.ts";
 import { pageRoutes } from "./lib/http/page.ts";
 import { errorResponse, methods } from "./lib/http/respond.ts";
 import { announceRegistration } from "./lib/auth/registration.ts";
+import { announceStartup } from "./lib/startup.ts";
 import { withSessionCache } from "./lib/auth/session-cache.ts";
 import { openDatabase } from "./lib/store/open.ts";
 import type { Store } from "./lib/store/store.ts";
@@ -82,6 +83,7 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   });
   hub.bind(server);
   const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
+  announceStartup(parts);
   // A database hiccup here must not leave a listening server behind a failed start: it is only logged.
   await announceRegistration(parts, url).catch((e) => log.error("first-admin setup link failed", { error: String(e) }));
   const stop = (graceMs: number) => {
@@ -105,13 +107,17 @@ async function openParts(config: Config, opts: Options) {
   const log = createLogger(config, opts.log);
   const now = opts.now ?? Date.now;
   const metrics = createMetrics(VERSION);
-  const { store: opened, pg } = await openDatabase(config);
+  const { store: opened, pg, upgrade } = await openDatabase(config);
+  if (upgrade && upgrade.from > 0) {
+    const saved = upgrade.backup ? { backup: upgrade.backup } : {};
+    log.info(`upgraded the database from schema ${upgrade.from} to ${upgrade.to}`, saved);
+  }
   const cache = withSessionCache(countStore(opts.wrapStore ? opts.wrapStore(opened) : opened, metrics), now);
   const store = cache.store;
   // The broker and the shared buckets use the PostgreSQL client itself (LISTEN/NOTIFY, upserts).
   const shared = openSharedBuckets(config, pg, now, log);
   const limits = createLimits(config, now, shared);
-  const broker = await openBroker(config, opened, pg, log);
+  const broker = await openBroker(config, opened, pg, log, now);
   // The key of signed file URLs: made by the first instance ever to start, shared through the database.
   const signer = createSigner(await store.setting("file_secret", newFileSecret()), now);
   const fileUrl: FileUrl = (f) => signer.url(f, f.epoch);
@@ -131,6 +137,7 @@ async function openParts(config: Config, opts: Options) {
     sockets: () => hub.stats().sockets,
     rooms: () => hub.stats().rooms,
     delivered: () => hub.stats().delivered,
+    filesStoredBytes: () => store.filesStoredBytes(),
   });
   const observe = createObserver({ config, log, metrics });
   return {

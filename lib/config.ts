@@ -1,5 +1,7 @@
 // Every setting in one table: flag, environment variable, default, parser.
-// loadConfig() builds one frozen, typed object from flags > env > defaults.
+// resolveConfig() builds one frozen, typed object from flags > environment > the --config file > defaults,
+// and says where each value came from (echat config prints that).
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 type Parser<T> = (raw: string) => T | undefined; // undefined = invalid
@@ -24,11 +26,24 @@ const list: Parser<string[]> = (raw) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function setting<T>(flag: string, env: string, def: T, parse: Parser<T>, help: string) {
-  return { flag, env, def, parse, help };
+// file: false for a setting the --config file may not hold (the file's own name).
+// secret: the value is a URL whose password `echat config` and the logs mask.
+type Extra = { file?: false; secret?: true };
+
+function setting<T>(flag: string, env: string, def: T, parse: Parser<T>, help: string, extra: Extra = {}) {
+  return { flag, env, def, parse, help, file: extra.file ?? true, secret: extra.secret ?? false };
 }
 
 export const SETTINGS = {
+  config: setting(
+    "config",
+    "ECHAT_CONFIG",
+    "",
+    (raw) => raw,
+    'a TOML file of settings keyed by the flag names, like public-url = "https://chat.example.org"; flags and ' +
+      "environment variables win over it",
+    { file: false },
+  ),
   port: setting("port", "PORT", 8080, int(0, 65535), "TCP port to listen on (0 picks a free one)"),
   host: setting("host", "HOST", "0.0.0.0", text, "address to bind"),
   db: setting("db", "ECHAT_DB", "./echat.db", text, "SQLite database file"),
@@ -223,6 +238,7 @@ export const SETTINGS = {
     "",
     (raw) => (raw === "" || /^postgres(ql)?:\/\//.test(raw) ? raw : undefined),
     "postgres://... to use PostgreSQL instead of the embedded SQLite",
+    { secret: true },
   ),
   redisUrl: setting(
     "redis-url",
@@ -230,6 +246,7 @@ export const SETTINGS = {
     "",
     (raw) => (raw === "" || /^rediss?:\/\//.test(raw) ? raw : undefined),
     "redis://... to fan out across instances through Redis",
+    { secret: true },
   ),
   wsIdleTimeout: setting(
     "ws-idle-timeout",
@@ -270,6 +287,8 @@ export const SETTINGS = {
 
 type Settings = typeof SETTINGS;
 export type Config = Readonly<{ [K in keyof Settings]: Settings[K]["def"] }>;
+export type SettingKey = keyof Settings;
+export type Source = "flag" | "env" | "file" | "default";
 
 export class ConfigError extends Error {}
 
@@ -278,30 +297,95 @@ export const SETTING_FLAGS = Object.fromEntries(
   Object.values(SETTINGS).map((s) => [s.flag, { type: "string" as const }]),
 );
 
-export function buildConfig(
-  flags: Record<string, string | boolean | undefined>,
-  env: Record<string, string | undefined> = process.env,
-): Config {
-  const out: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(SETTINGS)) {
+type Flags = Record<string, string | boolean | undefined>;
+type Env = Record<string, string | undefined>;
+
+export function buildConfig(flags: Flags, env: Env = process.env): Config {
+  return resolveConfig(flags, env).config;
+}
+
+// Every setting with the source of its value. The file is read only when --config or ECHAT_CONFIG names one.
+export function resolveConfig(flags: Flags, env: Env = process.env) {
+  const file = configFile(flags, env);
+  const config: Record<string, unknown> = {};
+  const sources = {} as Record<SettingKey, Source>;
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Settings[SettingKey]][]) {
     const fromFlag = flags[s.flag];
-    const raw = typeof fromFlag === "string" ? fromFlag : env[s.env];
+    const [source, raw]: [Source, string | undefined] =
+      typeof fromFlag === "string"
+        ? ["flag", fromFlag]
+        : env[s.env] !== undefined
+          ? ["env", env[s.env]]
+          : file?.values[s.flag] !== undefined
+            ? ["file", file.values[s.flag]]
+            : ["default", undefined];
+    sources[key] = source;
     if (raw === undefined) {
-      out[key] = s.def;
+      config[key] = s.def;
       continue;
     }
     const value = (s.parse as Parser<unknown>)(raw);
     if (value === undefined) {
-      const where = typeof fromFlag === "string" ? `--${s.flag}` : s.env;
+      const where = { flag: `--${s.flag}`, env: s.env, file: `${s.flag} in ${file?.path}`, default: "" }[source];
       throw new ConfigError(`invalid value for ${where}: ${JSON.stringify(raw)} (${s.help})`);
     }
-    out[key] = value;
+    config[key] = value;
   }
-  return Object.freeze(out) as Config;
+  return { config: Object.freeze(config) as Config, sources, file: file?.path };
+}
+
+// The --config file: a TOML table of flag names to values. Strings go through the same parsers as flags;
+// integers, booleans (on/off) and arrays of strings (comma-joined) are accepted where the setting takes them.
+function configFile(flags: Flags, env: Env): { path: string; values: Record<string, string> } | undefined {
+  const path = typeof flags.config === "string" ? flags.config : env[SETTINGS.config.env];
+  if (!path) return undefined;
+  let table: Record<string, unknown>;
+  try {
+    table = Bun.TOML.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why =
+      code === "ENOENT" ? "no such file" : e instanceof Error ? e.message.replace(/^TOML Parse error: /, "") : e;
+    throw new ConfigError(`cannot read the config file ${path}: ${why}`);
+  }
+  const byFlag = new Map(Object.values(SETTINGS).map((s) => [s.flag, s]));
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(table)) {
+    const s = byFlag.get(key);
+    if (!s || !s.file) {
+      const hint = s ? "it names the file itself" : "the keys are the flag names, like public-url";
+      throw new ConfigError(`unknown setting ${JSON.stringify(key)} in ${path} (${hint})`);
+    }
+    const raw = tomlText(value, Array.isArray(s.def));
+    if (raw === undefined)
+      throw new ConfigError(`invalid value for ${key} in ${path}: ${Bun.inspect(value)} (${s.help})`);
+    values[key] = raw;
+  }
+  return { path, values };
+}
+
+function tomlText(v: unknown, list: boolean): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : undefined;
+  if (typeof v === "boolean") return v ? "on" : "off";
+  if (list && Array.isArray(v) && v.every((x) => typeof x === "string" && !x.includes(","))) return v.join(",");
+  return undefined;
+}
+
+// A URL's password as ***, for logs and `echat config`.
+export function maskUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (!u.password) return raw;
+    u.password = "***";
+    return u.toString();
+  } catch {
+    return raw.replace(/:[^:@/]*@/, ":***@");
+  }
 }
 
 // Config for `echat serve`-style argv (no subcommand handling here).
-export function loadConfig(argv: string[], env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(argv: string[], env: Env = process.env): Config {
   const { values } = parseArgs({ args: argv, options: SETTING_FLAGS, strict: true, allowPositionals: false });
   return buildConfig(values, env);
 }

@@ -69,13 +69,19 @@ export class Histogram {
   }
 }
 
-export type Gauges = { sockets: () => number; rooms: () => number; delivered: () => number };
+// filesStoredBytes: read from the database at scrape time, so that every instance reports the whole deployment's.
+export type Gauges = {
+  sockets: () => number;
+  rooms: () => number;
+  delivered: () => number;
+  filesStoredBytes: () => Promise<number>;
+};
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(version: string) {
   const startedAt = Date.now() / 1000;
-  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0 };
+  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0, filesStoredBytes: async () => 0 };
   const m = {
     httpRequests: new Counter("echat_http_requests_total", "HTTP requests by method, route pattern and status"),
     httpDuration: new Histogram("echat_http_request_duration_seconds", "HTTP request latency by route pattern"),
@@ -86,13 +92,16 @@ export function createMetrics(version: string) {
       "echat_read_marker_writes_total",
       "Read markers written (coalesced from read frames)",
     ),
+    invitesUsed: new Counter("echat_invites_used_total", "Registrations that took a use of an invite code"),
 
     // The hub owns sockets and rooms; it is created after the metrics.
     readFrom(g: Gauges) {
       gauges = g;
     },
 
-    render: (): string => renderMetrics(m, gauges, version, startedAt),
+    // A database that does not answer leaves the files gauge NaN; the rest of the scrape still comes.
+    render: async (): Promise<string> =>
+      renderMetrics(m, gauges, version, startedAt, await gauges.filesStoredBytes().catch(() => NaN)),
   };
   return m;
 }
@@ -104,9 +113,10 @@ type Kept = {
   loginFailures: Counter;
   storeErrors: Counter;
   readMarkerWrites: Counter;
+  invitesUsed: Counter;
 };
 
-function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number): string {
+function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number, filesBytes: number): string {
   const e = exposition();
   const mem = process.memoryUsage();
   e.one("echat_build_info", "gauge", "Always 1; the version is a label", 1, { version });
@@ -125,6 +135,13 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
   e.counter(m.readMarkerWrites);
+  e.counter(m.invitesUsed);
+  e.one(
+    "echat_files_stored_bytes",
+    "gauge",
+    "Bytes of uploaded files stored, attached or not (all instances)",
+    filesBytes,
+  );
   e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
   e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
   e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);
@@ -154,7 +171,14 @@ function exposition() {
   };
 }
 
-// Counts stored messages, read-marker writes and failed store calls without the store knowing about metrics.
+// Store methods whose successful results count: a message not stored before, an invite's use taken.
+const COUNTED: Record<string, { counter: "messagesStored" | "invitesUsed"; when: (result: any) => boolean }> = {
+  createMessage: { counter: "messagesStored", when: (r: { duplicate: boolean }) => !r.duplicate },
+  registerWithInvite: { counter: "invitesUsed", when: (r: unknown) => typeof r === "object" && r !== null },
+};
+
+// Counts stored messages, used invites, read-marker writes and failed store calls without the store knowing
+// about metrics.
 export function countStore<S extends object>(store: S, m: Metrics): S {
   // Each method is wrapped once here (a Proxy would make a closure on every call of the hot path).
   const out: Record<string, unknown> = {};
@@ -170,6 +194,7 @@ export function countStore<S extends object>(store: S, m: Metrics): S {
     }
     const method = (value as (...a: unknown[]) => unknown).bind(store);
     const calls = key === "markRead" ? m.readMarkerWrites : undefined;
+    const counted = COUNTED[key];
     out[key] = (...args: unknown[]) => {
       calls?.inc();
       let result: unknown;
@@ -179,9 +204,9 @@ export function countStore<S extends object>(store: S, m: Metrics): S {
         fail(e);
       }
       if (!(result instanceof Promise)) return result;
-      if (key === "createMessage") {
-        return result.then((r: { duplicate: boolean }) => {
-          if (!r.duplicate) m.messagesStored.inc();
+      if (counted) {
+        return result.then((r: unknown) => {
+          if (counted.when(r)) m[counted.counter].inc();
           return r;
         }, fail);
       }

@@ -33,7 +33,7 @@ describe("the compiled binary", () => {
   test("serves the smoke test with nothing beside it but its database", async () => {
     const child = await startChild([host], ["--db", "smoke.db"], { cwd: dir }); // a folder without the sources
     try {
-      expect(child.lines.find((l) => l.includes("listening on"))).toContain("db=smoke.db");
+      expect(child.lines.find((l) => l.includes(" store: "))).toContain("store: SQLite smoke.db, schema version");
       await smoke(child.url);
     } finally {
       child.proc.kill("SIGTERM");

@@ -7,6 +7,7 @@ import { type Config, configFor } from "../lib/config.ts";
 import { countStore, createMetrics } from "../lib/metrics.ts";
 import { startServer as start } from "../server.ts";
 import { call, createRoom, expectError, register } from "./support/http.ts";
+import { parseExposition, scrape } from "./support/metrics.ts";
 import { TEST_CONFIG } from "./support/server.ts";
 import { isMessage, sendAll, Socket } from "./support/socket.ts";
 
@@ -23,47 +24,6 @@ async function startLogged(overrides: Partial<Config> = {}) {
     rmSync(dir, { recursive: true, force: true });
   });
   return { ...running, lines };
-}
-
-// A strict reader of the Prometheus text format 0.0.4: every line must be a HELP, a TYPE or a
-// sample of the family last typed; returns "name{labels}" -> value.
-type Scrape = Map<string, number>;
-const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
-const LABELS = `\\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*")*)?\\}`;
-const SAMPLE = new RegExp(`^(${NAME})(${LABELS})? ([-+]?(?:\\d+(?:\\.\\d*)?(?:e[-+]?\\d+)?|\\.\\d+|Inf|NaN))$`);
-function parseExposition(text: string): Scrape {
-  expect(text.endsWith("\n")).toBe(true);
-  const out: Scrape = new Map();
-  const typed = new Map<string, string>();
-  let family = "";
-  for (const line of text.slice(0, -1).split("\n")) {
-    const help = new RegExp(`^# HELP (${NAME}) .+$`).exec(line);
-    const type = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
-    if (help) continue;
-    if (type) {
-      expect(typed.has(type[1]!)).toBe(false); // one TYPE per family
-      typed.set(type[1]!, type[2]!);
-      family = type[1]!;
-      continue;
-    }
-    const m = SAMPLE.exec(line);
-    if (!m) throw new Error(`not a valid exposition line: ${JSON.stringify(line)}`);
-    const [, name, labels = "", value] = m;
-    const suffixes = typed.get(family) === "histogram" ? ["_bucket", "_sum", "_count"] : [""];
-    expect(suffixes.map((s) => family + s)).toContain(name!);
-    if (typed.get(family) === "counter") expect(family).toEndWith("_total");
-    const key = name + labels;
-    expect(out.has(key)).toBe(false);
-    out.set(key, Number(value!.replace("Inf", "Infinity")));
-  }
-  return out;
-}
-
-async function scrape(url: string): Promise<Scrape> {
-  const r = await call<string>(url, "GET", "/metrics");
-  expect(r.status).toBe(200);
-  expect(r.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
-  return parseExposition(r.body);
 }
 
 describe("health and readiness", () => {
@@ -150,7 +110,7 @@ describe("metrics", () => {
     await store.createMessage();
     duplicate = true;
     await store.createMessage();
-    const scraped = parseExposition(metrics.render());
+    const scraped = parseExposition(await metrics.render());
     expect(scraped.get("echat_store_errors_total")).toBe(1);
     expect(scraped.get("echat_messages_stored_total")).toBe(1);
   });

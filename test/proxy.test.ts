@@ -1,5 +1,5 @@
-// docs/deploy.md's nginx and Caddy setups, taken from the page itself, in front of a test server on
-// loopback over HTTPS (nginx: a self-signed certificate made here with openssl; Caddy: `tls internal`):
+// deploy/nginx.conf and deploy/Caddyfile, the files docs/deploy.md installs, in front of a test server on
+// loopback over HTTPS (nginx: a self-signed certificate made here with openssl; Caddy: its internal CA):
 // a same-origin browser-style POST passes, a foreign Origin gets 403, and so does a foreign WebSocket
 // upgrade while a same-origin one connects and chats.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -17,17 +17,13 @@ const NGINX = Bun.which("nginx", { PATH: SBIN });
 const CADDY = Bun.which("caddy", { PATH: SBIN });
 const OPENSSL = Bun.which("openssl", { PATH: SBIN });
 
-const DEPLOY = await Bun.file(join(import.meta.dir, "..", "docs", "deploy.md")).text();
-function block(lang: string): string {
-  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(DEPLOY);
-  if (!m) throw new Error(`docs/deploy.md has no ${lang} block`);
-  return m[1]!;
-}
+const DEPLOY = join(import.meta.dir, "..", "deploy");
+const shipped = (name: string) => Bun.file(join(DEPLOY, name)).text();
 
-// Replaces `from` in the docs' config, insisting it is there: a test of the docs must fail when they change.
+// Replaces `from` in a shipped config, insisting it is there: a test of the files must fail when they change.
 function swap(text: string, from: string | RegExp, to: string): string {
   const out = text.replace(from, to);
-  if (out === text) throw new Error(`docs/deploy.md's config no longer has ${String(from)}`);
+  if (out === text) throw new Error(`the shipped config no longer has ${String(from)}`);
   return out;
 }
 
@@ -42,7 +38,7 @@ const insecure = { rejectUnauthorized: false }; // the certificates are made for
 
 type Proxy = { https: string; http: string; proc: Bun.Subprocess<"ignore", "ignore", "pipe">; log?: string };
 
-// nginx as docs/deploy.md gives it, on loopback ports, with a certificate for 127.0.0.1.
+// deploy/nginx.conf on loopback ports, with a certificate for 127.0.0.1.
 async function startNginx(dir: string, upstream: number): Promise<Proxy> {
   const [https, http] = [await freePort(), await freePort()];
   const cert = join(dir, "cert.pem");
@@ -59,7 +55,7 @@ async function startNginx(dir: string, upstream: number): Promise<Proxy> {
     ]),
   );
   if (made.code !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-  let site = block("nginx");
+  let site = await shipped("nginx.conf");
   site = swap(site, /^\s*listen \[::\]:\d+.*\n/gm, "");
   site = swap(site, /listen 80;/, `listen 127.0.0.1:${http};`);
   site = swap(site, /listen 443 ssl http2;/, `listen 127.0.0.1:${https} ssl http2;`);
@@ -84,16 +80,21 @@ async function startNginx(dir: string, upstream: number): Promise<Proxy> {
   return { https: `https://127.0.0.1:${https}`, http: `http://127.0.0.1:${http}`, proc, log };
 }
 
-// Caddy as docs/deploy.md gives it, on loopback ports, with its internal CA (nothing installed in the
-// system's trust store, no admin endpoint, its data in this run's folder).
+// deploy/Caddyfile as it is, its site and upstream set through the environment as compose.yaml does, on
+// loopback ports with Caddy's internal CA (nothing installed in the system's trust store, no admin
+// endpoint, its data in this run's folder).
 async function startCaddy(dir: string, upstream: number): Promise<Proxy> {
   const [https, http] = [await freePort(), await freePort()];
-  let site = block("caddyfile");
-  site = swap(site, /^chat\.example\.com \{/m, `https://127.0.0.1:${https} {\n\ttls internal`);
-  site = swap(site, /127\.0\.0\.1:8080/g, `127.0.0.1:${upstream}`);
-  const global = `{\n\tadmin off\n\tskip_install_trust\n\thttp_port ${http}\n\thttps_port ${https}\n}\n`;
-  await Bun.write(join(dir, "Caddyfile"), global + site);
-  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") };
+  const global = `{\n\tadmin off\n\tlocal_certs\n\tskip_install_trust\n\thttp_port ${http}\n\thttps_port ${https}\n}\n`;
+  await Bun.write(join(dir, "Caddyfile"), global + (await shipped("Caddyfile")));
+  const env = {
+    ...process.env,
+    HOME: dir,
+    XDG_DATA_HOME: join(dir, "data"),
+    XDG_CONFIG_HOME: join(dir, "config"),
+    ECHAT_SITE: `https://127.0.0.1:${https}`,
+    ECHAT_UPSTREAMS: `127.0.0.1:${upstream}`,
+  };
   const proc = Bun.spawn([CADDY!, "run", "--adapter", "caddyfile", "--config", join(dir, "Caddyfile")], {
     stdout: "ignore",
     stderr: "pipe",
@@ -149,19 +150,26 @@ function chat(url: string, origin: string): Promise<{ opened: boolean; ack?: any
   });
 }
 
+// metrics: what GET /metrics from this machine gets (nginx allows loopback, Caddy refuses everyone).
 const PROXIES = [
-  { name: "nginx", start: startNginx, available: NGINX !== null && OPENSSL !== null, tool: "nginx and openssl" },
-  { name: "Caddy", start: startCaddy, available: CADDY !== null, tool: "caddy" },
+  {
+    name: "nginx",
+    start: startNginx,
+    available: NGINX !== null && OPENSSL !== null,
+    tool: "nginx and openssl",
+    metrics: 200,
+  },
+  { name: "Caddy", start: startCaddy, available: CADDY !== null, tool: "caddy", metrics: 403 },
 ];
 
 for (const p of PROXIES) {
-  describe.skipIf(!needs(p.tool, p.available))(`behind ${p.name} as docs/deploy.md sets it up (HTTPS)`, () => {
+  describe.skipIf(!needs(p.tool, p.available))(`behind ${p.name} with the config deploy/ ships (HTTPS)`, () => {
     const dir = mkdtempSync(join(tmpdir(), `echat-${p.name}-`));
     let s: TestServer;
     let proxy: Proxy;
 
     beforeAll(async () => {
-      s = await startServer({ config: { trustProxy: true } }); // as the docs' systemd unit sets it
+      s = await startServer({ config: { trustProxy: true } }); // as deploy/echat.service sets it
       mkdirSync(join(dir, "proxy"));
       proxy = await p.start(join(dir, "proxy"), s.port);
       await ready(proxy).catch(async (e) => {
@@ -224,6 +232,27 @@ for (const p of PROXIES) {
         status: 403,
         body: { error: { code: "forbidden_origin" } },
       });
+    });
+
+    test("a 3 MB upload passes (the body limit follows --max-file-size); /metrics is kept from the internet", async () => {
+      const own = { origin: proxy.https };
+      const alice = (await post(proxy.https, "/v1/login", { login: "alice", password: "password123" }, own)).body;
+      const room = await call(proxy.https, "POST", "/v1/rooms", {
+        headers: own,
+        session: alice.session_id,
+        body: { users: [] },
+        tls: insecure,
+      });
+      const bytes = new Uint8Array(3 * 1024 * 1024).fill(7);
+      const r = await fetch(`${proxy.https}/v1/rooms/${room.body.id}/files?name=big.bin`, {
+        method: "POST",
+        headers: { ...own, authorization: `Bearer ${alice.session_id}`, "content-type": "application/octet-stream" },
+        body: bytes,
+        tls: insecure,
+      });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { size: number }).size).toBe(bytes.length);
+      expect((await fetch(`${proxy.https}/metrics`, { tls: insecure })).status).toBe(p.metrics);
     });
   });
 }

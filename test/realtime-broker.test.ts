@@ -85,6 +85,7 @@ function createBus() {
   const presence = new Map<number, Map<string, number>>();
   const transport = (): Transport => ({
     name: "test bus",
+    connected: () => true,
     maxPayload: 64 * 1024,
     async publish(payload) {
       queueMicrotask(() => {

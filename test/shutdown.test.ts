@@ -20,7 +20,7 @@ test.each(["SIGTERM", "SIGINT"] as const)(
     const child = await startChild(SOURCE, ["--db", db]);
     const startup = child.lines.find((l) => l.includes("listening on"))!;
     expect(startup).toContain(`echat ${pkg.version} listening on ${child.url}`);
-    expect(startup).toContain(`db=${db}`);
+    expect(child.lines.find((l) => l.includes(" store: "))).toContain(`store: SQLite ${db}, schema version`);
 
     const [alice, bob] = await Promise.all([register(child.url, "alice"), register(child.url, "bob")]);
     const room = await createRoom(child.url, alice!, [bob!]);

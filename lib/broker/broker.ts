@@ -64,12 +64,15 @@ export interface Broker {
   // The room's online users, everywhere. here() gives this instance's, asked for last so that the
   // answer is as fresh as possible (this instance's own entries in the shared set may lag).
   online(room: number, here: () => number[]): number[] | Promise<number[]>;
+  // For the start-up line: what carries the fan-out, and whether it is connected yet.
+  describe(): string;
   close(): Promise<void>;
 }
 
 // What a shared broker needs from Redis or PostgreSQL.
 export type Transport = {
   name: string;
+  connected(): boolean; // at this moment, for the start-up line
   maxPayload: number; // bytes; a larger message travels without its text and is read from the store
   publish(payload: string): Promise<void>;
   // onReconnect: payloads may have been lost while disconnected.

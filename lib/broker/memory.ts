@@ -15,6 +15,7 @@ export function createMemoryBroker(): Broker {
     watch() {},
     position: () => undefined,
     online: (_room, here) => here(),
+    describe: () => "in memory (this instance only)",
     async close() {},
   };
 }

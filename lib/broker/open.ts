@@ -13,6 +13,7 @@ export async function openBroker(
   store: Store,
   pg: PostgresHandle | undefined,
   log: Logger,
+  now: () => number = Date.now,
 ): Promise<Broker> {
   if (!pg) {
     if (config.redisUrl)
@@ -22,7 +23,7 @@ export async function openBroker(
   if (config.redisUrl) {
     const { openRedisTransport } = await import("./redis.ts");
     return createSharedBroker(
-      await openRedisTransport(config.redisUrl, pg.deployment, log),
+      await openRedisTransport(config.redisUrl, pg.deployment, log, now),
       store,
       log,
       config.presenceTtl * 1000,

@@ -15,6 +15,7 @@ export async function openPostgresTransport(sql: SQL, log: Logger): Promise<Tran
   });
   return {
     name: "PostgreSQL LISTEN/NOTIFY",
+    connected: () => subscription !== undefined,
     maxPayload: 7900,
     publish: createNotifier(sql),
     async subscribe(onPayload, onReconnect) {

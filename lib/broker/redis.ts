@@ -4,22 +4,40 @@
 import { RedisClient } from "bun";
 import type { Transport } from "./broker.ts";
 import type { Logger } from "../log.ts";
+import { maskUrl } from "../config.ts";
+import { probeRedis } from "./redis-probe.ts";
 
 const WATCHDOG_MS = 5000;
 const START_WAIT_MS = 2000;
+const REMIND_MS = 60_000; // while Redis stays away, the error is logged again at most this often
 
-// The two connections and what they share: whether we are closing, and whether the loss of Redis has
-// been logged (so that a reconnect logs once that it is back).
-type Link = { cmd: RedisClient; sub: RedisClient; closing: boolean; lost: boolean };
+// The two connections and what they share: whether we are closing, whether the loss of Redis has been
+// logged (so that a reconnect logs once that it is back), and when it was last logged.
+type Link = {
+  url: string;
+  cmd: RedisClient;
+  sub: RedisClient;
+  closing: boolean;
+  lost: boolean;
+  loggedAt: number;
+  now: () => number;
+};
 
 // namespace: the database's deployment id, so deployments sharing a Redis stay apart.
-export async function openRedisTransport(url: string, namespace: string, log: Logger): Promise<Transport> {
+// now: the clock of the reminders (tests move it).
+export async function openRedisTransport(
+  url: string,
+  namespace: string,
+  log: Logger,
+  now: () => number = Date.now,
+): Promise<Transport> {
   const channel = `echat:${namespace}:fanout`;
-  const link = openLink(url, log);
+  const link = openLink(url, log, now);
   await waitForStart(link, log);
-  const watchdog = startWatchdog(link);
+  const watchdog = startWatchdog(link, log);
   return {
-    name: "Redis",
+    name: `Redis ${redisAddress(url)}`,
+    connected: () => link.cmd.connected && link.sub.connected,
     maxPayload: 512 * 1024 * 1024,
     async publish(payload) {
       await link.cmd.publish(channel, payload);
@@ -35,15 +53,18 @@ export async function openRedisTransport(url: string, namespace: string, log: Lo
   };
 }
 
-function openLink(url: string, log: Logger): Link {
+function openLink(url: string, log: Logger, now: () => number): Link {
   // Bun reconnects with backoff (50 ms doubling to 2 s); the watchdog takes over if it gives up.
   // No offline queue: while Redis is away, publishing fails at once instead of piling up.
   const options = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 1000, connectionTimeout: 5000 };
   const link: Link = {
+    url,
     cmd: new RedisClient(url, options),
     sub: new RedisClient(url, options),
     closing: false,
-    lost: false,
+    lost: true, // until waitForStart sees it connected: it alone reports a failure at start
+    loggedAt: 0,
+    now,
   };
   for (const [name, client] of [
     ["commands", link.cmd],
@@ -52,6 +73,7 @@ function openLink(url: string, log: Logger): Link {
     client.onclose = (e) => {
       if (link.closing || link.lost) return;
       link.lost = true;
+      link.loggedAt = link.now();
       log.error("Redis connection lost: serving this instance's sockets only, reconnecting", {
         connection: name,
         error: String(e),
@@ -62,24 +84,52 @@ function openLink(url: string, log: Logger): Link {
 }
 
 // Redis away at start: serve anyway, as when it goes away later (Bun keeps retrying, and a
-// subscription is made whenever the subscriber connects).
+// subscription is made whenever the subscriber connects). A refusal (closed port, wrong password) is
+// logged at once, with its reason, from our own probe; silence after START_WAIT_MS likewise.
 async function waitForStart(link: Link, log: Logger) {
   const connected = Promise.all([link.cmd.connect(), link.sub.connect()]).then(
     () => true,
     () => false,
   );
-  if (!(await Promise.race([connected, Bun.sleep(START_WAIT_MS).then(() => false)]))) {
-    link.lost = true;
-    log.error("Redis unreachable at start: serving this instance's sockets only, retrying");
-  }
+  const refused = probeRedis(link.url).then<boolean | string>((reason) => reason ?? connected);
+  const first = await Promise.race([connected, refused, Bun.sleep(START_WAIT_MS).then(() => "no answer")]);
+  if (first === true) return void (link.lost = false);
+  link.loggedAt = link.now();
+  const reason = typeof first === "string" ? first : ((await probeRedis(link.url)) ?? "connection failed");
+  log.error("Redis unreachable at start: serving this instance's sockets only, retrying", {
+    redis: redisAddress(link.url),
+    error: reason,
+  });
 }
 
-function startWatchdog(link: Link) {
+// Reconnects a client Bun gave up on, and while Redis stays away says so again at most once a minute.
+function startWatchdog(link: Link, log: Logger) {
   const watchdog = setInterval(() => {
-    for (const client of [link.cmd, link.sub]) if (!client.connected && !link.closing) client.connect().catch(() => {});
+    if (link.closing) return;
+    for (const client of [link.cmd, link.sub]) if (!client.connected) client.connect().catch(() => {});
+    if (link.lost && link.now() - link.loggedAt >= REMIND_MS) {
+      link.loggedAt = link.now();
+      void probeRedis(link.url).then((reason) => {
+        if (link.lost && !link.closing)
+          log.error("Redis still unreachable: serving this instance's sockets only, retrying", {
+            redis: redisAddress(link.url),
+            error: reason ?? "not connected",
+          });
+      });
+    }
   }, WATCHDOG_MS);
   watchdog.unref();
   return watchdog;
+}
+
+// host:port for logs: never the password.
+function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return maskUrl(url);
+  }
 }
 
 async function subscribe(

@@ -50,6 +50,8 @@ export function createSharedBroker(transport: Transport, store: Store, log: Logg
     watch: (room) => seq.watch(room),
     position: (room) => seq.position(room),
     online: (room, here) => presence.online(room, here),
+    describe: () =>
+      `${transport.name}, ${transport.connected() ? "connected" : "not connected yet (serving this instance only, retrying)"}`,
     async close() {
       out.close();
       seq?.stop();

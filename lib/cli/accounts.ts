@@ -6,7 +6,7 @@ import { hashToken } from "../auth/sessions.ts";
 import type { Config } from "../config.ts";
 import type { AccountChange, AccountResult, Store } from "../store/store.ts";
 import { foldLogin } from "../validate.ts";
-import { type Command, Failure, out, UsageError, withStore } from "./command.ts";
+import { type Command, Failure, isoSeconds, out, STORE_SETTINGS, UsageError, withStore } from "./command.ts";
 
 async function userId(store: Store, login: string): Promise<number> {
   const user = await store.findUserByLogin(foldLogin(login), login);
@@ -97,13 +97,14 @@ export const INVITE_COMMANDS: Record<string, Command> = {
     args: [],
     summary: "make an invite code (--uses N, default 1; --expires 7d, default 7 days) and print it with its link",
     options: { uses: { type: "string" }, expires: { type: "string" } },
+    settings: [...STORE_SETTINGS, "publicUrl"],
     async run({ config, values }) {
       const o = { createdBy: null, roomId: null, uses: uses(values.uses), seconds: seconds(values.expires) };
       const made = await withStore(config, false, (store) => createInvite(store, Date.now(), o));
       out(`code:    ${made.code}`);
       out(`link:    ${inviteUrl(linkBase(config), made.code)}`);
       out(`uses:    ${made.usesLeft}`);
-      out(`expires: ${new Date(made.expiresAt!).toISOString()}`);
+      out(`expires: ${isoSeconds(made.expiresAt!)}`);
       return 0;
     },
   },
@@ -114,7 +115,7 @@ export const INVITE_COMMANDS: Record<string, Command> = {
       const invites = await withStore(config, false, (store) => store.listInvites(Date.now()));
       out("id\tuses_left\texpires_at\tcreated_by\troom_id");
       for (const i of invites) {
-        const expires = i.expiresAt === null ? "-" : new Date(i.expiresAt).toISOString();
+        const expires = i.expiresAt === null ? "-" : isoSeconds(i.expiresAt);
         out(`${i.publicId}\t${i.usesLeft}\t${expires}\t${i.createdBy ?? "-"}\t${i.roomId ?? "-"}`);
       }
       return 0;

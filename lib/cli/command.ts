@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import type { ParseArgsOptionsConfig } from "node:util";
 import type { Running } from "../../server.ts";
-import type { Config } from "../config.ts";
+import { type Config, type SettingKey, SETTINGS } from "../config.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 
@@ -19,8 +19,18 @@ export type Command = {
   args: string[]; // positional argument names, all required
   summary: string;
   options?: ParseArgsOptionsConfig; // flags of this command only
+  // The settings it reads, which its --help lists and its flags accept; absent: STORE_SETTINGS.
+  settings?: readonly SettingKey[] | "all";
   run: (ctx: Context) => Promise<number>;
 };
+
+// What opening the database beside a server reads (lib/store/open.ts and the SQLite store).
+export const STORE_SETTINGS: readonly SettingKey[] = ["config", "db", "databaseUrl", "synchronous"];
+export const settingsOf = (cmd: Command): readonly SettingKey[] =>
+  cmd.settings === "all" ? (Object.keys(SETTINGS) as SettingKey[]) : (cmd.settings ?? STORE_SETTINGS);
+
+// Times as the API writes them: UTC, to the second.
+export const isoSeconds = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "Z";
 
 export class UsageError extends Error {} // exit 2
 export class Failure extends Error {} // exit 1

@@ -10,7 +10,7 @@ export type FileCopy = { copied: number; bytes: number; missing: string[] };
 type Put = (key: string, file: Bun.BunFile, size: number) => Promise<void>;
 
 // Keys are what the disk storage made (ab/cd/<public_id>); anything else is refused, never followed.
-const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+export const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 
 export function countFiles(dbFile: string): number {
   const db = new Database(dbFile, { readonly: true });

@@ -7,7 +7,7 @@ import { type SQL } from "bun";
 import { newPublicId } from "../auth/registration.ts";
 import { openPostgres } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
-import { fillRoomOrder, fillSearch } from "../store/postgres/migrations.ts";
+import { fillRoomOrder, fillSearch, moveSequences } from "../store/postgres/migrations.ts";
 
 const TABLES = [
   "users",
@@ -47,12 +47,7 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
         // A file older than the room's order (schema 6): seqs and creation events as the migration makes them.
         if (copied.room_events === 0 && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
         await fillSearch(tx); // the search words are made, not copied: SQLite's index is its own
-        // Ids were copied as they were: move each sequence past them.
-        for (const table of ["users", "rooms", "messages", "room_events", "files"]) {
-          await tx.unsafe(
-            `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
-          );
-        }
+        await moveSequences(tx); // ids were copied as they were
       });
     } finally {
       lite.run("COMMIT");

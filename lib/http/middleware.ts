@@ -97,7 +97,8 @@ export function createObserver(deps: { config: Config; log: Logger; metrics: Met
   const refuseForeignOrigin = originGuard(cors.allowed, config.trustProxy);
   const logging = config.logLevel === "debug" || config.logLevel === "info";
 
-  function wrap(route: string, handler: Handler): Handler {
+  function wrap(pattern: string, handler: Handler): Handler {
+    const route = routeLabel(pattern);
     return async (req: Request, server: Server<any>) => {
       const start = performance.now();
       // Read before an upgrade takes the socket, and only when the line will be written.
@@ -126,6 +127,9 @@ export function createObserver(deps: { config: Config; log: Logger; metrics: Met
     routes: <T extends Record<string, unknown>>(table: T): T => wrapRoutes(table, wrap),
   };
 }
+
+// One label per route: a pattern the table lists with and without a trailing slash counts as one.
+const routeLabel = (pattern: string) => (pattern.length > 1 ? pattern.replace(/\/+$/, "") : pattern);
 
 // One request's metrics and access log line, under its route pattern.
 function record(

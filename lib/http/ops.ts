@@ -20,7 +20,9 @@ export function opsHandlers(deps: { store: Store; log: Logger; metrics: Metrics;
       return json({ status: "ok", database: "ok" });
     },
 
-    handleMetrics: () =>
-      new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+    handleMetrics: async () =>
+      new Response(await metrics.render(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      }),
   };
 }

@@ -28,9 +28,11 @@ export function createPresence({ broker, rooms, log, publish }: Deps) {
         else lastSent.delete(room);
         publish(room, "presence", { online: list });
       });
+    // Sorted by user id on every instance, whatever order the broker's sets come back in.
+    const sorted = (list: number[]) => out([...list].sort((a, b) => a - b));
     const read = (): void | Promise<void> => {
       const list = broker.online(room, () => rooms.users(room));
-      return Array.isArray(list) ? out(list) : list.then(out);
+      return Array.isArray(list) ? sorted(list) : list.then(sorted);
     };
     const before = announcing.get(room);
     const done = before ? before.then(read) : read();

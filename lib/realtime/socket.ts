@@ -17,5 +17,11 @@ export type SocketData = {
 export type WS = ServerWebSocket<SocketData>;
 
 export const send = (ws: WS, body: unknown) => ws.send(JSON.stringify(body));
-export const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) =>
-  send(ws, clientId ? { ...errorBody(code), client_id: clientId } : errorBody(code));
+// The catalogue's messages speak of HTTP bodies; a frame's error names the frame (the code stays the same).
+const FRAME_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  invalid_json: "Frame is not a JSON object with the required fields",
+};
+export const sendError = (ws: WS, code: ErrorCode, clientId?: string | null) => {
+  const body = errorBody(code, FRAME_MESSAGES[code]);
+  return send(ws, clientId ? { ...body, client_id: clientId } : body);
+};

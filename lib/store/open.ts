@@ -10,5 +10,5 @@ export async function openDatabase(config: Config, { serving = true } = {}): Pro
     return openPostgres(config);
   }
   const { openSqliteStore } = await import("./sqlite/store.ts");
-  return { store: openSqliteStore(config, { serving }) };
+  return openSqliteStore(config, { serving });
 }

@@ -2,6 +2,7 @@
 // Every method is async so that a networked database can sit behind the same interface.
 import type { SQL } from "bun";
 import type { SearchQuery } from "../search/query.ts";
+import type { SchemaUpgrade } from "./migrations.ts";
 
 export type User = { id: number; login: string };
 export type UserWithHash = User & { passwordHash: string; disabled: boolean };
@@ -373,6 +374,7 @@ export interface Store {
   // as stored to everyone after (several instances starting at once agree on one).
   createFile(file: Omit<StoredFile, "messageId">, quota: number): Promise<StoredFile | "quota_exceeded">;
   fileBytesUsed(userId: number): Promise<number>;
+  filesStoredBytes(): Promise<number>; // all uploads' bytes, attached or not (the metric echat_files_stored_bytes)
   findFile(publicId: string): Promise<FoundFile | null>;
   setting(key: string, initial: string): Promise<string>;
   // Web Push subscriptions (lib/http/push.ts). savePushSubscription: insert, or replace the row of the same
@@ -395,4 +397,5 @@ export interface Store {
 export type PostgresHandle = { sql: SQL; deployment: string };
 
 // pg: only when the store is PostgreSQL.
-export type OpenDatabase = { store: Store; pg?: PostgresHandle };
+// upgrade: what opening did to an older database's schema (the start-up log says it), when it did anything.
+export type OpenDatabase = { store: Store; pg?: PostgresHandle; upgrade?: SchemaUpgrade };

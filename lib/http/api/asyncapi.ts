@@ -10,18 +10,25 @@ type Frame = { schema: SchemaName; summary: string; event?: (typeof EVENTS)[numb
 export const SERVER_FRAMES: Record<string, Frame> = {
   message: { schema: "MessageFrame", summary: "A stored message (also the sender's ack), to sockets without events" },
   typedMessage: { schema: "TypedMessageFrame", summary: 'A stored message with "type":"message", to opted-in sockets' },
-  error: { schema: "ErrorFrame", summary: "A refused frame, to its sender only; the socket stays open" },
+  error: {
+    schema: "ErrorFrame",
+    summary: "A refused frame, to its sender only; the socket stays open (binary frames are read as UTF-8 text)",
+  },
   resync: {
     schema: "ResyncFrame",
     summary: "More than 1000 messages (with events=members: frames) were missed: reload over REST",
   },
   typing: { schema: "TypingFrame", summary: "A member is typing (not echoed to its socket)", event: "typing" },
-  presence: { schema: "PresenceFrame", summary: "The set of connected users changed", event: "presence" },
+  presence: {
+    schema: "PresenceFrame",
+    summary: "The set of connected users changed: online is every one, sorted by user id",
+    event: "presence",
+  },
   read: {
     schema: "ReadFrame",
     summary:
-      "A member's read marker, as stored (on the user stream, the reader's own streams get the room's unread and " +
-      "unread mentions)",
+      "A member's read marker, as stored, to every opted-in socket, the reader's own included (on the user stream, " +
+      "the reader's own streams get the room's unread and unread mentions)",
     event: "read",
   },
   members: {

@@ -2,7 +2,10 @@
 import type { SQL } from "bun";
 import type { FoundFile, Store, StoredFile } from "../store.ts";
 
-type Files = Pick<Store, "createFile" | "fileBytesUsed" | "findFile" | "setting" | "deleteUnattachedFiles">;
+type Files = Pick<
+  Store,
+  "createFile" | "fileBytesUsed" | "filesStoredBytes" | "findFile" | "setting" | "deleteUnattachedFiles"
+>;
 
 // A files row (with r.file_epoch when joined) as the domain type.
 export function toStoredFile(row: Record<string, any>): StoredFile {
@@ -39,6 +42,10 @@ export function createFiles(sql: SQL): Files {
     async fileBytesUsed(userId) {
       const [{ used }] = await sql`SELECT coalesce(sum(size), 0) AS used FROM files WHERE user_id = ${userId}`;
       return Number(used);
+    },
+    async filesStoredBytes() {
+      const [{ total }] = await sql`SELECT coalesce(sum(size), 0) AS total FROM files`;
+      return Number(total);
     },
     async findFile(publicId) {
       const [row] = await sql`SELECT f.*, r.file_epoch FROM files f JOIN rooms r ON r.id = f.room_id

@@ -1,6 +1,6 @@
 // PostgreSQL schema versions, recorded in echat_schema; the plan is lib/store/migrations.ts.
 import type { SQL } from "bun";
-import { type Migrations, planMigration } from "../migrations.ts";
+import { type Migrations, planMigration, SCHEMA_VERSION, type SchemaUpgrade, UpgradeFailed } from "../migrations.ts";
 import schema from "./schema.sql" with { type: "text" };
 import { refoldUsers } from "./users.ts";
 import { searchVector } from "../../search/tokens.ts";
@@ -8,7 +8,7 @@ import { searchVector } from "../../search/tokens.ts";
 const MIGRATION_LOCK = 0x6563686174; // "echat": one instance migrates, the others wait for it
 
 export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
-  version: 11,
+  version: SCHEMA_VERSION,
   create: async (tx) => {
     await tx.unsafe(schema);
   },
@@ -32,18 +32,26 @@ export const POSTGRES_MIGRATIONS: Migrations<SQL> = {
   },
 };
 
-export async function migratePostgres(sql: SQL) {
-  await sql.begin(async (tx) => {
+// One transaction for the whole upgrade: a failed step leaves the database as it was (no copy needed).
+export async function migratePostgres(sql: SQL): Promise<SchemaUpgrade | undefined> {
+  return sql.begin(async (tx) => {
     // Several instances starting at once: the first takes the lock and migrates, the rest wait
     // and then find the version already there.
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await tx`CREATE TABLE IF NOT EXISTS echat_schema (version integer NOT NULL)`;
     const [row] = await tx`SELECT version FROM echat_schema`;
-    const steps = planMigration(row?.version ?? 0, POSTGRES_MIGRATIONS);
-    if (steps.length === 0) return;
-    for (const step of steps) await step(tx);
+    const from: number = row?.version ?? 0;
+    const steps = planMigration(from, POSTGRES_MIGRATIONS);
+    if (steps.length === 0) return undefined;
+    const upgrade: SchemaUpgrade = { from, to: POSTGRES_MIGRATIONS.version };
+    try {
+      for (const step of steps) await step(tx);
+    } catch (e) {
+      throw new UpgradeFailed(upgrade, e);
+    }
     await tx`DELETE FROM echat_schema`;
-    await tx`INSERT INTO echat_schema (version) VALUES (${POSTGRES_MIGRATIONS.version})`;
+    await tx`INSERT INTO echat_schema (version) VALUES (${upgrade.to})`;
+    return upgrade;
   });
 }
 
@@ -152,6 +160,16 @@ export async function fillSearch(tx: SQL) {
     await tx`UPDATE messages m SET search = v.search::tsvector
       FROM (SELECT unnest(${ids}::bigint[]) AS id, unnest(${vectors}::text[]) AS search) v WHERE m.id = v.id`;
     after = ids.at(-1)!;
+  }
+}
+
+// Rows copied in with their ids (`echat migrate`, `echat import`): each sequence moves past them, so the
+// next row takes the next id.
+export async function moveSequences(tx: SQL) {
+  for (const table of ["users", "rooms", "messages", "room_events", "files"]) {
+    await tx.unsafe(
+      `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`,
+    );
   }
 }
 

@@ -5,7 +5,8 @@ import { SQL } from "bun";
 import type { Config } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
 import { guardStore } from "../guard.ts";
-import type { PostgresHandle, Store } from "../store.ts";
+import type { SchemaUpgrade } from "../migrations.ts";
+import type { OpenDatabase, PostgresHandle, Store } from "../store.ts";
 import { createAccounts } from "./accounts.ts";
 import { createMessageChanges } from "./message-changes.ts";
 import { createFiles } from "./files.ts";
@@ -19,15 +20,18 @@ import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
 // The store, and the client itself for what shares the database (broker transport, shared limits).
-export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise<{ store: Store; pg: PostgresHandle }> {
+export async function openPostgres(
+  config: Pick<Config, "databaseUrl">,
+): Promise<OpenDatabase & { pg: PostgresHandle }> {
   const sql = new SQL({
     url: config.databaseUrl,
     max: 10,
     connectionTimeout: 5,
     connection: { idle_session_timeout: 0 },
   });
+  let upgrade: SchemaUpgrade | undefined;
   try {
-    await migratePostgres(sql);
+    upgrade = await migratePostgres(sql);
   } catch (e) {
     await sql.close({ timeout: 0 });
     throw e;
@@ -57,7 +61,7 @@ export async function openPostgres(config: Pick<Config, "databaseUrl">): Promise
       await sql.close({ timeout: 5 });
     },
   };
-  return { store: guardStore(store, unavailable), pg: { sql, deployment } };
+  return { store: guardStore(store, unavailable), pg: { sql, deployment }, upgrade };
 }
 
 // A lost or refused connection is the database being away, not a bug: 503 unavailable. Bun's pool

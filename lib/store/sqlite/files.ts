@@ -3,7 +3,10 @@
 import type { Database } from "bun:sqlite";
 import type { FoundFile, Store, StoredFile } from "../store.ts";
 
-type Files = Pick<Store, "createFile" | "fileBytesUsed" | "findFile" | "setting" | "deleteUnattachedFiles">;
+type Files = Pick<
+  Store,
+  "createFile" | "fileBytesUsed" | "filesStoredBytes" | "findFile" | "setting" | "deleteUnattachedFiles"
+>;
 
 export const FILE_COLUMNS = `f.public_id AS publicId, f.room_id AS roomId, f.user_id AS userId, f.name, f.type, f.size,
   f.width, f.height, f.sha256, f.storage_key AS storageKey, f.message_id AS messageId, f.created_at AS createdAt`;
@@ -14,6 +17,7 @@ export function createFiles(db: Database): Files {
   const used = db.query<{ used: number }, [number]>(
     "SELECT coalesce(sum(size), 0) AS used FROM files WHERE user_id = ?",
   );
+  const total = db.query<{ total: number }, []>("SELECT coalesce(sum(size), 0) AS total FROM files");
   const insert = db.query<
     never,
     [string, number, number, string, string, number, number | null, number | null, string, string, number]
@@ -57,6 +61,9 @@ export function createFiles(db: Database): Files {
     },
     async fileBytesUsed(userId) {
       return used.get(userId)!.used;
+    },
+    async filesStoredBytes() {
+      return total.get()!.total;
     },
     async findFile(publicId) {
       return byPublicId.get(publicId);

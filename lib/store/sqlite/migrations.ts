@@ -1,11 +1,12 @@
 // SQLite schema versions, recorded in PRAGMA user_version; the plan is lib/store/migrations.ts.
-import type { Database } from "bun:sqlite";
-import { type Migrations, planMigration } from "../migrations.ts";
+import { Database } from "bun:sqlite";
+import { type Migrations, planMigration, SCHEMA_VERSION, type SchemaUpgrade, UpgradeFailed } from "../migrations.ts";
+import { copyDatabase, freeBackupName } from "./private-file.ts";
 import { refoldUsers } from "./users.ts";
 import schema from "./schema.sql" with { type: "text" };
 
 export const SQLITE_MIGRATIONS: Migrations<Database> = {
-  version: 11,
+  version: SCHEMA_VERSION,
   create: (db) => void db.run(schema),
   from: {
     // The unique client_id index took a random page write per message; idempotency came from each
@@ -65,14 +66,37 @@ function addAdminsInvitesAndSessionDetails(db: Database) {
   db.run(schemaBlock("-- Invite codes, by the SHA-256", null));
 }
 
-export function migrateSqlite(db: Database) {
-  db.transaction(() => {
-    const { user_version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
-    const steps = planMigration(user_version, SQLITE_MIGRATIONS);
-    if (steps.length === 0) return;
-    for (const step of steps) step(db);
-    db.run(`PRAGMA user_version = ${SQLITE_MIGRATIONS.version}`);
-  }).immediate();
+// `file` is the database `db` has open. An older database is first copied beside it (freeBackupName):
+// this transaction holds the write lock, so the copy, read on a second connection (WAL lets it), is
+// exactly the database the steps then change. A failed step rolls everything back.
+export function migrateSqlite(db: Database, file: string): SchemaUpgrade | undefined {
+  return db
+    .transaction(() => {
+      const { user_version: from } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
+      const steps = planMigration(from, SQLITE_MIGRATIONS);
+      if (steps.length === 0) return undefined;
+      const upgrade: SchemaUpgrade = { from, to: SQLITE_MIGRATIONS.version };
+      if (from > 0) upgrade.backup = backupBeforeUpgrade(file, from);
+      try {
+        for (const step of steps) step(db);
+      } catch (e) {
+        throw new UpgradeFailed(upgrade, e);
+      }
+      db.run(`PRAGMA user_version = ${upgrade.to}`);
+      return upgrade;
+    })
+    .immediate();
+}
+
+function backupBeforeUpgrade(file: string, version: number): string {
+  const backup = freeBackupName(file, version);
+  const reader = new Database(file, { readonly: true });
+  try {
+    copyDatabase(reader, backup);
+  } finally {
+    reader.close();
+  }
+  return backup;
 }
 
 // Logins fold with NFKC (validate.ts foldLogin): every stored fold is recomputed (old accounts the new fold

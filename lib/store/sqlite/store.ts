@@ -1,15 +1,16 @@
 // The embedded default: bun:sqlite, WAL; this connection for accounts, rooms and reads, a writer
 // worker for messages. Each entity's statements live in its own module; this one composes them.
 import { Database } from "bun:sqlite";
-import { closeSync, constants, openSync, rmSync } from "node:fs";
 import type { Config } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
 import { guardStore } from "../guard.ts";
-import type { Store } from "../store.ts";
+import type { SchemaUpgrade } from "../migrations.ts";
+import type { OpenDatabase, Store } from "../store.ts";
 import { createAccounts } from "./accounts.ts";
 import { createFiles } from "./files.ts";
 import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
+import { copyDatabase, createPrivate } from "./private-file.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
 import { createPush } from "./push.ts";
@@ -23,9 +24,10 @@ export type SqliteOptions = { serving: boolean };
 // A serving thread waits at most this long for another process's lock, then answers 503 (docs/api.md).
 const SERVING_BUSY_MS = 100;
 
-export function openSqliteStore(config: Config, { serving }: SqliteOptions): Store {
+export function openSqliteStore(config: Config, { serving }: SqliteOptions): OpenDatabase {
   const release = serving ? holdServeLock(config.db) : () => {};
   let db: Database;
+  let upgrade: SchemaUpgrade | undefined;
   try {
     createPrivate(config.db);
     db = new Database(config.db, { create: true, strict: true });
@@ -39,7 +41,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
     // Checkpoints copy the WAL into the database file: the message writer runs them on its own
     // thread, so a login or a read marker never pays for one on the thread that serves sockets.
     db.run("PRAGMA wal_autocheckpoint = 0");
-    migrateSqlite(db);
+    upgrade = migrateSqlite(db, config.db);
     if (serving) db.run(`PRAGMA busy_timeout = ${SERVING_BUSY_MS}`);
   } catch (e) {
     release();
@@ -68,16 +70,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
       ping.get();
     },
     async backup(file) {
-      // Created 0600 first (VACUUM INTO accepts an empty file; SQLite would create it 0644), and
-      // O_EXCL: an existing file is never overwritten.
-      createPrivate(file, true);
-      try {
-        // One read transaction: safe while the server writes, and the copy is a complete database.
-        db.run("VACUUM INTO ?", [file]);
-      } catch (e) {
-        rmSync(file, { force: true }); // the empty file made above, or a partial copy
-        throw e;
-      }
+      copyDatabase(db, file);
     },
     async close() {
       await messages.close();
@@ -92,7 +85,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Sto
   };
   // Messages are written by the worker, which waits for locks itself; everything on this thread
   // gives up after SERVING_BUSY_MS.
-  return guardStore(store, busyToUnavailable, ["createMessage"]);
+  return { store: guardStore(store, busyToUnavailable, ["createMessage"]), upgrade };
 }
 
 // SQLite's answer once the short busy timeout ran out: another process holds the write lock.
@@ -101,19 +94,6 @@ function busyToUnavailable(e: unknown): unknown {
   const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
   const busy = (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || message === "database is locked";
   return busy ? new ApiError("unavailable", "The database is busy, try again", { "retry-after": "1" }) : e;
-}
-
-// The file exists, readable by its owner only, before SQLite opens it: SQLite creates a database
-// 0644 (less the umask) and gives its -wal and -shm files the database file's mode. An existing
-// file keeps its mode.
-function createPrivate(path: string, exclusive = false) {
-  const flags = constants.O_CREAT | constants.O_RDWR | (exclusive ? constants.O_EXCL : 0);
-  try {
-    closeSync(openSync(path, flags, 0o600));
-  } catch (e) {
-    // A missing folder: SQLite's own open fails next, with the message the CLI reports.
-    if (exclusive || (e as { code?: string }).code !== "ENOENT") throw e;
-  }
 }
 
 // One server per database file: an exclusive lock on "<db>-lock", a database of its own, held by a
