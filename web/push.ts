@@ -24,7 +24,6 @@ export class PushSubscriber {
   readonly status = h("p", { id: "push-status", class: "hint", role: "status", hidden: true });
   private registration: Promise<ServiceWorkerRegistration | null> = Promise.resolve(null);
   private pending: Promise<void> | null = null;
-  private generation = 0; // moves at logout: a subscription that arrives later is dropped, not registered
 
   // open: a click on a push notification, passed on by the worker to this window.
   constructor(open: Opener) {
@@ -40,7 +39,6 @@ export class PushSubscriber {
   // notifications already allowed, the subscription refreshed silently.
   start(session: string) {
     if (!supported()) return;
-    this.generation++;
     void saveSession(session).catch(() => {});
     const sw = navigator.serviceWorker;
     this.registration = sw.register("/sw.js", { scope: "/" }).then(
@@ -50,7 +48,8 @@ export class PushSubscriber {
     if (typeof Notification === "function" && Notification.permission === "granted") void this.subscribe();
   }
 
-  // Notifications were just allowed: subscribe (once at a time).
+  // Notifications were just allowed: subscribe (once at a time). What it makes is registered in the session of
+  // the moment it comes (it may take long), or dropped when nobody is logged in by then.
   subscribe(): Promise<void> {
     this.pending ??= this.subscribeOnce().finally(() => (this.pending = null));
     return this.pending;
@@ -58,18 +57,18 @@ export class PushSubscriber {
 
   private async subscribeOnce() {
     if (!canPush() || Notification.permission !== "granted" || !client.session) return;
-    const generation = this.generation;
     const missing = "Notifications come only while echat is open";
-    const slow = setTimeout(() => this.say(`${missing}: this browser has not reached its push service yet.`), SLOW_MS);
+    const late = `${missing}: this browser has not reached its push service yet.`;
+    const slow = setTimeout(() => client.session && this.say(late), SLOW_MS);
     try {
       const registration = await this.registration;
       if (!registration) throw new Error("the service worker did not start");
       const sub = await subscription(registration, await client.pushKey());
-      if (generation !== this.generation) return void sub.unsubscribe().catch(() => {}); // logged out meanwhile
+      if (!client.session) return void sub.unsubscribe().catch(() => {}); // logged out meanwhile
       await client.subscribePush(sub.toJSON() as PushSubscriptionJson);
       this.say(null);
     } catch (err) {
-      if (generation === this.generation) this.say(`${missing}: ${(err as Error).message || String(err)}`);
+      if (client.session) this.say(`${missing}: ${(err as Error).message || String(err)}`);
     } finally {
       clearTimeout(slow);
     }
@@ -94,7 +93,6 @@ export class PushSubscriber {
   ended = () => void this.end(false);
 
   private async end(tellServer: boolean) {
-    this.generation++;
     this.say(null);
     if (!supported()) return;
     const sub = await navigator.serviceWorker
