@@ -61,7 +61,7 @@ describe("the compiled binary", () => {
     expect(await child.proc.exited).toBe(0);
   });
 
-  // web/sw.ts is embedded as text and transpiled by the binary itself (Bun.Transpiler) at the first request.
+  // web/sw.ts is embedded as text and transpiled by the binary itself (Bun.Transpiler) as it starts.
   test("serves the web client's service worker, transpiled from inside itself, and Chromium runs it", async () => {
     const child = await startChild([host], ["--db", "sw.db"], { cwd: dir });
     try {

@@ -2,9 +2,8 @@
 // Bun's HTML routes take no custom headers: the bundle is mounted at a path no one else knows, this
 // process fetches the page from there once, and / and /index.html answer those bytes with the
 // security headers. So every HTML response carries them (frame-ancestors: no other site can frame it).
-// Its service worker (/sw.js) is web/sw.ts, embedded as text and transpiled once, at the first request.
+// Its service worker (/sw.js) is web/sw.ts, embedded as text (server.ts imports it) and transpiled here, once.
 import type { HTMLBundle, Server } from "bun";
-import * as serviceWorker from "../../web/sw.ts" with { type: "text" };
 import { methods } from "./respond.ts";
 
 // No inline script or style, nothing from other origins; WebSockets to this origin only; the service
@@ -30,7 +29,9 @@ const HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-export function pageRoutes(page: HTMLBundle) {
+// worker: `import * as worker from "./web/sw.ts" with { type: "text" }`, whose default is the text (TypeScript
+// sees the module, hence the namespace).
+export function pageRoutes(page: HTMLBundle, worker: object) {
   // 128 random bits per process: the raw bundle (without headers) is reachable only by this process.
   const bundlePath = `/_bundle-${crypto.getRandomValues(new Uint8Array(16)).toHex()}`;
   let html: Promise<string> | undefined;
@@ -48,23 +49,14 @@ export function pageRoutes(page: HTMLBundle) {
       return new Response(await html, { headers: HEADERS });
     },
   });
-  return { [bundlePath]: page, "/": handler, "/index.html": handler, "/sw.js": workerHandler() };
-}
-
-// A text import of a TypeScript file is its namespace with the text as default (TypeScript sees the module).
-function workerHandler() {
-  let script: string | undefined;
-  return methods({
-    GET() {
-      script ??= transpileWorker((serviceWorker as unknown as { default: string }).default);
-      return new Response(script, { headers: WORKER_HEADERS });
-    },
-  });
+  const script = transpileWorker((worker as { default: string }).default);
+  const serveWorker = methods({ GET: () => new Response(script, { headers: WORKER_HEADERS }) });
+  return { [bundlePath]: page, "/": handler, "/index.html": handler, "/sw.js": serveWorker };
 }
 
 // Types go; what is left must be a classic script (a service worker module is not supported everywhere), so
 // web/sw.ts imports nothing at run time.
-export function transpileWorker(source: string): string {
+function transpileWorker(source: string): string {
   const js = new Bun.Transpiler({ loader: "ts", target: "browser" }).transformSync(source);
   if (/^\s*(import|export)\b/m.test(js)) throw new Error("web/sw.ts must import and export nothing at run time");
   return js;
