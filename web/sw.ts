@@ -104,15 +104,14 @@ function preview(m: Pick<Message, "text" | "files">): string {
   return m.text || (m.files?.length ? `[${m.files[0]!.name}]` : "");
 }
 
-// A click: the room in an echat window already open (focused, and told to open the room), else in a new one.
-// Returns how it was opened (tests call this directly: a headless browser cannot click a notification).
-async function openRoom(data: Opened | null): Promise<"told" | "opened" | "none"> {
+// A click: the room in the echat window used last (focused, and told to open the room: web/push.ts changes its
+// address's hash, no reload), else in a new window.
+async function openRoom(data: Opened | null) {
   const hash = data ? `#room/${data.room_id}/${data.message_id}` : "";
-  const [open] = await worker.clients.matchAll({ type: "window", includeUncontrolled: true });
-  if (!open) return (await worker.clients.openWindow(`/${hash}`)) ? "opened" : "none";
+  const [open] = await worker.clients.matchAll({ type: "window", includeUncontrolled: true }); // most recent first
+  if (!open) return void (await worker.clients.openWindow(`/${hash}`));
   await open.focus().catch(() => {}); // allowed only inside a notification click
   if (data) open.postMessage({ type: "open", ...data } satisfies { type: "open" } & Opened);
-  return "told";
 }
 
 // The push service replaced the subscription (expiry, key rotation): the new one registered with the
