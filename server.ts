@@ -38,6 +38,7 @@ import { withSessionCache } from "./lib/auth/session-cache.ts";
 import { openDatabase } from "./lib/store/open.ts";
 import type { Store } from "./lib/store/store.ts";
 import page from "./web/index.html";
+import * as serviceWorker from "./web/sw.ts" with { type: "text" };
 
 export const VERSION = pkg.version;
 
@@ -193,7 +194,7 @@ function routes(parts: Parts, stopping: () => boolean) {
   const ops = opsHandlers({ store, log, metrics, stopping });
   const documents = documentHandlers(VERSION);
   return {
-    ...pageRoutes(page),
+    ...pageRoutes(page, serviceWorker),
     "/v1/register": methods({ POST: accounts.handleRegister }),
     "/v1/login": methods({ POST: accounts.handleLogin }),
     "/v1/logout": methods({ POST: accounts.handleLogout }),

@@ -577,4 +577,15 @@ export const OPERATIONS: Operation[] = [
     auth: "none",
     ok: { status: 200, description: "the page", type: "text/html", body: { type: "string" } },
   },
+  {
+    method: "GET",
+    path: "/sw.js",
+    summary: "The web client's service worker",
+    description:
+      "Scope `/`: shows Web Push notifications and opens their room on a click. `Cache-Control: no-cache`, " +
+      "so browsers fetch it again when they check for an update.",
+    tag: "web",
+    auth: "none",
+    ok: { status: 200, description: "the script", type: "text/javascript", body: { type: "string" } },
+  },
 ];
