@@ -13,6 +13,7 @@ import { createSigner, newFileSecret } from "./lib/files/signing.ts";
 import { pushHandlers } from "./lib/http/push.ts";
 import { generateVapidKeys, type VapidKeys } from "./lib/push/vapid.ts";
 import { startOrphanSweep } from "./lib/files/sweep.ts";
+import { startRetentionSweep } from "./lib/retention/sweep.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
@@ -132,6 +133,14 @@ async function openParts(config: Config, opts: Options) {
       files: storage.where,
     });
   const sweep = startOrphanSweep({ store, storage, now, log });
+  const retention = startRetentionSweep({
+    store,
+    storage,
+    serverSeconds: config.retention,
+    now,
+    log,
+    deleted: (n) => metrics.retentionDeleted.inc(undefined, n),
+  });
   // Kicks end sessions on every instance: each forgets them from its own session cache, then closes sockets.
   await broker.start({ ...hub.handler, kick: (k) => (cache.forget(k), hub.handler.kick(k)) });
   metrics.readFrom({
@@ -156,6 +165,7 @@ async function openParts(config: Config, opts: Options) {
     storage,
     fileUrl,
     sweep,
+    retention,
     vapid,
   };
 }
@@ -231,7 +241,11 @@ function routes(parts: Parts, stopping: () => boolean) {
 
 // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
 // what is left, write pending messages, checkpoint and close the database.
-async function stopParts({ log, hub, broker, shared, store, sweep }: Parts, server: Server<unknown>, graceMs: number) {
+async function stopParts(
+  { log, hub, broker, shared, store, sweep, retention }: Parts,
+  server: Server<unknown>,
+  graceMs: number,
+) {
   const drained = server.stop(); // idle keep-alive connections close now
   await hub.closeAll(); // pending read markers are written
   let timer: Timer | undefined;
@@ -242,6 +256,7 @@ async function stopParts({ log, hub, broker, shared, store, sweep }: Parts, serv
   }
   clearTimeout(timer);
   await sweep.stop();
+  await retention.stop();
   await broker.close();
   shared?.close();
   await store.close();

@@ -92,6 +92,10 @@ export function createMetrics(version: string) {
       "echat_read_marker_writes_total",
       "Read markers written (coalesced from read frames)",
     ),
+    retentionDeleted: new Counter(
+      "echat_retention_deleted_total",
+      "Messages deleted by retention (by this instance's sweeps)",
+    ),
     invitesUsed: new Counter("echat_invites_used_total", "Registrations that took a use of an invite code"),
 
     // The hub owns sockets and rooms; it is created after the metrics.
@@ -113,6 +117,7 @@ type Kept = {
   loginFailures: Counter;
   storeErrors: Counter;
   readMarkerWrites: Counter;
+  retentionDeleted: Counter;
   invitesUsed: Counter;
 };
 
@@ -135,6 +140,7 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
   e.counter(m.readMarkerWrites);
+  e.counter(m.retentionDeleted);
   e.counter(m.invitesUsed);
   e.one(
     "echat_files_stored_bytes",
