@@ -14,6 +14,7 @@ import { pushHandlers } from "./lib/http/push.ts";
 import { generateVapidKeys, type VapidKeys } from "./lib/push/vapid.ts";
 import { type Pushes, startPushes } from "./lib/push/pushes.ts";
 import { startOrphanSweep } from "./lib/files/sweep.ts";
+import { startRetentionSweep } from "./lib/retention/sweep.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
 import { memberHandlers } from "./lib/http/members.ts";
 import { sessionHandlers } from "./lib/http/sessions.ts";
@@ -38,6 +39,7 @@ import { withSessionCache } from "./lib/auth/session-cache.ts";
 import { openDatabase } from "./lib/store/open.ts";
 import type { Store } from "./lib/store/store.ts";
 import page from "./web/index.html";
+import * as serviceWorker from "./web/sw.ts" with { type: "text" };
 
 export const VERSION = pkg.version;
 
@@ -135,6 +137,14 @@ async function openParts(config: Config, opts: Options) {
       files: storage.where,
     });
   const sweep = startOrphanSweep({ store, storage, now, log });
+  const retention = startRetentionSweep({
+    store,
+    storage,
+    serverSeconds: config.retention,
+    now,
+    log,
+    deleted: (n) => metrics.retentionDeleted.inc(undefined, n),
+  });
   // Kicks end sessions on every instance: each forgets them from its own session cache, then closes sockets.
   await broker.start({ ...hub.handler, kick: (k) => (cache.forget(k), hub.handler.kick(k)) });
   metrics.readFrom({
@@ -160,6 +170,7 @@ async function openParts(config: Config, opts: Options) {
     storage,
     fileUrl,
     sweep,
+    retention,
     vapid,
     pushes,
   };
@@ -189,7 +200,7 @@ function routes(parts: Parts, stopping: () => boolean) {
   const ops = opsHandlers({ store, log, metrics, stopping });
   const documents = documentHandlers(VERSION);
   return {
-    ...pageRoutes(page),
+    ...pageRoutes(page, serviceWorker),
     "/v1/register": methods({ POST: accounts.handleRegister }),
     "/v1/login": methods({ POST: accounts.handleLogin }),
     "/v1/logout": methods({ POST: accounts.handleLogout }),
@@ -237,7 +248,7 @@ function routes(parts: Parts, stopping: () => boolean) {
 // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
 // what is left, write pending messages, checkpoint and close the database.
 async function stopParts(
-  { log, hub, broker, shared, store, sweep, pushes }: Parts,
+  { log, hub, broker, shared, store, sweep, retention, pushes }: Parts,
   server: Server<unknown>,
   graceMs: number,
 ) {
@@ -251,6 +262,7 @@ async function stopParts(
   }
   clearTimeout(timer);
   await sweep.stop();
+  await retention.stop();
   await pushes.stop(); // what gathered is written; sends in flight are cut (their rows go out again later)
   await broker.close();
   shared?.close();

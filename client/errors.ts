@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   "invalid_files",
   "quota_exceeded",
   "invalid_notify",
+  "invalid_retention",
   "invalid_subscription",
   "invalid_endpoint",
   "unauthorized",

@@ -25,6 +25,7 @@ import type {
   RoomChange,
   PushSubscriptionJson,
   RoomSettings,
+  RoomSettingsChange,
   RoomSummary,
   Session,
   SessionInfo,
@@ -155,7 +156,7 @@ export class RestClient {
   }
 
   // Your own settings in a room (its notification level); your other devices' streams get a settings event.
-  setRoomSettings(id: number, settings: RoomSettings): Promise<RoomSettings> {
+  setRoomSettings(id: number, settings: RoomSettingsChange): Promise<RoomSettings> {
     return this.call<RoomSettings>("PUT", `/v1/rooms/${id}/settings`, { body: settings });
   }
 

@@ -77,6 +77,8 @@ export type Room = {
   public: boolean;
   owner_id: number | null;
   seq: number;
+  // Seconds after which its messages are deleted; 0: kept forever; null: the server's --retention.
+  retention: number | null;
 };
 export type NewGroup = { name: string; topic?: string | null; public?: boolean; users?: MemberRef[] };
 export type RoomChange = { name?: string; topic?: string | null; public?: boolean };
@@ -101,8 +103,11 @@ export type PushPayload = {
   text?: string;
 };
 
-// Your own settings in a room (PUT /v1/rooms/:id/settings).
-export type RoomSettings = { notify: NotifyLevel };
+// Your own settings in a room and the room's retention (PUT /v1/rooms/:id/settings), as answered.
+export type RoomSettings = { notify: NotifyLevel; retention: number | null };
+// What a PUT changes, each key on its own: notify (yours), retention (the room's: its owner or an admin;
+// seconds, at least 3600; 0: keep forever; null: the server's).
+export type RoomSettingsChange = { notify?: NotifyLevel; retention?: number | null };
 // notify: your level in effect (by default all in direct rooms, mentions in groups).
 export type RoomSummary = Room & {
   last_message: Message | null;

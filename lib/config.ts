@@ -276,6 +276,19 @@ export const SETTINGS = {
     bool,
     "take the client address from the last X-Forwarded-For entry (only behind your own proxy)",
   ),
+  retention: setting(
+    "retention",
+    "ECHAT_RETENTION",
+    0,
+    (raw) => {
+      // 365d, 12h, 30m, 90s or plain seconds; off or 0: keep forever. At least an hour when on.
+      if (raw === "off" || raw === "0") return 0;
+      const m = /^(\d+)([dhms]?)$/.exec(raw);
+      const seconds = m ? Number(m[1]) * { d: 86400, h: 3600, m: 60, s: 1, "": 1 }[m[2] as "d"] : 0;
+      return seconds >= 3600 && seconds <= 100 * 365 * 86400 ? seconds : undefined;
+    },
+    "delete messages older than this: 365d, 12h, 30m, 90s or seconds, at least an hour; 0 or off: keep forever. A room's owner or an admin may set the room's own",
+  ),
   pushAllowLoopback: setting(
     "push-allow-loopback",
     "ECHAT_PUSH_ALLOW_LOOPBACK",

@@ -32,6 +32,7 @@ export const ERRORS = {
   quota_exceeded: [422, "Your files would take more than your storage quota"],
   // room settings
   invalid_notify: [422, 'notify must be "all", "mentions" or "none"'],
+  invalid_retention: [422, "retention must be null, 0 (keep forever) or whole seconds from 3600 to 3153600000"],
   // push subscriptions
   invalid_subscription: [422, "Expected a PushSubscription: {endpoint, keys: {p256dh, auth}}, with valid keys"],
   invalid_endpoint: [422, "The push endpoint must be an https: URL on a public host"],

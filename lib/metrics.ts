@@ -100,6 +100,10 @@ export function createMetrics(version: string) {
       "echat_read_marker_writes_total",
       "Read markers written (coalesced from read frames)",
     ),
+    retentionDeleted: new Counter(
+      "echat_retention_deleted_total",
+      "Messages deleted by retention (by this instance's sweeps)",
+    ),
     invitesUsed: new Counter("echat_invites_used_total", "Registrations that took a use of an invite code"),
     pushSent: new Counter("echat_push_sent_total", "Web Push notifications the push services accepted"),
     // reason: gone (404/410: subscription removed), rejected (another 4xx), gave_up (retries spent), retry (a
@@ -134,6 +138,7 @@ type Kept = {
   loginFailures: Counter;
   storeErrors: Counter;
   readMarkerWrites: Counter;
+  retentionDeleted: Counter;
   invitesUsed: Counter;
   pushSent: Counter;
   pushFailed: Counter;
@@ -160,6 +165,7 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
   e.counter(m.loginFailures);
   e.counter(m.storeErrors);
   e.counter(m.readMarkerWrites);
+  e.counter(m.retentionDeleted);
   e.counter(m.invitesUsed);
   e.one(
     "echat_files_stored_bytes",

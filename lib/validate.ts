@@ -282,6 +282,15 @@ export function notifyLevel(v: unknown): NotifyLevel {
   if (typeof v !== "string" || !(NOTIFY_LEVELS as readonly string[]).includes(v)) throw new ApiError("invalid_notify");
   return v as NotifyLevel;
 }
+// A room's retention: null (the server's), 0 (forever), or whole seconds from an hour to 100 years.
+export const MIN_RETENTION = 3600;
+export const MAX_RETENTION = 100 * 365 * 86400;
+export function retentionSeconds(v: unknown): number | null {
+  if (v === null || v === 0) return v;
+  if (!Number.isSafeInteger(v) || (v as number) < MIN_RETENTION || (v as number) > MAX_RETENTION)
+    throw new ApiError("invalid_retention");
+  return v as number;
+}
 export function flag(v: unknown, key: string): boolean {
   if (typeof v !== "boolean") throw new ApiError("invalid_json", `"${key}" must be true or false`);
   return v;

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { run, startChild } from "./support/child.ts";
-import { call } from "./support/http.ts";
+import { CHROMIUM, openView, signIn, until } from "./support/browser.ts";
+import { call, createRoom, register } from "./support/http.ts";
 import { smoke } from "./support/smoke.ts";
 import { needs } from "./support/tools.ts";
 
@@ -59,6 +60,34 @@ describe("the compiled binary", () => {
     }
     expect(await child.proc.exited).toBe(0);
   });
+
+  // web/sw.ts is embedded as text and transpiled by the binary itself (Bun.Transpiler) as it starts.
+  test("serves the web client's service worker, transpiled from inside itself, and Chromium runs it", async () => {
+    const child = await startChild([host], ["--db", "sw.db"], { cwd: dir });
+    try {
+      const sw = await call<string>(child.url, "GET", "/sw.js");
+      expect(sw.status).toBe(200);
+      expect(sw.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+      expect(sw.headers.get("cache-control")).toBe("no-cache");
+      expect(sw.body).toContain(`addEventListener("push"`);
+      expect(sw.body).not.toMatch(/^\s*(import|export)\b/m);
+      expect(() => new Function(sw.body)).not.toThrow();
+      if (!needs("chromium", CHROMIUM !== null)) return;
+      // And a browser runs it: registered after login, it becomes the page's active worker.
+      const [ann, bob] = [await register(child.url, "ann"), await register(child.url, "bob")];
+      const view = openView();
+      try {
+        await signIn(view, child.url, "127.0.0.1", ann.session, await createRoom(child.url, ann, [bob]));
+        const state = `navigator.serviceWorker.getRegistration("/").then((r) => r?.active?.state ?? null)`;
+        expect(await until(view, state, (s) => s === "activated", 10000)).toBe("activated");
+      } finally {
+        view.close();
+      }
+    } finally {
+      child.proc.kill("SIGTERM");
+    }
+    expect(await child.proc.exited).toBe(0);
+  }, 30000);
 
   test("prints its version and its help", async () => {
     const version = await run([host], ["version"]);

@@ -164,6 +164,19 @@ describe.skipIf(!haveChromium)("groups in a browser", () => {
     console.log(`screenshots: ${shots}`);
   }, 30000);
 
+  test("the owner chooses how long the group keeps its messages; bob, a member, is not offered the choice", async () => {
+    const watch = await Socket.open(chatUrl(s, room, bob, { events: "members" }));
+    const select = `document.querySelector(".members-panel .retention select")`;
+    expect(await a.evaluate(`${select}.value`)).toBe(""); // the server's
+    await a.evaluate(`(${select}.value = "2592000", ${select}.dispatchEvent(new Event("change")))`);
+    expect(await watch.next((f) => f.type === "room")).toMatchObject({ room: { retention: 2592000 } });
+    await watch.close();
+    expect((await call(s.url, "GET", `/v1/rooms/${room}`, { session: bob.session })).body.retention).toBe(2592000);
+    expect(await until(a, `${select}.value`, (v) => v === "2592000")).toBe("2592000");
+    expect(await b.evaluate(`document.querySelector(".members-panel .retention").hidden`)).toBe(true);
+    await Bun.write(join(shots, "group-retention-desktop.png"), await a.screenshot());
+  }, 30000);
+
   test("the directory lists the group with its members; bob leaves and it goes from his list and alice's drawer", async () => {
     await b.click("#directory");
     const item = `document.querySelector('.directory-item[data-room="${room}"]')`;

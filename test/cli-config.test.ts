@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SETTINGS } from "../lib/config.ts";
-import { run, SOURCE, startChild } from "./support/child.ts";
+import { expectUsageError, run, SOURCE, startChild } from "./support/child.ts";
 import { call, expectError } from "./support/http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-config-"));
@@ -124,15 +124,7 @@ describe("a bad config file stops start-up with one line naming the key and the 
       ["user", "list", "--config", path],
       ["config", "--config", path],
     ]) {
-      const r = await echat(args);
-      expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({
-        code: 2,
-        stdout: "",
-        lines: 1,
-      });
-      expect(r.stderr).toStartWith("echat: ");
-      expect(r.stderr).toContain(path);
-      for (const s of says) expect(r.stderr).toContain(s);
+      expectUsageError(await echat(args), path, ...says);
     }
   });
 

@@ -9,7 +9,7 @@ import { settingsOf } from "../lib/cli/command.ts";
 import { settingsMarkdown } from "../lib/cli/help.ts";
 import { type SettingKey, SETTINGS } from "../lib/config.ts";
 import { END, START } from "../scripts/settings-table.ts";
-import { CHEAP, run, SOURCE } from "./support/child.ts";
+import { CHEAP, expectUsageError as expectUsage, run, SOURCE } from "./support/child.ts";
 import { call, createRoom, expectError, register } from "./support/http.ts";
 import { opensSqliteFile } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -22,14 +22,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // A usage error is one line on stderr naming the culprit, nothing on stdout, exit code 2.
 async function expectUsageError(args: string[], names: string, env?: Record<string, string>) {
-  const r = await echat(args, { env });
-  expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({
-    code: 2,
-    stdout: "",
-    lines: 1,
-  });
-  expect(r.stderr).toStartWith("echat: ");
-  expect(r.stderr).toContain(names);
+  expectUsage(await echat(args, { env }), names);
 }
 
 describe("help and version", () => {

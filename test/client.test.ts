@@ -183,6 +183,16 @@ describe("the client's REST calls", () => {
     expect(all.find((r) => r.id === byId.id)).toMatchObject({ last_message: null, unread: 0 });
   });
 
+  test("setRoomSettings sets the room's retention as its owner, and is refused to other members", async () => {
+    const { c: owner } = await signedUp("owner");
+    const { c: member, me } = await signedUp("member");
+    const room = await owner.createGroup({ name: "Kept", users: [{ id: me.id }] });
+    expect(await owner.setRoomSettings(room.id, { retention: 7200 })).toEqual({ notify: "mentions", retention: 7200 });
+    expect((await member.getRoom(room.id)).retention).toBe(7200);
+    expect((await apiError(member.setRoomSettings(room.id, { retention: 0 }))).code).toBe("forbidden");
+    expect((await apiError(owner.setRoomSettings(room.id, { retention: 60 }))).code).toBe("invalid_retention");
+  });
+
   test("users search, health and readiness answer typed", async () => {
     const { c, me } = await signedUp("Searchable");
     expect(await c.searchUsers(me.login.toLowerCase())).toEqual([me]);

@@ -56,6 +56,7 @@ describe("events=members", () => {
         public: false,
         owner_id: ann.id,
         seq: 3,
+        retention: null,
       },
     });
     const [m] = await sendAll(sa, ["after the changes"]);

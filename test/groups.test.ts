@@ -48,6 +48,7 @@ describe("creating a group", () => {
       public: true,
       owner_id: ann.id,
       seq: 1,
+      retention: null,
     });
     const b = await group(ann, [ben]);
     expect(b.id).not.toBe(a.id);

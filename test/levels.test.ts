@@ -47,10 +47,10 @@ function levelCases(servers: Servers, newUser: NewUser) {
 
     const r = await put(a, ann, groupId, { notify: "all" });
     expect(r).toMatchObject({ status: 200, body: { notify: "all" } });
-    expect((await put(a, ann, direct, { notify: "none" })).body).toEqual({ notify: "none" });
+    expect((await put(a, ann, direct, { notify: "none" })).body).toEqual({ notify: "none", retention: null });
     expect(await levels(b, ann)).toEqual({ [direct]: "none", [groupId]: "all" });
     expect(await levels(b, ben)).toEqual({ [direct]: "all", [groupId]: "mentions" });
-    expect((await put(b, ann, groupId, { notify: "mentions" })).body).toEqual({ notify: "mentions" });
+    expect((await put(b, ann, groupId, { notify: "mentions" })).body).toEqual({ notify: "mentions", retention: null });
     expect((await levels(a, ann))[groupId]).toBe("mentions");
   });
 
@@ -101,7 +101,7 @@ describe("the typed client", () => {
     await synced;
     try {
       expect((await phone.listRooms()).rooms.map((r) => r.notify)).toEqual(["mentions"]);
-      expect(await phone.setRoomSettings(room, { notify: "all" })).toEqual({ notify: "all" });
+      expect(await phone.setRoomSettings(room, { notify: "all" })).toEqual({ notify: "all", retention: null });
       expect(await settings).toEqual({ type: "settings", room_id: room, notify: "all" });
       expect((await laptop.listRooms()).rooms.map((r) => r.notify)).toEqual(["all"]);
       const refused = await phone.setRoomSettings(room, { notify: "loud" as "all" }).catch((e) => e);
@@ -164,7 +164,7 @@ test("a version 8 database gets the defaults, and levels work after the upgrade"
     },
     async (t, { ben, direct, groupId }) => {
       expect(await levels(t, ben)).toEqual({ [direct]: "all", [groupId]: "mentions" });
-      expect((await put(t, ben, groupId, { notify: "none" })).body).toEqual({ notify: "none" });
+      expect((await put(t, ben, groupId, { notify: "none" })).body).toEqual({ notify: "none", retention: null });
       expect(await levels(t, ben)).toEqual({ [direct]: "all", [groupId]: "none" });
     },
   );

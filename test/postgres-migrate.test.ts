@@ -50,7 +50,13 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     await call(lite.url, "PATCH", `/v1/rooms/${g.body.id}`, { session: alice!.session, body: { topic: "t" } });
     // Schema 9: a member's notification level (the rooms' views below carry it).
     const level = { session: bob!.session, body: { notify: "none" } };
-    expect((await call(lite.url, "PUT", `/v1/rooms/${r2}/settings`, level)).body).toEqual({ notify: "none" });
+    expect((await call(lite.url, "PUT", `/v1/rooms/${r2}/settings`, level)).body).toEqual({
+      notify: "none",
+      retention: null,
+    });
+    // Schema 11: a room's retention (the rooms' views below carry it).
+    const keep = { session: alice!.session, body: { retention: 0 } };
+    expect((await call(lite.url, "PUT", `/v1/rooms/${g.body.id}/settings`, keep)).body.retention).toBe(0);
     // Schema 5: an admin, her invite, and sessions with public ids.
     expect((await run(SOURCE, ["user", "admin", "alice", "on", "--db", join(dir, "echat.db")])).code).toBe(0);
     const invite = (await call(lite.url, "POST", "/v1/invites", { session: alice!.session, body: { uses: 3 } })).body;
@@ -99,7 +105,7 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     expect(r).toMatchObject({
       code: 0,
       stdout: expect.stringContaining(
-        "copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 5 room_events, 1 invites",
+        "copied 3 users, 3 sessions, 3 rooms, 7 room_members, 4 messages, 6 room_events, 1 invites",
       ),
     });
     expect(out).toContain("1 files, 2 settings, 1 push_subscriptions");

@@ -27,6 +27,7 @@ const room = {
   kind: "direct" as const,
   public: false,
   ownerId: null,
+  retention: null,
   seq: 3,
 };
 const joined: RoomEvent = { kind: "members", roomId: ROOM, seq: 3, users: [], added: [4], removed: [], by: 1, room };

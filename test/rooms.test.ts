@@ -85,6 +85,7 @@ describe("rooms", () => {
       public: false,
       owner_id: null,
       seq: 1,
+      retention: null,
     });
   });
 
@@ -166,6 +167,7 @@ describe("rooms", () => {
       public: false,
       owner_id: null,
       seq: 1,
+      retention: null,
     });
     for (const path of [`/v1/rooms/${id}`, `/v1/rooms/${id}/messages`]) {
       expectError(await call(s.url, "GET", path, { session: outsider.session }), 422, "room_not_found");
@@ -198,6 +200,7 @@ describe("rooms", () => {
         public: false,
         owner_id: null,
         seq: 1,
+        retention: null,
         last_message: null,
         unread: 0,
         mentions: 0,
@@ -329,6 +332,7 @@ describe("room list paging", () => {
       "notify",
       "owner_id",
       "public",
+      "retention",
       "seq",
       "topic",
       "unread",

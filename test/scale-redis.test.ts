@@ -6,36 +6,11 @@ import { type Account, call, createRoom, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, isMessage, sendAll, Socket } from "./support/socket.ts";
+import { freePort, startRedis } from "./support/redis.ts";
 import { needs } from "./support/tools.ts";
 
 const enabled =
   needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis-server", Bun.which("redis-server") !== null);
-
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
-}
-
-async function startRedis(port: number): Promise<Subprocess> {
-  const proc = Bun.spawn({
-    cmd: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    stdout: "pipe",
-    stderr: "ignore",
-  });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  while (!/Ready to accept connections/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`redis-server did not start: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return proc;
-}
 
 describe.skipIf(!enabled)("Redis lost and back", () => {
   let a: TestServer, b: TestServer, redis: Subprocess, port: number, databaseUrl: string;

@@ -10,6 +10,7 @@ import { startLogged } from "./support/admin.ts";
 import { SOURCE, startChild } from "./support/child.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { needs } from "./support/tools.ts";
+import { freePort, startRedis } from "./support/redis.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echat-startup-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,12 +93,7 @@ describe.skipIf(!withRedis)("Redis at start", () => {
   let databaseUrl: string;
   beforeAll(async () => {
     port = freePort();
-    redis = Bun.spawn({
-      cmd: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "right"],
-      stdout: "pipe",
-      stderr: "ignore",
-    });
-    await waitForReady(redis);
+    redis = await startRedis(port, ["--requirepass", "right"]);
     databaseUrl = await freshDatabase(mkdtempSync(join(tmpdir(), "echat-startup-pg-")));
   });
   afterAll(async () => {
@@ -149,23 +145,3 @@ describe.skipIf(!withRedis)("Redis at start", () => {
     }
   }, 15000);
 });
-
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
-}
-
-async function waitForReady(proc: Subprocess) {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  while (!/Ready to accept connections/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`redis-server did not start: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
-}

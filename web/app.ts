@@ -20,6 +20,7 @@ import { MessageSearch } from "./message-search.ts";
 import { DesktopNotifier, type Level, levelOf } from "./notify.ts";
 import { LevelPicker } from "./notify-level.ts";
 import { Presence } from "./presence.ts";
+import { PushSubscriber } from "./push.ts";
 import { type At, RoomView, roomTitle } from "./room.ts";
 import { SessionsView } from "./sessions.ts";
 
@@ -51,6 +52,12 @@ const messageSearch = new MessageSearch({
   open: (r) => openMessage(r),
 });
 byId("search-form").after(messageSearch.el);
+// A click on a push notification (the service worker tells this window): the room, at that message.
+const push = new PushSubscriber((roomId, messageId) => {
+  const hash = `#room/${roomId}/${messageId}`;
+  if (location.hash === hash) void route();
+  else location.hash = hash;
+});
 const notifier = new DesktopNotifier({
   me: () => me?.id ?? 0,
   room: (id) => rooms.find((r) => r.id === id),
@@ -58,8 +65,9 @@ const notifier = new DesktopNotifier({
   title: (r) => (me ? roomTitle(r, me) : ""),
   sender: (r, id) => r.users.find((u) => u.id === id)?.login ?? "Someone",
   open: (id) => (location.hash = `#room/${id}`),
+  granted: () => void push.subscribe(),
 });
-byId("search-form").before(notifier.control); // under the header, until granted
+byId("search-form").before(notifier.control, push.status); // under the header: until granted; if push fails
 let picker: LevelPicker | null = null; // the open room's notification level
 
 function show(screen: "auth" | "chat") {
@@ -117,6 +125,7 @@ async function start() {
   byId("me").textContent = me.login;
   byId("admin").hidden = !me.admin;
   show("chat");
+  push.start(client.session);
   await refreshRooms();
   follow();
   route();
@@ -133,6 +142,7 @@ function loggedOut() {
   rooms = [];
   lately.length = 0;
   notifier.clear();
+  push.ended();
   messageSearch.clear();
   roomsEl.replaceChildren();
   roomPane.replaceChildren(h("p", { class: "empty" }, "Pick a room, or search for someone to start a chat."));
@@ -142,6 +152,7 @@ function loggedOut() {
 addEventListener(LOGGED_OUT, loggedOut);
 
 byId("logout").onclick = async () => {
+  await push.stop(); // while the session still lets it remove the subscription
   await client.logout().catch(() => {}); // gone already or unreachable: forget it anyway
   history.replaceState(null, "", location.pathname);
   loggedOut();
@@ -172,6 +183,7 @@ function follow() {
 // and its notifications up to there close.
 function onOwnRead(roomId: number, messageId: number, unread: number | undefined, mentions: number | undefined) {
   notifier.read(roomId, messageId);
+  push.read(roomId, messageId);
   const room = rooms.find((r) => r.id === roomId);
   if (!room || unread === undefined) return void refreshRooms();
   room.unread = unread;

@@ -1,10 +1,19 @@
 // A group's members beside its messages: who is in it (the owner marked), adding people by login, removing
-// them (the owner or a server admin), leaving, and the owner's edit of the name, topic and visibility.
+// them (the owner or a server admin), leaving, and the owner's edit of the name, topic and visibility, and of how
+// long the group keeps its messages (retention).
 import type { Info, Room } from "../client/index.ts";
 import { client } from "./client.ts";
 import { h } from "./dom.ts";
 
 export type MembersHost = { left(): void };
+
+// value: the room's retention in seconds as the select holds it ("": the server's).
+const RETENTIONS: [string, string][] = [
+  ["", "Server default"],
+  ["0", "Forever"],
+  ["2592000", "30 days"],
+  ["31536000", "1 year"],
+];
 
 export class MembersPanel {
   readonly el: HTMLElement;
@@ -12,6 +21,8 @@ export class MembersPanel {
   private error = h("p", { class: "form-error", role: "alert" });
   private edit: HTMLFormElement;
   private add: HTMLFormElement;
+  private keep = h("select", { name: "retention" });
+  private keepLabel: HTMLElement;
   private room!: Room;
 
   constructor(
@@ -21,6 +32,7 @@ export class MembersPanel {
   ) {
     this.add = this.addForm();
     this.edit = this.editForm();
+    this.keepLabel = this.retentionChoice();
     const leave = h("button", { type: "button", class: "leave" }, "Leave group");
     leave.onclick = () => this.leave();
     this.el = h(
@@ -31,6 +43,7 @@ export class MembersPanel {
       this.list,
       this.add,
       this.edit,
+      this.keepLabel,
       leave,
     );
     this.show(room);
@@ -46,6 +59,27 @@ export class MembersPanel {
     (name as HTMLInputElement).value = room.name ?? "";
     (topic as HTMLInputElement).value = room.topic ?? "";
     (isPublic as HTMLInputElement).checked = room.public;
+    this.keepLabel.hidden = !manages;
+    this.showRetention(room.retention);
+  }
+
+  // The choices, and the room's own value when it is none of them (set through the API).
+  private showRetention(retention: number | null) {
+    const value = retention === null ? "" : String(retention);
+    const options = [...RETENTIONS];
+    if (!options.some(([v]) => v === value)) options.push([value, `${Math.round(Number(value) / 86400)} days`]);
+    this.keep.replaceChildren(...options.map(([v, label]) => h("option", { value: v }, label)));
+    this.keep.value = value;
+  }
+
+  // The group's retention (its owner or an admin): applied at once; the room frame that follows shows it.
+  private retentionChoice(): HTMLElement {
+    this.keep.onchange = async () => {
+      const retention = this.keep.value === "" ? null : Number(this.keep.value);
+      const set = await this.attempt(() => client.setRoomSettings(this.room.id, { retention }));
+      if (set) this.show({ ...this.room, retention: set.retention });
+    };
+    return h("label", { class: "retention" }, "Keep messages ", this.keep);
   }
 
   private row(u: { id: number; login: string }, manages: boolean): HTMLElement {

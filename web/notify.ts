@@ -32,6 +32,7 @@ export type NotifyHost = {
   title(room: Room): string;
   sender(room: Room, userId: number): string;
   open(roomId: number): void;
+  granted(): void; // permission given (by the control, or in the browser's settings): push may subscribe
 };
 
 const supported = () => typeof Notification === "function";
@@ -47,14 +48,19 @@ export class DesktopNotifier {
     // Granted or revoked in the browser's own settings: the control follows.
     void navigator.permissions
       ?.query({ name: "notifications" })
-      .then((status) => status.addEventListener("change", () => this.showControl()))
+      .then((status) => status.addEventListener("change", () => this.changed()))
       .catch(() => {});
   }
 
   private async enable() {
     if (!supported()) return;
     await Notification.requestPermission();
+    this.changed();
+  }
+
+  private changed() {
     this.showControl();
+    if (supported() && Notification.permission === "granted") this.host.granted();
   }
 
   private showControl() {

@@ -29,6 +29,9 @@ const BATCH = 1000;
 
 export class MigrateError extends Error {}
 
+const older = (lite: Database, version: number) =>
+  lite.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version < version;
+
 export async function migrateToPostgres(sqlitePath: string, databaseUrl: string): Promise<Counts> {
   const lite = new Database(sqlitePath, { readonly: true, strict: true });
   const { store, pg } = await openPostgres({ databaseUrl });
@@ -44,8 +47,9 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
       await sql.begin(async (tx) => {
         for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
         await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
-        // A file older than the room's order (schema 6): seqs and creation events as the migration makes them.
-        if (copied.room_events === 0 && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
+        // A file older than the room's order (schema 6): seqs and creation events as the migration makes them. By
+        // its version: retention may leave a newer file with no room events at all.
+        if (older(lite, 6) && copied.rooms > 0) copied.room_events = await fillRoomOrder(tx);
         await fillSearch(tx); // the search words are made, not copied: SQLite's index is its own
         await moveSequences(tx); // ids were copied as they were
       });

@@ -11,6 +11,7 @@ import {
   type Json,
   notifyLevel,
   publicRoomsQuery,
+  retentionSeconds,
   roomId,
   roomName,
   roomPageQuery,
@@ -87,16 +88,28 @@ export function roomHandlers(deps: RoomDeps) {
       return json(roomJson(r.room, caller.userId));
     },
 
-    // PUT: the caller's own settings in the room (its notification level), told to the caller's streams.
+    // PUT: the caller's own settings in the room (its notification level), told to the caller's streams, and
+    // the room's retention, by whoever may manage it (a direct room: an admin), told to the room as a change.
     async handleSetRoomSettings(req: Req) {
       const caller = await requireUser(deps, req);
       const id = roomId(req.params.id!);
       const body = await readJson(req);
-      const settings = { notify: notifyLevel(body.notify) };
-      const stored = await store.setRoomSettings(id, caller.userId, settings);
+      if (body.notify === undefined && body.retention === undefined) throw new ApiError("invalid_notify");
+      const level = body.notify === undefined ? undefined : notifyLevel(body.notify);
+      const retention = body.retention === undefined ? undefined : retentionSeconds(body.retention);
+      let room = await store.findRoomForMember(id, caller.userId);
+      if (!room) throw new ApiError("room_not_found");
+      if (retention !== undefined) {
+        if (!(await mayManage(store, room, caller))) throw notManager();
+        const r = await store.setRoomRetention(id, caller.userId, retention, now());
+        if ("refused" in r) throw refusal(r, caller.userId, config);
+        notify.roomChanged(r.events);
+        room = r.room;
+      }
+      const stored = await store.setRoomSettings(id, caller.userId, level === undefined ? {} : { notify: level });
       if (!stored) throw new ApiError("room_not_found");
-      notify.settingsChanged(id, caller.userId, stored);
-      return json(roomSettingsJson(stored));
+      if (level !== undefined) notify.settingsChanged(id, caller.userId, stored);
+      return json(roomSettingsJson(stored, room.retention));
     },
 
     // Public groups, newest first, to every user; a Link header names the next page.

@@ -87,6 +87,7 @@ export function roomJson(room: Room, viewerId?: number) {
     public: room.public,
     owner_id: room.ownerId,
     seq: room.seq,
+    retention: room.retention,
   };
 }
 
@@ -119,7 +120,8 @@ export function roomSummaryJson(room: RoomSummary, viewerId: number, fileUrl: Fi
   };
 }
 
-export const roomSettingsJson = (s: RoomSettings) => ({ notify: s.notify });
+// The caller's settings and the room's retention (seconds; null: the server's, 0: kept forever).
+export const roomSettingsJson = (s: RoomSettings, retention: number | null) => ({ notify: s.notify, retention });
 
 const time = (ms: number | null) => (ms === null ? null : formatTime(ms));
 

@@ -38,10 +38,12 @@ type Deps = {
 // How a socket counts and reads its room: by message id (plain sockets, messages only) or by seq
 // (sockets with events=members or changes, every durable frame). key: undefined for a frame outside the
 // order. far: the gap is known to be past the cap without reading it. frame: undefined for a frame in
-// the order that the socket did not ask for (it is passed over, its seq counted as seen).
+// the order that the socket did not ask for (it is passed over, its seq counted as seen). cut: retention
+// deleted frames after `after` (first: the backlog's first frame), so the client is told to resync.
 type Order = {
   key: (f: RoomFrame) => number | undefined;
   far: (after: number) => Promise<boolean>;
+  cut: (after: number, first: RoomFrame | undefined) => Promise<boolean>;
   read: (after: number, limit: number) => Promise<RoomFrame[]>;
   frame: (f: RoomFrame) => string | undefined;
 };
@@ -83,11 +85,27 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
       // Reading after a seq walks the missed rows (Store.listFrames): a gap the room's seq shows to be
       // far past the cap (more than twice: the seq may count frames still being answered) is not read.
       const far = async (after: number) => ((await store.latestSeqs([room])).get(room) ?? 0) - after > 2 * BACKLOG_CAP;
-      return { key: frameSeq, far, read: (after, limit) => store.listFrames(room, after, limit), frame };
+      // The kept history starts at seq F (Store.historyStarts): after F - 1 nothing was cut. A backlog that
+      // starts right after `after` needs no read.
+      const cut = async (after: number, first: RoomFrame | undefined) => {
+        if (first && frameSeq(first) === after + 1) return false;
+        const start = (await store.historyStarts([room])).get(room);
+        return start !== undefined && after < start.seq - 1;
+      };
+      return { key: frameSeq, far, cut, read: (after, limit) => store.listFrames(room, after, limit), frame };
     }
     const read = async (after: number, limit: number) =>
       (await store.listMessages(room, { after, limit })).map((message): RoomFrame => ({ kind: "message", message }));
-    return { key: (f) => (f.kind === "message" ? f.message.id : undefined), far: async () => false, read, frame };
+    const key = (f: RoomFrame) => (f.kind === "message" ? f.message.id : undefined);
+    return { key, far: async () => false, cut: (after) => cutBefore(room, after), read, frame };
+  }
+
+  // By message id: a room whose history was cut (it no longer starts at seq 1) and whose oldest kept message
+  // is past `after` (or none is kept) lost messages the client may hold or lack. after=0 holds nothing.
+  async function cutBefore(room: number, after: number) {
+    if (after === 0) return false;
+    const start = (await store.historyStarts([room])).get(room);
+    return !!start && start.seq > 1 && (start.messageId === null || after < start.messageId);
   }
 
   async function start(ws: WS, after: number) {
@@ -98,8 +116,8 @@ export function createResumer({ store, broker, rooms, now, log, onDeliver, goLiv
     const order = orderOf(ws);
     const far = await order.far(after);
     const backlog = far ? [] : (await order.read(after, BACKLOG_CAP + 1)).filter((f) => frameSeq(f) <= upto);
+    const resync = far || backlog.length > BACKLOG_CAP || (await order.cut(after, backlog[0]));
     if (ws.readyState !== 1) return;
-    const resync = far || backlog.length > BACKLOG_CAP;
     if (resync) send(ws, { type: "resync", room_id: room });
     const s: Sending = {
       queue: resync ? [] : keep(backlog),

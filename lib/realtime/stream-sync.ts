@@ -88,7 +88,20 @@ export function createStreamSync({ store, broker, streams, userPresence, fileUrl
       const frames = (found.get(room) ?? []).filter((f) => frameSeq(f) <= upto.get(room)!);
       out.set(room, frames.length > RESYNC_AFTER ? null : frames);
     }
+    for (const room of await cut(read, found, mine)) out.set(room, null);
     return out;
+  }
+
+  // The rooms whose kept history starts past their seq (retention cut frames the client had not seen, or
+  // holds): resync. Only rooms whose replay does not start right after the seq are looked up.
+  async function cut(read: Map<number, number>, found: Map<number, RoomFrame[]>, mine: Map<number, Membership>) {
+    const unsure = [...read].filter(([room, after]) => {
+      const first = found.get(room)?.[0];
+      return first ? frameSeq(first) !== after + 1 : mine.get(room)!.seq > after;
+    });
+    if (unsure.length === 0) return [];
+    const starts = await store.historyStarts(unsure.map(([room]) => room));
+    return unsure.filter(([room, after]) => after < (starts.get(room)?.seq ?? 0) - 1).map(([room]) => room);
   }
 
   // The rooms of the map in its order: replayed (or resync), or room_removed when the user left.

@@ -42,17 +42,22 @@ export function eventBody(e: RoomEvent): string {
   if (e.kind === "delete") return JSON.stringify({ message_id: e.messageId });
   if (e.kind === "reaction")
     return JSON.stringify({ message_id: e.messageId, reactions: storedReactions(e.reactions) });
-  const { name, topic, kind, public: open, ownerId } = e.room;
-  const room = { name, topic, kind, public: open, ownerId };
+  const { name, topic, kind, public: open, ownerId, retention } = e.room;
+  const room = { name, topic, kind, public: open, ownerId, retention };
   return JSON.stringify({ users: e.users, added: e.added, removed: e.removed, room });
 }
+
+// Events whose message is still stored: an edit of a message retention deleted is not read back (it has
+// nothing to show; its delete and reaction events carry only ids and pass, as for any message a client lacks).
+export const readable = (e: RoomEvent) => e.kind !== "edit" || e.message !== undefined;
 
 // The messages that edit events among these rows stand for.
 export function editedIds(rows: { kind: string; body: string }[]): number[] {
   return rows.filter((r) => r.kind === "edit").map((r) => JSON.parse(r.body).message_id as number);
 }
 
-const DIRECT = { name: null, topic: null, kind: "direct", public: false, ownerId: null };
+// Rows stored before a field existed lack it: direct rooms' fields, no retention of the room's own.
+const DIRECT = { name: null, topic: null, kind: "direct", public: false, ownerId: null, retention: null };
 
 // messages: the edited messages as they are now, by id (editedIds lists those an edit event needs).
 export function eventFromBody(
@@ -64,7 +69,7 @@ export function eventFromBody(
   messages?: Map<number, Message>,
 ): RoomEvent {
   const body = JSON.parse(text);
-  if (kind === "room") return { kind: "room", roomId, seq, room: body.room, by };
+  if (kind === "room") return { kind: "room", roomId, seq, room: { retention: null, ...body.room }, by };
   if (kind === "edit") return { kind, roomId, seq, by, message: messages!.get(body.message_id)! };
   if (kind === "delete") return { kind, roomId, seq, by, messageId: body.message_id };
   if (kind === "reaction") {

@@ -148,6 +148,8 @@ export type Room = {
   public: boolean;
   ownerId: number | null;
   seq: number;
+  // Seconds after which its messages are deleted (retention); null: the server's --retention, 0: kept forever.
+  retention: number | null;
 };
 
 // Every durable change of a room has a seq: 1, 2, 3 … within the room, with no gap, in commit order.
@@ -208,6 +210,17 @@ export type NotifyLevel = (typeof NOTIFY_LEVELS)[number];
 export const defaultNotify = (kind: RoomKind): NotifyLevel => (kind === "direct" ? "all" : "mentions");
 // A member's settings in a room, as in effect (defaults filled in).
 export type RoomSettings = { notify: NotifyLevel };
+// Retention (lib/retention/sweep.ts): one round deletes the oldest messages of the first room after afterRoom
+// (by id) whose retention (the room's, else serverSeconds; 0: none) they passed at now, at most limit of them
+// and limit room events, as one seq prefix of the room (messages, and the events before the newest of them).
+export type ExpiryRound = { serverSeconds: number; now: number; afterRoom: number; limit: number };
+// roomId: the room worked on (null: no room after afterRoom has expired messages); messages: how many went;
+// removedFiles: their files' storage keys, rows gone with the commit (the caller deletes the bytes);
+// roomDone: false when the room may hold more. "busy": another instance is sweeping (PostgreSQL).
+export type Expired = { roomId: number | null; messages: number; removedFiles: string[]; roomDone: boolean } | "busy";
+// Where a room's kept history starts: the first seq still stored (the room's seq + 1 when none is) and the
+// oldest message id still stored (null: none). A room never cut starts at seq 1 (its creation).
+export type HistoryStart = { seq: number; messageId: number | null };
 // A page of a user's rooms, newest activity first: those strictly before the cursor (ties by id).
 export type RoomPage = { limit: number; before?: { activity: number; id: number } };
 // created: false when the member set had a room already (it is returned whatever the limits say).
@@ -385,8 +398,15 @@ export interface Store {
   // The marker after the call and the room's unread count for the user then; a marker that would not
   // advance writes nothing.
   markRead(roomId: number, userId: number, messageId: number): Promise<ReadMarker>;
-  // The member's settings in the room after the change, in effect; null when not a member.
-  setRoomSettings(roomId: number, userId: number, settings: RoomSettings): Promise<RoomSettings | null>;
+  // The member's settings in the room after the change (notify absent: unchanged), in effect; null when not
+  // a member.
+  setRoomSettings(roomId: number, userId: number, settings: Partial<RoomSettings>): Promise<RoomSettings | null>;
+  // The room's retention (seconds, null: the server's, 0: forever), by a member the caller checked may set
+  // it; a room event in the room's order when it changes. not_found: no such live room, or by not a member.
+  setRoomRetention(roomId: number, by: number, retention: number | null, now: number): Promise<Changed | Refused>;
+  // Retention: one round of the sweep (ExpiryRound), and where rooms' kept history starts (resume).
+  expireMessages(round: ExpiryRound): Promise<Expired>;
+  historyStarts(roomIds: number[]): Promise<Map<number, HistoryStart>>;
 
   // Files (lib/files). createFile: the row of an upload whose bytes are stored already; "quota_exceeded" when
   // the uploader's files (attached or not) would pass `quota` bytes with it, checked in the inserting

@@ -1,5 +1,6 @@
 // echat as a real child process: the CLI from source (`bun main.ts ...`) or a compiled binary.
 // Output is collected line by line; waitFor() awaits a line instead of sleeping.
+import { expect } from "bun:test";
 import { join } from "node:path";
 import { Changes, waitFor } from "./waiting.ts";
 
@@ -8,6 +9,17 @@ export const SOURCE = [process.execPath, join(import.meta.dir, "..", "..", "main
 export const CHEAP = { ECHAT_PASSWORD_MEMORY: "64", ECHAT_PASSWORD_TIME: "1" };
 
 type RunResult = { code: number; stdout: string; stderr: string };
+
+// A usage error: one line on stderr starting "echat: " and naming each of `says`, nothing on stdout, exit 2.
+export function expectUsageError(r: RunResult, ...says: string[]) {
+  expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({
+    code: 2,
+    stdout: "",
+    lines: 1,
+  });
+  expect(r.stderr).toStartWith("echat: ");
+  for (const s of says) expect(r.stderr).toContain(s);
+}
 
 // Runs one CLI command to completion.
 export async function run(

@@ -16,7 +16,9 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   },
   resync: {
     schema: "ResyncFrame",
-    summary: "More than 1000 messages (with events=members: frames) were missed: reload over REST",
+    summary:
+      "More than 1000 messages (with events=members: frames) were missed, or the resume is from before the room's " +
+      "kept history (retention deleted it): reload over REST",
   },
   typing: { schema: "TypingFrame", summary: "A member is typing (not echoed to its socket)", event: "typing" },
   presence: {
@@ -49,7 +51,9 @@ export const SERVER_FRAMES: Record<string, Frame> = {
   },
   room: {
     schema: "RoomChangeFrame",
-    summary: "A group's name, topic, visibility or owner changed (the room's order: seq); replayed on resume",
+    summary:
+      "A group's name, topic, visibility or owner, or a room's retention, changed (the room's order: seq); replayed " +
+      "on resume",
     event: "members",
   },
   edit: {

@@ -323,15 +323,21 @@ export const OPERATIONS: Operation[] = [
   {
     method: "PUT",
     path: "/v1/rooms/{id}/settings",
-    summary: "Set your own settings in a room: its notification level",
+    summary: "Set your own settings in a room (its notification level) and the room's retention",
     description:
-      "Only the caller's: other members never see them. Every user stream of the caller, on every instance, gets " +
-      "a settings frame.",
+      "notify is only the caller's: other members never see it, and every user stream of the caller, on every " +
+      "instance, gets a settings frame. retention is the room's, set by its owner or an admin (forbidden " +
+      "otherwise; in a direct room an admin only); a change is a room frame in the room's order. The keys are " +
+      "independent; at least one is given.",
     tag: "rooms",
     auth: "session",
-    body: "RoomSettings",
-    ok: { status: 200, description: "the caller's settings in the room after the change", body: "RoomSettings" },
-    errors: ["room_not_found", "invalid_json", "invalid_notify"],
+    body: "RoomSettingsChange",
+    ok: {
+      status: 200,
+      description: "the caller's settings in the room and the room's retention after the change",
+      body: "RoomSettings",
+    },
+    errors: ["room_not_found", "invalid_json", "invalid_notify", "invalid_retention", "forbidden"],
   },
   {
     method: "POST",
@@ -570,5 +576,16 @@ export const OPERATIONS: Operation[] = [
     tag: "web",
     auth: "none",
     ok: { status: 200, description: "the page", type: "text/html", body: { type: "string" } },
+  },
+  {
+    method: "GET",
+    path: "/sw.js",
+    summary: "The web client's service worker",
+    description:
+      "Scope `/`: shows Web Push notifications and opens their room on a click. `Cache-Control: no-cache`, " +
+      "so browsers fetch it again when they check for an update.",
+    tag: "web",
+    auth: "none",
+    ok: { status: 200, description: "the script", type: "text/javascript", body: { type: "string" } },
   },
 ];

@@ -96,6 +96,11 @@ const roomProps = {
   public: { type: "boolean", description: "a group listed in GET /v1/rooms/public that anyone may join" },
   owner_id: orNull(id),
   seq: { type: "integer", minimum: 1, description: "the room's newest seq (its order: messages and changes)" },
+  retention: orNull({
+    type: "integer",
+    minimum: 0,
+    description: "seconds after which the room's messages are deleted; 0: kept forever; null: the server's --retention",
+  }),
 };
 // by: absent on a user stream's "room" for a room the user was added to (or joined while away).
 const roomChangeFrame = strict(
@@ -262,7 +267,17 @@ export const REST_SCHEMAS = {
     },
   }),
   // PUT /v1/rooms/{id}/settings: the body and the answer
-  RoomSettings: strict({ notify }),
+  RoomSettings: strict({ notify, retention: roomProps.retention }),
+  RoomSettingsChange: strict(
+    {
+      notify,
+      retention: orNull({
+        type: "integer",
+        description: "the room's (its owner or an admin): seconds, at least 3600; 0: kept forever; null: the server's",
+      }),
+    },
+    [],
+  ),
   // GET /v1/search
   SearchResults: strict({
     results: {

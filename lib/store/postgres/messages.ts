@@ -11,7 +11,7 @@ import {
   type Stored,
   type User,
 } from "../store.ts";
-import { editedIds, mergeFrames, mergeRoomsFrames } from "../frames.ts";
+import { editedIds, mergeFrames, mergeRoomsFrames, readable } from "../frames.ts";
 import { memberOnly, type NotStored } from "../members.ts";
 import { fileEpoch, message, type Row, roomEvent, user } from "./rows.ts";
 import { attachFiles, checkFiles } from "./file-links.ts";
@@ -84,7 +84,7 @@ async function toEvents(sql: SQL, rows: Row[]): Promise<RoomEvent[]> {
   const found =
     ids.length === 0 ? [] : await sql`SELECT *, ${fileEpoch(sql)} FROM messages WHERE id = ANY(${ids}::bigint[])`;
   const messages = new Map<number, Message>(found.map((r: Row) => [Number(r.id), message(r)]));
-  return rows.map((r) => roomEvent(r, messages));
+  return rows.map((r) => roomEvent(r, messages)).filter(readable);
 }
 
 // Each room's messages after its seq, as listFrames reads them: from after the newest message at or

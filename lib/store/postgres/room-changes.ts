@@ -21,7 +21,7 @@ import { room as toRoom, user } from "./rows.ts";
 
 type RoomChanges = Pick<
   Store,
-  "createRoom" | "createGroup" | "updateRoom" | "addMembers" | "removeMember" | "joinRoom"
+  "createRoom" | "createGroup" | "updateRoom" | "addMembers" | "removeMember" | "joinRoom" | "setRoomRetention"
 >;
 
 export async function roomUsers(sql: SQL, roomId: number): Promise<User[]> {
@@ -163,6 +163,17 @@ export function createRoomChanges(sql: SQL): RoomChanges {
         if (name === room.name && topic === room.topic && pub === room.public) return { room, events: [] };
         await tx`UPDATE rooms SET name = ${name}, name_folded = ${foldLogin(name)}, topic = ${topic}, public = ${pub}
           WHERE id = ${roomId}`;
+        const event = await roomChangedEvent(tx, roomId, by, now);
+        return { room: await current(tx, roomId), events: [event] };
+      }),
+    // Any live room, direct ones too (the caller checked who may).
+    setRoomRetention: (roomId, by, retention, now) =>
+      sql.begin(async (tx): Promise<Changed | Refused> => {
+        const found = await readRoom(tx, roomId, true);
+        if (!found || found.archived || !found.users.some((u) => u.id === by)) return { refused: "not_found" };
+        const { archived: _, ...room } = found;
+        if (room.retention === retention) return { room, events: [] };
+        await tx`UPDATE rooms SET retention = ${retention} WHERE id = ${roomId}`;
         const event = await roomChangedEvent(tx, roomId, by, now);
         return { room: await current(tx, roomId), events: [event] };
       }),

@@ -34,7 +34,8 @@ export function createRooms(sql: SQL): Rooms {
     },
     // One statement (a row per member, in join order), so each room's seq and members are one snapshot.
     async findRoomsForMember(roomIds, userId) {
-      const rows = await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, u.id AS user_id, u.login
+      const rows =
+        await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.retention, u.id AS user_id, u.login
         FROM room_members me JOIN rooms r ON r.id = me.room_id
         JOIN room_members o ON o.room_id = r.id JOIN users u ON u.id = o.user_id
         WHERE me.user_id = ${userId} AND me.room_id = ANY(${roomIds}::bigint[]) ORDER BY r.id, o.position`;
@@ -88,9 +89,11 @@ export function createRooms(sql: SQL): Rooms {
     },
     markRead: createReadMarkers(sql),
     async setRoomSettings(roomId, userId, settings) {
-      const [row] = await sql`UPDATE room_members SET notify = ${settings.notify}
-        WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING notify`;
-      return row ? { notify: row.notify } : null;
+      // notify absent: unchanged (a settings call with retention only reads the level).
+      const [row] = await sql`UPDATE room_members SET notify = coalesce(${settings.notify ?? null}, notify)
+        WHERE room_id = ${roomId} AND user_id = ${userId}
+        RETURNING notify, (SELECT kind FROM rooms WHERE id = ${roomId}) AS kind`;
+      return row ? { notify: row.notify ?? defaultNotify(row.kind) } : null;
     },
   };
 }
@@ -100,7 +103,7 @@ export function createRooms(sql: SQL): Rooms {
 // Unread mentions: the caller's mentions rows past the marker, a range of the table's primary key.
 async function userRooms(sql: SQL, userId: number, page: RoomPage): Promise<Row[]> {
   const { activity, id } = page.before ?? NO_CURSOR;
-  return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.last_activity, m.notify, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
+  return await sql`SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id, r.seq, r.retention, r.last_activity, m.notify, l.id AS m_id, l.room_id AS m_room_id, l.user_id AS m_user_id,
       l.text AS m_text, l.client_id AS m_client_id, l.created_at AS m_created_at, l.seq AS m_seq,
       l.edited_at AS m_edited_at, l.reply_to AS m_reply_to, l.mentions AS m_mentions, l.reactions AS m_reactions,
       l.deleted_at AS m_deleted_at, l.files AS m_files, r.file_epoch AS m_file_epoch,

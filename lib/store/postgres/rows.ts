@@ -49,6 +49,7 @@ export function room(r: Row, users: User[]): Room {
     public: r.public,
     ownerId: r.owner_id === null ? null : Number(r.owner_id),
     seq: Number(r.seq),
+    retention: r.retention == null ? null : Number(r.retention),
   };
 }
 

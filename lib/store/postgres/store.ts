@@ -12,6 +12,7 @@ import { createMessageChanges } from "./message-changes.ts";
 import { createFiles } from "./files.ts";
 import { createMessages } from "./messages.ts";
 import { migratePostgres } from "./migrations.ts";
+import { createRetention } from "./retention.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
@@ -49,6 +50,7 @@ export async function openPostgres(
     ...createRooms(sql),
     ...createRoomChanges(sql),
     ...createMessageChanges(sql),
+    ...createRetention(sql),
     createMessage: messages.createMessage,
     listMessages: messages.listMessages,
     listFrames: messages.listFrames,

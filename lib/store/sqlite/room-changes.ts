@@ -121,6 +121,15 @@ export function createRoomChanges(db: Database) {
       const event = roomEvent(roomId, by, now);
       return { room: current(roomId), events: [event] };
     },
+    // Any live room, direct ones too (the caller checked who may).
+    setRoomRetention(roomId: number, by: number, retention: number | null, now: number): Changed | Refused {
+      const found = reads.room(roomId);
+      if (!found || found.archived || !found.users.some((u) => u.id === by)) return { refused: "not_found" };
+      const { archived: _, ...room } = found;
+      if (room.retention === retention) return { room, events: [] };
+      q.setRetention.run(retention, roomId);
+      return { room: current(roomId), events: [roomEvent(roomId, by, now)] };
+    },
     addMembers(roomId: number, by: number, userIds: number[], now: number, rules: MemberRules) {
       const room = actable(roomId, by);
       return "refused" in room ? room : addTo(room, by, userIds, now, rules);
@@ -194,6 +203,7 @@ function prepare(db: Database) {
        SELECT ?1, ?2, coalesce((SELECT max(position) + 1 FROM room_members WHERE room_id = ?1), 0),
          coalesce(r.last_message_id, 0), r.message_count FROM rooms r WHERE r.id = ?1`,
     ),
+    setRetention: db.query<never, [number | null, number]>("UPDATE rooms SET retention = ? WHERE id = ?"),
     setMemberKey: db.query<never, [string, number]>("UPDATE rooms SET member_key = ? WHERE id = ?"),
     deleteMember: db.query<never, [number, number]>("DELETE FROM room_members WHERE room_id = ? AND user_id = ?"),
     // Signed file URLs cover the epoch: the removed member's stop working (lib/files/signing.ts).

@@ -1,7 +1,7 @@
 // Rooms read as domain objects, on whichever connection asks: the main one (reads) and the writer's
 // (room changes answer with the room after the change).
 import type { Database } from "bun:sqlite";
-import { editedIds, eventFromBody } from "../frames.ts";
+import { editedIds, eventFromBody, readable } from "../frames.ts";
 import type { Message, Room, RoomEvent, RoomKind, User } from "../store.ts";
 
 export type RoomRow = {
@@ -13,10 +13,11 @@ export type RoomRow = {
   ownerId: number | null;
   seq: number;
   archived: number;
+  retention: number | null;
 };
 export type EventRow = { roomId: number; seq: number; kind: RoomEvent["kind"]; byId: number; body: string };
 
-const ROOM = "id, kind, name, topic, public, owner_id AS ownerId, seq, archived";
+const ROOM = "id, kind, name, topic, public, owner_id AS ownerId, seq, archived, retention";
 export const EVENT = "room_id AS roomId, seq, kind, by_id AS byId, body";
 
 export function toRoom(r: RoomRow, users: User[]): Room {
@@ -29,6 +30,7 @@ export function toRoom(r: RoomRow, users: User[]): Room {
     public: r.public === 1,
     ownerId: r.ownerId,
     seq: r.seq,
+    retention: r.retention ?? null,
   };
 }
 
@@ -40,7 +42,7 @@ export function toEvent(r: EventRow, messages?: Map<number, Message>): RoomEvent
 export function toEvents(rows: EventRow[], read: (ids: number[]) => Message[]): RoomEvent[] {
   const ids = editedIds(rows);
   const messages = new Map(ids.length === 0 ? [] : read(ids).map((m) => [m.id, m]));
-  return rows.map((r) => toEvent(r, messages));
+  return rows.map((r) => toEvent(r, messages)).filter(readable);
 }
 
 export function prepareRoomReads(db: Database) {

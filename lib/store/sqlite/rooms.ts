@@ -2,7 +2,15 @@
 // here; changes run on the message writer (room-changes.ts).
 import type { Database } from "bun:sqlite";
 import { groupMembersByRoom, groupMemberships, type MemberRow, type MembershipRow, NO_CURSOR } from "../members.ts";
-import { defaultNotify, type NotifyLevel, type PublicRoom, type Room, type RoomSummary, type Store } from "../store.ts";
+import {
+  defaultNotify,
+  type NotifyLevel,
+  type PublicRoom,
+  type Room,
+  type RoomKind,
+  type RoomSummary,
+  type Store,
+} from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 import { prepareRoomReads, type RoomRow, toRoom } from "./room-rows.ts";
 
@@ -22,6 +30,7 @@ type Rooms = Pick<
   | "listMemberships"
   | "markRead"
   | "setRoomSettings"
+  | "setRoomRetention"
 >;
 type RoomListRow = RoomRow & {
   lastMessageId: number | null;
@@ -53,6 +62,7 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
     addMembers: changes("addMembers"),
     removeMember: changes("removeMember"),
     joinRoom: changes("joinRoom"),
+    setRoomRetention: changes("setRoomRetention"),
     findRoomForMember: async (roomId, userId) => roomForMember(roomId, userId),
     // A room at a time: a few index lookups each on this connection, with no round trip.
     async findRoomsForMember(roomIds, userId) {
@@ -92,8 +102,8 @@ export function createRooms(db: Database, change: (op: string, args: unknown[]) 
       return { marker: after?.marker ?? 0, unread: after?.unread ?? 0, mentions: after?.mentions ?? 0 };
     },
     async setRoomSettings(roomId, userId, settings) {
-      const row = q.setNotify.get(settings.notify, roomId, userId);
-      return row && { notify: row.notify };
+      const row = q.setNotify.get(settings.notify ?? null, roomId, userId);
+      return row && { notify: row.notify ?? defaultNotify(row.kind) };
     },
   };
 }
@@ -106,7 +116,7 @@ function prepare(db: Database) {
   // Unread from counters (schema.sql): no message is counted here, whatever the room's size. Unread
   // mentions: the caller's mentions rows past the marker, a range of the table's primary key.
   const userRooms = db.query<RoomListRow, [number, number, number, number]>(
-    `SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id AS ownerId, r.seq, r.archived,
+    `SELECT r.id, r.kind, r.name, r.topic, r.public, r.owner_id AS ownerId, r.seq, r.archived, r.retention,
        r.last_message_id AS lastMessageId, r.last_activity AS lastActivity, m.notify,
        (r.message_count - m.read_count) - (m.sent - m.read_sent) AS unread,
        (SELECT count(*) FROM mentions x WHERE x.user_id = ?1 AND x.room_id = r.id AND x.message_id > m.last_read_id)
@@ -142,8 +152,10 @@ function prepare(db: Database) {
      WHERE room_id = ?1 AND user_id = ?2 AND last_read_id < t.target
      RETURNING last_read_id AS marker`,
   );
-  const setNotify = db.query<{ notify: NotifyLevel }, [NotifyLevel, number, number]>(
-    "UPDATE room_members SET notify = ? WHERE room_id = ? AND user_id = ? RETURNING notify",
+  // notify null: unchanged (a settings call with retention only reads the level).
+  const setNotify = db.query<{ notify: NotifyLevel | null; kind: RoomKind }, [NotifyLevel | null, number, number]>(
+    `UPDATE room_members SET notify = coalesce(?1, notify) WHERE room_id = ?2 AND user_id = ?3
+     RETURNING notify, (SELECT kind FROM rooms WHERE id = ?2) AS kind`,
   );
   // Newest first; a substring of the folded name (all when empty).
   const publicRooms = db.query<PublicRoom, [number, string, number]>(

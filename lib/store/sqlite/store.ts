@@ -10,6 +10,7 @@ import { createAccounts } from "./accounts.ts";
 import { createFiles } from "./files.ts";
 import { createMessages } from "./messages.ts";
 import { migrateSqlite } from "./migrations.ts";
+import { prepareHistoryStarts } from "./retention.ts";
 import { copyDatabase, createPrivate } from "./private-file.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
@@ -63,6 +64,8 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Ope
     editMessage: (edit) => messages.change("editMessage", [edit]) as ReturnType<Store["editMessage"]>,
     deleteMessage: (deletion) => messages.change("deleteMessage", [deletion]) as ReturnType<Store["deleteMessage"]>,
     setReaction: (change) => messages.change("setReaction", [change]) as ReturnType<Store["setReaction"]>,
+    expireMessages: (round) => messages.change("expireMessages", [round]) as ReturnType<Store["expireMessages"]>,
+    historyStarts: prepareHistoryStarts(db),
     listMessages: messages.listMessages,
     listFrames: messages.listFrames,
     listRoomsFrames: messages.listRoomsFrames,

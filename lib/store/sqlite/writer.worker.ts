@@ -9,6 +9,7 @@ import { type Row, unpack } from "./batch.ts";
 import { prepareRepliesAndMentions } from "./replies-mentions.ts";
 import { prepareFileLinks } from "./file-links.ts";
 import { createMessageChanges, type MessageChanges } from "./message-changes.ts";
+import { createRetention, type Retention } from "./retention.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
 
@@ -18,6 +19,7 @@ let db: Database;
 let writeBatch: (rows: Row[]) => Written;
 let changeRoom: ReturnType<typeof createRoomChanges>;
 let changeMessage: MessageChanges;
+let retention: Retention;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
 // with the same client_id (seq 0); null or "message_not_found": refused (members.ts NotStored).
 // mentions: [index in results, the ids its text mentions] for each new message that mentions someone;
@@ -104,6 +106,7 @@ function open(path: string, synchronous: "full" | "normal") {
   writeBatch = createBatchWriter(db);
   changeRoom = createRoomChanges(db);
   changeMessage = createMessageChanges(db);
+  retention = createRetention(db);
 }
 
 // After a delete: the WAL, which holds the pages with the erased text (every version of it), is copied
@@ -166,7 +169,9 @@ function createBatchWriter(db: Database): (rows: Row[]) => Written {
     if (!member) return null;
     if (clientId !== null) {
       const earlier = staged.get(stagedKey(roomId, userId, clientId))?.[3] ?? recent.find(roomId, userId, clientId);
-      if (earlier !== undefined) return toMessage(messageById.get(earlier)!);
+      // Gone when retention deleted it since: then the message is new.
+      const row = earlier === undefined ? null : messageById.get(earlier);
+      if (row) return toMessage(row);
     }
     if (replyTo !== 0 && links.replyRefused(roomId, replyTo)) return "message_not_found";
     files.refs = ids.length === 0 ? null : fileLinks.check(roomId, userId, ids, taken);
@@ -234,6 +239,7 @@ const CHANGE_BUSY_MS = 100;
 function change(op: string, args: unknown[]) {
   db.run(`PRAGMA busy_timeout = ${CHANGE_BUSY_MS}`);
   try {
+    if (retention.has(op)) return expire(args);
     if (!changeMessage.has(op)) return self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
     const { erased, ...reply } = changeMessage.run(op, args);
     if (erased) {
@@ -251,6 +257,23 @@ function change(op: string, args: unknown[]) {
   } finally {
     db.run("PRAGMA busy_timeout = 5000");
   }
+}
+
+// A retention round (sqlite/retention.ts). The WAL that holds the deleted texts is truncated by the checkpoint
+// timer within a second, not after each round (a sweep of many rounds pays for one truncation a second, and
+// message batches waiting behind a round do not wait for it), and by the sweep's last round, which finds no
+// room, before it answers: a sweep that ends has erased what it deleted.
+function expire(args: unknown[]) {
+  const result = retention.run(args[0] as Parameters<Retention["run"]>[0]);
+  if (typeof result === "object" && result.roomId !== null) truncateOwed = true;
+  else if (truncateOwed) {
+    try {
+      truncateWal();
+    } catch {
+      // busy: the checkpoint timer goes on trying
+    }
+  }
+  self.postMessage({ kind: "changed", result, eventId: 0 } satisfies Reply);
 }
 
 self.onmessage = (e: MessageEvent<Request>) => {
