@@ -12,6 +12,7 @@ import { openStorage } from "./lib/files/open.ts";
 import { createSigner, newFileSecret } from "./lib/files/signing.ts";
 import { pushHandlers } from "./lib/http/push.ts";
 import { generateVapidKeys, type VapidKeys } from "./lib/push/vapid.ts";
+import { type Pushes, startPushes } from "./lib/push/pushes.ts";
 import { startOrphanSweep } from "./lib/files/sweep.ts";
 import { startRetentionSweep } from "./lib/retention/sweep.ts";
 import { inviteHandlers } from "./lib/http/invites.ts";
@@ -126,7 +127,10 @@ async function openParts(config: Config, opts: Options) {
   // The VAPID key pair (Web Push): likewise made once, the same on every instance.
   const vapid = JSON.parse(await store.setting("vapid_keys", JSON.stringify(await generateVapidKeys()))) as VapidKeys;
   const storage = openStorage(config, opts.env);
-  const hub = createHub({ store, config, now, log, limits, broker, fileUrl });
+  // Web Push: the hub hands each message stored here to the queue, which never holds up the message path.
+  let pushes: Pushes | undefined;
+  const hub = createHub({ store, config, now, log, limits, broker, fileUrl, stored: (m) => pushes?.stored(m) });
+  pushes = await startPushes({ store, config, now, log, metrics, vapid, online: hub.online });
   // Several instances (a shared database) each with its own folder: a file is found only where it was uploaded.
   if (config.databaseUrl && !config.filesS3)
     log.warn("files are local to this instance: with DATABASE_URL, give every instance --files-s3 s3://bucket/prefix", {
@@ -148,6 +152,7 @@ async function openParts(config: Config, opts: Options) {
     rooms: () => hub.stats().rooms,
     delivered: () => hub.stats().delivered,
     filesStoredBytes: () => store.filesStoredBytes(),
+    pushQueue: () => store.countPushQueue(),
   });
   const observe = createObserver({ config, log, metrics });
   return {
@@ -167,6 +172,7 @@ async function openParts(config: Config, opts: Options) {
     sweep,
     retention,
     vapid,
+    pushes,
   };
 }
 
@@ -242,7 +248,7 @@ function routes(parts: Parts, stopping: () => boolean) {
 // Stop accepting, close every WebSocket with 1001, give requests in flight up to graceMs, then cut
 // what is left, write pending messages, checkpoint and close the database.
 async function stopParts(
-  { log, hub, broker, shared, store, sweep, retention }: Parts,
+  { log, hub, broker, shared, store, sweep, retention, pushes }: Parts,
   server: Server<unknown>,
   graceMs: number,
 ) {
@@ -257,6 +263,7 @@ async function stopParts(
   clearTimeout(timer);
   await sweep.stop();
   await retention.stop();
+  await pushes.stop(); // what gathered is written; sends in flight are cut (their rows go out again later)
   await broker.close();
   shared?.close();
   await store.close();

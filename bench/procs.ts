@@ -65,10 +65,11 @@ export type ServerOpts = {
   cheapPasswords: boolean;
   synchronous?: "full" | "normal";
   databaseUrl?: string;
+  env?: Record<string, string>; // more settings, by environment variable
 };
 
 export function startEchat(o: ServerOpts) {
-  const env: Record<string, string> = { ECHAT_DB: o.db, ECHAT_LOG_LEVEL: "silent", ECHAT_LIMITS: "off" };
+  const env: Record<string, string> = { ECHAT_DB: o.db, ECHAT_LOG_LEVEL: "silent", ECHAT_LIMITS: "off", ...o.env };
   if (o.cheapPasswords) Object.assign(env, { ECHAT_PASSWORD_MEMORY: "8", ECHAT_PASSWORD_TIME: "1" });
   if (o.synchronous) env.ECHAT_SYNCHRONOUS = o.synchronous;
   if (o.databaseUrl) env.DATABASE_URL = o.databaseUrl;

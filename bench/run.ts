@@ -41,6 +41,7 @@ import {
   withUploads,
 } from "./scenarios-files.ts";
 import { markdownTable, printTable, type Row, streamVsRoomSocket } from "./report.ts";
+import { pushScenario } from "./scenarios-push.ts";
 
 const quick = Bun.argv.includes("--quick");
 // --only=1,3a,6: scenarios whose name starts with one of these (while working on one figure).
@@ -335,6 +336,14 @@ async function main() {
       record("7 login burst (default argon2id)", "server", login);
       await server.stop();
     }
+    process.stdout.write(".");
+
+    // Issue 18: "server" is the chat with 100 offline members subscribed to push, "baseline" the same without.
+    const P1 = "P1 push: 2000 msg/s, 100 offline members subscribed (baseline: none subscribed)";
+    for (const [kind, v] of want("P1")
+      ? await pushScenario(Math.max(P.rounds, 5), (child, s) => drive({ child } as Target, s))
+      : [])
+      record(P1, kind, v);
     process.stdout.write(".");
 
     for (const store of want("R1") ? resumeStores() : [])

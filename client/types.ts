@@ -89,6 +89,19 @@ export type PublicRoom = { id: number; name: string; topic: string | null; membe
 export type NotifyLevel = "all" | "mentions" | "none";
 // A browser's PushSubscription as JSON (PushSubscription.toJSON()), for subscribePush.
 export type PushSubscriptionJson = { endpoint: string; keys: { p256dh: string; auth: string } };
+// What a push notification carries (the service worker's push event: event.data.json()). room_name: null for
+// direct rooms; text: absent when the server runs with --push-preview off (fetch the message instead).
+export type PushPayload = {
+  type: "message";
+  room_id: number;
+  message_id: number;
+  seq: number;
+  sender: string;
+  room_name: string | null;
+  mention: boolean;
+  unread: number;
+  text?: string;
+};
 
 // Your own settings in a room and the room's retention (PUT /v1/rooms/:id/settings), as answered.
 export type RoomSettings = { notify: NotifyLevel; retention: number | null };

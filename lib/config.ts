@@ -296,6 +296,27 @@ export const SETTINGS = {
     bool,
     "accept http: push endpoints on 127.0.0.0/8 (tests' own push services; never in production)",
   ),
+  pushDelay: setting(
+    "push-delay",
+    "ECHAT_PUSH_DELAY",
+    0,
+    int(0, 86400),
+    "seconds a member must stay away before a message is pushed to them (0: as soon as they have no socket open)",
+  ),
+  pushPreview: setting(
+    "push-preview",
+    "ECHAT_PUSH_PREVIEW",
+    true,
+    bool,
+    "put the message's text in push notifications (off: only who wrote where; the device fetches the text)",
+  ),
+  pushContact: setting(
+    "push-contact",
+    "ECHAT_PUSH_CONTACT",
+    "",
+    (raw) => (raw === "" || /^mailto:[^\s@]+@[^\s@]+$/.test(raw) || /^https:\/\/[^\s]+$/.test(raw) ? raw : undefined),
+    "the contact push services may reach about this server's pushes, mailto: or https: (empty: --public-url when https, else mailto:echat@localhost)",
+  ),
 };
 
 type Settings = typeof SETTINGS;

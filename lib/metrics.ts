@@ -69,19 +69,27 @@ export class Histogram {
   }
 }
 
-// filesStoredBytes: read from the database at scrape time, so that every instance reports the whole deployment's.
+// filesStoredBytes and pushQueue: read from the database at scrape time, so that every instance reports the
+// whole deployment's.
 export type Gauges = {
   sockets: () => number;
   rooms: () => number;
   delivered: () => number;
   filesStoredBytes: () => Promise<number>;
+  pushQueue: () => Promise<number>;
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(version: string) {
   const startedAt = Date.now() / 1000;
-  let gauges: Gauges = { sockets: () => 0, rooms: () => 0, delivered: () => 0, filesStoredBytes: async () => 0 };
+  let gauges: Gauges = {
+    sockets: () => 0,
+    rooms: () => 0,
+    delivered: () => 0,
+    filesStoredBytes: async () => 0,
+    pushQueue: async () => 0,
+  };
   const m = {
     httpRequests: new Counter("echat_http_requests_total", "HTTP requests by method, route pattern and status"),
     httpDuration: new Histogram("echat_http_request_duration_seconds", "HTTP request latency by route pattern"),
@@ -97,15 +105,28 @@ export function createMetrics(version: string) {
       "Messages deleted by retention (by this instance's sweeps)",
     ),
     invitesUsed: new Counter("echat_invites_used_total", "Registrations that took a use of an invite code"),
+    pushSent: new Counter("echat_push_sent_total", "Web Push notifications the push services accepted"),
+    // reason: gone (404/410: subscription removed), rejected (another 4xx), gave_up (retries spent), retry (a
+    // 429, 5xx or network failure to be retried), endpoint (refused at send time), expired (older than the
+    // TTL), full (the in-memory queue was full), enqueue (the queue's write failed).
+    pushFailed: new Counter(
+      "echat_push_failed_total",
+      "Web Push notifications not sent, and sends to retry, by reason",
+    ),
 
     // The hub owns sockets and rooms; it is created after the metrics.
     readFrom(g: Gauges) {
       gauges = g;
     },
 
-    // A database that does not answer leaves the files gauge NaN; the rest of the scrape still comes.
-    render: async (): Promise<string> =>
-      renderMetrics(m, gauges, version, startedAt, await gauges.filesStoredBytes().catch(() => NaN)),
+    // A database that does not answer leaves these gauges NaN; the rest of the scrape still comes.
+    render: async (): Promise<string> => {
+      const [filesBytes, pushQueue] = await Promise.all([
+        gauges.filesStoredBytes().catch(() => NaN),
+        gauges.pushQueue().catch(() => NaN),
+      ]);
+      return renderMetrics(m, gauges, version, startedAt, { filesBytes, pushQueue });
+    },
   };
   return m;
 }
@@ -119,9 +140,13 @@ type Kept = {
   readMarkerWrites: Counter;
   retentionDeleted: Counter;
   invitesUsed: Counter;
+  pushSent: Counter;
+  pushFailed: Counter;
 };
 
-function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number, filesBytes: number): string {
+type Read = { filesBytes: number; pushQueue: number }; // the gauges read from the database for this scrape
+
+function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: number, read: Read): string {
   const e = exposition();
   const mem = process.memoryUsage();
   e.one("echat_build_info", "gauge", "Always 1; the version is a label", 1, { version });
@@ -146,8 +171,11 @@ function renderMetrics(m: Kept, gauges: Gauges, version: string, startedAt: numb
     "echat_files_stored_bytes",
     "gauge",
     "Bytes of uploaded files stored, attached or not (all instances)",
-    filesBytes,
+    read.filesBytes,
   );
+  e.counter(m.pushSent);
+  e.counter(m.pushFailed, false);
+  e.one("echat_push_queue", "gauge", "Web Push notifications pending in the queue (all instances)", read.pushQueue);
   e.one("process_resident_memory_bytes", "gauge", "Resident set size", mem.rss);
   e.one("process_heap_bytes", "gauge", "JavaScript heap in use", mem.heapUsed);
   e.one("process_start_time_seconds", "gauge", "Start time since the Unix epoch", startedAt);

@@ -1,7 +1,7 @@
 // Web Push, the server's side of subscribing: GET /v1/push/key gives the VAPID public key, made at the first
 // start and kept in the database (the settings table), so that a restart and a second instance give the same;
 // POST and DELETE /v1/push/subscriptions register and remove a session's subscriptions, which go with the
-// session. Nothing is sent yet, so the rows are read from the database (pushRows) to see what is registered.
+// session. What is registered is read from the database (pushRows); what is sent to it: test/push-send.test.ts.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

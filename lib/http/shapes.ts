@@ -5,6 +5,7 @@ import type {
   Invite,
   Message,
   PublicRoom,
+  PushTarget,
   Reaction,
   Room,
   RoomEvent,
@@ -161,4 +162,30 @@ export function sessionJson(s: SessionRow, current: boolean) {
     address: s.address,
     current,
   };
+}
+
+// A Web Push notification's plaintext (docs/api.md#push-notifications), inside the encrypted body. text: the
+// message cut to PREVIEW_LENGTH code points ("…" added when cut), or its first file's name in brackets; absent
+// with --push-preview off (the device fetches the message itself).
+export const PREVIEW_LENGTH = 200;
+export function pushPayloadJson(t: PushTarget, preview: boolean) {
+  const m = t.message;
+  const body = {
+    type: "message" as const,
+    room_id: m.roomId,
+    message_id: m.id,
+    seq: m.seq,
+    sender: t.senderLogin,
+    room_name: t.roomKind === "group" ? t.roomName : null,
+    mention: m.mentions?.includes(t.userId) ?? false,
+    unread: t.unread,
+  };
+  return preview ? { ...body, text: previewText(m) } : body;
+}
+
+function previewText(m: Message): string {
+  const points = [...m.text];
+  if (points.length > PREVIEW_LENGTH) return points.slice(0, PREVIEW_LENGTH).join("") + "…";
+  if (m.text === "" && m.files?.[0]) return `[${m.files[0].name}]`;
+  return m.text;
 }

@@ -6,7 +6,7 @@ import { ApiError } from "../errors.ts";
 import { type FileUrl, messageJson } from "../http/shapes.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
+import type { Message, Store } from "../store/store.ts";
 import { isObject, validClientId, validFiles, validReplyTo, validText } from "../validate.ts";
 import type { ReadMarkers } from "./read-markers.ts";
 import { send, sendError, type WS } from "./socket.ts";
@@ -23,6 +23,7 @@ export type FrameContext = {
   lastTyping: Map<string, number>; // "room:user" -> when its last typing event went out
   reads: ReadMarkers;
   fileUrl: FileUrl;
+  stored?: (m: Message) => void; // a message stored here (Web Push's queue notes it; never awaited)
 };
 export type Frame = Record<string, unknown>;
 type FrameHandler = (ctx: FrameContext, ws: WS, frame: Frame) => unknown;
@@ -100,6 +101,7 @@ export async function storeMessage(ctx: FrameContext, ws: WS, room: number, fram
     return send(ws, typed ? { type: "message", ...body } : body);
   }
   broker.message(stored.message);
+  ctx.stored?.(stored.message);
 }
 
 function handleTypingFrame(ctx: FrameContext, ws: WS) {

@@ -8,7 +8,7 @@ import type { Config } from "../config.ts";
 import { CLOSE } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
+import type { Message, Store } from "../store/store.ts";
 import { createDelivery, type Delivery } from "./deliver.ts";
 import { type FrameContext, handleFrame } from "./frames.ts";
 import type { Notifier } from "./notifier.ts";
@@ -36,6 +36,7 @@ type Deps = {
   limits: Limits;
   broker: Broker;
   fileUrl: FileUrl; // a file's signed URL, for the messages the hub makes JSON of
+  stored?: (m: Message) => void; // each message stored on this instance, after its delivery began
 };
 type Close = { code: number; reason: string };
 
@@ -106,6 +107,8 @@ export function createHub(deps: Deps) {
     stats() {
       return { sockets: registry.size, rooms: rooms.roomCount, delivered };
     },
+    // The users with any socket open on any instance (Web Push goes to the others).
+    online: (): number[] | Promise<number[]> => broker.online(ANYWHERE, userPresence.here),
   };
 }
 

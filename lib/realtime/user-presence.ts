@@ -118,6 +118,7 @@ export function createUserPresence({ broker, log }: Deps) {
     changed: () => (streamsOpen > 0 ? void refresh() : undefined),
     interested: () => streamsOpen > 0,
     pairs: (): Array<[number, number]> => [...sockets.keys()].map((u) => [ANYWHERE, u]),
+    here: (): number[] => [...sockets.keys()],
     // Before a stream goes live: the list is known (read once while no stream needed it).
     ready: (): Promise<void> => (online ? (reading ?? Promise.resolve()) : refresh()),
     // The stream goes live (in the turn it says synced): its rooms as read at resume, brought up to date

@@ -27,6 +27,27 @@ export type PushSubscriptionRow = {
   createdAt: number;
 };
 
+// Web Push still to send (lib/push/): what the flusher hands the store, one per room with news. messageId: the
+// room's newest message, for members whose level is `all`; mentions: per mentioned member (not the sender), the
+// newest message mentioning them, for members at `all` or `mentions`.
+export type PushNews = { roomId: number; messageId: number; senderId: number; mentions: Array<[number, number]> };
+// A claimed row of the queue: one subscription's pending push for a room. attempts: failed sends so far.
+export type PushJob = { endpoint: string; roomId: number; messageId: number; attempts: number };
+// What a send needs, read as it goes: the subscription's keys, the member's state in the room now (level in
+// effect, read marker, unread count), the room, the message (a tombstone when deleted) and its sender's login.
+export type PushTarget = {
+  userId: number;
+  p256dh: string;
+  auth: string;
+  notify: NotifyLevel;
+  lastReadId: number;
+  unread: number;
+  roomKind: RoomKind;
+  roomName: string | null;
+  message: Message;
+  senderLogin: string;
+};
+
 export type NewSession = {
   tokenHash: Uint8Array;
   publicId: string;
@@ -402,6 +423,22 @@ export interface Store {
   // row of that endpoint, if any. Ending a session removes its rows (ON DELETE CASCADE on both stores).
   savePushSubscription(sub: PushSubscriptionRow, max: number): Promise<void>;
   deletePushSubscription(userId: number, endpoint: string): Promise<void>;
+  // The push queue (lib/push/; push_queue: one row per subscription and room). enqueuePushes: one statement
+  // (so one transaction) upserting a row for each subscription of each member the news concerns: not the
+  // sender, not in `online`, the level in effect matching, the message past their read marker; an existing
+  // row keeps its due time and takes the newer message. claimPushes: up to `limit` rows due by `now` and not
+  // claimed, claimed until `until` atomically (two instances never claim one row). findPushTarget: null when the
+  // subscription, the membership or the message is gone. settlePush: the job is done (sent or dropped): its row
+  // goes if it still holds the message sent, else (a newer message came) it is released, due at `dueAt` at the
+  // earliest. retryPush: released, due at `dueAt`, with `attempts` failed sends so far. deletePushEndpoint: the
+  // subscription (and its rows) of an endpoint the push service says is gone. countPushQueue: rows pending.
+  enqueuePushes(news: PushNews[], online: number[], dueAt: number): Promise<void>;
+  claimPushes(now: number, until: number, limit: number): Promise<PushJob[]>;
+  findPushTarget(job: PushJob): Promise<PushTarget | null>;
+  settlePush(job: PushJob, dueAt: number): Promise<void>;
+  retryPush(job: PushJob, dueAt: number, attempts: number): Promise<void>;
+  deletePushEndpoint(endpoint: string): Promise<void>;
+  countPushQueue(): Promise<number>;
   // The orphan sweep (lib/files/sweep.ts): deletes up to `limit` rows of files still unattached and uploaded
   // before `before` (ms), oldest first, each only if still unattached as it goes; their storage keys.
   deleteUnattachedFiles(before: number, limit: number): Promise<string[]>;

@@ -124,6 +124,12 @@ export const checkedFetch = (async (input: string | URL | Request, init?: Reques
   return res;
 }) as typeof fetch;
 
+// A Web Push payload (decrypted by test/support/push-service.ts) against the PushPayload schema: the problem, if any.
+export function checkPushPayload(payload: unknown): string | undefined {
+  const v = validator("openapi#/components/schemas/PushPayload");
+  return v(payload) ? undefined : `push payload not as documented: ${ajv.errorsText(v.errors)}`;
+}
+
 // --- WebSocket frames -----------------------------------------------------------------------------------
 const frameValidators = (frames: Record<string, unknown>) =>
   Object.keys(frames).map((name) => [name, validator(`asyncapi#/components/messages/${name}/payload`)] as const);

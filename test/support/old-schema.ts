@@ -5,6 +5,7 @@ import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Config } from "../../lib/config.ts";
 import { dropDatabase, freshDatabase, STORE } from "./postgres.ts";
 import { startServer, type TestServer } from "./server.ts";
 
@@ -180,20 +181,21 @@ export async function rewindTestDatabase(version: keyof typeof REWIND, file: str
 }
 
 // An upgrade test: a database of the suite's store made now and filled by `before`, turned back to `version`,
-// then served again (the server migrates it at start) for `after`; removed afterwards.
+// then served again (the server migrates it at start) for `after`; removed afterwards. config: settings of both.
 export async function afterUpgradeFrom<S>(
   version: keyof typeof REWIND,
   before: (t: TestServer) => Promise<S>,
   after: (t: TestServer, filled: S) => Promise<void>,
+  config: Partial<Config> = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), `echat-v${version}-`));
   const databaseUrl = STORE === "postgres" ? await freshDatabase(dir) : "";
-  let t = await startServer({ dir, config: { databaseUrl } });
+  let t = await startServer({ dir, config: { ...config, databaseUrl } });
   try {
     const filled = await before(t);
     await t.stop();
     await rewindTestDatabase(version, t.db, databaseUrl);
-    t = await startServer({ dir, config: { databaseUrl } });
+    t = await startServer({ dir, config: { ...config, databaseUrl } });
     await after(t, filled);
   } finally {
     await t.stop();

@@ -216,6 +216,28 @@ export const REST_SCHEMAS = {
   },
   PushEndpoint: { type: "object", properties: { endpoint: { type: "string" } }, required: ["endpoint"] },
   PushKey: strict({ key: { type: "string", pattern: "^[A-Za-z0-9_-]{87}$", description: "65-byte P-256 point" } }),
+  // Not a reply: the plaintext inside a Web Push request's encrypted body (docs/api.md#push-notifications).
+  PushPayload: {
+    ...strict(
+      {
+        type: { const: "message" },
+        room_id: id,
+        message_id: id,
+        seq: { type: "integer", minimum: 1 },
+        sender: { type: "string", description: "the sender's login" },
+        room_name: { type: ["string", "null"], description: "the group's name; null for direct rooms" },
+        mention: { type: "boolean", description: "the message mentions the recipient" },
+        unread: { type: "integer", minimum: 0, description: "the recipient's unread count in the room when sent" },
+        text: {
+          type: "string",
+          description:
+            "at most 200 code points and an ellipsis, or [first file's name]; absent with --push-preview off",
+        },
+      },
+      ["type", "room_id", "message_id", "seq", "sender", "room_name", "mention", "unread"],
+    ),
+    description: "the JSON a push notification carries, encrypted (aes128gcm) for the subscription",
+  },
   File: fileSchema,
   Message: strict(messageProps, messageRequired),
   MessageEdit: {

@@ -17,6 +17,7 @@ import { createRoomChanges } from "./room-changes.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
 import { createPush } from "./push.ts";
+import { createPushQueue } from "./push-queue.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -45,6 +46,7 @@ export async function openPostgres(
     ...createSessions(sql),
     ...createFiles(sql),
     ...createPush(sql),
+    ...createPushQueue(sql),
     ...createRooms(sql),
     ...createRoomChanges(sql),
     ...createMessageChanges(sql),

@@ -15,6 +15,7 @@ import { copyDatabase, createPrivate } from "./private-file.ts";
 import { createRooms } from "./rooms.ts";
 import { createSearch } from "./search.ts";
 import { createPush } from "./push.ts";
+import { createPushQueue } from "./push-queue.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
@@ -57,6 +58,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Ope
     ...createSessions(db),
     ...createFiles(db),
     ...createPush(db),
+    ...createPushQueue(db, config.synchronous),
     ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     editMessage: (edit) => messages.change("editMessage", [edit]) as ReturnType<Store["editMessage"]>,
