@@ -247,7 +247,7 @@ describe.skipIf(!haveChromium)("the service worker in Chromium", () => {
       `({ ...${JSON.stringify(j)}, options: {}, toJSON() { return ${JSON.stringify(j)}; } })`;
     await w.evaluate(scope(), `resubscribe(${asSubscription(old)}, ${asSubscription(fresh)})`);
     const rows = await pushRows(s);
-    expect(rows[fresh.endpoint]).toEqual({ user: alice.id, session: sessionHash(alice.session) });
+    expect(rows[fresh.endpoint]).toMatchObject({ user: alice.id, session: sessionHash(alice.session) });
     expect(rows[old.endpoint]).toBeUndefined();
     await call(s.url, "DELETE", "/v1/push/subscriptions", {
       session: alice.session,
@@ -330,7 +330,7 @@ describe.skipIf(!haveChromium)("the page's push subscription, with a stand-in Pu
     await b.reload();
     const endpoint = (await until<any>(b, `JSON.parse(sessionStorage.getItem("stub.current"))`)).json.endpoint;
     await waitFor(async () => ((await mine()).length ? true : undefined), 10000, every(40));
-    expect(await mine()).toEqual([[endpoint, { user: carol.id, session: sessionHash(carol.session) }]]);
+    expect(await mine()).toMatchObject([[endpoint, { user: carol.id, session: sessionHash(carol.session) }]]);
     expect(await status()).toBeNull();
     expect(await b.evaluate("window.__asked")).toBe(0);
   }, 30000);

@@ -2,7 +2,7 @@
 // independent decrypt (node:crypto, the subscriber's side), VAPID tokens verified as a push service would, and
 // the endpoint refusals. Pure functions: no server here.
 import { describe, expect, test } from "bun:test";
-import { createDecipheriv, createECDH, createPublicKey, hkdfSync, verify } from "node:crypto";
+import { createECDH } from "node:crypto";
 import {
   encryptPush,
   fromBase64url,
@@ -20,6 +20,11 @@ import {
   nonPublicReason,
 } from "../lib/push/endpoint.ts";
 import { createVapidSigner, generateVapidKeys, TOKEN_LIFETIME_S } from "../lib/push/vapid.ts";
+import {
+  openPush as decryptPush,
+  parseVapid as parseAuthorization,
+  verifyEs256 as verifyToken,
+} from "./support/push-decrypt.ts";
 
 // RFC 8291 section 5 and appendix A (the base64url values without their line breaks).
 const RFC = {
@@ -38,32 +43,6 @@ const RFC = {
 };
 
 const text = new TextEncoder();
-const hkdf = (salt: Uint8Array, ikm: Uint8Array, info: string | Uint8Array, bytes: number) =>
-  new Uint8Array(hkdfSync("sha256", ikm, salt, typeof info === "string" ? text.encode(info) : info, bytes));
-
-// The subscriber's side, written apart from lib/push/ece.ts: read the header, agree on the secret with the
-// subscription's private key, derive the key and nonce, open the record, check and strip the 0x02 delimiter.
-function decryptPush(body: Uint8Array, uaPrivate: Uint8Array, auth: Uint8Array) {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const salt = body.subarray(0, 16);
-  const recordSize = view.getUint32(16);
-  const asPublic = body.subarray(21, 21 + body[20]!);
-  const ecdh = createECDH("prime256v1");
-  ecdh.setPrivateKey(uaPrivate);
-  const uaPublic = new Uint8Array(ecdh.getPublicKey());
-  const secret = new Uint8Array(ecdh.computeSecret(asPublic));
-  const ikm = hkdf(auth, secret, Buffer.concat([text.encode("WebPush: info\0"), uaPublic, asPublic]), 32);
-  const cek = hkdf(salt, ikm, "Content-Encoding: aes128gcm\0", 16);
-  const nonce = hkdf(salt, ikm, "Content-Encoding: nonce\0", 12);
-  const sealed = body.subarray(21 + asPublic.length);
-  const decipher = createDecipheriv("aes-128-gcm", cek, nonce);
-  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-  const record = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
-  let end = record.length - 1;
-  while (end > 0 && record[end] === 0) end--;
-  if (record[end] !== 2) throw new Error("no 0x02 delimiter");
-  return { plaintext: new TextDecoder().decode(record.subarray(0, end)), recordSize, asPublic, cek };
-}
 
 // A browser's subscription: its key pair and auth secret.
 function newSubscriber() {
@@ -140,34 +119,6 @@ describe("aes128gcm encryption (RFC 8291)", () => {
     for (const [p256dh, auth] of cases) expect(await readSubscriptionKeys(p256dh, auth)).toBeNull();
   });
 });
-
-function parseAuthorization(header: string) {
-  const match = /^vapid t=([\w-]+\.[\w-]+\.[\w-]+), k=([\w-]+)$/.exec(header);
-  if (!match?.[1] || !match[2]) throw new Error(`not a VAPID header: ${header}`);
-  const [head = "", claims = "", signature = ""] = match[1].split(".");
-  const json = (part: string) => JSON.parse(Buffer.from(part, "base64url").toString());
-  return {
-    token: match[1],
-    key: match[2],
-    head: json(head),
-    claims: json(claims),
-    signed: `${head}.${claims}`,
-    signature,
-  };
-}
-
-// Verified as a push service does: the JWS signature (ES256, r | s) against the key in k=, with node:crypto.
-function verifyToken(signed: string, signature: string, key: string): boolean {
-  const publicKey = createPublicKey({ key: Buffer.from(spkiOf(fromBase64url(key))), format: "der", type: "spki" });
-  const sig = Buffer.from(signature, "base64url");
-  return verify("sha256", Buffer.from(signed), { key: publicKey, dsaEncoding: "ieee-p1363" }, sig);
-}
-
-// A raw P-256 point as SubjectPublicKeyInfo DER: the fixed prefix for id-ecPublicKey, prime256v1.
-function spkiOf(point: Uint8Array): Uint8Array {
-  const prefix = Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex");
-  return Buffer.concat([prefix, point]);
-}
 
 describe("VAPID (RFC 8292)", () => {
   test("keys are a raw uncompressed P-256 point and a 32-byte scalar, both base64url", async () => {

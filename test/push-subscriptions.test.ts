@@ -5,13 +5,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Database } from "bun:sqlite";
-import { SQL } from "bun";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ApiError, EchatClient } from "../client/index.ts";
 import { startWithAdmin } from "./support/admin.ts";
 import { type Account, call, expectError, register } from "./support/http.ts";
 import { rewindTestDatabase } from "./support/old-schema.ts";
+import { pushRows, sessionHash, subscriptionKeys } from "./support/push-rows.ts";
 import { dropDatabase, freshDatabase, STORE } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 
@@ -25,35 +24,10 @@ beforeAll(async () => {
 });
 afterAll(() => s.stop());
 
-// The registered subscriptions, by endpoint: the user and the session (its token hash, hex) of each.
-async function pushRows(t: TestServer): Promise<Record<string, { user: number; session: string; p256dh: string }>> {
-  const query = "SELECT endpoint, user_id, token_hash, p256dh FROM push_subscriptions";
-  let rows: { endpoint: string; user_id: number | string; token_hash: Uint8Array; p256dh: string }[];
-  if (t.databaseUrl) {
-    const sql = new SQL({ url: t.databaseUrl, max: 1 });
-    rows = await sql.unsafe(query);
-    await sql.close();
-  } else {
-    const db = new Database(t.db, { readonly: true });
-    rows = db.query(query).all() as typeof rows;
-    db.close();
-  }
-  const entries = rows.map((r) => [
-    r.endpoint,
-    { user: Number(r.user_id), session: Buffer.from(r.token_hash).toString("hex"), p256dh: r.p256dh },
-  ]);
-  return Object.fromEntries(entries);
-}
-
-const sessionHash = (session: string) => new Bun.CryptoHasher("sha256").update(session).digest("hex");
-
 // A browser's subscription: a real P-256 public key and auth secret, and an endpoint of our own.
 let counter = 0;
 async function newSubscription(endpoint = `https://push.example.com/send/${++counter}`) {
-  const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
-  const p256dh = Buffer.from(await crypto.subtle.exportKey("raw", pair.publicKey)).toString("base64url");
-  const auth = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
-  return { endpoint, expirationTime: null, keys: { p256dh, auth } };
+  return { endpoint, expirationTime: null, keys: await subscriptionKeys() };
 }
 
 const subscribe = (who: { session: string }, body: unknown, t = s) =>

@@ -2,13 +2,13 @@
 // first (a row is deleted only while still unattached, in one statement, so an attach racing the sweep
 // either wins and keeps its file or finds it gone: invalid_files), then the bytes. A crash between the two
 // leaves bytes with no row; nothing reads them. Every instance sweeps: two at once delete disjoint rows,
-// and deleting bytes twice is harmless. Timed by the injected clock, checked every CHECK_EVERY_MS of real time.
+// and deleting bytes twice is harmless. Timed by the injected clock, checked every second of real time (../periodic.ts).
 import type { Logger } from "../log.ts";
+import { startPeriodic } from "../periodic.ts";
 import type { Store } from "../store/store.ts";
 
 export const ORPHAN_AGE_MS = 24 * 60 * 60 * 1000;
 const SWEEP_EVERY_MS = 10 * 60 * 1000; // by the injected clock
-const CHECK_EVERY_MS = 1000;
 const BATCH = 100;
 
 export type SweepDeps = {
@@ -39,20 +39,5 @@ export async function sweepOrphans({ store, storage, now, log }: SweepDeps): Pro
 
 // The periodic sweep, first SWEEP_EVERY_MS after start. stop() ends it and waits for a sweep under way.
 export function startOrphanSweep(deps: SweepDeps) {
-  let last = deps.now();
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running || deps.now() - last < SWEEP_EVERY_MS) return;
-    last = deps.now();
-    running = sweepOrphans(deps)
-      .catch((e) => deps.log.error("orphan file sweep failed", { error: String(e) }))
-      .finally(() => (running = null));
-  }, CHECK_EVERY_MS);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic({ ...deps, everyMs: SWEEP_EVERY_MS, what: "orphan file sweep", run: () => sweepOrphans(deps) });
 }

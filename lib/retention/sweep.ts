@@ -6,10 +6,10 @@
 // message delete. Every instance sweeps; on PostgreSQL a round that finds another instance's round running
 // ("busy") ends this instance's sweep, so rows are cut and counted once.
 import type { Logger } from "../log.ts";
+import { startPeriodic } from "../periodic.ts";
 import type { Store } from "../store/store.ts";
 
 const SWEEP_EVERY_MS = 10 * 60 * 1000; // by the injected clock
-const CHECK_EVERY_MS = 1000;
 const BATCH = 100;
 
 export type RetentionDeps = {
@@ -50,20 +50,5 @@ export async function sweepRetention(deps: RetentionDeps): Promise<number> {
 
 // The periodic sweep, first SWEEP_EVERY_MS after start. stop() ends it and waits for a sweep under way.
 export function startRetentionSweep(deps: RetentionDeps) {
-  let last = deps.now();
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running || deps.now() - last < SWEEP_EVERY_MS) return;
-    last = deps.now();
-    running = sweepRetention(deps)
-      .catch((e) => deps.log.error("retention sweep failed", { error: String(e) }))
-      .finally(() => (running = null));
-  }, CHECK_EVERY_MS);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic({ ...deps, everyMs: SWEEP_EVERY_MS, what: "retention sweep", run: () => sweepRetention(deps) });
 }

@@ -449,6 +449,18 @@ export interface Store {
   close(): Promise<void>;
 }
 
+// The push queue's part of a store (sqlite/push-queue.ts, postgres/push-queue.ts).
+export type PushQueueStore = Pick<
+  Store,
+  | "enqueuePushes"
+  | "claimPushes"
+  | "findPushTarget"
+  | "settlePush"
+  | "retryPush"
+  | "deletePushEndpoint"
+  | "countPushQueue"
+>;
+
 // The PostgreSQL client and the database's deployment id, for what shares the database besides the
 // store: the broker's LISTEN/NOTIFY transport, the shared login buckets, Redis names.
 export type PostgresHandle = { sql: SQL; deployment: string };

@@ -1,14 +1,14 @@
 // The push subscriptions the server has registered, read from its database: nothing in the API lists them.
-// endpoint -> the user and the session (its token hash, hex) it belongs to.
+// endpoint -> the user and the session (its token hash, hex) it belongs to, and its public key.
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";
 import type { TestServer } from "./server.ts";
 
-export type PushRow = { user: number; session: string };
+export type PushRow = { user: number; session: string; p256dh: string };
 
 export async function pushRows(t: TestServer): Promise<Record<string, PushRow>> {
-  const query = "SELECT endpoint, user_id, token_hash FROM push_subscriptions";
-  let rows: { endpoint: string; user_id: number | string; token_hash: Uint8Array }[];
+  const query = "SELECT endpoint, user_id, token_hash, p256dh FROM push_subscriptions";
+  let rows: { endpoint: string; user_id: number | string; token_hash: Uint8Array; p256dh: string }[];
   if (t.databaseUrl) {
     const sql = new SQL({ url: t.databaseUrl, max: 1 });
     rows = await sql.unsafe(query);
@@ -20,7 +20,7 @@ export async function pushRows(t: TestServer): Promise<Record<string, PushRow>> 
   }
   const entries = rows.map((r) => [
     r.endpoint,
-    { user: Number(r.user_id), session: Buffer.from(r.token_hash).toString("hex") },
+    { user: Number(r.user_id), session: Buffer.from(r.token_hash).toString("hex"), p256dh: r.p256dh },
   ]);
   return Object.fromEntries(entries);
 }

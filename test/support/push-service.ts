@@ -2,62 +2,29 @@
 // decrypts its body with the subscription's private key (RFC 8291, with node:crypto, apart from lib/push/ece.ts)
 // and verifies its VAPID token (RFC 8292) against the server's public key, as a real push service and browser
 // would. Each answer is the next one queued for that endpoint, else 201.
-import { createDecipheriv, createECDH, createPublicKey, hkdfSync, verify } from "node:crypto";
+import { createECDH } from "node:crypto";
 import { checkPushPayload } from "./contract.ts";
 import { call } from "./http.ts";
+import { openPush, parseVapid, verifyEs256 } from "./push-decrypt.ts";
 import { Changes, waitFor } from "./waiting.ts";
-
-const text = new TextEncoder();
-const hkdf = (salt: Uint8Array, ikm: Uint8Array, info: string | Uint8Array, bytes: number) =>
-  new Uint8Array(hkdfSync("sha256", ikm, salt, typeof info === "string" ? text.encode(info) : info, bytes));
 
 // A browser's subscription: its key pair and auth secret, and the JSON it would POST.
 export type Subscriber = { endpoint: string; privateKey: Uint8Array; auth: Uint8Array; json: object };
 
 export function decryptPush(body: Uint8Array, s: Subscriber): string {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const salt = body.subarray(0, 16);
-  if (view.getUint32(16) !== 4096) throw new Error("record size is not 4096");
-  const asPublic = body.subarray(21, 21 + body[20]!);
-  const ecdh = createECDH("prime256v1");
-  ecdh.setPrivateKey(s.privateKey);
-  const uaPublic = new Uint8Array(ecdh.getPublicKey());
-  const secret = new Uint8Array(ecdh.computeSecret(asPublic));
-  const ikm = hkdf(s.auth, secret, Buffer.concat([text.encode("WebPush: info\0"), uaPublic, asPublic]), 32);
-  const cek = hkdf(salt, ikm, "Content-Encoding: aes128gcm\0", 16);
-  const nonce = hkdf(salt, ikm, "Content-Encoding: nonce\0", 12);
-  const sealed = body.subarray(21 + asPublic.length);
-  const decipher = createDecipheriv("aes-128-gcm", cek, nonce);
-  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-  const record = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
-  let end = record.length - 1;
-  while (end > 0 && record[end] === 0) end--;
-  if (record[end] !== 2) throw new Error("no 0x02 delimiter");
-  return new TextDecoder().decode(record.subarray(0, end));
+  const opened = openPush(body, s.privateKey, s.auth);
+  if (opened.recordSize !== 4096) throw new Error("record size is not 4096");
+  return opened.plaintext;
 }
 
 // The VAPID header checked: the ES256 signature against `key` (the server's, from GET /v1/push/key), k= equal to
 // it; returns the claims.
 export function verifyVapid(header: string, key: string): { aud: string; exp: number; sub: string } {
-  const match = /^vapid t=([\w-]+)\.([\w-]+)\.([\w-]+), k=([\w-]+)$/.exec(header);
-  if (!match) throw new Error(`not a VAPID header: ${header}`);
-  const [, head = "", claims = "", signature = "", k] = match;
-  if (k !== key) throw new Error("k= is not the server's key");
-  const json = (part: string) => JSON.parse(Buffer.from(part, "base64url").toString());
-  if (json(head).alg !== "ES256") throw new Error("not ES256");
-  const spki = Buffer.concat([
-    Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex"),
-    Buffer.from(key, "base64url"),
-  ]);
-  const publicKey = createPublicKey({ key: spki, format: "der", type: "spki" });
-  const ok = verify(
-    "sha256",
-    Buffer.from(`${head}.${claims}`),
-    { key: publicKey, dsaEncoding: "ieee-p1363" },
-    Buffer.from(signature, "base64url"),
-  );
-  if (!ok) throw new Error("VAPID signature does not verify");
-  return json(claims);
+  const vapid = parseVapid(header);
+  if (vapid.key !== key) throw new Error("k= is not the server's key");
+  if (vapid.head.alg !== "ES256") throw new Error("not ES256");
+  if (!verifyEs256(vapid.signed, vapid.signature, key)) throw new Error("VAPID signature does not verify");
+  return vapid.claims;
 }
 
 export type Received = { endpoint: string; path: string; headers: Headers; body: Uint8Array; payload: any };

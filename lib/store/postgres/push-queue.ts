@@ -1,19 +1,8 @@
 // The Web Push queue on PostgreSQL, as on SQLite (sqlite/push-queue.ts). Claims skip rows another instance
 // holds locked, so two instances draining at once claim disjoint rows.
 import type { SQL } from "bun";
-import type { PushJob, Store } from "../store.ts";
+import type { PushJob, PushQueueStore } from "../store.ts";
 import { fileEpoch, message, type Row } from "./rows.ts";
-
-type Queue = Pick<
-  Store,
-  | "enqueuePushes"
-  | "claimPushes"
-  | "findPushTarget"
-  | "settlePush"
-  | "retryPush"
-  | "deletePushEndpoint"
-  | "countPushQueue"
->;
 
 const job = (r: Row): PushJob => ({
   endpoint: r.endpoint,
@@ -22,7 +11,7 @@ const job = (r: Row): PushJob => ({
   attempts: Number(r.attempts),
 });
 
-export function createPushQueue(sql: SQL): Queue {
+export function createPushQueue(sql: SQL): PushQueueStore {
   // A member's level in effect: NULL is the room kind's default (store.ts defaultNotify).
   const level = sql.unsafe("coalesce(m.notify, CASE r.kind WHEN 'direct' THEN 'all' ELSE 'mentions' END)");
   return {

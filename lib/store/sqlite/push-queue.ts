@@ -3,36 +3,16 @@
 // for them, consistent in WAL mode): a push is best-effort, and an fsync per push on the thread that serves
 // sockets showed in the chat's p99 (docs/performance.md, P1). The message writer's next commit syncs them.
 import type { Database } from "bun:sqlite";
-import type { NotifyLevel, PushJob, PushTarget, RoomKind, Store } from "../store.ts";
+import type { PushJob, PushQueueStore, PushTarget } from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
-
-type Queue = Pick<
-  Store,
-  | "enqueuePushes"
-  | "claimPushes"
-  | "findPushTarget"
-  | "settlePush"
-  | "retryPush"
-  | "deletePushEndpoint"
-  | "countPushQueue"
->;
 
 // A member's level in effect: NULL is the room kind's default (store.ts defaultNotify).
 const LEVEL = "coalesce(m.notify, CASE r.kind WHEN 'direct' THEN 'all' ELSE 'mentions' END)";
 
 type JobRow = { endpoint: string; roomId: number; messageId: number; attempts: number };
-type TargetRow = {
-  userId: number;
-  p256dh: string;
-  auth: string;
-  notify: NotifyLevel;
-  lastReadId: number;
-  unread: number;
-  roomKind: RoomKind;
-  roomName: string | null;
-};
+type TargetRow = Omit<PushTarget, "message" | "senderLogin">;
 
-export function createPushQueue(db: Database, synchronous: "full" | "normal"): Queue {
+export function createPushQueue(db: Database, synchronous: "full" | "normal"): PushQueueStore {
   const restore = `PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`;
   const light = <T>(write: () => T): T => {
     db.run("PRAGMA synchronous = NORMAL");
