@@ -1,20 +1,57 @@
-// The Web Push queue on SQLite (push_queue, version 11). Its writes run on the message writer's thread
-// (push-queue-changes.ts: no write transaction on the serving connection, so neither waits for the other's lock);
-// the reads stay here: whether anything is due before a claim is asked for, and a claimed push's target.
+// The Web Push queue on SQLite (push_queue, version 11), on the serving connection like read markers: each
+// statement is one short transaction beside the message writer's. Its commits are not fsynced (synchronous NORMAL
+// for them, consistent in WAL mode): a push is best-effort, and an fsync per push on the thread that serves
+// sockets showed in the chat's p99 (docs/performance.md, P1). The message writer's next commit syncs them.
 import type { Database } from "bun:sqlite";
 import type { PushJob, PushQueueStore, PushTarget } from "../store.ts";
 import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 
 // A member's level in effect: NULL is the room kind's default (store.ts defaultNotify).
-export const LEVEL = "coalesce(m.notify, CASE r.kind WHEN 'direct' THEN 'all' ELSE 'mentions' END)";
+const LEVEL = "coalesce(m.notify, CASE r.kind WHEN 'direct' THEN 'all' ELSE 'mentions' END)";
 
+type JobRow = { endpoint: string; roomId: number; messageId: number; attempts: number };
 type TargetRow = Omit<PushTarget, "message" | "senderLogin">;
-type Change = (op: string, args: unknown[]) => Promise<unknown>;
 
-export function createPushQueue(db: Database, change: Change): PushQueueStore {
-  // Asked first: a claim that finds nothing costs no trip to the writer.
+export function createPushQueue(db: Database, synchronous: "full" | "normal"): PushQueueStore {
+  const restore = `PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`;
+  const light = <T>(write: () => T): T => {
+    db.run("PRAGMA synchronous = NORMAL");
+    try {
+      return write();
+    } finally {
+      db.run(restore);
+    }
+  };
+  // ?1 news [[room, message, sender]], ?2 mentions [[room, user, message]], ?3 online [user], ?4 due.
+  const enqueue = db.query<never, [string, string, string, number]>(
+    `WITH news AS (SELECT value ->> 0 AS room_id, value ->> 1 AS message_id, value ->> 2 AS sender_id
+         FROM json_each(?1)),
+       mentioned AS (SELECT value ->> 0 AS room_id, value ->> 1 AS user_id, value ->> 2 AS message_id
+         FROM json_each(?2)),
+       targets AS (
+         SELECT m.room_id, m.user_id, n.message_id FROM news n JOIN rooms r ON r.id = n.room_id
+           JOIN room_members m ON m.room_id = n.room_id
+           WHERE m.user_id <> n.sender_id AND m.last_read_id < n.message_id AND ${LEVEL} = 'all'
+         UNION ALL
+         SELECT m.room_id, m.user_id, x.message_id FROM mentioned x JOIN rooms r ON r.id = x.room_id
+           JOIN room_members m ON m.room_id = x.room_id AND m.user_id = x.user_id
+           WHERE m.last_read_id < x.message_id AND ${LEVEL} <> 'none')
+     INSERT INTO push_queue (endpoint, room_id, message_id, due_at)
+     SELECT s.endpoint, t.room_id, max(t.message_id), ?4 FROM targets t JOIN push_subscriptions s ON s.user_id = t.user_id
+       WHERE t.user_id NOT IN (SELECT value FROM json_each(?3))
+       GROUP BY s.endpoint, t.room_id
+     ON CONFLICT (endpoint, room_id) DO UPDATE SET message_id = max(message_id, excluded.message_id)`,
+  );
+  // Read first: an UPDATE takes the write lock even when it matches nothing, and the serving thread would wait
+  // for the message writer's commit to find that out.
   const anyDue = db.query<{ one: number }, [number]>(
     "SELECT 1 AS one FROM push_queue WHERE due_at <= ?1 AND claimed_until <= ?1 LIMIT 1",
+  );
+  const claim = db.query<JobRow, [number, number, number]>(
+    `UPDATE push_queue SET claimed_until = ?2
+     WHERE (endpoint, room_id) IN (SELECT endpoint, room_id FROM push_queue
+       WHERE due_at <= ?1 AND claimed_until <= ?1 ORDER BY due_at LIMIT ?3)
+     RETURNING endpoint, room_id AS roomId, message_id AS messageId, attempts`,
   );
   const target = db.query<TargetRow, [string, number]>(
     `SELECT s.user_id AS userId, s.p256dh, s.auth, ${LEVEL} AS notify, m.last_read_id AS lastReadId,
@@ -27,33 +64,45 @@ export function createPushQueue(db: Database, change: Change): PushQueueStore {
     `SELECT ${MESSAGE}, (SELECT login FROM users WHERE users.id = messages.user_id) AS login
      FROM messages WHERE id = ? AND room_id = ?`,
   );
+  const done = db.query<never, [string, number, number]>(
+    "DELETE FROM push_queue WHERE endpoint = ? AND room_id = ? AND message_id = ?",
+  );
+  const release = db.query<never, [number, string, number]>(
+    "UPDATE push_queue SET claimed_until = 0, attempts = 0, due_at = max(due_at, ?) WHERE endpoint = ? AND room_id = ?",
+  );
+  const retry = db.query<never, [number, number, string, number]>(
+    "UPDATE push_queue SET claimed_until = 0, due_at = ?, attempts = ? WHERE endpoint = ? AND room_id = ?",
+  );
+  const gone = db.query<never, [string]>("DELETE FROM push_subscriptions WHERE endpoint = ?");
   const count = db.query<{ n: number }, []>("SELECT count(*) AS n FROM push_queue");
-  const job = ({ endpoint, roomId, messageId }: PushJob) => ({ endpoint, roomId, messageId });
+  const settle = db.transaction((job: PushJob, dueAt: number) => {
+    if (done.run(job.endpoint, job.roomId, job.messageId).changes === 0) release.run(dueAt, job.endpoint, job.roomId);
+  });
 
   return {
     async enqueuePushes(news, online, dueAt) {
       const rooms = JSON.stringify(news.map((n) => [n.roomId, n.messageId, n.senderId]));
       const mentions = JSON.stringify(news.flatMap((n) => n.mentions.map(([u, m]) => [n.roomId, u, m])));
-      await change("enqueuePushes", [rooms, mentions, JSON.stringify(online), dueAt]);
+      light(() => enqueue.run(rooms, mentions, JSON.stringify(online), dueAt));
     },
     async claimPushes(now, until, limit) {
-      return anyDue.get(now) ? ((await change("claimPushes", [now, until, limit])) as PushJob[]) : [];
+      return anyDue.get(now) ? light(() => claim.all(now, until, limit)) : [];
     },
-    async findPushTarget(j) {
-      const t = target.get(j.endpoint, j.roomId);
-      const row = t && message.get(j.messageId, j.roomId);
+    async findPushTarget(job) {
+      const t = target.get(job.endpoint, job.roomId);
+      const row = t && message.get(job.messageId, job.roomId);
       if (!t || !row) return null;
       const { login, ...m } = row;
       return { ...t, message: toMessage(m), senderLogin: login };
     },
-    async settlePush(j, dueAt) {
-      await change("settlePush", [job(j), dueAt]);
+    async settlePush(job, dueAt) {
+      light(() => settle.immediate(job, dueAt));
     },
-    async retryPush(j, dueAt, attempts) {
-      await change("retryPush", [job(j), dueAt, attempts]);
+    async retryPush(job, dueAt, attempts) {
+      light(() => retry.run(dueAt, attempts, job.endpoint, job.roomId));
     },
     async deletePushEndpoint(endpoint) {
-      await change("deletePushEndpoint", [endpoint]);
+      light(() => gone.run(endpoint));
     },
     async countPushQueue() {
       return count.get()?.n ?? 0;

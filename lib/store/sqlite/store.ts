@@ -58,7 +58,7 @@ export function openSqliteStore(config: Config, { serving }: SqliteOptions): Ope
     ...createSessions(db),
     ...createFiles(db),
     ...createPush(db),
-    ...createPushQueue(db, messages.change),
+    ...createPushQueue(db, config.synchronous),
     ...createRooms(db, messages.change),
     createMessage: messages.createMessage,
     editMessage: (edit) => messages.change("editMessage", [edit]) as ReturnType<Store["editMessage"]>,

@@ -9,7 +9,6 @@ import { type Row, unpack } from "./batch.ts";
 import { prepareRepliesAndMentions } from "./replies-mentions.ts";
 import { prepareFileLinks } from "./file-links.ts";
 import { createMessageChanges, type MessageChanges } from "./message-changes.ts";
-import { createPushQueueChanges, type PushQueueChanges } from "./push-queue-changes.ts";
 import { createRetention, type Retention } from "./retention.ts";
 import { createRoomChanges } from "./room-changes.ts";
 import type { Reply, Request } from "./writer.ts";
@@ -21,7 +20,6 @@ let writeBatch: (rows: Row[]) => Written;
 let changeRoom: ReturnType<typeof createRoomChanges>;
 let changeMessage: MessageChanges;
 let retention: Retention;
-let pushQueue: PushQueueChanges;
 // A number is the new message's id (its seq at the same index of seqs); a Message is the earlier one
 // with the same client_id (seq 0); null or "message_not_found": refused (members.ts NotStored).
 // mentions: [index in results, the ids its text mentions] for each new message that mentions someone;
@@ -109,7 +107,6 @@ function open(path: string, synchronous: "full" | "normal") {
   changeRoom = createRoomChanges(db);
   changeMessage = createMessageChanges(db);
   retention = createRetention(db);
-  pushQueue = createPushQueueChanges(db, synchronous);
 }
 
 // After a delete: the WAL, which holds the pages with the erased text (every version of it), is copied
@@ -243,8 +240,6 @@ function change(op: string, args: unknown[]) {
   db.run(`PRAGMA busy_timeout = ${CHANGE_BUSY_MS}`);
   try {
     if (retention.has(op)) return expire(args);
-    if (pushQueue.has(op))
-      return self.postMessage({ kind: "changed", result: pushQueue.run(op, args), eventId: 0 } satisfies Reply);
     if (!changeMessage.has(op)) return self.postMessage({ kind: "changed", ...changeRoom(op, args) } satisfies Reply);
     const { erased, ...reply } = changeMessage.run(op, args);
     if (erased) {
