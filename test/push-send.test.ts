@@ -33,6 +33,25 @@ async function direct(t: TestServer, a: Account, b: Account) {
   const r = await call(t.url, "POST", "/v1/rooms", { session: a.session, body: { users: [{ id: b.id }] } });
   return r.body.id as number;
 }
+
+// The payload of the first unread message `m` of a direct room from `sender`, without its text.
+const directPayload = (room: number, m: { id: number; seq: number }, sender: Account) => ({
+  type: "message" as const,
+  room_id: room,
+  message_id: m.id,
+  seq: m.seq,
+  sender: sender.login,
+  room_name: null,
+  mention: false,
+  unread: 1,
+});
+
+// ann and bob in a direct room, bob away with one subscription.
+async function awayPair(t: TestServer) {
+  const [ann, bob] = [await user(t, "ann"), await user(t, "bob")];
+  const room = await direct(t, ann, bob);
+  return { ann, bob, room, sub: await push.subscribe(t.url, bob) };
+}
 const setLevel = (t: TestServer, who: Account, room: number, notify: string) =>
   call(t.url, "PUT", `/v1/rooms/${room}/settings`, { session: who.session, body: { notify } });
 
@@ -82,24 +101,12 @@ describe("on a server with the defaults", () => {
   }
 
   test("a direct message reaches the offline member's subscription: decrypted payload, headers, VAPID", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     const sent0 = await metric(s, "echat_push_sent_total");
     const m = await say(s, ann, room, "hello bob");
     const r = await push.nth(sub, 1);
     const payload: PushPayload = r.payload; // the typed client's type
-    expect(payload).toEqual({
-      type: "message",
-      room_id: room,
-      message_id: m.id,
-      seq: m.seq,
-      sender: ann.login,
-      room_name: null,
-      mention: false,
-      unread: 1,
-      text: "hello bob",
-    });
+    expect(payload).toEqual({ ...directPayload(room, m, ann), text: "hello bob" });
     expect(r.headers.get("ttl")).toBe("86400");
     expect(r.headers.get("urgency")).toBe("high");
     expect(r.headers.get("topic")).toBe(`r${room}`);
@@ -182,9 +189,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("a burst while the previous push is in flight coalesces into one push of the newest message", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     let release!: () => void;
     push.answer(sub, { status: 201, wait: new Promise<void>((r) => (release = r)) });
     await say(s, ann, room, "first");
@@ -203,9 +208,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("a long text is cut to 200 code points with an ellipsis", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     await say(s, ann, room, "é".repeat(150) + "🙂".repeat(100));
     const { text } = (await push.nth(sub, 1)).payload;
     expect([...text].length).toBe(201);
@@ -213,9 +216,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("a message with files and no text is previewed by its first file's name in brackets", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     const files = [];
     for (const name of ["photo.jpg", "notes.txt"])
       files.push((await upload(s.url, ann, room, "bytes", { name })).body.id);
@@ -224,9 +225,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("another 4xx drops the push (counted as rejected); the next message is pushed", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     push.answer(sub, { status: 400 });
     const before = await metric(s, failed("rejected"));
     await say(s, ann, room, "bad request");
@@ -237,9 +236,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("a push still failing when its message is older than the TTL (24 h) is dropped as expired", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     push.answer(sub, { status: 503, headers: { "retry-after": "86400" } });
     const [retries, expired] = [await metric(s, failed("retry")), await metric(s, failed("expired"))];
     await say(s, ann, room, "stale soon");
@@ -276,9 +273,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("429 with Retry-After is retried once that time has passed, and then sent", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     push.answer(sub, { status: 429, headers: { "retry-after": "30" } });
     const [retries, sent] = [await metric(s, failed("retry")), await metric(s, "echat_push_sent_total")];
     const m = await say(s, ann, room, "slow down");
@@ -291,9 +286,7 @@ describe("on a server with the defaults", () => {
   });
 
   test("5xx is retried with a growing backoff, five attempts at most, then given up", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     push.answer(sub, ...Array.from({ length: 5 }, () => ({ status: 503 })));
     const [retries, gaveUp] = [await metric(s, failed("retry")), await metric(s, failed("gave_up"))];
     await say(s, ann, room, "unavailable");
@@ -320,31 +313,18 @@ describe("with --push-delay 60, --push-preview off and --push-contact", () => {
   afterAll(() => s.stop());
 
   test("a message is pushed only once the delay has passed, without its text, signed with the contact", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     const m = await say(s, ann, room, "secret text");
     await metricReaches(s, "echat_push_queue", 1);
     s.clock.advance(60_000);
     const r = await push.nth(sub, 1);
-    expect(r.payload).toEqual({
-      type: "message",
-      room_id: room,
-      message_id: m.id,
-      seq: m.seq,
-      sender: ann.login,
-      room_name: null,
-      mention: false,
-      unread: 1,
-    });
+    expect(r.payload).toEqual(directPayload(room, m, ann)); // no text at all
     const key = (await call(s.url, "GET", "/v1/push/key", { session: bob.session })).body.key;
     expect(verifyVapid(r.headers.get("authorization")!, key).sub).toBe("mailto:ops@example.org");
   });
 
   test("a message read on another device before the delay is up is not pushed", async () => {
-    const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
-    const room = await direct(s, ann, bob);
-    const sub = await push.subscribe(s.url, bob);
+    const { ann, bob, room, sub } = await awayPair(s);
     const first = await say(s, ann, room, "read me elsewhere");
     await waitFor(async () => ((await metric(s, "echat_push_queue")) === 1 ? true : undefined), 5000, every(20));
     const sock = await Socket.open(chatUrl(s, room, bob, { events: "read" }));
