@@ -11,6 +11,7 @@ import type { Message, PushNews, Store } from "../lib/store/store.ts";
 import { upload } from "./support/files.ts";
 import { type Account, call, register } from "./support/http.ts";
 import { afterUpgradeFrom } from "./support/old-schema.ts";
+import { queueRows } from "./support/push-rows.ts";
 import { PushService, type Subscriber, verifyVapid } from "./support/push-service.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { chatUrl, openStream, Socket } from "./support/socket.ts";
@@ -205,6 +206,35 @@ describe("on a server with the defaults", () => {
     expect(r.payload).toMatchObject({ message_id: last.id, text: "burst 4", unread: 6 });
     const m = await say(s, ann, room, "later");
     expect((await push.nth(sub, 3)).payload.message_id).toBe(m.id);
+  });
+
+  test("a sent row is kept for the gap: a newer message goes once it passed; with none, nothing and the row goes", async () => {
+    const { ann, room, sub } = await awayPair(s);
+    const sent = await metric(s, "echat_push_sent_total");
+    const first = await say(s, ann, room, "one");
+    expect((await push.nth(sub, 1)).payload.message_id).toBe(first.id);
+    await metricReaches(s, "echat_push_sent_total", sent + 1);
+    expect(await queueRows(s, sub.endpoint)).toEqual([{ room, message: first.id, sent: first.id }]);
+    const second = await say(s, ann, room, "two");
+    const rowHas = (message: number, sentId: number) =>
+      waitFor(
+        async () => {
+          const rows = await queueRows(s, sub.endpoint);
+          return rows[0]?.message === message && rows[0].sent === sentId ? true : undefined;
+        },
+        5000,
+        every(20),
+      );
+    await rowHas(second.id, first.id); // flushed, waiting for the gap
+    s.clock.advance(5000);
+    expect((await push.nth(sub, 2)).payload.message_id).toBe(second.id);
+    await metricReaches(s, "echat_push_sent_total", sent + 2);
+    await rowHas(second.id, second.id);
+    s.clock.advance(5000); // the gap passed with nothing newer: the row goes, nothing is sent again
+    await waitFor(async () => ((await queueRows(s, sub.endpoint)).length === 0 ? true : undefined), 5000, every(20));
+    const third = await say(s, ann, room, "three"); // no gap to wait for now
+    expect((await push.nth(sub, 3)).payload.message_id).toBe(third.id);
+    expect(push.to(sub).map((r) => r.payload.message_id)).toEqual([first.id, second.id, third.id]);
   });
 
   test("a long text is cut to 200 code points with an ellipsis", async () => {

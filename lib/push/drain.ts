@@ -13,7 +13,9 @@ import type { VapidSigner } from "./vapid.ts";
 
 export const TTL_S = 86_400; // the TTL header; a pending push of an older message is dropped
 export const MAX_ATTEMPTS = 5; // failed sends (429, 5xx, network) before a push is given up
-export const GAP_MS = 5_000; // at most one push per subscription and room this often; newer messages wait
+// At most one push per subscription and room this often; newer messages wait. A sent row is kept, due GAP_MS
+// later, which spaces pushes on every instance; `recent` below also keeps it for this instance's own sends.
+export const GAP_MS = 5_000;
 const CONCURRENCY = 16;
 const CLAIM_MS = 120_000; // a claim outlives a send's timeout; a crashed instance's claims lapse after it
 const TICK_MS = 500;
@@ -93,7 +95,7 @@ export function createPushDrainer(deps: Deps) {
       const skip = skipReason(target, job, online, now());
       if (skip || !target) {
         if (skip === "expired") metrics.pushFailed.inc({ reason: "expired" });
-        return await store.settlePush(job, 0);
+        return await store.dropPush(job);
       }
       await outcome(job, await post(job, target));
     } catch (e) {
@@ -128,7 +130,7 @@ export function createPushDrainer(deps: Deps) {
     const t = now();
     if (r.kind === "sent") {
       remember(`${job.roomId} ${job.endpoint}`, t);
-      await store.settlePush(job, t + GAP_MS);
+      await store.sentPush(job, t + GAP_MS);
       return metrics.pushSent.inc();
     }
     if (r.kind === "gone") {
@@ -139,7 +141,7 @@ export function createPushDrainer(deps: Deps) {
       await store.retryPush(job, t + backoffMs(job.attempts + 1, r.retryAfterMs), job.attempts + 1);
       return metrics.pushFailed.inc({ reason: "retry" });
     }
-    await store.settlePush(job, 0);
+    await store.dropPush(job);
     const reason = r.kind === "retry" ? "gave_up" : r.kind === "refused" ? "endpoint" : "rejected";
     metrics.pushFailed.inc({ reason });
     log.warn("push not sent", { room: job.roomId, reason, detail: "why" in r ? r.why : undefined });

@@ -32,7 +32,8 @@ export type PushSubscriptionRow = {
 // newest message mentioning them, for members at `all` or `mentions`.
 export type PushNews = { roomId: number; messageId: number; senderId: number; mentions: Array<[number, number]> };
 // A claimed row of the queue: one subscription's pending push for a room. attempts: failed sends so far.
-export type PushJob = { endpoint: string; roomId: number; messageId: number; attempts: number };
+// claimedUntil: the claim's end, which names it: a job settles its row only while the claim is still this one.
+export type PushJob = { endpoint: string; roomId: number; messageId: number; attempts: number; claimedUntil: number };
 // What a send needs, read as it goes: the subscription's keys, the member's state in the room now (level in
 // effect, read marker, unread count), the room, the message (a tombstone when deleted) and its sender's login.
 export type PushTarget = {
@@ -426,16 +427,19 @@ export interface Store {
   // The push queue (lib/push/; push_queue: one row per subscription and room). enqueuePushes: one statement
   // (so one transaction) upserting a row for each subscription of each member the news concerns: not the
   // sender, not in `online`, the level in effect matching, the message past their read marker; an existing
-  // row keeps its due time and takes the newer message. claimPushes: up to `limit` rows due by `now` and not
-  // claimed, claimed until `until` atomically (two instances never claim one row). findPushTarget: null when the
-  // subscription, the membership or the message is gone. settlePush: the job is done (sent or dropped): its row
-  // goes if it still holds the message sent, else (a newer message came) it is released, due at `dueAt` at the
-  // earliest. retryPush: released, due at `dueAt`, with `attempts` failed sends so far. deletePushEndpoint: the
-  // subscription (and its rows) of an endpoint the push service says is gone. countPushQueue: rows pending.
+  // row keeps its due time and takes the newer message. claimPushes: up to `limit` rows due by `now`, not
+  // claimed and with news (a message past the one last sent), claimed until `until` atomically (two instances
+  // never claim one row); rows due with no news go. findPushTarget: null when the subscription, the membership
+  // or the message is gone. sentPush: the job's message was pushed: the row is kept as sent, released, due at
+  // `dueAt` (the gap). dropPush: the job is dropped: its row goes if it still holds that message, else (a newer
+  // message came) it is released. retryPush: released, due at `dueAt`, with `attempts` failed sends so far. The
+  // three change the row only while the job's claim holds it. deletePushEndpoint: the subscription (and its rows)
+  // of an endpoint the push service says is gone. countPushQueue: rows with news.
   enqueuePushes(news: PushNews[], online: number[], dueAt: number): Promise<void>;
   claimPushes(now: number, until: number, limit: number): Promise<PushJob[]>;
   findPushTarget(job: PushJob): Promise<PushTarget | null>;
-  settlePush(job: PushJob, dueAt: number): Promise<void>;
+  sentPush(job: PushJob, dueAt: number): Promise<void>;
+  dropPush(job: PushJob): Promise<void>;
   retryPush(job: PushJob, dueAt: number, attempts: number): Promise<void>;
   deletePushEndpoint(endpoint: string): Promise<void>;
   countPushQueue(): Promise<number>;
@@ -455,7 +459,8 @@ export type PushQueueStore = Pick<
   | "enqueuePushes"
   | "claimPushes"
   | "findPushTarget"
-  | "settlePush"
+  | "sentPush"
+  | "dropPush"
   | "retryPush"
   | "deletePushEndpoint"
   | "countPushQueue"

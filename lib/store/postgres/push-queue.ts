@@ -9,6 +9,7 @@ const job = (r: Row): PushJob => ({
   roomId: Number(r.room_id),
   messageId: Number(r.message_id),
   attempts: Number(r.attempts),
+  claimedUntil: Number(r.claimed_until),
 });
 
 export function createPushQueue(sql: SQL): PushQueueStore {
@@ -39,13 +40,20 @@ export function createPushQueue(sql: SQL): PushQueueStore {
          WHERE NOT (t.user_id = ANY(${online}::bigint[]))
          GROUP BY s.endpoint, t.room_id ORDER BY s.endpoint, t.room_id
        ON CONFLICT (endpoint, room_id)
-         DO UPDATE SET message_id = greatest(push_queue.message_id, excluded.message_id)`;
+         DO UPDATE SET message_id = excluded.message_id WHERE excluded.message_id > push_queue.message_id`;
     },
+    // Rows due with no news (message_id <= sent_id: the gap after a push passed, nothing newer came) go in the
+    // same statement; the two parts take disjoint rows. Both skip locked rows, so claims never wait on each other
+    // or on an enqueue (a row that took news meanwhile is claimed next time, a stale one purged next time).
     async claimPushes(now, until, limit) {
-      const rows = await sql`UPDATE push_queue SET claimed_until = ${until}
+      const rows = await sql`WITH stale AS (DELETE FROM push_queue
+          WHERE (endpoint, room_id) IN (SELECT endpoint, room_id FROM push_queue
+            WHERE due_at <= ${now} AND claimed_until <= ${now} AND message_id <= sent_id FOR UPDATE SKIP LOCKED))
+        UPDATE push_queue SET claimed_until = ${until}
         WHERE (endpoint, room_id) IN (SELECT endpoint, room_id FROM push_queue
-          WHERE due_at <= ${now} AND claimed_until <= ${now} ORDER BY due_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING endpoint, room_id, message_id, attempts`;
+          WHERE due_at <= ${now} AND claimed_until <= ${now} AND message_id > sent_id
+          ORDER BY due_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING endpoint, room_id, message_id, attempts, claimed_until`;
       return rows.map(job);
     },
     async findPushTarget(j) {
@@ -72,25 +80,30 @@ export function createPushQueue(sql: SQL): PushQueueStore {
         senderLogin: row.sender_login,
       };
     },
-    // The row goes if it holds the message sent, else (a newer one came) it is released. Two statements: in one,
-    // an enqueue committing between the two parts' snapshot and locks could leave the row neither deleted nor
-    // released (claimed until its claim lapsed).
-    async settlePush(j, dueAt) {
-      const done = await sql`DELETE FROM push_queue
-        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND message_id = ${j.messageId}`;
+    // Each changes the row only while the job's claim holds it (claimed_until names the claim).
+    async sentPush(j, dueAt) {
+      await sql`UPDATE push_queue SET sent_id = ${j.messageId}, due_at = ${dueAt}, claimed_until = 0, attempts = 0
+        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND claimed_until = ${j.claimedUntil}`;
+    },
+    // The row goes if it holds the message dropped, else (a newer one came) it is released. Two statements: in
+    // one, an enqueue committing between the two parts' snapshot and locks could leave the row neither deleted
+    // nor released (claimed until its claim lapsed).
+    async dropPush(j) {
+      const done = await sql`DELETE FROM push_queue WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId}
+        AND claimed_until = ${j.claimedUntil} AND message_id = ${j.messageId}`;
       if (done.count > 0) return;
-      await sql`UPDATE push_queue SET claimed_until = 0, attempts = 0, due_at = greatest(due_at, ${dueAt})
-        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId}`;
+      await sql`UPDATE push_queue SET claimed_until = 0, attempts = 0
+        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND claimed_until = ${j.claimedUntil}`;
     },
     async retryPush(j, dueAt, attempts) {
       await sql`UPDATE push_queue SET claimed_until = 0, attempts = ${attempts}, due_at = ${dueAt}
-        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId}`;
+        WHERE endpoint = ${j.endpoint} AND room_id = ${j.roomId} AND claimed_until = ${j.claimedUntil}`;
     },
     async deletePushEndpoint(endpoint) {
       await sql`DELETE FROM push_subscriptions WHERE endpoint = ${endpoint}`;
     },
     async countPushQueue() {
-      const [r] = await sql`SELECT count(*) AS n FROM push_queue`;
+      const [r] = await sql`SELECT count(*) AS n FROM push_queue WHERE message_id > sent_id`;
       return Number(r?.n ?? 0);
     },
   };

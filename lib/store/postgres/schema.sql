@@ -190,6 +190,7 @@ CREATE TABLE push_queue (
   endpoint      text   NOT NULL REFERENCES push_subscriptions(endpoint) ON DELETE CASCADE,
   room_id       bigint NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
   message_id    bigint NOT NULL,
+  sent_id       bigint NOT NULL DEFAULT 0,
   due_at        bigint NOT NULL,
   attempts      integer NOT NULL DEFAULT 0,
   claimed_until bigint NOT NULL DEFAULT 0,

@@ -9,7 +9,6 @@ import { MESSAGE, type MessageRow, toMessage } from "./columns.ts";
 // A member's level in effect: NULL is the room kind's default (store.ts defaultNotify).
 const LEVEL = "coalesce(m.notify, CASE r.kind WHEN 'direct' THEN 'all' ELSE 'mentions' END)";
 
-type JobRow = { endpoint: string; roomId: number; messageId: number; attempts: number };
 type TargetRow = Omit<PushTarget, "message" | "senderLogin">;
 
 export function createPushQueue(db: Database, synchronous: "full" | "normal"): PushQueueStore {
@@ -40,18 +39,24 @@ export function createPushQueue(db: Database, synchronous: "full" | "normal"): P
      SELECT s.endpoint, t.room_id, max(t.message_id), ?4 FROM targets t JOIN push_subscriptions s ON s.user_id = t.user_id
        WHERE t.user_id NOT IN (SELECT value FROM json_each(?3))
        GROUP BY s.endpoint, t.room_id
-     ON CONFLICT (endpoint, room_id) DO UPDATE SET message_id = max(message_id, excluded.message_id)`,
+     ON CONFLICT (endpoint, room_id) DO UPDATE SET message_id = excluded.message_id
+       WHERE excluded.message_id > message_id`,
   );
   // Read first: an UPDATE takes the write lock even when it matches nothing, and the serving thread would wait
-  // for the message writer's commit to find that out.
+  // for the message writer's commit to find that out. News: a message past the one last sent.
+  const DUE = "due_at <= ?1 AND claimed_until <= ?1";
   const anyDue = db.query<{ one: number }, [number]>(
-    "SELECT 1 AS one FROM push_queue WHERE due_at <= ?1 AND claimed_until <= ?1 LIMIT 1",
+    `SELECT 1 AS one FROM push_queue WHERE ${DUE} AND message_id > sent_id LIMIT 1`,
   );
-  const claim = db.query<JobRow, [number, number, number]>(
+  const anyStale = db.query<{ one: number }, [number]>(
+    `SELECT 1 AS one FROM push_queue WHERE ${DUE} AND message_id <= sent_id LIMIT 1`,
+  );
+  const purge = db.query<never, [number]>(`DELETE FROM push_queue WHERE ${DUE} AND message_id <= sent_id`);
+  const claim = db.query<PushJob, [number, number, number]>(
     `UPDATE push_queue SET claimed_until = ?2
      WHERE (endpoint, room_id) IN (SELECT endpoint, room_id FROM push_queue
-       WHERE due_at <= ?1 AND claimed_until <= ?1 ORDER BY due_at LIMIT ?3)
-     RETURNING endpoint, room_id AS roomId, message_id AS messageId, attempts`,
+       WHERE ${DUE} AND message_id > sent_id ORDER BY due_at LIMIT ?3)
+     RETURNING endpoint, room_id AS roomId, message_id AS messageId, attempts, claimed_until AS claimedUntil`,
   );
   const target = db.query<TargetRow, [string, number]>(
     `SELECT s.user_id AS userId, s.p256dh, s.auth, ${LEVEL} AS notify, m.last_read_id AS lastReadId,
@@ -64,19 +69,26 @@ export function createPushQueue(db: Database, synchronous: "full" | "normal"): P
     `SELECT ${MESSAGE}, (SELECT login FROM users WHERE users.id = messages.user_id) AS login
      FROM messages WHERE id = ? AND room_id = ?`,
   );
-  const done = db.query<never, [string, number, number]>(
-    "DELETE FROM push_queue WHERE endpoint = ? AND room_id = ? AND message_id = ?",
+  // ?1 endpoint, ?2 room, ?3 the job's claim: each changes the row only while that claim holds it.
+  const mine = "endpoint = ?1 AND room_id = ?2 AND claimed_until = ?3";
+  const sent = db.query<never, [string, number, number, number, number]>(
+    `UPDATE push_queue SET sent_id = ?4, due_at = ?5, claimed_until = 0, attempts = 0 WHERE ${mine}`,
   );
-  const release = db.query<never, [number, string, number]>(
-    "UPDATE push_queue SET claimed_until = 0, attempts = 0, due_at = max(due_at, ?) WHERE endpoint = ? AND room_id = ?",
+  const done = db.query<never, [string, number, number, number]>(
+    `DELETE FROM push_queue WHERE ${mine} AND message_id = ?4`,
   );
-  const retry = db.query<never, [number, number, string, number]>(
-    "UPDATE push_queue SET claimed_until = 0, due_at = ?, attempts = ? WHERE endpoint = ? AND room_id = ?",
+  const release = db.query<never, [string, number, number]>(
+    `UPDATE push_queue SET claimed_until = 0, attempts = 0 WHERE ${mine}`,
+  );
+  const retry = db.query<never, [string, number, number, number, number]>(
+    `UPDATE push_queue SET claimed_until = 0, due_at = ?4, attempts = ?5 WHERE ${mine}`,
   );
   const gone = db.query<never, [string]>("DELETE FROM push_subscriptions WHERE endpoint = ?");
-  const count = db.query<{ n: number }, []>("SELECT count(*) AS n FROM push_queue");
-  const settle = db.transaction((job: PushJob, dueAt: number) => {
-    if (done.run(job.endpoint, job.roomId, job.messageId).changes === 0) release.run(dueAt, job.endpoint, job.roomId);
+  const count = db.query<{ n: number }, []>("SELECT count(*) AS n FROM push_queue WHERE message_id > sent_id");
+  const drop = db.transaction((j: PushJob) => {
+    if (done.run(j.endpoint, j.roomId, j.claimedUntil, j.messageId).changes === 0) {
+      release.run(j.endpoint, j.roomId, j.claimedUntil);
+    }
   });
 
   return {
@@ -85,7 +97,10 @@ export function createPushQueue(db: Database, synchronous: "full" | "normal"): P
       const mentions = JSON.stringify(news.flatMap((n) => n.mentions.map(([u, m]) => [n.roomId, u, m])));
       light(() => enqueue.run(rooms, mentions, JSON.stringify(online), dueAt));
     },
+    // Rows due with no news (the gap after a push passed, nothing newer came) go here, so the table holds at
+    // most the rows with news and those still in their gap.
     async claimPushes(now, until, limit) {
+      if (anyStale.get(now)) light(() => purge.run(now));
       return anyDue.get(now) ? light(() => claim.all(now, until, limit)) : [];
     },
     async findPushTarget(job) {
@@ -95,11 +110,14 @@ export function createPushQueue(db: Database, synchronous: "full" | "normal"): P
       const { login, ...m } = row;
       return { ...t, message: toMessage(m), senderLogin: login };
     },
-    async settlePush(job, dueAt) {
-      light(() => settle.immediate(job, dueAt));
+    async sentPush(j, dueAt) {
+      light(() => sent.run(j.endpoint, j.roomId, j.claimedUntil, j.messageId, dueAt));
     },
-    async retryPush(job, dueAt, attempts) {
-      light(() => retry.run(dueAt, attempts, job.endpoint, job.roomId));
+    async dropPush(j) {
+      light(() => drop.immediate(j));
+    },
+    async retryPush(j, dueAt, attempts) {
+      light(() => retry.run(j.endpoint, j.roomId, j.claimedUntil, dueAt, attempts));
     },
     async deletePushEndpoint(endpoint) {
       light(() => gone.run(endpoint));

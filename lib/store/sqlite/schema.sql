@@ -223,11 +223,14 @@ CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id, created_at);
 -- burst in a room while its member is away makes one pending push, not one per message (the push service's
 -- Topic header does the same on its side). due_at: when it may go (--push-delay, or the retry's backoff);
 -- claimed_until: an instance is sending it until then (claims are atomic: once per message per subscription
--- however many instances drain). Gone with its subscription or room.
+-- however many instances drain). sent_id: the last message pushed (0: none); a sent row is kept, due 5 s later,
+-- so a newer message waits that gap on every instance; it has news while message_id > sent_id, and goes once
+-- its due time passes with none. Gone with its subscription or room.
 CREATE TABLE push_queue (
   endpoint      TEXT    NOT NULL REFERENCES push_subscriptions(endpoint) ON DELETE CASCADE,
   room_id       INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
   message_id    INTEGER NOT NULL,
+  sent_id       INTEGER NOT NULL DEFAULT 0,
   due_at        INTEGER NOT NULL,
   attempts      INTEGER NOT NULL DEFAULT 0,
   claimed_until INTEGER NOT NULL DEFAULT 0,
