@@ -214,7 +214,7 @@ describe("on a server with the defaults", () => {
     const first = await say(s, ann, room, "one");
     expect((await push.nth(sub, 1)).payload.message_id).toBe(first.id);
     await metricReaches(s, "echat_push_sent_total", sent + 1);
-    expect(await queueRows(s, sub.endpoint)).toEqual([{ room, message: first.id, sent: first.id }]);
+    expect(await queueRows(s, sub.endpoint)).toMatchObject([{ room, message: first.id, sent: first.id }]);
     const second = await say(s, ann, room, "two");
     const rowHas = (message: number, sentId: number) =>
       waitFor(
@@ -351,6 +351,29 @@ describe("with --push-delay 60, --push-preview off and --push-contact", () => {
     expect(r.payload).toEqual(directPayload(room, m, ann)); // no text at all
     const key = (await call(s.url, "GET", "/v1/push/key", { session: bob.session })).body.key;
     expect(verifyVapid(r.headers.get("authorization")!, key).sub).toBe("mailto:ops@example.org");
+  });
+
+  test("news for a row kept after a push waits the delay too, not only the gap", async () => {
+    const { ann, room, sub } = await awayPair(s);
+    await say(s, ann, room, "first");
+    await metricReaches(s, "echat_push_queue", 1);
+    s.clock.advance(60_000);
+    await push.nth(sub, 1);
+    await waitFor(async () => ((await queueRows(s, sub.endpoint))[0]?.sent ? true : undefined), 5000, every(20));
+    s.clock.advance(5_000); // the gap after the push has passed: the kept row is due, with nothing new
+    const m = await say(s, ann, room, "second");
+    const sentAt = s.clock.now();
+    const [row] = await waitFor(
+      async () => {
+        const rows = await queueRows(s, sub.endpoint);
+        return rows[0]?.message === m.id ? rows : undefined;
+      },
+      5000,
+      every(20),
+    );
+    expect(row!.due).toBeGreaterThanOrEqual(sentAt + 60_000);
+    s.clock.advance(60_000);
+    expect((await push.nth(sub, 2)).payload.message_id).toBe(m.id);
   });
 
   test("a message read on another device before the delay is up is not pushed", async () => {

@@ -30,12 +30,23 @@ export async function pushRows(t: TestServer): Promise<Record<string, PushRow>> 
   return Object.fromEntries(entries);
 }
 
-// The push queue's rows of one endpoint: the room, the newest message to announce, the last one sent (0: none).
+// The push queue's rows of one endpoint: the room, the newest message to announce, the last one sent (0: none),
+// when it may go (ms, the server's clock).
 export async function queueRows(t: TestServer, endpoint: string) {
-  type Row = { room_id: number | string; message_id: number | string; sent_id: number | string };
-  const query = "SELECT room_id, message_id, sent_id FROM push_queue WHERE endpoint = ?1 ORDER BY room_id";
+  type Row = {
+    room_id: number | string;
+    message_id: number | string;
+    sent_id: number | string;
+    due_at: number | string;
+  };
+  const query = "SELECT room_id, message_id, sent_id, due_at FROM push_queue WHERE endpoint = ?1 ORDER BY room_id";
   const rows = await readRows<Row>(t, query, endpoint);
-  return rows.map((r) => ({ room: Number(r.room_id), message: Number(r.message_id), sent: Number(r.sent_id) }));
+  return rows.map((r) => ({
+    room: Number(r.room_id),
+    message: Number(r.message_id),
+    sent: Number(r.sent_id),
+    due: Number(r.due_at),
+  }));
 }
 
 export const sessionHash = (session: string) => new Bun.CryptoHasher("sha256").update(session).digest("hex");

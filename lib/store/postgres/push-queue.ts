@@ -40,7 +40,10 @@ export function createPushQueue(sql: SQL): PushQueueStore {
          WHERE NOT (t.user_id = ANY(${online}::bigint[]))
          GROUP BY s.endpoint, t.room_id ORDER BY s.endpoint, t.room_id
        ON CONFLICT (endpoint, room_id)
-         DO UPDATE SET message_id = excluded.message_id WHERE excluded.message_id > push_queue.message_id`;
+         DO UPDATE SET message_id = excluded.message_id,
+           due_at = CASE WHEN push_queue.message_id <= push_queue.sent_id
+             THEN greatest(push_queue.due_at, excluded.due_at) ELSE push_queue.due_at END
+         WHERE excluded.message_id > push_queue.message_id`;
     },
     // Rows due with no news (message_id <= sent_id: the gap after a push passed, nothing newer came) go in the
     // same statement; the two parts take disjoint rows. Both skip locked rows, so claims never wait on each other

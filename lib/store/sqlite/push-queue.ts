@@ -39,7 +39,8 @@ export function createPushQueue(db: Database, synchronous: "full" | "normal"): P
      SELECT s.endpoint, t.room_id, max(t.message_id), ?4 FROM targets t JOIN push_subscriptions s ON s.user_id = t.user_id
        WHERE t.user_id NOT IN (SELECT value FROM json_each(?3))
        GROUP BY s.endpoint, t.room_id
-     ON CONFLICT (endpoint, room_id) DO UPDATE SET message_id = excluded.message_id
+     ON CONFLICT (endpoint, room_id) DO UPDATE SET message_id = excluded.message_id,
+       due_at = CASE WHEN message_id <= sent_id THEN max(due_at, excluded.due_at) ELSE due_at END
        WHERE excluded.message_id > message_id`,
   );
   // Read first: an UPDATE takes the write lock even when it matches nothing, and the serving thread would wait
