@@ -14,14 +14,13 @@ import type { VapidSigner } from "./vapid.ts";
 export const TTL_S = 86_400; // the TTL header; a pending push of an older message is dropped
 export const MAX_ATTEMPTS = 5; // failed sends (429, 5xx, network) before a push is given up
 // At most one push per subscription and room this often; newer messages wait. A sent row is kept, due GAP_MS
-// later, which spaces pushes on every instance; `recent` below also keeps it for this instance's own sends.
+// later, which spaces pushes on every instance.
 export const GAP_MS = 5_000;
 const CONCURRENCY = 16;
 const CLAIM_MS = 120_000; // a claim outlives a send's timeout; a crashed instance's claims lapse after it
 const TICK_MS = 500;
 const BACKOFF_MS = 10_000; // the first retry's wait, doubled each time, capped
 const MAX_BACKOFF_MS = 3_600_000;
-const MAX_RECENT = 10_000;
 
 type Deps = {
   store: Store;
@@ -53,7 +52,6 @@ export function createPushDrainer(deps: Deps) {
   const { store, now, log, metrics } = deps;
   const abort = new AbortController();
   const running = new Set<Promise<void>>();
-  const recent = new Map<string, number>(); // endpoint + room -> when a push last went there (this instance)
   let claiming: Promise<void> | undefined; // the claim loop running, awaited at stop
   let again = false;
   let stopped = false;
@@ -88,9 +86,6 @@ export function createPushDrainer(deps: Deps) {
 
   async function run(job: PushJob, online: Set<number>) {
     try {
-      // Pushed here less than GAP_MS ago: the newest message goes once the gap has passed.
-      const last = recent.get(`${job.roomId} ${job.endpoint}`);
-      if (last !== undefined && now() < last + GAP_MS) return await store.retryPush(job, last + GAP_MS, job.attempts);
       const target = await store.findPushTarget(job);
       const skip = skipReason(target, job, online, now());
       if (skip || !target) {
@@ -129,7 +124,6 @@ export function createPushDrainer(deps: Deps) {
   async function outcome(job: PushJob, r: SendResult) {
     const t = now();
     if (r.kind === "sent") {
-      remember(`${job.roomId} ${job.endpoint}`, t);
       await store.sentPush(job, t + GAP_MS);
       return metrics.pushSent.inc();
     }
@@ -145,14 +139,6 @@ export function createPushDrainer(deps: Deps) {
     const reason = r.kind === "retry" ? "gave_up" : r.kind === "refused" ? "endpoint" : "rejected";
     metrics.pushFailed.inc({ reason });
     log.warn("push not sent", { room: job.roomId, reason, detail: "why" in r ? r.why : undefined });
-  }
-
-  function remember(key: string, at: number) {
-    if (recent.size >= MAX_RECENT) {
-      for (const [k, when] of recent) if (when + GAP_MS <= at) recent.delete(k);
-      if (recent.size >= MAX_RECENT) recent.clear();
-    }
-    recent.set(key, at);
   }
 
   const tick = setInterval(kick, TICK_MS);
