@@ -225,16 +225,17 @@ describe("sessions", () => {
 describe("opt-in events", () => {
   test("presence: opted-in clients get the online list on connect and disconnect; others never do", async () => {
     const r = await createRoom(s.url, alice, [bob, carol]);
+    const byId = (...who: Account[]) => who.map((u) => u.id).sort((x, y) => x - y); // the list is sorted by id
     const a = await Socket.open(chatUrl(s, r, alice, { events: "presence" }));
     expect(await a.next()).toEqual({ type: "presence", room_id: r, online: [alice.id] });
     const plain = await Socket.open(chatUrl(s, r, carol));
-    expect(await a.next()).toEqual({ type: "presence", room_id: r, online: [alice.id, carol.id] });
+    expect(await a.next()).toEqual({ type: "presence", room_id: r, online: byId(alice, carol) });
     const b = await Socket.open(chatUrl(s, r, bob, { events: "presence,typing" }));
-    const all = [alice.id, carol.id, bob.id].sort((x, y) => x - y); // sorted by id, not by arrival
+    const all = byId(alice, carol, bob); // by id, not by arrival
     expect(await b.next()).toEqual({ type: "presence", room_id: r, online: all });
     expect(await a.next()).toEqual({ type: "presence", room_id: r, online: all });
     await plain.close();
-    expect(await a.next()).toEqual({ type: "presence", room_id: r, online: [alice.id, bob.id] });
+    expect(await a.next()).toEqual({ type: "presence", room_id: r, online: byId(alice, bob) });
     // opted-in clients get messages typed; plain ones untyped
     a.send({ text: "typed?" });
     expect(await b.next((f) => f.text === "typed?")).toMatchObject({ type: "message", text: "typed?" });
@@ -300,6 +301,7 @@ describe("slow consumers", () => {
     const r = await createRoom(s.url, alice, [carol]);
     // A raw client that pauses reading right after the handshake.
     const raw = await RawSocket.open(chatUrl(s, r, carol), { paused: true });
+    const byId = (...who: Account[]) => who.map((u) => u.id).sort((x, y) => x - y); // the list is sorted by id
     const a = await Socket.open(chatUrl(s, r, alice, { events: "presence" }));
     await a.next((f) => f.type === "presence" && f.online.length === 2);
     const big = "ж".repeat(4000); // 8 KB in UTF-8
