@@ -88,7 +88,9 @@ export async function startServer(config: Config, opts: Options = {}): Promise<R
   const url = `http://${server.hostname === "0.0.0.0" ? "localhost" : server.hostname}:${server.port}`;
   announceStartup(parts);
   // A database hiccup here must not leave a listening server behind a failed start: it is only logged.
-  await announceRegistration(parts, url).catch((e) => log.error("first-admin setup link failed", { error: String(e) }));
+  await announceRegistration(parts, url, server.port!).catch((e) =>
+    log.error("first-admin setup link failed", { error: String(e) }),
+  );
   const stop = (graceMs: number) => {
     stopping = true;
     return stopParts(parts, server, graceMs);

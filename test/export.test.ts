@@ -318,10 +318,12 @@ describe("echat export and import", () => {
   });
 
   test("import refuses a database that holds data; export refuses to write over a file", async () => {
-    const [db, env] = where(source.dir, source.databaseUrl);
-    const r = await cli(["import", file, ...db], env);
+    const t = await target(); // no server on it: on SQLite a serving one refuses first (sqlite-file.test.ts)
+    expect((await cli(["import", plain, ...t.args[0]], t.args[1])).code).toBe(0);
+    const r = await cli(["import", file, ...t.args[0]], t.args[1]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("the database is not empty: import only into a new database");
+    const [db, env] = where(source.dir, source.databaseUrl);
     const again = await cli(["export", file, ...db], env);
     expect({ code: again.code, stderr: again.stderr }).toEqual({
       code: 1,

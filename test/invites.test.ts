@@ -236,6 +236,7 @@ describe("the first-admin setup link", () => {
       expect(lines.length).toBe(warns ? 1 : 0);
       if (warns) expect(lines[0]).toContain("WARN");
       if (warns) expect(lines[0]).toContain("--registration invite");
+      if (warns) expect(lines[0]).toContain(`reaches 0.0.0.0:${s.port} `); // the bound port, not the configured 0
       await s.stop();
     }
   });

@@ -1,5 +1,5 @@
 // The SQLite file and other processes: one server per file (a second `echat serve` exits 1, the CLI
-// works beside the first, a killed server leaves no stale lock), a write lock held elsewhere answers
+// works beside the first but import, a killed server leaves no stale lock), a write lock held elsewhere answers
 // 503 instead of freezing the server, and every file the server makes is 0600 whatever the umask.
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
@@ -68,6 +68,29 @@ describe.skipIf(!opensSqliteFile("the one-server-per-file test"))("one server pe
     } finally {
       expect(await stopChild(server)).toBe(0);
     }
+  });
+
+  test("echat import into a file a server is serving is refused and writes nothing; once it stops, it imports", async () => {
+    const dir = folder();
+    const db = join(dir, "echat.db");
+    const file = join(dir, "out.jsonl");
+    const source = join(dir, "source.db");
+    expect(await run(SOURCE, ["user", "add", "alice", "--db", source], { stdin: password })).toMatchObject({ code: 0 });
+    expect((await run(SOURCE, ["export", file, "--db", source])).code).toBe(0);
+    const server = await startChild(SOURCE, ["--db", db]); // a fresh database: import would take it otherwise
+    try {
+      const refused = await run(SOURCE, ["import", file, "--db", db]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(
+        `echat: another echat server is already serving ${db} (it holds ${db}-lock); stop it first\n`,
+      );
+      const login = await call(server.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } });
+      expectError(login, 422, "user_not_found");
+    } finally {
+      expect(await stopChild(server)).toBe(0);
+    }
+    expect((await run(SOURCE, ["import", file, "--db", db])).code).toBe(0);
+    expect((await run(SOURCE, ["user", "list", "--db", db])).stdout).toContain("\talice\t");
   });
 
   test("a server killed with SIGKILL leaves no stale lock: the next one starts and has the data", async () => {

@@ -38,11 +38,12 @@ async function storeInvite(store: Store, fields: Omit<NewInvite, "codeHash" | "p
 export async function announceRegistration(
   deps: { store: Store; config: Config; now: () => number; log: Logger },
   url: string,
+  port: number, // the bound one: --port 0 picks a free port
 ) {
   const { store, config, now, log } = deps;
   if (config.registration === "open" && !isLoopback(config.host)) {
     log.warn(
-      `registration is open: anyone who reaches ${config.host}:${config.port} can make an account; ` +
+      `registration is open: anyone who reaches ${config.host}:${port} can make an account; ` +
         "set --registration invite (ECHAT_REGISTRATION=invite) to require invite codes",
     );
   }

@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { Failure, withStore } from "../cli/command.ts";
 import type { Config } from "../config.ts";
 import { openPostgres } from "../store/postgres/store.ts";
+import { holdServeLock } from "../store/sqlite/store.ts";
 import { postgresTables, sqliteTables, type Tables } from "./tables.ts";
 
 export async function withTables<T>(config: Config, write: boolean, fn: (tables: Tables) => Promise<T>): Promise<T> {
@@ -22,6 +23,7 @@ export async function withTables<T>(config: Config, write: boolean, fn: (tables:
     }
   }
   await withStore(config, write, async () => {}); // creates (import) or upgrades the file
+  const release = write ? serveLock(config.db) : () => {};
   const db = new Database(config.db, { readonly: !write, strict: true });
   try {
     db.run("PRAGMA busy_timeout = 5000");
@@ -37,5 +39,15 @@ export async function withTables<T>(config: Config, write: boolean, fn: (tables:
     }
   } finally {
     db.close();
+    release();
+  }
+}
+
+// An import holds the file as a server would: none may serve it meanwhile (nor start while it runs).
+function serveLock(db: string): () => void {
+  try {
+    return holdServeLock(db);
+  } catch (e) {
+    throw new Failure(e instanceof Error ? e.message : String(e));
   }
 }

@@ -2,8 +2,6 @@
 import { ApiError } from "../errors.ts";
 import type { Membership, Stored, User } from "./store.ts";
 
-export const MAX_ROOM_USERS = 100; // too_many_users past it; an invite's room is joined only below it
-
 // One room per member set: the sorted member ids, "1,2,5", stored unique in rooms.member_key.
 export function memberKey(memberIds: number[]): string {
   return [...memberIds].sort((a, b) => a - b).join(",");

@@ -103,8 +103,9 @@ function busyToUnavailable(e: unknown): unknown {
 
 // One server per database file: an exclusive lock on "<db>-lock", a database of its own, held by a
 // transaction for the server's life. SQLite's locks are the OS's (fcntl) and die with the process,
-// so a crashed server leaves no stale lock; the CLI's commands never take it.
-function holdServeLock(db: string): () => void {
+// so a crashed server leaves no stale lock. Of the CLI's commands only import takes it: a server would not see
+// what an import writes under it.
+export function holdServeLock(db: string): () => void {
   const path = `${db}-lock`;
   createPrivate(path);
   const lock = new Database(path);
