@@ -26,7 +26,7 @@ test("README's sample start-up is what `echat` prints on a fresh folder (time, p
     const port = new URL(child.url).port;
     const real = child.lines
       .slice(0, child.lines.findIndex((l) => l.includes(" listening on ")) + 1)
-      .map((l) => l.replace(`localhost:${port}`, "localhost:8080").replace("0.0.0.0:0", "0.0.0.0:8080"))
+      .map((l) => l.replace(`localhost:${port}`, "localhost:8080").replace(`0.0.0.0:${port}`, "0.0.0.0:8080"))
       .map((l) => l.replace(/#invite=\S+/, `#invite=${code}`));
     expect(real.map((l) => l.slice(24))).toEqual(sample.map((l) => l.slice(24)));
   } finally {
