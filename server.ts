@@ -28,6 +28,7 @@ import type { Notifier } from "./lib/realtime/notifier.ts";
 import { createHub } from "./lib/realtime/hub.ts";
 import { createLimits } from "./lib/limits/limits.ts";
 import { openSharedBuckets } from "./lib/limits/shared.ts";
+import { checkSharedFolder } from "./lib/files/folder-mark.ts";
 import { createLogger } from "./lib/log.ts";
 import { countStore, createMetrics } from "./lib/metrics.ts";
 import { createObserver, toResponse } from "./lib/http/middleware.ts";
@@ -134,10 +135,7 @@ async function openParts(config: Config, opts: Options) {
   const hub = createHub({ store, config, now, log, limits, broker, fileUrl, stored: (m) => pushes?.stored(m) });
   pushes = await startPushes({ store, config, now, log, metrics, vapid, online: hub.online });
   // Several instances (a shared database) each with its own folder: a file is found only where it was uploaded.
-  if (config.databaseUrl && !config.filesS3)
-    log.warn("files are local to this instance: with DATABASE_URL, give every instance --files-s3 s3://bucket/prefix", {
-      files: storage.where,
-    });
+  if (config.databaseUrl && !config.filesS3) await checkSharedFolder(store, storage.where, log);
   const sweep = startOrphanSweep({ store, storage, now, log });
   const retention = startRetentionSweep({
     store,
@@ -190,7 +188,7 @@ function routes(parts: Parts, stopping: () => boolean) {
   const messages = messageHandlers({ ...sessions, fileUrl });
   const search = searchHandlers({ ...sessions, limits, scan: config.searchScan, fileUrl });
   const changes = messageChangeHandlers({ ...sessions, limits, notify, fileUrl, storage, log });
-  const files = fileHandlers({ ...sessions, limits, signer, storage });
+  const files = fileHandlers({ ...sessions, limits, signer, storage, log });
   const invites = inviteHandlers(sessions);
   const admin = adminHandlers({ ...sessions, notify, log });
   const mySessions = sessionHandlers({ ...sessions, notify });

@@ -9,6 +9,7 @@ import { startWithAdmin } from "./support/admin.ts";
 import { run, SOURCE } from "./support/child.ts";
 import { download, pngHeader, upload } from "./support/files.ts";
 import { type Account, call, createRoom, expectError, register, registerAll } from "./support/http.ts";
+import { LogSink } from "./support/log.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 import { answerTo, chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -209,8 +210,15 @@ describe("echat export and import", () => {
       const t = await target(store);
       const r = await cli(["import", file, ...t.args[0]], t.args[1]);
       expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining("imported 5 users") });
-      const s = await startServer({ dir: t.folder, config: { databaseUrl: t.databaseUrl } });
+      const log = new LogSink();
+      const s = await startServer({
+        dir: t.folder,
+        config: { databaseUrl: t.databaseUrl, logLevel: "info" },
+        log: log.write,
+      });
       try {
+        // The source's files-folder mark was not imported: the new folder is the database's own.
+        expect(log.lines.filter((l) => l.includes("files are local"))).toEqual([]);
         expect(await view(s, community.users, community.rooms)).toEqual(before);
         expect(await secrets(s, community.users)).toEqual(beforeSecrets);
         // Sessions came along (the same session ids work), and the old password logs in.

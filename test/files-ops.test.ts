@@ -1,7 +1,17 @@
 // Files in operation (issue 17): the orphan sweep (on both storages), the start-up warning for several
 // instances with files on local disks, and that a 25 MiB upload streams (the server's RSS).
 import { afterEach, describe, expect, test } from "bun:test";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../lib/config.ts";
@@ -105,6 +115,45 @@ for (const storage of STORAGES) {
   );
 }
 
+for (const storage of STORAGES) {
+  test.if(storage.enabled)(
+    `a file whose bytes are gone (${storage.name}) is 404 file_not_found, by session, by signed URL and in part; the log names it`,
+    async () => {
+      const log = new LogSink();
+      const stored = await storage.start();
+      try {
+        s = await startServer({ config: { logLevel: "warn", ...stored.config }, env: stored.env, log: log.write });
+        const alice = await register(s.url, "alice");
+        const room = await createRoom(s.url, alice, []);
+        const gone = await upload(s.url, alice, room, "gone.txt", "these bytes go");
+        const kept = await upload(s.url, alice, room, "kept.txt", "these stay");
+        const files = openStorage({ db: s.db, filesDir: "", filesS3: stored.config.filesS3 ?? "" }, stored.env);
+        await files.delete(storageKey(gone.id));
+        const asked = [
+          await download(s.url, alice, gone),
+          await checkedFetch(new URL(gone.url, s.url).href), // signed
+          await checkedFetch(new URL(gone.url, s.url).href, { headers: { range: "bytes=0-3" } }),
+        ];
+        for (const r of asked) {
+          expect(r.status).toBe(404);
+          expect((await r.json()).error.code).toBe("file_not_found");
+        }
+        const warned = log.lines.filter((l) => l.includes("a file's bytes are missing from the storage"));
+        expect(warned).toHaveLength(3);
+        expect(warned[0]).toContain(storageKey(gone.id));
+        const whole = await download(s.url, alice, kept);
+        expect({ status: whole.status, text: await whole.text() }).toEqual({ status: 200, text: "these stay" });
+        const part = await checkedFetch(new URL(kept.url, s.url).href, { headers: { range: "bytes=6-" } });
+        expect({ status: part.status, text: await part.text() }).toEqual({ status: 206, text: "stay" });
+      } finally {
+        await s?.stop();
+        s = undefined;
+        await stored.stop();
+      }
+    },
+  );
+}
+
 describe("the start-up warning for files on local disks", () => {
   const warning = (lines: string[]) => lines.filter((l) => l.includes("files are local to this instance"));
   const start = async (config: Partial<Config>, env?: Record<string, string>) => {
@@ -113,10 +162,40 @@ describe("the start-up warning for files on local disks", () => {
     return log.lines;
   };
 
-  test.skipIf(STORE !== "postgres")("with DATABASE_URL and no --files-s3, the server warns once", async () => {
-    const lines = await start({});
-    expect(warning(lines)).toEqual([expect.stringContaining("WARN")]);
-  });
+  test.skipIf(STORE !== "postgres")(
+    "with DATABASE_URL, an instance on another folder than the database's warns once; one sharing the folder does not",
+    async () => {
+      const logs = [new LogSink(), new LogSink(), new LogSink()];
+      const first = await startServer({ config: { logLevel: "info" }, log: logs[0]!.write });
+      const folder = join(first.dir, "echat-files");
+      const same = { logLevel: "info", databaseUrl: first.databaseUrl } as const;
+      const running = [first];
+      try {
+        expect(warning(logs[0]!.lines)).toEqual([]);
+        expect(readFileSync(join(folder, ".echat-folder"), "utf8")).toMatch(/^[0-9a-f-]{36}\n$/);
+        running.push(await startServer({ config: { ...same, filesDir: folder }, log: logs[1]!.write }));
+        running.push(await startServer({ config: same, log: logs[2]!.write })); // a folder of its own
+        expect(warning(logs[1]!.lines)).toEqual([]);
+        expect(warning(logs[2]!.lines)).toEqual([expect.stringContaining("WARN")]);
+        expect(warning(logs[2]!.lines)[0]).toContain("--files-s3");
+        // The warnings tell the truth: an upload is found through the instance sharing the folder only.
+        const [sharing, apart] = [running[1]!, running[2]!];
+        const alice = await register(first.url, "alice");
+        const room = await createRoom(first.url, alice, []);
+        const shared = await upload(sharing.url, alice, room, "shared.txt", "on the shared folder");
+        const own = await upload(apart.url, alice, room, "own.txt", "on a folder of its own");
+        expect((await download(first.url, alice, shared)).status).toBe(200);
+        expect((await download(first.url, alice, own)).status).toBe(404);
+        // A restart on its own folder keeps its mark, and the first folder stays the database's.
+        running[0] = await first.restart();
+        running[2] = await apart.restart();
+        expect(warning(logs[0]!.lines)).toEqual([]);
+        expect(warning(logs[2]!.lines)).toHaveLength(2);
+      } finally {
+        for (const r of running.reverse()) await r.stop(); // the first drops the database: last
+      }
+    },
+  );
 
   test.skipIf(STORE !== "postgres" || !S3.enabled)("with --files-s3 it does not", async () => {
     const stored = await S3.start();

@@ -2,6 +2,7 @@
 // rows inserted in batches with their ids; embedded file bytes streamed into the storage, checked against
 // their size and SHA-256. Every problem names its line. What is made, not copied, is made at the end.
 import { KEY } from "../cli/copy-files.ts";
+import { MARK_SETTING } from "../files/folder-mark.ts";
 import type { Storage } from "../files/storage.ts";
 import { Lines } from "./lines.ts";
 import type { Progress } from "./progress.ts";
@@ -40,6 +41,8 @@ export async function readExport(tables: Tables, storage: Storage, file: string,
       if (rec.type === "end") {
         await batch.flush(true);
         await checkEnd(rec, result.counts, lines);
+        // The exported mark names the old deployment's files folder; the new one's first start marks its own.
+        await tables.run(`DELETE FROM settings WHERE key = '${MARK_SETTING}'`);
         break;
       }
       const spec = await batch.take(rec, lines.number);

@@ -84,6 +84,7 @@ async function writeTable(
 // The file's bytes as file_data records of at most FILE_CHUNK bytes each.
 async function writeBytes(storage: Storage, rec: Rec, line: (rec: Rec) => void, sink: FileSink) {
   const body = await storage.get(rec.storage_key as string);
+  if (!body) throw new Error(`file ${rec.id}: the storage no longer holds its bytes`);
   let size = 0;
   for await (const chunk of body instanceof Blob ? body.stream() : body) {
     for (let at = 0; at < chunk.length; at += FILE_CHUNK) {

@@ -28,6 +28,7 @@ export function diskStorage(root: string): Storage {
     },
     async get(key, range?: Range) {
       const file = Bun.file(path(key));
+      if (!(await file.exists())) return null;
       return range ? file.slice(range.start, range.end) : file;
     },
     async delete(key) {

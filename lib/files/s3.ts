@@ -49,7 +49,27 @@ export function s3Storage(o: S3Options): Storage {
     },
     async get(key, range?: Range) {
       const file = s3.file(full(key));
-      return (range ? file.slice(range.start, range.end) : file).stream();
+      const reader = (range ? file.slice(range.start, range.end) : file).stream().getReader();
+      // S3 answers at the first read: a missing key is null here (the client's 404), not a 200 cut short.
+      let first: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        first = await reader.read();
+      } catch (e) {
+        if ((e as { code?: unknown }).code === "NoSuchKey") return null;
+        throw e;
+      }
+      return new ReadableStream<Uint8Array>({
+        start(c) {
+          if (first.done) c.close();
+          else c.enqueue(first.value);
+        },
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done) c.close();
+          else c.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
     },
     async delete(key) {
       await s3.delete(full(key));

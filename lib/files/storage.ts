@@ -9,8 +9,9 @@ export interface Storage {
   // durable. When the chunks throw (the upload went over its limit, the client went away) or writing fails,
   // it leaves nothing readable under key and rethrows. A key is written once.
   put(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void>;
-  // The bytes under key, or the range of them, as a body a Response streams (a lazy Blob or a stream).
-  get(key: string, range?: Range): Promise<Blob | ReadableStream<Uint8Array>>;
+  // The bytes under key, or the range of them, as a body a Response streams (a lazy Blob or a stream);
+  // null when the storage holds nothing under key.
+  get(key: string, range?: Range): Promise<Blob | ReadableStream<Uint8Array> | null>;
   // Removes key; a missing key is no error (deleting twice is harmless).
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;

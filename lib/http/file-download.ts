@@ -4,9 +4,12 @@
 import { ApiError } from "../errors.ts";
 import { contentDisposition } from "../files/names.ts";
 import type { Range, Storage } from "../files/storage.ts";
+import type { Logger } from "../log.ts";
 import type { StoredFile } from "../store/store.ts";
 
-export async function serveFile(req: Request, file: StoredFile, storage: Storage, signed: boolean) {
+// A row whose bytes the storage no longer holds (a folder lost or not shared between instances, bytes deleted
+// by hand) is file_not_found to the client, and a warning naming the key to the admin.
+export async function serveFile(req: Request, file: StoredFile, storage: Storage, signed: boolean, log: Logger) {
   const etag = `"${file.sha256}"`;
   const headers: Record<string, string> = {
     etag,
@@ -22,14 +25,19 @@ export async function serveFile(req: Request, file: StoredFile, storage: Storage
   if (range === "unsatisfiable") {
     throw new ApiError("range_not_satisfiable", undefined, { "content-range": `bytes */${file.size}` });
   }
+  const body = await storage.get(file.storageKey, range ?? undefined);
+  if (!body) {
+    log.warn("a file's bytes are missing from the storage", { key: file.storageKey, files: storage.where });
+    throw new ApiError("file_not_found");
+  }
   headers["content-type"] = file.type;
   if (!range) {
     headers["content-length"] = String(file.size);
-    return new Response(await storage.get(file.storageKey), { status: 200, headers });
+    return new Response(body, { status: 200, headers });
   }
   headers["content-range"] = `bytes ${range.start}-${range.end - 1}/${file.size}`;
   headers["content-length"] = String(range.end - range.start);
-  return new Response(await storage.get(file.storageKey, range), { status: 206, headers });
+  return new Response(body, { status: 206, headers });
 }
 
 function matches(header: string | null, etag: string): boolean {

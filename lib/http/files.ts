@@ -7,6 +7,7 @@ import { fileType, sanitizeFileName } from "../files/names.ts";
 import { newFileId, type Signer } from "../files/signing.ts";
 import { type Storage, storageKey } from "../files/storage.ts";
 import type { Limits } from "../limits/limits.ts";
+import type { Logger } from "../log.ts";
 import { roomId } from "../validate.ts";
 import { serveFile } from "./file-download.ts";
 import { json, type Req } from "./respond.ts";
@@ -20,10 +21,11 @@ export type FileDeps = Omit<SessionDeps, "config"> & {
   storage: Storage;
   signer: Signer;
   limits: Limits;
+  log: Logger;
 };
 
 export function fileHandlers(deps: FileDeps) {
-  const { store, config, now, storage, signer, limits } = deps;
+  const { store, config, now, storage, signer, limits, log } = deps;
   // Content-Length, when given, against the size limit (before reading anything) and the quota.
   async function checkDeclaredSize(req: Request, userId: number) {
     const declared = req.headers.has("content-length") ? Number(req.headers.get("content-length")) : 0;
@@ -92,7 +94,7 @@ export function fileHandlers(deps: FileDeps) {
         const caller = await requireUser(deps, req);
         if (!file || !(await store.isMember(file.roomId, caller.userId))) throw new ApiError("file_not_found");
       }
-      return serveFile(req, file!, storage, signed);
+      return serveFile(req, file!, storage, signed, log);
     },
   };
 }
