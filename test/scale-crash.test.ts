@@ -2,6 +2,9 @@
 // No acknowledged message may be lost: it is in the history, it reaches the member on the surviving
 // instance in order, and the sender's retries with the same client_ids store nothing twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Child, SOURCE, startChild } from "./support/child.ts";
 import { type Account, call, createRoom, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/postgres.ts";
@@ -10,10 +13,19 @@ import { needs } from "./support/tools.ts";
 
 const enabled = needs("postgresql", TEST_DATABASE_URL !== "") && needs("redis", TEST_REDIS_URL !== "");
 
-// Each instance is `echat serve` in its own process; presence entries expire after 2 s.
+// Each instance is `echat serve` in its own process; presence entries expire after 2 s. Both share one files
+// folder, a temporary one (not the working directory's).
+const files = mkdtempSync(join(tmpdir(), "echat-crash-"));
+afterAll(() => rmSync(files, { recursive: true, force: true }));
 const spawnInstance = (databaseUrl: string) =>
   startChild(SOURCE, [], {
-    env: { DATABASE_URL: databaseUrl, REDIS_URL: TEST_REDIS_URL, ECHAT_PRESENCE_TTL: "2", ECHAT_LIMITS: "off" },
+    env: {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      ECHAT_PRESENCE_TTL: "2",
+      ECHAT_LIMITS: "off",
+      ECHAT_FILES_DIR: files,
+    },
   });
 
 describe.skipIf(!enabled)("an instance killed with SIGKILL mid-stream", () => {

@@ -31,7 +31,7 @@ async function filledDatabase(): Promise<TestServer & { env: Record<string, stri
   await socket.close();
   await t.stop();
   const env: Record<string, string> = t.databaseUrl
-    ? { DATABASE_URL: t.databaseUrl }
+    ? { DATABASE_URL: t.databaseUrl, ECHAT_DB: t.db } // ECHAT_DB: the files folder beside it, not in the working dir
     : { ECHAT_DB: t.db, DATABASE_URL: "" };
   return { ...t, env };
 }
