@@ -9,6 +9,7 @@ import { startWithAdmin } from "./support/admin.ts";
 import { run, SOURCE } from "./support/child.ts";
 import { download, pngHeader, upload } from "./support/files.ts";
 import { type Account, call, createRoom, expectError, register, registerAll } from "./support/http.ts";
+import { SERVED } from "../lib/store/postgres/store.ts";
 import { LogSink } from "./support/log.ts";
 import { dropDatabase, freshDatabase, STORE, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer, type TestServer } from "./support/server.ts";
@@ -324,6 +325,23 @@ describe("echat export and import", () => {
     // Each failure left the database empty: the good file goes in now.
     expect((await cli(["import", file, ...t.args[0]], t.args[1])).code).toBe(0);
   });
+
+  test.skipIf(!TEST_DATABASE_URL)(
+    "import refuses a PostgreSQL database an instance serves, even an empty one; once it stops, it imports",
+    async () => {
+      const t = await target("postgres");
+      const s = await startServer({ dir: t.folder, config: { databaseUrl: t.databaseUrl } });
+      try {
+        const r = await cli(["import", plain, ...t.args[0]], t.args[1]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `echat: ${SERVED}\n` });
+        const login = await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } });
+        expectError(login, 422, "user_not_found");
+      } finally {
+        await s.stop();
+      }
+      expect((await cli(["import", plain, ...t.args[0]], t.args[1])).code).toBe(0);
+    },
+  );
 
   test("import refuses a database that holds data; export refuses to write over a file", async () => {
     const t = await target(); // no server on it: on SQLite a serving one refuses first (sqlite-file.test.ts)

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateToPostgres } from "../lib/cli/copy-to-postgres.ts";
 import { run, SOURCE } from "./support/child.ts";
-import { type Account, call, createRoom, register } from "./support/http.ts";
+import { SERVED } from "../lib/store/postgres/store.ts";
+import { type Account, call, createRoom, expectError, register } from "./support/http.ts";
 import { dropDatabase, freshDatabase, TEST_DATABASE_URL } from "./support/postgres.ts";
 import { startServer } from "./support/server.ts";
 import { chatUrl, sendAll, Socket } from "./support/socket.ts";
@@ -167,6 +168,26 @@ describe.skipIf(!enabled)("migrating from SQLite to PostgreSQL", () => {
     await s.stop();
     try {
       await expect(migrateToPostgres(join(dir, "echat.db"), target)).rejects.toThrow("not empty");
+    } finally {
+      await dropDatabase(target);
+    }
+  });
+
+  test("refuses a database an instance is serving, even an empty one; takes it once the instance stops", async () => {
+    const target = await freshDatabase();
+    try {
+      const s = await startServer({ config: { databaseUrl: target } });
+      try {
+        await expect(migrateToPostgres(join(dir, "echat.db"), target)).rejects.toThrow(SERVED);
+        expectError(
+          await call(s.url, "POST", "/v1/login", { body: { login: "alice", password: "password123" } }),
+          422,
+          "user_not_found",
+        );
+      } finally {
+        await s.stop();
+      }
+      expect((await migrateToPostgres(join(dir, "echat.db"), target)).users).toBeGreaterThan(0);
     } finally {
       await dropDatabase(target);
     }

@@ -89,8 +89,16 @@ describe.skipIf(!opensSqliteFile("the one-server-per-file test"))("one server pe
     } finally {
       expect(await stopChild(server)).toBe(0);
     }
+    const invites = () => {
+      const opened = new Database(db, { readonly: true });
+      const { n } = opened.query("SELECT count(*) AS n FROM invites").get() as { n: number };
+      opened.close();
+      return n;
+    };
+    expect(invites()).toBe(1); // the first-admin setup link the start made
     expect((await run(SOURCE, ["import", file, "--db", db])).code).toBe(0);
     expect((await run(SOURCE, ["user", "list", "--db", db])).stdout).toContain("\talice\t");
+    expect(invites()).toBe(0); // gone with the import: a start without an admin makes a new one
   });
 
   test("a server killed with SIGKILL leaves no stale lock: the next one starts and has the data", async () => {

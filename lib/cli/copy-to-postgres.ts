@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { type SQL } from "bun";
 import { newPublicId } from "../auth/registration.ts";
-import { openPostgres } from "../store/postgres/store.ts";
+import { openPostgres, SERVED, servingConnections } from "../store/postgres/store.ts";
 import { refoldUsers } from "../store/postgres/users.ts";
 import { fillRoomOrder, fillSearch, moveSequences } from "../store/postgres/migrations.ts";
 
@@ -40,11 +40,17 @@ export async function migrateToPostgres(sqlitePath: string, databaseUrl: string)
     const [{ n }] = await sql`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM rooms) AS n`;
     if (Number(n) !== 0)
       throw new MigrateError("the PostgreSQL database is not empty: migrate only into a new database");
+    if ((await servingConnections(sql)) > 0) throw new MigrateError(SERVED);
 
     lite.run("BEGIN"); // one snapshot of the live file for every table
     const copied = {} as Counts;
     try {
       await sql.begin(async (tx) => {
+        // A database a server once started on is empty but has its own keys, files-folder mark and first-admin
+        // setup link: the SQLite deployment's keys replace them (its signed URLs and push subscriptions go on
+        // working), and a start without an admin makes a new link.
+        await tx`DELETE FROM settings`;
+        await tx`DELETE FROM invites`;
         for (const table of TABLES) copied[table] = await copyTable(lite, tx, table);
         await refoldUsers(tx); // a file of an older schema holds the folds of an older validate.ts
         // A file older than the room's order (schema 6): seqs and creation events as the migration makes them. By

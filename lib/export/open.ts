@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { Failure, withStore } from "../cli/command.ts";
 import type { Config } from "../config.ts";
-import { openPostgres } from "../store/postgres/store.ts";
+import { openPostgres, SERVED, servingConnections } from "../store/postgres/store.ts";
 import { holdServeLock } from "../store/sqlite/store.ts";
 import { postgresTables, sqliteTables, type Tables } from "./tables.ts";
 
@@ -14,6 +14,8 @@ export async function withTables<T>(config: Config, write: boolean, fn: (tables:
       throw new Failure(`cannot open the database: ${e instanceof Error ? e.message : e}`);
     });
     try {
+      // Like the SQLite serve lock below: a running server would not see what an import writes under it.
+      if (write && (await servingConnections(pg.sql)) > 0) throw new Failure(SERVED);
       return await pg.sql.begin(async (tx) => {
         if (!write) await tx`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`;
         return fn(postgresTables(tx));

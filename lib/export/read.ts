@@ -34,6 +34,8 @@ export async function readExport(tables: Tables, storage: Storage, file: string,
     if (!(await tables.isEmpty()))
       throw new ImportError("the database is not empty: import only into a new database (no users, no rooms)");
     if (header.with_secrets) await tables.run("DELETE FROM settings"); // the exported file secret and VAPID keys
+    // A start made a first-admin setup link (no users: no other invite); a start without an admin makes another.
+    await tables.run("DELETE FROM invites");
     const result: ImportResult = { header, counts: {}, missingFiles: 0 };
     const batch = new Batch(tables, progress, result.counts);
     for (;;) {

@@ -7,7 +7,7 @@ import type { OpenDatabase } from "./store.ts";
 export async function openDatabase(config: Config, { serving = true } = {}): Promise<OpenDatabase> {
   if (config.databaseUrl) {
     const { openPostgres } = await import("./postgres/store.ts");
-    return openPostgres(config);
+    return openPostgres(config, { serving });
   }
   const { openSqliteStore } = await import("./sqlite/store.ts");
   return openSqliteStore(config, { serving });

@@ -21,15 +21,20 @@ import { createPushQueue } from "./push-queue.ts";
 import { createSessions } from "./sessions.ts";
 import { createUsers } from "./users.ts";
 
+// A serving instance's connections carry this application_name (pg_stat_activity shows them; import and
+// migrate refuse a database that has any). The CLI's are "echat".
+export const SERVING_APP = "echat serve";
+
 // The store, and the client itself for what shares the database (broker transport, shared limits).
 export async function openPostgres(
   config: Pick<Config, "databaseUrl">,
+  { serving = false } = {},
 ): Promise<OpenDatabase & { pg: PostgresHandle }> {
   const sql = new SQL({
     url: config.databaseUrl,
     max: 10,
     connectionTimeout: 5,
-    connection: { idle_session_timeout: 0 },
+    connection: { idle_session_timeout: 0, application_name: serving ? SERVING_APP : "echat" },
   });
   let upgrade: SchemaUpgrade | undefined;
   try {
@@ -70,6 +75,15 @@ export async function openPostgres(
 
 // A lost or refused connection is the database being away, not a bug: 503 unavailable. Bun's pool
 // opens new connections by itself once the server is back.
+// The connections serving instances hold on this database now: import and migrate refuse one that has any.
+export async function servingConnections(sql: SQL): Promise<number> {
+  const [{ n }] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = ${SERVING_APP}`;
+  return n;
+}
+export const SERVED =
+  'an echat server is serving this database (pg_stat_activity lists its connections as "echat serve"); stop every instance first';
+
 export function isConnectionError(e: unknown): boolean {
   const { code, errno } = (e ?? {}) as { code?: unknown; errno?: unknown };
   if (typeof code === "string" && /^ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)/.test(code)) return true;
