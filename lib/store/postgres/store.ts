@@ -73,8 +73,6 @@ export async function openPostgres(
   return { store: guardStore(store, unavailable), pg: { sql, deployment }, upgrade };
 }
 
-// A lost or refused connection is the database being away, not a bug: 503 unavailable. Bun's pool
-// opens new connections by itself once the server is back.
 // The connections serving instances hold on this database now: import and migrate refuse one that has any.
 export async function servingConnections(sql: SQL): Promise<number> {
   const [{ n }] = await sql`SELECT count(*)::int AS n FROM pg_stat_activity
@@ -84,6 +82,8 @@ export async function servingConnections(sql: SQL): Promise<number> {
 export const SERVED =
   'an echat server is serving this database (pg_stat_activity lists its connections as "echat serve"); stop every instance first';
 
+// A lost or refused connection is the database being away, not a bug: 503 unavailable. Bun's pool
+// opens new connections by itself once the server is back.
 export function isConnectionError(e: unknown): boolean {
   const { code, errno } = (e ?? {}) as { code?: unknown; errno?: unknown };
   if (typeof code === "string" && /^ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)/.test(code)) return true;
