@@ -7,12 +7,12 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
 
-export const MARK_FILE = ".echat-folder";
+const MARK_FILE = ".echat-folder";
 export const MARK_SETTING = "files_folder";
 
 // The folder's mark, made if it has none. Written aside and linked into place, so an instance starting at the
 // same moment on the same folder reads the whole mark or makes the link itself, never half a file.
-export async function folderMark(root: string): Promise<string> {
+async function folderMark(root: string): Promise<string> {
   const path = join(root, MARK_FILE);
   const mark = crypto.randomUUID();
   const temp = `${path}.${mark}.part`;

@@ -2,6 +2,8 @@
 // default; s3.ts: a bucket through Bun's S3Client, for several instances). open.ts picks one from the config.
 // Keys are made by storageKey() from the file's public id; the database row (lib/store files) says which
 // key holds which file. A storage never knows about rooms, users or limits.
+import type { Logger } from "../log.ts";
+
 export type Range = { start: number; end: number }; // bytes [start, end), end exclusive
 
 export interface Storage {
@@ -17,6 +19,14 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   // Where the files are, for logs and `echat backup`: a folder, or s3://bucket/prefix.
   readonly where: string;
+}
+
+// The bytes of files whose rows are gone (a message deleted, a sweep), one after another. A failure is logged
+// and leaves bytes no row names, never a row without bytes. what: "a file's", "an expired file's", …
+export async function deleteBytes(storage: Pick<Storage, "delete">, keys: Iterable<string>, log: Logger, what: string) {
+  for (const key of keys) {
+    await storage.delete(key).catch((e) => log.warn(`deleting ${what} bytes failed`, { key, error: String(e) }));
+  }
 }
 
 // A file's key: "ab/cd/<public id>" from the id's first characters, so no folder grows past 4,096 entries

@@ -3,6 +3,7 @@
 // either wins and keeps its file or finds it gone: invalid_files), then the bytes. A crash between the two
 // leaves bytes with no row; nothing reads them. Every instance sweeps: two at once delete disjoint rows,
 // and deleting bytes twice is harmless. Timed by the injected clock, checked every second of real time (../periodic.ts).
+import { deleteBytes } from "./storage.ts";
 import type { Logger } from "../log.ts";
 import { startPeriodic } from "../periodic.ts";
 import type { Store } from "../store/store.ts";
@@ -24,11 +25,7 @@ export async function sweepOrphans({ store, storage, now, log }: SweepDeps): Pro
   let removed = 0;
   for (;;) {
     const keys = await store.deleteUnattachedFiles(before, BATCH);
-    for (const key of keys) {
-      await storage
-        .delete(key)
-        .catch((e) => log.warn("deleting an unattached file's bytes failed", { key, error: String(e) }));
-    }
+    await deleteBytes(storage, keys, log, "an unattached file's");
     removed += keys.length;
     if (keys.length < BATCH) break;
   }

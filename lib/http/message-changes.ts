@@ -10,7 +10,7 @@ import type { MessageChanged, MessageRefused } from "../store/store.ts";
 import { messageId, roomId, validEmoji, validText } from "../validate.ts";
 import { json, type Req, readJson } from "./respond.ts";
 import { type FileUrl, messageJson, reactionsJson } from "./shapes.ts";
-import type { Storage } from "../files/storage.ts";
+import { deleteBytes, type Storage } from "../files/storage.ts";
 import type { Logger } from "../log.ts";
 
 // At most this many different emoji on one message (docs/api.md).
@@ -77,11 +77,7 @@ export function messageChangeHandlers(deps: MessageChangeDeps) {
         "the message's author, the group's owner or an admin",
       );
       // The rows went with the commit; the bytes go now (a failure leaves bytes no row names, nothing served).
-      for (const key of removedFiles ?? []) {
-        await deps.storage
-          .delete(key)
-          .catch((e) => deps.log.warn("deleting a file's bytes failed", { key, error: String(e) }));
-      }
+      await deleteBytes(deps.storage, removedFiles ?? [], deps.log, "a file's");
       return json({});
     },
 

@@ -60,7 +60,7 @@ export function createPushDrainer(deps: Deps) {
     if (claiming) return void (again = true);
     claiming = claimAndRun().finally(() => {
       claiming = undefined;
-      if (again && !stopped) (again = false), kick();
+      if (again && !stopped) (again = false), drain();
     });
   }
 
@@ -73,7 +73,7 @@ export function createPushDrainer(deps: Deps) {
         if (jobs.length === 0) break;
         const online = new Set(await deps.online());
         for (const job of jobs) {
-          const p = run(job, online).finally(() => (running.delete(p), jobs.length === free && kick()));
+          const p = run(job, online).finally(() => (running.delete(p), jobs.length === free && drain()));
           running.add(p);
         }
         if (jobs.length < free) break;
@@ -82,7 +82,6 @@ export function createPushDrainer(deps: Deps) {
       log.warn("push queue claim failed", { error: String(e) });
     }
   }
-  const kick = () => drain();
 
   async function run(job: PushJob, online: Set<number>) {
     try {
@@ -141,12 +140,12 @@ export function createPushDrainer(deps: Deps) {
     log.warn("push not sent", { room: job.roomId, reason, detail: "why" in r ? r.why : undefined });
   }
 
-  const tick = setInterval(kick, TICK_MS);
+  const tick = setInterval(drain, TICK_MS);
   tick.unref();
 
   return {
     // Rows were written: look now rather than at the next tick.
-    flushed: kick,
+    flushed: drain,
     async stop() {
       stopped = true;
       clearInterval(tick);

@@ -5,6 +5,7 @@
 // one round, and memory holds one round. Then the files' bytes go (their rows went in the round), as after a
 // message delete. Every instance sweeps; on PostgreSQL a round that finds another instance's round running
 // ("busy") ends this instance's sweep, so rows are cut and counted once.
+import { deleteBytes } from "../files/storage.ts";
 import type { Logger } from "../log.ts";
 import { startPeriodic } from "../periodic.ts";
 import type { Store } from "../store/store.ts";
@@ -33,11 +34,7 @@ export async function sweepRetention(deps: RetentionDeps): Promise<number> {
       break;
     }
     if (r.roomId === null) break;
-    for (const key of r.removedFiles) {
-      await storage
-        .delete(key)
-        .catch((e) => log.warn("deleting an expired file's bytes failed", { key, error: String(e) }));
-    }
+    await deleteBytes(storage, r.removedFiles, log, "an expired file's");
     log.debug("retention round", { room: r.roomId, count: r.messages });
     count += r.messages;
     deps.deleted(r.messages);

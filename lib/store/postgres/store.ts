@@ -23,7 +23,7 @@ import { createUsers } from "./users.ts";
 
 // A serving instance's connections carry this application_name (pg_stat_activity shows them; import and
 // migrate refuse a database that has any). The CLI's are "echat".
-export const SERVING_APP = "echat serve";
+const SERVING_APP = "echat serve";
 
 // The store, and the client itself for what shares the database (broker transport, shared limits).
 export async function openPostgres(
